@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package that Mini Dynamo's build, tests and benchmarks need.
+# Idempotent and non-interactive: when everything is already installed it does nothing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git curl python3
+  libboost-dev libboost-system-dev   # Asio (event loop, sockets) and Beast (HTTP)
+  librocksdb-dev                     # default storage engine
+  libprotobuf-dev protobuf-compiler  # peer wire format
+  libxxhash-dev                      # key hashing (XXH3) and frame checksums
+  rapidjson-dev                      # HTTP API JSON
+  libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+  redis-server redis-tools           # reference for the cluster benchmark
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# redis-server's package starts a system service; the benchmark starts its own instance.
+if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
