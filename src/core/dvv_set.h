@@ -1,0 +1,59 @@
+// The stored object of a key: a dotted version vector set (Preguiça et al.; Riak 2.0's dvvset).
+//
+// It holds a causal context (a VersionVector: every write this replica has seen, directly or as
+// overwritten) and the siblings: the values not yet overwritten, each named by the unique dot its
+// coordinator made. The laws it keeps:
+//  - update(ctx, ...) removes exactly the siblings whose dots ctx covers and adds one new sibling
+//    whose dot is the next counter of the coordinating node: a write that saw everything leaves
+//    one value, a write without context becomes a sibling of what is stored;
+//  - merge is commutative, associative and idempotent, and keeps every sibling that the other side
+//    has not seen and overwritten: concurrent writes are never lost;
+//  - a delete is an update whose new sibling is a tombstone.
+// Replicas always exchange whole objects, so a context is always downward closed per node and a
+// VersionVector represents it exactly.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/version_vector.h"
+
+namespace md::core {
+
+struct Sibling {
+  Dot dot;
+  // The write's causal past plus its own dot: what the seed shows as a sibling's "vector_clock".
+  VersionVector clock;
+  bool tombstone = false;
+  std::string value;  // opaque to the core (the HTTP layer stores compact JSON text); empty for a tombstone
+  bool operator==(const Sibling&) const = default;
+};
+
+class DvvSet {
+ public:
+  DvvSet() = default;
+
+  // The coordinator's write: drops the siblings covered by `ctx`, makes the next dot of `node` and
+  // adds the new sibling. Returns the new dot.
+  Dot update(const VersionVector& ctx, const std::string& node, bool tombstone, std::string value);
+
+  // Replica sync: afterwards this object holds the join of both histories.
+  void merge(const DvvSet& other);
+
+  const VersionVector& context() const { return context_; }
+  const std::vector<Sibling>& siblings() const { return siblings_; }  // sorted by dot
+  bool empty() const { return siblings_.empty() && context_.empty(); }
+  // True when no sibling is a live value: a read answers not found.
+  bool deleted() const;
+  bool operator==(const DvvSet&) const = default;
+
+  // Rebuilds an object from decoded parts; the codec validates them first.
+  static DvvSet from_parts(VersionVector context, std::vector<Sibling> siblings);
+
+ private:
+  VersionVector context_;
+  std::vector<Sibling> siblings_;
+};
+
+}  // namespace md::core

@@ -1,0 +1,397 @@
+#include "core/node.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "core/context_token.h"
+#include "core/object_codec.h"
+
+namespace md::core {
+namespace {
+
+Outcome outcome_of(const Status& status) {
+  switch (status.code()) {
+    case Code::conflict: return Outcome::too_many_siblings;
+    case Code::invalid_argument: return Outcome::bad_request;
+    case Code::unavailable: return Outcome::unavailable;
+    default: return Outcome::internal_error;
+  }
+}
+
+}  // namespace
+
+Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options)
+    : ring_(std::move(ring)),
+      self_(self),
+      node_id_(std::move(node_id)),
+      options_(options),
+      reachable_(ring_.members().size(), true),
+      peer_ids_(ring_.members().size()) {
+  assert(self_ < ring_.members().size());
+  peer_ids_[self_] = node_id_;
+}
+
+std::vector<Effect> Node::take_effects() { return std::exchange(effects_, {}); }
+
+void Node::on_client_request(uint64_t now_ms, RequestId client, ClientRequest request) {
+  ++counters_.client_requests;
+  start(now_ms, Origin{false, 0, client}, std::move(request), false);
+}
+
+void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool forwarded) {
+  if (request.key.empty()) return fail(origin, Outcome::bad_request, "the key must not be empty");
+  if (pending_requests() >= options_.pending_requests_max) {
+    return fail(origin, Outcome::unavailable, "too many requests in flight at this node; retry later");
+  }
+  auto nodes = static_cast<uint32_t>(ring_.members().size());
+  auto quorum = resolve_quorum(request.n, request.r, request.w, options_.defaults, nodes);
+  if (!quorum.is_ok()) return fail(origin, Outcome::bad_request, quorum.status().message());
+  std::optional<VersionVector> context;
+  if (request.context_token && !request.context_token->empty() && request.op != Op::get) {
+    auto decoded = decode_context_token(*request.context_token);
+    if (!decoded.is_ok()) return fail(origin, Outcome::bad_request, decoded.status().message());
+    context = std::move(decoded).value();
+  }
+  if (request.op == Op::put && !context) ++counters_.blind_writes;
+
+  uint32_t partition = ring_.partition_of_key(request.key);
+  auto pref = ring_.preference_list(partition, quorum->n);
+  std::vector<MemberIndex> replicas(pref.begin(), pref.end());
+  bool is_replica = std::find(replicas.begin(), replicas.end(), self_) != replicas.end();
+  // A forwarded request is coordinated here even if our rings disagree, so it can never loop.
+  if (!is_replica && !forwarded) {
+    request.n = quorum->n;
+    request.r = quorum->r;
+    request.w = quorum->w;
+    return start_forward(now_ms, origin, std::move(request), std::move(replicas));
+  }
+  if (request.op == Op::get) return start_read(now_ms, origin, request, *quorum, partition, std::move(replicas));
+  start_write(now_ms, origin, request, *quorum, std::move(context), partition, std::move(replicas));
+}
+
+// ---- forwarding -------------------------------------------------------------------------------
+
+void Node::start_forward(uint64_t now_ms, Origin origin, ClientRequest request, std::vector<MemberIndex> replicas) {
+  ++counters_.forwarded;
+  std::stable_partition(replicas.begin(), replicas.end(), [&](MemberIndex m) { return reachable_[m]; });
+  RequestId id = next_id_++;
+  auto& forward = forwards_[id] = PendingForward{origin, std::move(request), std::move(replicas), 0,
+                                                 now_ms + options_.request_timeout_ms};
+  send_forward(id, forward);
+}
+
+void Node::send_forward(RequestId id, PendingForward& forward) {
+  if (forward.tried == forward.candidates.size()) {
+    Origin origin = forward.origin;
+    forwards_.erase(id);
+    return fail(origin, Outcome::unavailable, "no replica of the key could be reached to coordinate the request");
+  }
+  send(forward.candidates[forward.tried++], Forward{id, forward.request});
+}
+
+// ---- writes -----------------------------------------------------------------------------------
+
+void Node::start_write(uint64_t now_ms, Origin origin, ClientRequest& request, const Quorum& q,
+                       std::optional<VersionVector> context, uint32_t partition, std::vector<MemberIndex> replicas) {
+  RequestId id = next_id_++;
+  auto& write = writes_[id];
+  write.origin = origin;
+  write.key = request.key;
+  write.slots.assign(replicas.size(), Slot::waiting);
+  write.replicas = std::move(replicas);
+  write.w = q.w;
+  write.deadline_ms = now_ms + options_.request_timeout_ms;
+  CoordinatorWrite update{std::move(context), request.op == Op::del, std::move(request.value)};
+  storage(next_id_++, partition, std::move(request.key), std::move(update), AfterLocalWrite{id});
+}
+
+void Node::local_write_done(RequestId id, const StorageDone& done) {
+  auto it = writes_.find(id);
+  if (it == writes_.end()) return;  // already answered (deadline)
+  auto& write = it->second;
+  if (!done.status.is_ok() || !done.object) {
+    Origin origin = write.origin;
+    writes_.erase(it);
+    return fail(origin, outcome_of(done.status), done.status.message());
+  }
+  auto object = decode_object(*done.object);
+  assert(object.is_ok());  // we just encoded it
+  write.context_token = encode_context_token(object->context());
+  for (size_t i = 0; i < write.replicas.size(); ++i) {
+    if (write.replicas[i] == self_) {
+      write.slots[i] = Slot::replied;
+    } else {
+      send(write.replicas[i], ReplicaWrite{id, write.key, *done.object, true});
+    }
+  }
+  check_write(id);
+}
+
+void Node::write_replied(RequestId id, MemberIndex from, bool ok) {
+  auto it = writes_.find(id);
+  if (it == writes_.end()) return;  // answered already; a late acknowledgement changes nothing
+  auto& write = it->second;
+  for (size_t i = 0; i < write.replicas.size(); ++i) {
+    if (write.replicas[i] == from && write.slots[i] == Slot::waiting) write.slots[i] = ok ? Slot::replied : Slot::failed;
+  }
+  check_write(id);
+}
+
+void Node::check_write(RequestId id) {
+  auto& write = writes_.at(id);
+  auto acks = static_cast<uint32_t>(std::count(write.slots.begin(), write.slots.end(), Slot::replied));
+  auto waiting = static_cast<uint32_t>(std::count(write.slots.begin(), write.slots.end(), Slot::waiting));
+  if (acks >= write.w) {
+    ClientResponse response;
+    response.acknowledged = acks;
+    response.context_token = std::move(write.context_token);
+    respond(write.origin, std::move(response));
+    writes_.erase(id);
+  } else if (acks + waiting < write.w) {
+    Origin origin = write.origin;
+    uint32_t w = write.w;
+    writes_.erase(id);
+    fail(origin, Outcome::unavailable, "write quorum not reached: too many replicas are unreachable", acks, w);
+  }
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
+void Node::start_read(uint64_t now_ms, Origin origin, ClientRequest& request, const Quorum& q, uint32_t partition,
+                      std::vector<MemberIndex> replicas) {
+  RequestId id = next_id_++;
+  auto& read = reads_[id];
+  read.origin = origin;
+  read.key = std::move(request.key);
+  read.partition = partition;
+  read.slots.assign(replicas.size(), Slot::waiting);
+  read.objects.resize(replicas.size());
+  read.replicas = std::move(replicas);
+  read.r = q.r;
+  read.deadline_ms = now_ms + options_.request_timeout_ms;
+  for (size_t i = 0; i < read.replicas.size(); ++i) {
+    if (read.replicas[i] == self_) {
+      storage(next_id_++, partition, read.key, std::nullopt, AfterLocalRead{id, i});
+    } else {
+      send(read.replicas[i], ReplicaRead{id, read.key});
+    }
+  }
+}
+
+void Node::read_replied(uint64_t now_ms, RequestId id, size_t slot, bool ok, std::optional<std::string> object) {
+  auto it = reads_.find(id);
+  if (it == reads_.end() || it->second.slots[slot] != Slot::waiting) return;
+  auto& read = it->second;
+  if (ok && object && !decode_object(*object).is_ok()) {
+    ++counters_.bad_replica_objects;
+    ok = false;
+  }
+  read.slots[slot] = ok ? Slot::replied : Slot::failed;
+  read.objects[slot] = std::move(object);
+  check_read(now_ms, id);
+}
+
+void Node::check_read(uint64_t now_ms, RequestId id) {
+  auto& read = reads_.at(id);
+  auto replied = static_cast<uint32_t>(std::count(read.slots.begin(), read.slots.end(), Slot::replied));
+  auto waiting = static_cast<uint32_t>(std::count(read.slots.begin(), read.slots.end(), Slot::waiting));
+  if (!read.answered && replied >= read.r) {
+    DvvSet merged = merge_replies(read);
+    ClientResponse response;
+    response.acknowledged = replied;
+    if (!merged.context().empty()) response.context_token = encode_context_token(merged.context());
+    if (merged.deleted()) {
+      response.outcome = Outcome::not_found;
+    } else {
+      for (const auto& s : merged.siblings()) {
+        if (!s.tombstone) response.siblings.push_back(s);
+      }
+    }
+    respond(read.origin, std::move(response));
+    read.answered = true;
+    read.deadline_ms = now_ms + options_.read_repair_window_ms;
+  } else if (!read.answered && replied + waiting < read.r) {
+    fail(read.origin, Outcome::unavailable, "read quorum not reached: too many replicas are unreachable", replied,
+         read.r);
+    read.answered = true;
+  }
+  if (waiting == 0) {
+    repair(read);
+    reads_.erase(id);
+  }
+}
+
+DvvSet Node::merge_replies(const PendingRead& read) {
+  DvvSet merged;
+  for (size_t i = 0; i < read.slots.size(); ++i) {
+    if (read.slots[i] == Slot::replied && read.objects[i]) merged.merge(*decode_object(*read.objects[i]));
+  }
+  return merged;
+}
+
+void Node::repair(const PendingRead& read) {
+  DvvSet merged = merge_replies(read);
+  if (merged.empty()) return;
+  std::string bytes = encode_object(merged);
+  for (size_t i = 0; i < read.slots.size(); ++i) {
+    if (read.slots[i] != Slot::replied || read.objects[i] == bytes) continue;
+    ++counters_.read_repairs;
+    if (read.replicas[i] == self_) {
+      storage(next_id_++, read.partition, read.key, MergeWrite{bytes}, AfterRepair{});
+    } else {
+      send(read.replicas[i], ReplicaWrite{0, read.key, bytes, false});
+    }
+  }
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage message) {
+  if (from >= ring_.members().size() || from == self_) return;
+  std::visit(
+      [&](auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, Hello>) {
+          peer_ids_[from] = std::move(m.node_id);
+        } else if constexpr (std::is_same_v<M, ReplicaRead>) {
+          ++counters_.replica_reads;
+          uint32_t partition = ring_.partition_of_key(m.key);
+          storage(next_id_++, partition, std::move(m.key), std::nullopt, AfterServeRead{from, m.id});
+        } else if constexpr (std::is_same_v<M, ReplicaWrite>) {
+          ++counters_.replica_writes;
+          uint32_t partition = ring_.partition_of_key(m.key);
+          storage(next_id_++, partition, std::move(m.key), MergeWrite{std::move(m.object)},
+                  AfterServeWrite{from, m.id, m.ack});
+        } else if constexpr (std::is_same_v<M, ReplicaReadReply>) {
+          auto it = reads_.find(m.id);
+          if (it == reads_.end()) return;
+          const auto& replicas = it->second.replicas;
+          for (size_t i = 0; i < replicas.size(); ++i) {
+            if (replicas[i] == from) read_replied(now_ms, m.id, i, m.ok, std::move(m.object));
+          }
+        } else if constexpr (std::is_same_v<M, ReplicaWriteReply>) {
+          write_replied(m.id, from, m.ok);
+        } else if constexpr (std::is_same_v<M, Forward>) {
+          start(now_ms, Origin{true, from, m.id}, std::move(m.request), true);
+        } else if constexpr (std::is_same_v<M, ForwardReply>) {
+          auto it = forwards_.find(m.id);
+          if (it == forwards_.end()) return;
+          Origin origin = it->second.origin;
+          forwards_.erase(it);
+          respond(origin, std::move(m.response));
+        }
+      },
+      message);
+}
+
+void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
+  auto it = ops_.find(done.op);
+  if (it == ops_.end()) return;
+  Continuation then = std::move(it->second);
+  ops_.erase(it);
+  std::visit(
+      [&](auto& c) {
+        using C = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<C, AfterLocalWrite>) {
+          local_write_done(c.write, done);
+        } else if constexpr (std::is_same_v<C, AfterLocalRead>) {
+          read_replied(now_ms, c.read, c.slot, done.status.is_ok(), std::move(done.object));
+        } else if constexpr (std::is_same_v<C, AfterServeRead>) {
+          send(c.peer, ReplicaReadReply{c.id, done.status.is_ok(), std::move(done.object)});
+        } else if constexpr (std::is_same_v<C, AfterServeWrite>) {
+          if (c.ack) send(c.peer, ReplicaWriteReply{c.id, done.status.is_ok()});
+        }
+      },
+      then);
+}
+
+void Node::on_peer_up(MemberIndex peer) {
+  if (peer >= reachable_.size() || peer == self_) return;
+  reachable_[peer] = true;
+  send(peer, Hello{node_id_});
+}
+
+void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
+  if (peer >= reachable_.size() || peer == self_) return;
+  reachable_[peer] = false;
+  // Whatever the peer still owed us will not come: count it as failed now rather than at the deadline.
+  std::vector<RequestId> ids;
+  for (const auto& [id, write] : writes_) ids.push_back(id);
+  for (RequestId id : ids) write_replied(id, peer, false);
+  ids.clear();
+  for (const auto& [id, read] : reads_) ids.push_back(id);
+  for (RequestId id : ids) {
+    const auto& replicas = reads_.at(id).replicas;
+    auto at = std::find(replicas.begin(), replicas.end(), peer);
+    if (at != replicas.end()) read_replied(now_ms, id, static_cast<size_t>(at - replicas.begin()), false, std::nullopt);
+  }
+  for (auto& [id, forward] : forwards_) {
+    if (forward.tried > 0 && forward.candidates[forward.tried - 1] == peer) ids.push_back(id);
+  }
+  for (RequestId id : ids) {
+    auto it = forwards_.find(id);
+    if (it != forwards_.end()) send_forward(id, it->second);
+  }
+}
+
+void Node::on_tick(uint64_t now_ms) {
+  std::vector<RequestId> expired;
+  for (const auto& [id, write] : writes_) {
+    if (write.deadline_ms <= now_ms) expired.push_back(id);
+  }
+  for (RequestId id : expired) {
+    auto& write = writes_.at(id);
+    auto acks = static_cast<uint32_t>(std::count(write.slots.begin(), write.slots.end(), Slot::replied));
+    fail(write.origin, Outcome::unavailable,
+         "write quorum not reached before the deadline; the write may still be applied on some replicas", acks,
+         write.w);
+    writes_.erase(id);
+  }
+  expired.clear();
+  for (auto& [id, read] : reads_) {
+    if (read.deadline_ms <= now_ms) expired.push_back(id);
+  }
+  for (RequestId id : expired) {
+    auto& read = reads_.at(id);
+    // Replicas that never answered count as failed; check_read answers 503 if R is out of reach,
+    // then repairs what did answer.
+    std::replace(read.slots.begin(), read.slots.end(), Slot::waiting, Slot::failed);
+    check_read(now_ms, id);
+  }
+  expired.clear();
+  for (auto& [id, forward] : forwards_) {
+    if (forward.deadline_ms <= now_ms) expired.push_back(id);
+  }
+  for (RequestId id : expired) {
+    fail(forwards_.at(id).origin, Outcome::unavailable, "the coordinating replica did not answer before the deadline");
+    forwards_.erase(id);
+  }
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+void Node::storage(RequestId op, uint32_t partition, std::string key, std::optional<StorageUpdate> update,
+                   Continuation then) {
+  ops_.emplace(op, std::move(then));
+  effects_.push_back(StorageOp{op, partition, std::move(key), std::move(update)});
+}
+
+void Node::respond(const Origin& origin, ClientResponse response) {
+  if (response.outcome == Outcome::unavailable) ++counters_.quorum_failures;
+  if (origin.from_peer) {
+    send(origin.peer, ForwardReply{origin.id, std::move(response)});
+  } else {
+    effects_.push_back(ReplyClient{origin.id, std::move(response)});
+  }
+}
+
+void Node::fail(const Origin& origin, Outcome outcome, std::string message, uint32_t acknowledged, uint32_t required) {
+  ClientResponse response;
+  response.outcome = outcome;
+  response.message = std::move(message);
+  response.acknowledged = acknowledged;
+  response.required = required;
+  respond(origin, std::move(response));
+}
+
+}  // namespace md::core

@@ -1,0 +1,108 @@
+#include "core/object_codec.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/bytes.h"
+
+namespace md::core {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr uint8_t kTombstone = 1;
+constexpr uint8_t kClockIsContext = 2;
+
+void put_vv(std::string& out, const VersionVector& vv, const std::map<std::string_view, uint64_t>& index) {
+  put_varint(out, vv.entries().size());
+  for (const auto& [node, counter] : vv.entries()) {
+    put_varint(out, index.at(node));
+    put_varint(out, counter);
+  }
+}
+
+bool read_vv(ByteReader& in, const std::vector<std::string_view>& ids, VersionVector* vv) {
+  uint64_t n = 0;
+  if (!in.varint(&n) || n > ids.size()) return false;
+  uint64_t previous = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t idx = 0, counter = 0;
+    if (!in.varint(&idx) || !in.varint(&counter) || idx >= ids.size() || counter == 0) return false;
+    if (i > 0 && idx <= previous) return false;  // ids are sorted, so indexes strictly increase
+    previous = idx;
+    vv->raise(ids[idx], counter);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_object(const DvvSet& object) {
+  // Every id of a sibling's dot or clock also appears in the context, so the context's ids are the table.
+  std::map<std::string_view, uint64_t> index;
+  for (const auto& [node, counter] : object.context().entries()) index.emplace(node, index.size());
+
+  std::string out;
+  out.push_back(static_cast<char>(kVersion));
+  put_varint(out, index.size());
+  for (const auto& [node, counter] : object.context().entries()) put_bytes(out, node);
+  put_vv(out, object.context(), index);
+  put_varint(out, object.siblings().size());
+  for (const auto& s : object.siblings()) {
+    put_varint(out, index.at(s.dot.node));
+    put_varint(out, s.dot.counter);
+    bool clock_is_context = s.clock == object.context();
+    out.push_back(static_cast<char>((s.tombstone ? kTombstone : 0) | (clock_is_context ? kClockIsContext : 0)));
+    if (!clock_is_context) put_vv(out, s.clock, index);
+    put_bytes(out, s.value);
+  }
+  return out;
+}
+
+Result<DvvSet> decode_object(std::string_view bytes) {
+  auto bad = [](const char* what) { return Status::corruption(std::string("stored object is malformed: ") + what); };
+  ByteReader in(bytes);
+  uint8_t version = 0;
+  if (!in.byte(&version)) return bad("empty");
+  if (version != kVersion) return bad("unknown version");
+  uint64_t n_ids = 0;
+  if (!in.varint(&n_ids) || n_ids > in.remaining()) return bad("node table");
+  std::vector<std::string_view> ids(n_ids);
+  for (auto& id : ids) {
+    if (!in.bytes(&id) || id.empty()) return bad("node id");
+  }
+  if (!std::is_sorted(ids.begin(), ids.end()) || std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+    return bad("node table order");
+  }
+  VersionVector context;
+  if (!read_vv(in, ids, &context)) return bad("context");
+  uint64_t n_siblings = 0;
+  if (!in.varint(&n_siblings) || n_siblings > in.remaining()) return bad("sibling count");
+  std::vector<Sibling> siblings(n_siblings);
+  for (auto& s : siblings) {
+    uint64_t idx = 0;
+    uint8_t flags = 0;
+    std::string_view value;
+    if (!in.varint(&idx) || idx >= ids.size() || !in.varint(&s.dot.counter) || s.dot.counter == 0) return bad("dot");
+    s.dot.node = std::string(ids[idx]);
+    if (!context.covers(s.dot)) return bad("dot outside context");
+    if (!in.byte(&flags) || flags > (kTombstone | kClockIsContext)) return bad("sibling flags");
+    s.tombstone = (flags & kTombstone) != 0;
+    if (flags & kClockIsContext) {
+      s.clock = context;
+    } else if (!read_vv(in, ids, &s.clock)) {
+      return bad("sibling clock");
+    }
+    if (!in.bytes(&value)) return bad("value");
+    s.value = std::string(value);
+  }
+  if (!in.at_end()) return bad("trailing bytes");
+  auto by_dot = [](const Sibling& x, const Sibling& y) { return x.dot < y.dot; };
+  if (!std::is_sorted(siblings.begin(), siblings.end(), by_dot) ||
+      std::adjacent_find(siblings.begin(), siblings.end(),
+                         [](const Sibling& x, const Sibling& y) { return x.dot == y.dot; }) != siblings.end()) {
+    return bad("sibling order");
+  }
+  return DvvSet::from_parts(std::move(context), std::move(siblings));
+}
+
+}  // namespace md::core

@@ -1,0 +1,23 @@
+// The binary form of a DvvSet, the same on disk and on the peer wire.
+//
+// Version 1 layout (varints unless noted): u8 version | node-id table (count, ids) | context
+// (count, (id index, counter)*) | siblings (count, each: id index, counter, u8 flags
+// [bit0 tombstone, bit1 clock equals context], clock unless bit1, value bytes). Node ids are
+// interned per object so a clock costs a few bytes. Decoding is bounded and rejects anything
+// malformed with Code::corruption: unknown version, truncation, trailing bytes, an index out of
+// range, a zero counter, unsorted or duplicate entries, or a sibling whose dot the context does
+// not cover.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/dvv_set.h"
+#include "core/status.h"
+
+namespace md::core {
+
+std::string encode_object(const DvvSet& object);
+Result<DvvSet> decode_object(std::string_view bytes);
+
+}  // namespace md::core

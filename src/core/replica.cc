@@ -1,0 +1,35 @@
+#include "core/replica.h"
+
+#include "core/object_codec.h"
+
+namespace md::core {
+
+Result<std::optional<std::string>> apply_update(std::optional<std::string_view> current, const StorageUpdate& update,
+                                                const std::string& node_id, uint32_t siblings_max) {
+  DvvSet object;
+  if (current) {
+    auto decoded = decode_object(*current);
+    if (!decoded.is_ok()) return decoded.status();
+    object = std::move(decoded).value();
+  }
+
+  if (const auto* write = std::get_if<CoordinatorWrite>(&update)) {
+    // A delete without context covers what this node has; a put without one covers nothing.
+    VersionVector context = write->context ? *write->context : (write->tombstone ? object.context() : VersionVector());
+    object.update(context, node_id, write->tombstone, write->value);
+    if (object.siblings().size() > siblings_max) {
+      return Status::conflict("the key has reached its limit of " + std::to_string(siblings_max) +
+                              " siblings; read it and write back with the read's context to resolve them");
+    }
+    return std::optional<std::string>(encode_object(object));
+  }
+
+  auto incoming = decode_object(std::get<MergeWrite>(update).object);
+  if (!incoming.is_ok()) return incoming.status();
+  DvvSet merged = object;
+  merged.merge(*incoming);
+  if (current && merged == object) return std::optional<std::string>();
+  return std::optional<std::string>(encode_object(merged));
+}
+
+}  // namespace md::core

@@ -1,0 +1,75 @@
+#include "core/ring.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+
+#include "core/claim.h"
+#include "core/key_hash.h"
+
+namespace md::core {
+
+Result<Ring> Ring::create(std::vector<std::string> members, uint32_t partitions) {
+  if (partitions < 2 || partitions > kPartitionsMax || !std::has_single_bit(partitions)) {
+    return Status::invalid_argument("partitions must be a power of two between 2 and 65536, got " +
+                                    std::to_string(partitions));
+  }
+  if (members.empty()) return Status::invalid_argument("a ring needs at least one member");
+  auto owners = claim({}, members, partitions);
+  return from_owners(std::move(members), std::move(owners));
+}
+
+Result<Ring> Ring::from_owners(std::vector<std::string> members, std::vector<std::string> owners) {
+  std::sort(members.begin(), members.end());
+  if (std::adjacent_find(members.begin(), members.end()) != members.end()) {
+    return Status::invalid_argument("ring members must be distinct");
+  }
+  auto q = static_cast<uint32_t>(owners.size());
+  if (q < 2 || q > kPartitionsMax || !std::has_single_bit(q)) {
+    return Status::invalid_argument("partition count must be a power of two between 2 and 65536");
+  }
+  Ring ring;
+  ring.members_ = std::move(members);
+  ring.log2_q_ = static_cast<uint32_t>(std::countr_zero(q));
+  ring.owner_.reserve(q);
+  for (const auto& id : owners) {
+    auto it = std::lower_bound(ring.members_.begin(), ring.members_.end(), id);
+    if (it == ring.members_.end() || *it != id) return Status::invalid_argument("owner " + id + " is not a member");
+    ring.owner_.push_back(static_cast<MemberIndex>(it - ring.members_.begin()));
+  }
+  const size_t k = ring.members_.size();
+  ring.walk_.reserve(q * k);
+  std::vector<bool> seen(k);
+  for (uint32_t p = 0; p < q; ++p) {
+    std::fill(seen.begin(), seen.end(), false);
+    size_t found = 0;
+    for (uint32_t step = 0; step < q && found < k; ++step) {
+      MemberIndex m = ring.owner_[(p + step) % q];
+      if (seen[m]) continue;
+      seen[m] = true;
+      ring.walk_.push_back(m);
+      ++found;
+    }
+    // A member that owns no partition still gets a place at the end of every walk.
+    for (MemberIndex m = 0; m < k; ++m) {
+      if (!seen[m]) ring.walk_.push_back(m);
+    }
+  }
+  return ring;
+}
+
+uint32_t Ring::partition_of_key(std::string_view key) const { return partition_of(key_hash(key)); }
+
+std::span<const MemberIndex> Ring::preference_list(uint32_t partition, size_t n) const {
+  assert(partition < partitions() && n >= 1 && n <= members_.size());
+  return {walk_.data() + static_cast<size_t>(partition) * members_.size(), n};
+}
+
+std::vector<std::string> Ring::owner_ids() const {
+  std::vector<std::string> ids;
+  ids.reserve(owner_.size());
+  for (MemberIndex m : owner_) ids.push_back(members_[m]);
+  return ids;
+}
+
+}  // namespace md::core

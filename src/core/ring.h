@@ -1,0 +1,52 @@
+// The ring: the 64-bit key-hash space cut into Q equal, fixed partitions, each owned by one member.
+//
+// A key's partition is the top log2(Q) bits of its XXH3 hash. Its preference list is the first N
+// distinct members met walking the ring clockwise from that partition; the first N are its
+// replicas. Members are numbered by their position in id order (a MemberIndex), which is the same
+// in every process that was given the same member ids. Lookups are O(1): the walk of every
+// partition is computed once when the ring is built.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace md::core {
+
+using MemberIndex = uint32_t;
+
+inline constexpr uint32_t kDefaultPartitions = 256;
+inline constexpr uint32_t kPartitionsMax = 65536;
+
+class Ring {
+ public:
+  // A ring over `members` (distinct ids) with `partitions` (a power of two, 2..65536) dealt by a
+  // first claim. Errors name the offending parameter.
+  static Result<Ring> create(std::vector<std::string> members, uint32_t partitions);
+  // A ring with the given owners (owners[p] is a member id), e.g. from claim() after a join.
+  static Result<Ring> from_owners(std::vector<std::string> members, std::vector<std::string> owners);
+
+  uint32_t partitions() const { return static_cast<uint32_t>(owner_.size()); }
+  uint32_t partition_of(uint64_t hash) const { return static_cast<uint32_t>((hash >> 1) >> (63 - log2_q_)); }
+  uint32_t partition_of_key(std::string_view key) const;
+
+  // The first n distinct members walking from `partition`; requires 1 <= n <= member count.
+  std::span<const MemberIndex> preference_list(uint32_t partition, size_t n) const;
+
+  const std::vector<std::string>& members() const { return members_; }
+  MemberIndex owner(uint32_t partition) const { return owner_[partition]; }
+  std::vector<std::string> owner_ids() const;
+
+ private:
+  Ring() = default;
+  std::vector<std::string> members_;  // sorted ids
+  std::vector<MemberIndex> owner_;    // per partition
+  std::vector<MemberIndex> walk_;     // per partition, all members in walk order (row-major)
+  uint32_t log2_q_ = 0;
+};
+
+}  // namespace md::core

@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "core/context_token.h"
+#include "core/object_codec.h"
+
+namespace md::core {
+namespace {
+
+DvvSet sample() {
+  DvvSet x;
+  x.update({}, "node_5001", false, "{\"name\":\"Alice\"}");
+  VersionVector ctx = x.context();
+  x.update({}, "node_5002", false, "42");
+  x.update(ctx, "node_5001", true, "");
+  return x;
+}
+
+TEST(ObjectCodec, round_trips) {
+  DvvSet x = sample();
+  auto bytes = encode_object(x);
+  auto back = decode_object(bytes);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(*back, x);
+  EXPECT_EQ(encode_object(*back), bytes);  // canonical: equal objects have equal bytes
+}
+
+TEST(ObjectCodec, rejects_every_truncation_and_trailing_bytes) {
+  auto bytes = encode_object(sample());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(decode_object(bytes.substr(0, n)).is_ok()) << n;
+  }
+  EXPECT_EQ(decode_object(bytes + "x").status().code(), Code::corruption);
+  std::string wrong_version = bytes;
+  wrong_version[0] = 9;
+  EXPECT_FALSE(decode_object(wrong_version).is_ok());
+}
+
+RC_GTEST_PROP(ObjectCodec, garbage_never_crashes_the_decoder, (std::string garbage)) {
+  auto result = decode_object(garbage);
+  if (result.is_ok()) RC_ASSERT(decode_object(encode_object(*result)).is_ok());
+}
+
+TEST(ContextToken, round_trips_and_is_url_safe) {
+  VersionVector vv;
+  vv.raise("node_5001", 3);
+  vv.raise("node_5002", 300000);
+  auto token = encode_context_token(vv);
+  EXPECT_EQ(token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string::npos);
+  auto back = decode_context_token(token);
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_EQ(*back, vv);
+  EXPECT_TRUE(decode_context_token(encode_context_token({})).is_ok());
+}
+
+TEST(ContextToken, malformed_tokens_are_clear_errors) {
+  auto token = encode_context_token(sample().context());
+  std::string flipped = token;
+  flipped[3] = flipped[3] == 'A' ? 'B' : 'A';
+  for (const std::string& bad : {std::string("not a token!"), std::string("AAAA"), flipped, token.substr(1),
+                                 token + "A", std::string("a")}) {
+    auto r = decode_context_token(bad);
+    ASSERT_FALSE(r.is_ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::invalid_argument);
+    EXPECT_NE(r.status().message().find("context token is malformed"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace md::core

@@ -1,0 +1,159 @@
+// The node protocol driven message by message in virtual time (sim::Cluster): no sockets, no sleeps.
+#include "core/node.h"
+
+#include <gtest/gtest.h>
+
+#include "core/context_token.h"
+#include "sim/cluster.h"
+
+namespace md::core {
+namespace {
+
+ClientRequest put(std::string key, std::string value, std::optional<std::string> context = std::nullopt) {
+  ClientRequest r;
+  r.op = Op::put;
+  r.key = std::move(key);
+  r.value = std::move(value);
+  r.context_token = std::move(context);
+  return r;
+}
+ClientRequest get(std::string key) {
+  ClientRequest r;
+  r.key = std::move(key);
+  return r;
+}
+ClientRequest del(std::string key, std::optional<std::string> context = std::nullopt) {
+  ClientRequest r;
+  r.op = Op::del;
+  r.key = std::move(key);
+  r.context_token = std::move(context);
+  return r;
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  ClientResponse call(size_t at, ClientRequest request) {
+    auto response = cluster.await(cluster.submit(at, std::move(request)));
+    EXPECT_TRUE(response.has_value());
+    return response.value_or(ClientResponse{Outcome::internal_error, "no answer", {}, {}, 0, 0});
+  }
+  sim::Cluster cluster{sim::ClusterOptions{}};
+};
+
+TEST_F(NodeTest, a_write_is_readable_from_every_node) {
+  auto w = call(0, put("user123", "\"Alice\""));
+  ASSERT_EQ(w.outcome, Outcome::ok) << w.message;
+  EXPECT_GE(w.acknowledged, 2u);
+  EXPECT_FALSE(w.context_token.empty());
+  for (size_t i = 0; i < 3; ++i) {
+    auto r = call(i, get("user123"));
+    ASSERT_EQ(r.outcome, Outcome::ok);
+    ASSERT_EQ(r.siblings.size(), 1u);
+    EXPECT_EQ(r.siblings[0].value, "\"Alice\"");
+  }
+  cluster.run_for(100);
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(cluster.stored(i, "user123").has_value()) << i;
+}
+
+TEST_F(NodeTest, concurrent_blind_writes_become_siblings_and_a_write_with_context_resolves_them) {
+  ASSERT_EQ(call(0, put("k", "\"Alice\"")).outcome, Outcome::ok);
+  ASSERT_EQ(call(1, put("k", "\"Bob\"")).outcome, Outcome::ok);
+  auto r = call(2, get("k"));
+  ASSERT_EQ(r.siblings.size(), 2u);
+  ASSERT_EQ(call(2, put("k", "\"Carol\"", r.context_token)).outcome, Outcome::ok);
+  cluster.run_for(100);
+  r = call(0, get("k"));
+  ASSERT_EQ(r.siblings.size(), 1u);
+  EXPECT_EQ(r.siblings[0].value, "\"Carol\"");
+}
+
+TEST_F(NodeTest, delete_then_read_is_not_found_on_every_node) {
+  ASSERT_EQ(call(0, put("k", "1")).outcome, Outcome::ok);
+  ASSERT_EQ(call(1, del("k")).outcome, Outcome::ok);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(call(i, get("k")).outcome, Outcome::not_found);
+  EXPECT_EQ(call(0, get("never-written")).outcome, Outcome::not_found);
+}
+
+TEST_F(NodeTest, with_one_node_down_w2_and_r2_succeed_and_w3_fails_with_counts) {
+  ASSERT_EQ(call(0, put("k", "1")).outcome, Outcome::ok);
+  cluster.crash(2);
+  auto w = call(0, put("k", "2"));
+  EXPECT_EQ(w.outcome, Outcome::ok) << w.message;
+  EXPECT_EQ(call(1, get("k")).outcome, Outcome::ok);
+  auto strict = put("k", "3");
+  strict.w = 3;
+  auto failed = call(0, strict);
+  EXPECT_EQ(failed.outcome, Outcome::unavailable);
+  EXPECT_EQ(failed.required, 3u);
+  // It fails as soon as W=3 is out of reach (node 2 refuses), not at the deadline.
+  EXPECT_GE(failed.acknowledged, 1u);
+  EXPECT_LE(failed.acknowledged, 2u);
+  EXPECT_LT(cluster.now_ms(), NodeOptions{}.request_timeout_ms);
+}
+
+TEST_F(NodeTest, a_restarted_node_is_repaired_by_a_read) {
+  cluster.crash(2);
+  ASSERT_EQ(call(0, put("k", "\"missed\"")).outcome, Outcome::ok);
+  cluster.restart(2);
+  EXPECT_FALSE(cluster.stored(2, "k").has_value());
+  auto r = call(0, get("k"));
+  ASSERT_EQ(r.outcome, Outcome::ok);
+  cluster.run_for(100);
+  auto repaired = cluster.stored(2, "k");
+  ASSERT_TRUE(repaired.has_value());
+  ASSERT_EQ(repaired->siblings().size(), 1u);
+  EXPECT_EQ(repaired->siblings()[0].value, "\"missed\"");
+  EXPECT_GE(cluster.node(0).counters().read_repairs, 1u);
+}
+
+TEST_F(NodeTest, a_node_outside_the_preference_list_forwards) {
+  // With N=1 only one node holds the key; asking the others must still work.
+  auto w = put("solo", "\"x\"");
+  w.n = 1;
+  w.w = 1;
+  ASSERT_EQ(call(0, w).outcome, Outcome::ok);
+  for (size_t i = 0; i < 3; ++i) {
+    auto r = get("solo");
+    r.n = 1;
+    r.r = 1;
+    auto answer = call(i, r);
+    ASSERT_EQ(answer.outcome, Outcome::ok) << i;
+    EXPECT_EQ(answer.siblings[0].value, "\"x\"");
+  }
+  size_t holders = 0;
+  for (size_t i = 0; i < 3; ++i) holders += cluster.stored(i, "solo").has_value();
+  EXPECT_EQ(holders, 1u);
+  uint64_t forwarded = 0;
+  for (size_t i = 0; i < 3; ++i) forwarded += cluster.node(i).counters().forwarded;
+  EXPECT_GE(forwarded, 2u);
+}
+
+TEST_F(NodeTest, bad_parameters_and_tokens_are_bad_requests) {
+  auto bad_n = put("k", "1");
+  bad_n.n = 4;
+  EXPECT_EQ(call(0, bad_n).outcome, Outcome::bad_request);
+  auto bad_token = put("k", "1", "@@@");
+  auto r = call(0, bad_token);
+  EXPECT_EQ(r.outcome, Outcome::bad_request);
+  EXPECT_NE(r.message.find("context token"), std::string::npos);
+  EXPECT_EQ(call(0, put("", "1")).outcome, Outcome::bad_request);
+}
+
+TEST(NodeSiblingLimit, a_write_over_the_limit_is_refused_and_keeps_the_siblings) {
+  sim::ClusterOptions options;
+  options.node.siblings_max = 3;
+  sim::Cluster cluster(options);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(cluster.await(cluster.submit(0, put("hot", std::to_string(i))))->outcome, Outcome::ok);
+  }
+  auto refused = cluster.await(cluster.submit(0, put("hot", "4")));
+  EXPECT_EQ(refused->outcome, Outcome::too_many_siblings);
+  EXPECT_NE(refused->message.find("context"), std::string::npos);
+  auto read = cluster.await(cluster.submit(1, get("hot")));
+  EXPECT_EQ(read->siblings.size(), 3u);
+  auto resolved = cluster.await(cluster.submit(0, put("hot", "\"merged\"", read->context_token)));
+  EXPECT_EQ(resolved->outcome, Outcome::ok);
+}
+
+}  // namespace
+}  // namespace md::core

@@ -1,0 +1,92 @@
+#include "core/ring.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/claim.h"
+#include "core/key_hash.h"
+
+namespace md::core {
+namespace {
+
+std::vector<std::string> ids(size_t k) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < k; ++i) out.push_back("node_" + std::to_string(5001 + i));
+  return out;
+}
+
+TEST(Ring, partition_count_must_be_a_power_of_two) {
+  EXPECT_FALSE(Ring::create(ids(3), 100).is_ok());
+  EXPECT_FALSE(Ring::create(ids(3), 0).is_ok());
+  EXPECT_FALSE(Ring::create(ids(3), 131072).is_ok());
+  EXPECT_FALSE(Ring::create({}, 64).is_ok());
+  EXPECT_TRUE(Ring::create(ids(3), 64).is_ok());
+}
+
+TEST(Ring, partition_is_the_top_bits_of_the_hash) {
+  auto ring = *Ring::create(ids(3), 256);
+  EXPECT_EQ(ring.partition_of(0), 0u);
+  EXPECT_EQ(ring.partition_of(~uint64_t{0}), 255u);
+  EXPECT_EQ(ring.partition_of(uint64_t{1} << 56), 1u);
+  EXPECT_EQ(ring.partition_of((uint64_t{0x80} << 56) | 12345), 128u);
+}
+
+TEST(Ring, every_preference_list_has_n_distinct_nodes) {
+  for (size_t k : {1, 2, 3, 5, 8, 17, 64}) {
+    for (uint32_t q : {64u, 256u, 1024u}) {
+      auto ring = *Ring::create(ids(k), q);
+      for (uint32_t p = 0; p < q; ++p) {
+        for (size_t n = 1; n <= k; ++n) {
+          auto list = ring.preference_list(p, n);
+          std::set<MemberIndex> distinct(list.begin(), list.end());
+          ASSERT_EQ(distinct.size(), n) << "k=" << k << " q=" << q << " p=" << p;
+          ASSERT_EQ(list[0], ring.owner(p));
+        }
+      }
+    }
+  }
+}
+
+TEST(Ring, preference_list_walks_clockwise_from_the_partition) {
+  auto ring = *Ring::create(ids(4), 64);
+  // First claim deals round robin, so walking from p meets p's owner, then the next ones in order.
+  auto list = ring.preference_list(5, 3);
+  EXPECT_EQ(list[0], ring.owner(5));
+  EXPECT_EQ(list[1], ring.owner(6));
+  EXPECT_EQ(list[2], ring.owner(7));
+}
+
+TEST(Ring, same_inputs_give_the_same_ring_in_any_member_order) {
+  auto a = ids(7);
+  auto b = a;
+  std::reverse(b.begin(), b.end());
+  auto ra = *Ring::create(a, 256);
+  auto rb = *Ring::create(b, 256);
+  EXPECT_EQ(ra.owner_ids(), rb.owner_ids());
+  // Pinned placement of a few keys: a change here moves data between releases.
+  EXPECT_EQ(ra.partition_of_key("user123"), rb.partition_of_key("user123"));
+  EXPECT_EQ(key_hash(""), 0x2D06800538D394C2ull);  // XXH3-64 of the empty string
+  EXPECT_EQ(ra.partition_of_key(""), 0x2Du);
+}
+
+TEST(Ring, from_owners_rejects_unknown_owners) {
+  EXPECT_FALSE(Ring::from_owners(ids(2), std::vector<std::string>(64, "stranger")).is_ok());
+  EXPECT_FALSE(Ring::from_owners({"a", "a"}, std::vector<std::string>(64, "a")).is_ok());
+}
+
+TEST(Ring, keys_spread_over_partitions) {
+  auto ring = *Ring::create(ids(3), 256);
+  std::map<uint32_t, int> hits;
+  for (int i = 0; i < 256 * 200; ++i) ++hits[ring.partition_of_key("key" + std::to_string(i))];
+  EXPECT_EQ(hits.size(), 256u);
+  for (const auto& [p, n] : hits) {
+    EXPECT_GT(n, 100) << p;
+    EXPECT_LT(n, 300) << p;
+  }
+}
+
+}  // namespace
+}  // namespace md::core
