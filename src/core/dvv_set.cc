@@ -13,7 +13,6 @@ Dot DvvSet::update(const VersionVector& ctx, const std::string& node, bool tombs
   Dot dot{node, context_.get(node) + 1};
   context_.raise(node, dot.counter);
   Sibling sibling{dot, ctx, tombstone, tombstone ? std::string() : std::move(value)};
-  sibling.clock.raise(node, dot.counter);
   auto at = std::lower_bound(siblings_.begin(), siblings_.end(), dot,
                              [](const Sibling& s, const Dot& d) { return s.dot < d; });
   siblings_.insert(at, std::move(sibling));

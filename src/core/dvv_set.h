@@ -23,11 +23,21 @@ namespace md::core {
 
 struct Sibling {
   Dot dot;
-  // The write's causal past plus its own dot: what the seed shows as a sibling's "vector_clock".
-  VersionVector clock;
+  // The write's causal past: the context it was made with, without its own dot. (A version vector
+  // alone cannot say "(A,16) but not (A,15)"; a dot beside a vector can.)
+  VersionVector context;
   bool tombstone = false;
   std::string value;  // opaque to the core (the HTTP layer stores compact JSON text); empty for a tombstone
   bool operator==(const Sibling&) const = default;
+
+  // True when this write had seen `other`: its context covers the other's dot.
+  bool saw(const Dot& other) const { return context.covers(other); }
+  // The seed's per-sibling "vector_clock": the causal past with the write's own dot added.
+  VersionVector clock() const {
+    VersionVector c = context;
+    c.raise(dot.node, dot.counter);
+    return c;
+  }
 };
 
 class DvvSet {

@@ -20,13 +20,14 @@ Outcome outcome_of(const Status& status) {
 
 }  // namespace
 
-Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options)
+Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base)
     : ring_(std::move(ring)),
       self_(self),
       node_id_(std::move(node_id)),
       options_(options),
       reachable_(ring_.members().size(), true),
-      peer_ids_(ring_.members().size()) {
+      peer_ids_(ring_.members().size()),
+      next_id_(request_id_base | 1) {  // never 0: read repairs send id 0, which nothing waits for
   assert(self_ < ring_.members().size());
   peer_ids_[self_] = node_id_;
 }
@@ -254,11 +255,9 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
         if constexpr (std::is_same_v<M, Hello>) {
           peer_ids_[from] = std::move(m.node_id);
         } else if constexpr (std::is_same_v<M, ReplicaRead>) {
-          ++counters_.replica_reads;
           uint32_t partition = ring_.partition_of_key(m.key);
           storage(next_id_++, partition, std::move(m.key), std::nullopt, AfterServeRead{from, m.id});
         } else if constexpr (std::is_same_v<M, ReplicaWrite>) {
-          ++counters_.replica_writes;
           uint32_t partition = ring_.partition_of_key(m.key);
           storage(next_id_++, partition, std::move(m.key), MergeWrite{std::move(m.object)},
                   AfterServeWrite{from, m.id, m.ack});
@@ -297,8 +296,10 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
         } else if constexpr (std::is_same_v<C, AfterLocalRead>) {
           read_replied(now_ms, c.read, c.slot, done.status.is_ok(), std::move(done.object));
         } else if constexpr (std::is_same_v<C, AfterServeRead>) {
+          ++counters_.replica_reads;
           send(c.peer, ReplicaReadReply{c.id, done.status.is_ok(), std::move(done.object)});
         } else if constexpr (std::is_same_v<C, AfterServeWrite>) {
+          if (done.status.is_ok()) ++counters_.replica_writes;
           if (c.ack) send(c.peer, ReplicaWriteReply{c.id, done.status.is_ok()});
         }
       },

@@ -42,14 +42,17 @@ struct NodeCounters {
   uint64_t quorum_failures = 0;
   uint64_t read_repairs = 0;        // replica copies repaired after reads
   uint64_t blind_writes = 0;        // puts without a context (each may add a sibling)
-  uint64_t replica_writes = 0;      // writes served for other coordinators
-  uint64_t replica_reads = 0;
+  uint64_t replica_writes = 0;      // writes (and repairs) from other coordinators, applied locally
+  uint64_t replica_reads = 0;       // reads served to other coordinators
   uint64_t bad_replica_objects = 0; // replies whose object did not decode
 };
 
 class Node {
  public:
-  Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options);
+  // `request_id_base` must differ between incarnations of a node (the runtime draws it from the
+  // OS, the simulator from its seed): replies that peers send to an earlier incarnation must never
+  // match a request of this one.
+  Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base);
 
   // `client` is the runtime's handle for the reply (ReplyClient carries it back).
   void on_client_request(uint64_t now_ms, RequestId client, ClientRequest request);
@@ -145,7 +148,7 @@ class Node {
   NodeOptions options_;
   std::vector<bool> reachable_;
   std::vector<std::string> peer_ids_;
-  RequestId next_id_ = 1;
+  RequestId next_id_;
   std::map<RequestId, PendingWrite> writes_;
   std::map<RequestId, PendingRead> reads_;
   std::map<RequestId, PendingForward> forwards_;

@@ -10,7 +10,6 @@ namespace {
 
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kTombstone = 1;
-constexpr uint8_t kClockIsContext = 2;
 
 void put_vv(std::string& out, const VersionVector& vv, const std::map<std::string_view, uint64_t>& index) {
   put_varint(out, vv.entries().size());
@@ -37,7 +36,7 @@ bool read_vv(ByteReader& in, const std::vector<std::string_view>& ids, VersionVe
 }  // namespace
 
 std::string encode_object(const DvvSet& object) {
-  // Every id of a sibling's dot or clock also appears in the context, so the context's ids are the table.
+  // Every id of a sibling's dot or context also appears in the object's context: its ids are the table.
   std::map<std::string_view, uint64_t> index;
   for (const auto& [node, counter] : object.context().entries()) index.emplace(node, index.size());
 
@@ -50,9 +49,8 @@ std::string encode_object(const DvvSet& object) {
   for (const auto& s : object.siblings()) {
     put_varint(out, index.at(s.dot.node));
     put_varint(out, s.dot.counter);
-    bool clock_is_context = s.clock == object.context();
-    out.push_back(static_cast<char>((s.tombstone ? kTombstone : 0) | (clock_is_context ? kClockIsContext : 0)));
-    if (!clock_is_context) put_vv(out, s.clock, index);
+    out.push_back(static_cast<char>(s.tombstone ? kTombstone : 0));
+    put_vv(out, s.context, index);
     put_bytes(out, s.value);
   }
   return out;
@@ -85,13 +83,9 @@ Result<DvvSet> decode_object(std::string_view bytes) {
     if (!in.varint(&idx) || idx >= ids.size() || !in.varint(&s.dot.counter) || s.dot.counter == 0) return bad("dot");
     s.dot.node = std::string(ids[idx]);
     if (!context.covers(s.dot)) return bad("dot outside context");
-    if (!in.byte(&flags) || flags > (kTombstone | kClockIsContext)) return bad("sibling flags");
+    if (!in.byte(&flags) || flags > kTombstone) return bad("sibling flags");
     s.tombstone = (flags & kTombstone) != 0;
-    if (flags & kClockIsContext) {
-      s.clock = context;
-    } else if (!read_vv(in, ids, &s.clock)) {
-      return bad("sibling clock");
-    }
+    if (!read_vv(in, ids, &s.context) || !context.descends(s.context)) return bad("sibling context");
     if (!in.bytes(&value)) return bad("value");
     s.value = std::string(value);
   }

@@ -2,11 +2,11 @@
 //
 // Version 1 layout (varints unless noted): u8 version | node-id table (count, ids) | context
 // (count, (id index, counter)*) | siblings (count, each: id index, counter, u8 flags
-// [bit0 tombstone, bit1 clock equals context], clock unless bit1, value bytes). Node ids are
-// interned per object so a clock costs a few bytes. Decoding is bounded and rejects anything
+// [bit0 tombstone], the write's context, value bytes). Node ids are interned per object so a
+// context costs a few bytes. Decoding is bounded and rejects anything
 // malformed with Code::corruption: unknown version, truncation, trailing bytes, an index out of
-// range, a zero counter, unsorted or duplicate entries, or a sibling whose dot the context does
-// not cover.
+// range, a zero counter, unsorted or duplicate entries, or a sibling whose dot or context the
+// object's context does not cover.
 #pragma once
 
 #include <string>

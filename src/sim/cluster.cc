@@ -19,20 +19,54 @@ core::Ring make_ring(const ClusterOptions& options) {
   return std::move(ring).value();
 }
 
+const char* message_name(const core::PeerMessage& m) {
+  static const char* names[] = {"hello", "replica_read", "read_reply", "replica_write", "write_reply", "forward",
+                                "forward_reply"};
+  return names[m.index()];
+}
+
+// Drops the newest sibling: the broken merge the mutation test expects the checker to catch.
+std::string drop_a_sibling(const std::string& bytes) {
+  auto object = core::decode_object(bytes);
+  if (!object.is_ok() || object->siblings().size() < 2) return bytes;
+  auto siblings = object->siblings();
+  siblings.pop_back();
+  return core::encode_object(core::DvvSet::from_parts(object->context(), std::move(siblings)));
+}
+
 }  // namespace
 
 Cluster::Cluster(ClusterOptions options)
-    : options_(options), ring_(make_ring(options)), up_(options.nodes, true), disks_(options.nodes) {
+    : options_(options),
+      ring_(make_ring(options)),
+      rng_(options.seed),
+      up_(options.nodes, true),
+      incarnation_(options.nodes, 0),
+      slow_ms_(options.nodes, 0),
+      group_(options.nodes, 0),
+      disks_(options.nodes),
+      trace_state_(XXH3_createState()) {
+  XXH3_64bits_reset(trace_state_.get());
   for (size_t i = 0; i < options_.nodes; ++i) nodes_.push_back(make_node(i));
+  if (options_.sync == DiskSync::none) {
+    for (size_t i = 0; i < options_.nodes; ++i) push(options_.flush_interval_ms, i, Flush{});
+  }
 }
 
-std::unique_ptr<core::Node> Cluster::make_node(size_t i) const {
+std::unique_ptr<core::Node> Cluster::make_node(size_t i) {
   // Ids sort like their indexes ("node_5001" < "node_5002" ...), so member index i is node i.
-  return std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), sim_node_id(i), options_.node);
+  return std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), sim_node_id(i), options_.node,
+                                      rng_.next() >> 1);
 }
 
-void Cluster::push(uint64_t at_ms, size_t node, decltype(Event::what) what, uint64_t handle) {
-  queue_.push(Event{at_ms, seq_++, node, std::move(what), handle});
+void Cluster::note(const std::string& line) {
+  std::string text = "t=" + std::to_string(now_ms_) + " " + line + "\n";
+  XXH3_64bits_update(trace_state_.get(), text.data(), text.size());
+  if (options_.trace) trace_ += text;
+}
+
+void Cluster::push(uint64_t at_ms, size_t node, What what, uint64_t handle) {
+  queue_.push(Event{at_ms, seq_++, node, std::move(what), handle, incarnation_[node]});
 }
 
 uint64_t Cluster::submit(size_t at, core::ClientRequest request) {
@@ -80,18 +114,33 @@ std::optional<core::ClientResponse> Cluster::await(uint64_t handle, uint64_t lim
 }
 
 void Cluster::deliver(Event& e) {
-  if (!up_[e.node]) return;  // lost with the crashed node
+  if (std::holds_alternative<Flush>(e.what)) {
+    // The OS writes back what it holds, crashed or not; then the next flush is due.
+    auto& disk = disks_[e.node];
+    for (auto& [k, v] : disk.unsynced) disk.synced[k] = std::move(v);
+    disk.unsynced.clear();
+    push(now_ms_ + options_.flush_interval_ms, e.node, Flush{});
+    return;
+  }
+  if (!up_[e.node] || e.incarnation != incarnation_[e.node]) return;  // lost with the crash
   auto& node = *nodes_[e.node];
+  std::string where = "n" + std::to_string(e.node) + " ";
   std::visit(
       [&](auto& what) {
         using W = std::decay_t<decltype(what)>;
         if constexpr (std::is_same_v<W, core::ClientRequest>) {
+          static const char* ops[] = {"get", "put", "delete"};
+          note(where + "client#" + std::to_string(e.handle) + " " + ops[static_cast<int>(what.op)] + " " + what.key +
+               (what.value.empty() ? "" : " " + what.value));
           node.on_client_request(now_ms_, e.handle, std::move(what));
         } else if constexpr (std::is_same_v<W, core::StorageDone>) {
+          note(where + "storage_done op" + std::to_string(what.op) + (what.status.is_ok() ? "" : " failed"));
           node.on_storage_done(now_ms_, std::move(what));
-        } else if constexpr (std::is_same_v<W, core::MemberIndex>) {
-          node.on_peer_down(now_ms_, what);
-        } else {
+        } else if constexpr (std::is_same_v<W, PeerDown>) {
+          note(where + "peer_down n" + std::to_string(what.peer));
+          node.on_peer_down(now_ms_, what.peer);
+        } else if constexpr (std::is_same_v<W, std::pair<core::MemberIndex, core::PeerMessage>>) {
+          note(where + message_name(what.second) + " from n" + std::to_string(what.first));
           node.on_peer_message(now_ms_, what.first, std::move(what.second));
         }
       },
@@ -99,50 +148,90 @@ void Cluster::deliver(Event& e) {
   drain(e.node);
 }
 
-// Carries out a node's effects: messages into the queue, storage against its disk, replies recorded.
+// Carries out a node's effects: messages into the network, storage against its disk, replies recorded.
 void Cluster::drain(size_t i) {
   for (auto& effect : nodes_[i]->take_effects()) {
-    if (auto* send = std::get_if<core::SendPeer>(&effect)) {
-      if (up_[send->to]) {
-        push(now_ms_ + options_.latency_ms, send->to, std::make_pair(static_cast<core::MemberIndex>(i), send->message));
-      } else {
-        push(now_ms_ + options_.latency_ms, i, send->to);  // connection refused
-      }
+    if (auto* s = std::get_if<core::SendPeer>(&effect)) {
+      send(i, *s);
     } else if (auto* reply = std::get_if<core::ReplyClient>(&effect)) {
+      static const char* outcomes[] = {"ok", "not_found", "bad_request", "too_many_siblings", "unavailable",
+                                       "internal_error"};
+      note("n" + std::to_string(i) + " reply client#" + std::to_string(reply->client) + " " +
+           outcomes[static_cast<int>(reply->response.outcome)]);
       responses_[reply->client] = std::move(reply->response);
     } else {
-      auto& op = std::get<core::StorageOp>(effect);
-      auto& disk = disks_[i];
-      auto key = std::make_pair(op.partition, op.key);
-      auto found = disk.find(key);
-      std::optional<std::string_view> current;
-      if (found != disk.end()) current = found->second;
-      core::StorageDone done{op.op, Status::ok(), std::nullopt};
-      if (!op.update) {
-        if (current) done.object = std::string(*current);
-      } else {
-        auto next = core::apply_update(current, *op.update, nodes_[i]->node_id(), options_.node.siblings_max);
-        if (!next.is_ok()) {
-          done.status = next.status();
-        } else {
-          if (*next) disk[key] = **next;
-          done.object = disk[key];
-        }
-      }
-      push(now_ms_, i, std::move(done));
+      execute(i, std::get<core::StorageOp>(effect));
     }
   }
 }
 
+void Cluster::send(size_t from, const core::SendPeer& s) {
+  const auto& net = options_.network;
+  if (!up_[s.to]) {  // a crashed node refuses connections: the sender learns at once
+    push(now_ms_ + net.latency_ms, from, PeerDown{s.to});
+    return;
+  }
+  if (group_[from] != group_[s.to] || rng_.chance(net.loss)) return;
+  int copies = rng_.chance(net.duplicate) ? 2 : 1;
+  for (int c = 0; c < copies; ++c) {
+    uint64_t delay = rng_.long_tail(net.latency_ms, net.latency_max_ms) + slow_ms_[from] + slow_ms_[s.to];
+    push(now_ms_ + delay, s.to, std::make_pair(static_cast<core::MemberIndex>(from), s.message));
+  }
+}
+
+std::optional<std::string> Cluster::read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const {
+  const auto& disk = disks_[node];
+  if (auto it = disk.unsynced.find(key); it != disk.unsynced.end()) return it->second;
+  if (auto it = disk.synced.find(key); it != disk.synced.end()) return it->second;
+  return std::nullopt;
+}
+
+void Cluster::execute(size_t i, const core::StorageOp& op) {
+  auto key = std::make_pair(op.partition, op.key);
+  auto current = read_disk(i, key);
+  core::StorageDone done{op.op, Status::ok(), current};
+  if (op.update) {
+    std::optional<std::string_view> view;
+    if (current) view = *current;
+    auto next = core::apply_update(view, *op.update, nodes_[i]->node_id(), options_.node.siblings_max);
+    if (!next.is_ok()) {
+      done.status = next.status();
+      done.object.reset();
+    } else if (*next) {
+      std::string bytes = std::move(**next);
+      if (options_.buggy_merge && std::holds_alternative<core::MergeWrite>(*op.update)) bytes = drop_a_sibling(bytes);
+      auto& disk = disks_[i];
+      (options_.sync == DiskSync::always ? disk.synced : disk.unsynced)[key] = bytes;
+      if (std::holds_alternative<core::CoordinatorWrite>(*op.update)) {
+        // The new sibling carries the coordinator's newest dot.
+        auto object = *core::decode_object(bytes);
+        core::Dot dot{nodes_[i]->node_id(), object.context().get(nodes_[i]->node_id())};
+        for (const auto& s : object.siblings()) {
+          if (s.dot != dot) continue;
+          note("n" + std::to_string(i) + " stored " + op.key + " (" + dot.node + "," + std::to_string(dot.counter) +
+               ") " + (s.tombstone ? "tombstone" : s.value));
+          stored_writes_.push_back(StoredWrite{op.key, dot, s.context, s.tombstone, s.value});
+        }
+      }
+      done.object = std::move(bytes);
+    }
+  }
+  push(now_ms_ + slow_ms_[i], i, std::move(done));
+}
+
 void Cluster::crash(size_t node) {
+  note("crash n" + std::to_string(node));
   up_[node] = false;
-  nodes_[node].reset();  // volatile state is gone; the disk stays
+  ++incarnation_[node];
+  nodes_[node].reset();  // volatile state is gone
+  disks_[node].unsynced.clear();  // and so is what the OS had not written back
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (up_[i]) push(now_ms_, i, static_cast<core::MemberIndex>(node));  // its connections reset
+    if (up_[i]) push(now_ms_ + options_.network.latency_ms, i, PeerDown{static_cast<core::MemberIndex>(node)});
   }
 }
 
 void Cluster::restart(size_t node) {
+  note("restart n" + std::to_string(node));
   nodes_[node] = make_node(node);
   up_[node] = true;
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -154,10 +243,22 @@ void Cluster::restart(size_t node) {
   drain(node);
 }
 
+void Cluster::partition(std::vector<int> group) {
+  std::string line = "partition";
+  for (int g : group) line += " " + std::to_string(g);
+  note(line);
+  group_ = std::move(group);
+}
+
+void Cluster::heal() {
+  note("heal");
+  std::fill(group_.begin(), group_.end(), 0);
+}
+
 std::optional<core::DvvSet> Cluster::stored(size_t node, const std::string& key) const {
-  auto it = disks_[node].find({ring_.partition_of_key(key), key});
-  if (it == disks_[node].end()) return std::nullopt;
-  return *core::decode_object(it->second);
+  auto bytes = read_disk(node, {ring_.partition_of_key(key), key});
+  if (!bytes) return std::nullopt;
+  return *core::decode_object(*bytes);
 }
 
 }  // namespace md::sim

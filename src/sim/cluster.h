@@ -1,12 +1,15 @@
 // A whole cluster of core::Nodes in one process, in virtual time: the harness that protocol tests
 // and the simulator drive.
 //
-// Every event (a client request, a message, a storage completion, a tick) is queued with a virtual
-// time and a sequence number and delivered in that order, so a run is a pure function of its
-// inputs. Messages take `latency_ms`; storage completes at once against an in-memory disk per node
-// that survives crashes. A crashed node drops what is sent to it, and its senders learn that the
-// peer is down, as a refused connection tells the real transport.
+// Every event (client request, message, storage completion, peer-down notice, tick, disk flush) is
+// queued with a virtual time and a sequence number and delivered in that order, so a run is a pure
+// function of its options and seed. The network can lose, duplicate and delay messages (a long
+// tail reorders them) and be partitioned; nodes can crash (volatile state lost, the virtual disk
+// keeps what was synced) and restart, and be slow. Each delivered event extends a trace, whose hash
+// proves that a seed replays identically.
 #pragma once
+
+#include <xxhash.h>
 
 #include <cstdint>
 #include <map>
@@ -19,15 +22,39 @@
 
 #include "core/dvv_set.h"
 #include "core/node.h"
+#include "sim/rng.h"
 
 namespace md::sim {
+
+struct NetworkFaults {
+  double loss = 0;               // probability that a message is dropped
+  double duplicate = 0;          // probability that a message is delivered twice
+  uint64_t latency_ms = 1;       // typical one-way delay
+  uint64_t latency_max_ms = 1;   // the long tail is cut here; equal to latency_ms: no tail
+};
+
+enum class DiskSync { always, none };  // none: writes reach the platter only at the next flush
 
 struct ClusterOptions {
   size_t nodes = 3;
   uint32_t partitions = 64;
   core::NodeOptions node;
-  uint64_t latency_ms = 1;
   uint64_t tick_ms = 10;
+  NetworkFaults network;
+  DiskSync sync = DiskSync::always;
+  uint64_t flush_interval_ms = 200;  // DiskSync::none: how often the OS writes back
+  uint64_t seed = 1;
+  bool trace = false;                // keep the trace text (its hash is always kept)
+  bool buggy_merge = false;          // mutation test only: replica merges drop a sibling
+};
+
+// A write as its coordinator stored it: observed on the virtual disk, for the checker.
+struct StoredWrite {
+  std::string key;
+  core::Dot dot;
+  core::VersionVector context;  // what the write had seen (its own dot excluded)
+  bool tombstone = false;
+  std::string value;
 };
 
 class Cluster {
@@ -46,39 +73,73 @@ class Cluster {
   void crash(size_t node);
   void restart(size_t node);
   bool is_up(size_t node) const { return up_[node]; }
+  // group[i] is node i's side; messages between sides are silently lost until heal().
+  void partition(std::vector<int> group);
+  void heal();
+  void set_network(const NetworkFaults& faults) { options_.network = faults; }
+  void set_slow(size_t node, uint64_t extra_ms) { slow_ms_[node] = extra_ms; }
 
-  // The object stored on `node` for `key`, decoded; nullopt when absent.
+  // The object on `node`'s disk for `key` (what survives a crash and what is not yet synced), decoded.
   std::optional<core::DvvSet> stored(size_t node, const std::string& key) const;
+  const std::vector<StoredWrite>& stored_writes() const { return stored_writes_; }
   core::Node& node(size_t i) { return *nodes_[i]; }
+  const core::Ring& ring() const { return ring_; }
+  size_t size() const { return nodes_.size(); }
   uint64_t now_ms() const { return now_ms_; }
+  Rng& rng() { return rng_; }
+  uint64_t trace_hash() const { return XXH3_64bits_digest(trace_state_.get()); }
+  const std::string& trace() const { return trace_; }
+  void note(const std::string& line);  // adds a line to the trace (faults, workload steps)
 
  private:
+  struct PeerDown {
+    core::MemberIndex peer;
+  };
+  struct Flush {};
+  using What = std::variant<core::ClientRequest, std::pair<core::MemberIndex, core::PeerMessage>, core::StorageDone,
+                            PeerDown, Flush>;
   struct Event {
     uint64_t at_ms = 0;
     uint64_t seq = 0;
     size_t node = 0;
-    std::variant<core::ClientRequest, std::pair<core::MemberIndex, core::PeerMessage>, core::StorageDone,
-                 core::MemberIndex /* peer down */>
-        what;
+    What what;
     uint64_t handle = 0;
+    uint64_t incarnation = 0;  // events for an earlier life of a crashed node are dropped
     bool operator>(const Event& o) const { return at_ms != o.at_ms ? at_ms > o.at_ms : seq > o.seq; }
   };
+  struct Disk {
+    std::map<std::pair<uint32_t, std::string>, std::string> synced;
+    std::map<std::pair<uint32_t, std::string>, std::string> unsynced;  // newer than synced
+  };
+  struct XxhDeleter {
+    void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
+  };
 
-  void push(uint64_t at_ms, size_t node, decltype(Event::what) what, uint64_t handle = 0);
+  void push(uint64_t at_ms, size_t node, What what, uint64_t handle = 0);
   void deliver(Event& e);
   void drain(size_t node);
-  std::unique_ptr<core::Node> make_node(size_t i) const;
+  void send(size_t from, const core::SendPeer& send);
+  void execute(size_t node, const core::StorageOp& op);
+  std::optional<std::string> read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const;
+  std::unique_ptr<core::Node> make_node(size_t i);
 
   ClusterOptions options_;
   core::Ring ring_;
+  Rng rng_;
   std::vector<std::unique_ptr<core::Node>> nodes_;
   std::vector<bool> up_;
-  std::vector<std::map<std::pair<uint32_t, std::string>, std::string>> disks_;
+  std::vector<uint64_t> incarnation_;
+  std::vector<uint64_t> slow_ms_;
+  std::vector<int> group_;
+  std::vector<Disk> disks_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
   std::map<uint64_t, core::ClientResponse> responses_;
+  std::vector<StoredWrite> stored_writes_;
   uint64_t now_ms_ = 0;
   uint64_t seq_ = 0;
   uint64_t next_handle_ = 1;
+  std::unique_ptr<XXH3_state_t, XxhDeleter> trace_state_;
+  std::string trace_;
 };
 
 // Member ids of a simulated cluster: "node_5001", "node_5002", ... (as the seed's ports).

@@ -141,8 +141,8 @@ TEST(DvvSet, sibling_clocks_show_each_writes_causal_past) {
   y.update(ctx, "node_5002", false, "\"Bob\"");
   x.merge(y);
   ASSERT_EQ(x.siblings().size(), 2u);
-  EXPECT_EQ(x.siblings()[0].clock.entries(), (std::vector<VersionVector::Entry>{{"node_5001", 2}}));
-  EXPECT_EQ(x.siblings()[1].clock.entries(),
+  EXPECT_EQ(x.siblings()[0].clock().entries(), (std::vector<VersionVector::Entry>{{"node_5001", 2}}));
+  EXPECT_EQ(x.siblings()[1].clock().entries(),
             (std::vector<VersionVector::Entry>{{"node_5001", 1}, {"node_5002", 1}}));
 }
 

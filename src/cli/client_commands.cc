@@ -1,0 +1,140 @@
+#include "cli/client_commands.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <iostream>
+
+#include "net/http_client.h"
+
+namespace md::cli {
+namespace {
+
+enum Exit { kOk = 0, kError = 1, kNotFound = 3, kConflict = 4, kUnavailable = 5 };
+
+struct ClientOptions {
+  std::string node = "127.0.0.1:5001";
+  std::string key;
+  std::string value;
+  std::string context;
+  std::optional<int> n, r, w;
+  uint32_t timeout_ms = 5000;
+};
+
+std::string to_json(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  v.Accept(w);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string query(const ClientOptions& o) {
+  std::string q;
+  for (auto [name, v] : {std::pair{"N", o.n}, std::pair{"R", o.r}, std::pair{"W", o.w}}) {
+    if (v) q += std::string(q.empty() ? "?" : "&") + name + "=" + std::to_string(*v);
+  }
+  return q;
+}
+
+int print_response(const Result<net::HttpResponse>& result) {
+  if (!result.is_ok()) {
+    std::cerr << "error: " << result.status().message() << "\n";
+    return kError;
+  }
+  rapidjson::Document doc;
+  doc.Parse(result->body.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    std::cerr << "error: HTTP " << result->status << ": " << result->body << "\n";
+    return kError;
+  }
+  auto text = [&](const char* name) {
+    return doc.HasMember(name) && doc[name].IsString() ? std::string(doc[name].GetString()) : std::string();
+  };
+  std::string status = text("status");
+  int code = kOk;
+  if (status == "success" && doc.HasMember("value")) {
+    std::cout << to_json(doc["value"]) << "\n";
+    std::cout << "vector_clock: " << to_json(doc["vector_clock"]) << "\n";
+  } else if (status == "success") {
+    std::cout << "ok: " << (doc.HasMember("replicas_written") ? doc["replicas_written"].GetUint() : 0)
+              << " replicas written\n";
+  } else if (status == "conflict") {
+    const auto& siblings = doc["siblings"];
+    std::cout << siblings.Size() << " siblings (concurrent writes); write back with --context to resolve:\n";
+    for (const auto& s : siblings.GetArray()) {
+      std::cout << "  " << to_json(s["value"]) << "  vector_clock: " << to_json(s["vector_clock"]) << "\n";
+    }
+    code = kConflict;
+  } else if (status == "not_found") {
+    std::cerr << "not found: " << text("key") << "\n";
+    code = kNotFound;
+  } else {
+    std::cerr << "error (HTTP " << result->status << "): " << text("error") << "\n";
+    return result->status == 503 ? kUnavailable : kError;
+  }
+  if (!text("context").empty()) std::cout << "context: " << text("context") << "\n";
+  return code;
+}
+
+int run(const ClientOptions& o, boost::beast::http::verb verb) {
+  auto colon = o.node.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "error: --node must be host:port\n";
+    return kError;
+  }
+  net::HttpClient client(o.node.substr(0, colon), static_cast<uint16_t>(std::stoi(o.node.substr(colon + 1))),
+                         o.timeout_ms);
+  rapidjson::Document body(rapidjson::kObjectType);
+  auto& alloc = body.GetAllocator();
+  if (verb == boost::beast::http::verb::put) {
+    // A value that parses as JSON is sent as that JSON; anything else as a string.
+    rapidjson::Document value;
+    value.Parse(o.value.c_str());
+    rapidjson::Value v;
+    if (value.HasParseError()) {
+      v.SetString(o.value.c_str(), static_cast<rapidjson::SizeType>(o.value.size()), alloc);
+    } else {
+      v.CopyFrom(value, alloc);
+    }
+    body.AddMember("value", v, alloc);
+  }
+  if (!o.context.empty()) {
+    body.AddMember("context", rapidjson::Value(o.context.c_str(), alloc), alloc);
+  }
+  std::string target = "/kv/" + net::url_encode_path_segment(o.key) + query(o);
+  return print_response(client.request(verb, target, verb == boost::beast::http::verb::get ? "" : to_json(body)));
+}
+
+void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::http::verb verb) {
+  auto o = std::make_shared<ClientOptions>();
+  auto* cmd = app.add_subcommand(name, help);
+  cmd->add_option("key", o->key, "The key")->required();
+  if (verb == boost::beast::http::verb::put) {
+    cmd->add_option("value", o->value, "The value: JSON, or else taken as a string")->required();
+  }
+  cmd->add_option("--node", o->node, "Any node's HTTP address")->capture_default_str();
+  cmd->add_option("--n", o->n, "Replicas N");
+  if (verb == boost::beast::http::verb::get) {
+    cmd->add_option("--r", o->r, "Read quorum R");
+  } else {
+    cmd->add_option("--w", o->w, "Write quorum W");
+    cmd->add_option("--context", o->context, "The context a read printed: the write replaces what that read saw");
+  }
+  cmd->add_option("--timeout-ms", o->timeout_ms, "Give up after this long")->capture_default_str();
+  cmd->callback([o, verb] {
+    int code = run(*o, verb);
+    if (code != kOk) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app) {
+  add_verb(app, "get", "Read a key: prints its value, or each sibling with its clock, and the context",
+           boost::beast::http::verb::get);
+  add_verb(app, "put", "Write a key", boost::beast::http::verb::put);
+  add_verb(app, "delete", "Delete a key", boost::beast::http::verb::delete_);
+}
+
+}  // namespace md::cli

@@ -1,0 +1,94 @@
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+
+#include "cli/node_command.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "runtime/server.h"
+
+namespace md::cli {
+
+void add_node_command(CLI::App& app) {
+  auto config = std::make_shared<runtime::NodeConfig>();
+  auto sync = std::make_shared<std::string>("always");
+  auto* cmd = app.add_subcommand("node", "Run one node of a cluster (in the foreground; Ctrl-C stops it)");
+  cmd->add_option("--port", config->port, "HTTP API port")->capture_default_str();
+  cmd->add_option("--host", config->host, "IP address this node listens on and is known by in --nodes")
+      ->capture_default_str();
+  cmd->add_option("--nodes", config->nodes,
+                  "The cluster's HTTP addresses host:port, comma separated, this node's included; every node "
+                  "must be given the same list")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--peer-port-offset", config->peer_port_offset,
+                  "Each node serves its peers on its HTTP port plus this offset (5001 -> 6001)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", config->data_dir, "Where this node keeps its data (default: ./data/node_<port>)");
+  cmd->add_option("--node-id", config->node_id,
+                  "Stable id used in vector clocks (default: node_<port>); kept in the data dir on first start");
+  cmd->add_option("--partitions", config->partitions, "Ring partitions Q, a power of two; the same on every node")
+      ->capture_default_str();
+  cmd->add_option("--engine", config->engine, "Storage engine: rocksdb (durable) or memory")
+      ->check(CLI::IsMember({"rocksdb", "memory"}))
+      ->capture_default_str();
+  cmd->add_option("--sync", *sync,
+                  "When an acknowledged write is fsynced: always (before the ack, group committed), "
+                  "interval (every --sync-interval-ms), none (left to the OS)")
+      ->check(CLI::IsMember({"always", "interval", "none"}))
+      ->capture_default_str();
+  cmd->add_option("--sync-interval-ms", config->storage.sync_interval_ms, "WAL fsync period for --sync interval")
+      ->capture_default_str();
+  cmd->add_option("--storage-threads", config->storage_threads, "Concurrent storage operations")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--n", config->core.defaults.n, "Default replicas N per key")->capture_default_str();
+  cmd->add_option("--r", config->core.defaults.r, "Default read quorum R")->capture_default_str();
+  cmd->add_option("--w", config->core.defaults.w, "Default write quorum W")->capture_default_str();
+  cmd->add_option("--timeout-ms", config->core.request_timeout_ms,
+                  "Request deadline: a quorum not reached by then answers 503")
+      ->capture_default_str();
+  cmd->add_option("--read-repair-window-ms", config->core.read_repair_window_ms,
+                  "After a read's answer, late replica replies within this window are repaired too")
+      ->capture_default_str();
+  cmd->add_option("--max-siblings", config->core.siblings_max,
+                  "A write that would leave more siblings on a key is refused (409) until a client resolves them")
+      ->capture_default_str();
+  cmd->add_option("--max-key-bytes", config->limits.key_bytes_max, "Longest key accepted")->capture_default_str();
+  cmd->add_option("--max-value-bytes", config->limits.value_bytes_max, "Largest value accepted, as compact JSON")
+      ->capture_default_str();
+  cmd->add_option("--log-level", [](const std::vector<std::string>& v) {
+       spdlog::set_level(spdlog::level::from_str(v.front()));
+       return true;
+     }, "trace, debug, info, warn, error")
+      ->default_str("info");
+
+  cmd->callback([config, sync] {
+    auto policy = storage::parse_sync_policy(*sync);
+    if (!policy.is_ok()) throw CLI::ValidationError("--sync", policy.status().message());
+    config->storage.sync = *policy;
+    if (config->core.defaults.r > config->core.defaults.n || config->core.defaults.w > config->core.defaults.n ||
+        config->core.defaults.n == 0 || config->core.defaults.r == 0 || config->core.defaults.w == 0) {
+      throw CLI::ValidationError("--n/--r/--w", "need 1 <= R <= N and 1 <= W <= N");
+    }
+    runtime::Server server(*config);
+    if (auto s = server.start(); !s.is_ok()) {
+      spdlog::critical("cannot start: {}", s.message());
+      throw CLI::RuntimeError(1);
+    }
+    boost::asio::io_context signals_io;
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (!ec) server.stop();
+    });
+    std::thread signal_thread([&] { signals_io.run(); });
+    server.run();
+    signals_io.stop();
+    signal_thread.join();
+  });
+}
+
+}  // namespace md::cli

@@ -1,0 +1,208 @@
+#include "net/http_api.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+namespace md::net {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_string(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+HttpResponse bad_request(std::string message) { return error_response(400, message); }
+
+Result<int64_t> parse_int(std::string_view name, std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return Status::invalid_argument(std::string(name) + " must be an integer, got '" + std::string(text) + "'");
+  }
+  return v;
+}
+
+// Reads N, R, W and context from a parsed JSON body; unknown members are ignored.
+Status read_body_params(const rapidjson::Value& body, core::ClientRequest* r) {
+  for (auto [name, slot] : {std::pair{"N", &r->n}, std::pair{"R", &r->r}, std::pair{"W", &r->w}}) {
+    auto it = body.FindMember(name);
+    if (it == body.MemberEnd()) continue;
+    if (!it->value.IsInt64()) return Status::invalid_argument(std::string(name) + " must be an integer");
+    *slot = it->value.GetInt64();
+  }
+  if (auto it = body.FindMember("context"); it != body.MemberEnd() && !it->value.IsNull()) {
+    if (!it->value.IsString()) return Status::invalid_argument("context must be the string a read returned");
+    r->context_token = std::string(it->value.GetString(), it->value.GetStringLength());
+  }
+  return Status::ok();
+}
+
+Status read_query_params(const HttpRequest& request, core::ClientRequest* r) {
+  for (const auto& [name, value] : request.query) {
+    std::optional<int64_t>* slot = name == "N" ? &r->n : name == "R" ? &r->r : name == "W" ? &r->w : nullptr;
+    if (slot != nullptr) {
+      auto v = parse_int(name, value);
+      if (!v.is_ok()) return v.status();
+      *slot = *v;
+    } else if (name == "context") {
+      r->context_token = value;
+    }
+  }
+  return Status::ok();
+}
+
+ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimits& limits) {
+  core::ClientRequest r;
+  switch (request.method) {
+    case boost::beast::http::verb::get: r.op = core::Op::get; break;
+    case boost::beast::http::verb::put: r.op = core::Op::put; break;
+    case boost::beast::http::verb::post: r.op = core::Op::put; break;  // as many clients send writes
+    case boost::beast::http::verb::delete_: r.op = core::Op::del; break;
+    default:
+      return error_response(405, "method " + request.method_string + " is not allowed on /kv/{key}; use GET, PUT or DELETE");
+  }
+  if (key.empty()) return bad_request("the key must not be empty: use /kv/{key}");
+  if (key.size() > limits.key_bytes_max) {
+    return bad_request("the key is " + std::to_string(key.size()) + " bytes; the limit is " +
+                       std::to_string(limits.key_bytes_max));
+  }
+  r.key = std::string(key);
+
+  bool has_body = request.body.find_first_not_of(" \t\r\n") != std::string::npos;
+  rapidjson::Document body;
+  if (has_body) {
+    body.Parse(request.body.data(), request.body.size());
+    if (body.HasParseError()) {
+      return bad_request(std::string("the body is not valid JSON: ") + rapidjson::GetParseError_En(body.GetParseError()) +
+                         " at offset " + std::to_string(body.GetErrorOffset()));
+    }
+    if (!body.IsObject()) return bad_request("the body must be a JSON object");
+    if (auto s = read_body_params(body, &r); !s.is_ok()) return bad_request(s.message());
+  }
+  if (auto s = read_query_params(request, &r); !s.is_ok()) return bad_request(s.message());
+
+  if (r.op == core::Op::put) {
+    auto it = has_body ? body.FindMember("value") : body.MemberEnd();
+    if (!has_body || it == body.MemberEnd()) {
+      return bad_request("a write needs a JSON body with a \"value\", e.g. {\"value\": \"Alice\"}");
+    }
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    it->value.Accept(w);
+    if (buffer.GetSize() > limits.value_bytes_max) {
+      return bad_request("the value is " + std::to_string(buffer.GetSize()) + " bytes as JSON; the limit is " +
+                         std::to_string(limits.value_bytes_max));
+    }
+    r.value.assign(buffer.GetString(), buffer.GetSize());
+  }
+  return r;
+}
+
+unsigned status_of(core::Outcome outcome) {
+  switch (outcome) {
+    case core::Outcome::ok: return 200;
+    case core::Outcome::not_found: return 404;
+    case core::Outcome::bad_request: return 400;
+    case core::Outcome::too_many_siblings: return 409;
+    case core::Outcome::unavailable: return 503;
+    case core::Outcome::internal_error: return 500;
+  }
+  return 500;
+}
+
+void write_clock(Writer& w, const core::VersionVector& clock) {
+  w.StartObject();
+  for (const auto& [node, counter] : clock.entries()) {
+    write_string(w, node);
+    w.Uint64(counter);
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
+HttpResponse error_response(unsigned status, std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.body = json_error_body(message);
+  return response;
+}
+
+ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
+  constexpr std::string_view kv = "/kv/";
+  if (request.path.starts_with(kv)) return parse_kv(request, std::string_view(request.path).substr(kv.size()), limits);
+  if (request.path == "/kv") return bad_request("the key must not be empty: use /kv/{key}");
+  for (auto [path, page] : {std::pair{"/health", InfoPage::health}, std::pair{"/cluster", InfoPage::cluster},
+                            std::pair{"/ring", InfoPage::ring}}) {
+    if (request.path != path) continue;
+    if (request.method != boost::beast::http::verb::get) {
+      return error_response(405, "method " + request.method_string + " is not allowed on " + path + "; use GET");
+    }
+    return page;
+  }
+  return error_response(404, "no such route: " + request.method_string + " " + request.path +
+                                 " (routes: /kv/{key}, /health, /cluster, /ring)");
+}
+
+HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response) {
+  HttpResponse http;
+  http.status = status_of(response.outcome);
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("status");
+  switch (response.outcome) {
+    case core::Outcome::ok:
+      w.String(op == core::Op::get && response.siblings.size() > 1 ? "conflict" : "success");
+      break;
+    case core::Outcome::not_found: w.String("not_found"); break;
+    default:
+      w.String("error");
+      w.Key("error");
+      write_string(w, response.message);
+      if (response.outcome == core::Outcome::unavailable && response.required > 0) {
+        w.Key("required");
+        w.Uint(response.required);
+        w.Key("acknowledged");
+        w.Uint(response.acknowledged);
+      }
+  }
+  w.Key("key");
+  write_string(w, key);
+  if (response.outcome == core::Outcome::ok && op == core::Op::get) {
+    if (response.siblings.size() == 1) {
+      const auto& s = response.siblings[0];
+      w.Key("value");
+      w.RawValue(s.value.data(), s.value.size(), rapidjson::kObjectType);
+      w.Key("vector_clock");
+      write_clock(w, s.clock());
+    } else {
+      w.Key("siblings");
+      w.StartArray();
+      for (const auto& s : response.siblings) {
+        w.StartObject();
+        w.Key("value");
+        w.RawValue(s.value.data(), s.value.size(), rapidjson::kObjectType);
+        w.Key("vector_clock");
+        write_clock(w, s.clock());
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+  } else if (response.outcome == core::Outcome::ok) {
+    w.Key("replicas_written");
+    w.Uint(response.acknowledged);
+  }
+  if (!response.context_token.empty()) {
+    w.Key("context");
+    write_string(w, response.context_token);
+  }
+  w.EndObject();
+  http.body.assign(buffer.GetString(), buffer.GetSize());
+  return http;
+}
+
+}  // namespace md::net

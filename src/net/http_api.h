@@ -1,0 +1,36 @@
+// The client HTTP API's shapes: requests to core requests, core responses to JSON.
+//
+// Pure translation, no sockets. Routes (docs/api.md):
+//   PUT|GET|DELETE /kv/{key}   GET /health   GET /cluster   GET /ring
+// Parameters N, R, W and context come from the JSON body or the query string (the query wins),
+// and the body is accepted whatever its Content-Type, as the seed's curl examples send it.
+// Errors are {"status":"error","error":"..."} with the status code that fits.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <variant>
+
+#include "core/messages.h"
+#include "net/http_server.h"
+
+namespace md::net {
+
+struct ApiLimits {
+  size_t key_bytes_max = 1024;          // longer keys: 400
+  size_t value_bytes_max = 1024 * 1024; // longer values (as compact JSON): 400; bodies beyond the server's limit: 413
+};
+
+// What a request asks for: a key operation, one of the info pages, or an error to send as is.
+enum class InfoPage { health, cluster, ring };
+using ApiCall = std::variant<core::ClientRequest, InfoPage, HttpResponse>;
+
+ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits);
+
+// The HTTP answer to a key operation.
+HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response);
+
+// A JSON error response with `status`.
+HttpResponse error_response(unsigned status, std::string_view message);
+
+}  // namespace md::net

@@ -1,0 +1,153 @@
+#include "net/peer_codec.h"
+
+#include "net/peer.pb.h"
+
+namespace md::net {
+namespace {
+
+void to_wire(const core::VersionVector& vv, google::protobuf::RepeatedPtrField<wire::ClockEntry>* out) {
+  for (const auto& [node, counter] : vv.entries()) {
+    auto* e = out->Add();
+    e->set_node(node);
+    e->set_counter(counter);
+  }
+}
+
+void to_wire(const core::ClientRequest& r, wire::ClientRequest* out) {
+  out->set_op(static_cast<uint32_t>(r.op));
+  out->set_key(r.key);
+  out->set_value(r.value);
+  if (r.context_token) out->set_context(*r.context_token);
+  if (r.n) out->set_n(*r.n);
+  if (r.r) out->set_r(*r.r);
+  if (r.w) out->set_w(*r.w);
+}
+
+void to_wire(const core::ClientResponse& r, wire::ClientResponse* out) {
+  out->set_outcome(static_cast<uint32_t>(r.outcome));
+  out->set_message(r.message);
+  for (const auto& s : r.siblings) {
+    auto* ws = out->add_siblings();
+    ws->set_node(s.dot.node);
+    ws->set_counter(s.dot.counter);
+    to_wire(s.context, ws->mutable_context());
+    ws->set_tombstone(s.tombstone);
+    ws->set_value(s.value);
+  }
+  out->set_context(r.context_token);
+  out->set_acknowledged(r.acknowledged);
+  out->set_required(r.required);
+}
+
+Result<core::ClientRequest> from_wire(const wire::ClientRequest& in) {
+  if (in.op() > static_cast<uint32_t>(core::Op::del)) return Status::corruption("unknown request op");
+  core::ClientRequest r;
+  r.op = static_cast<core::Op>(in.op());
+  r.key = in.key();
+  r.value = in.value();
+  if (in.has_context()) r.context_token = in.context();
+  if (in.has_n()) r.n = in.n();
+  if (in.has_r()) r.r = in.r();
+  if (in.has_w()) r.w = in.w();
+  return r;
+}
+
+Result<core::ClientResponse> from_wire(const wire::ClientResponse& in) {
+  if (in.outcome() > static_cast<uint32_t>(core::Outcome::internal_error)) return Status::corruption("unknown outcome");
+  core::ClientResponse r;
+  r.outcome = static_cast<core::Outcome>(in.outcome());
+  r.message = in.message();
+  for (const auto& ws : in.siblings()) {
+    core::Sibling s;
+    s.dot = core::Dot{ws.node(), ws.counter()};
+    for (const auto& e : ws.context()) s.context.raise(e.node(), e.counter());
+    s.tombstone = ws.tombstone();
+    s.value = ws.value();
+    r.siblings.push_back(std::move(s));
+  }
+  r.context_token = in.context();
+  r.acknowledged = in.acknowledged();
+  r.required = in.required();
+  return r;
+}
+
+}  // namespace
+
+std::string encode_peer_message(const core::PeerMessage& message) {
+  wire::PeerMessage out;
+  std::visit(
+      [&](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, core::Hello>) {
+          out.mutable_hello()->set_node_id(m.node_id);
+        } else if constexpr (std::is_same_v<M, core::ReplicaRead>) {
+          auto* w = out.mutable_replica_read();
+          w->set_id(m.id);
+          w->set_key(m.key);
+        } else if constexpr (std::is_same_v<M, core::ReplicaReadReply>) {
+          auto* w = out.mutable_replica_read_reply();
+          w->set_id(m.id);
+          w->set_ok(m.ok);
+          if (m.object) w->set_object(*m.object);
+        } else if constexpr (std::is_same_v<M, core::ReplicaWrite>) {
+          auto* w = out.mutable_replica_write();
+          w->set_id(m.id);
+          w->set_key(m.key);
+          w->set_object(m.object);
+          w->set_ack(m.ack);
+        } else if constexpr (std::is_same_v<M, core::ReplicaWriteReply>) {
+          auto* w = out.mutable_replica_write_reply();
+          w->set_id(m.id);
+          w->set_ok(m.ok);
+        } else if constexpr (std::is_same_v<M, core::Forward>) {
+          auto* w = out.mutable_forward();
+          w->set_id(m.id);
+          to_wire(m.request, w->mutable_request());
+        } else {
+          static_assert(std::is_same_v<M, core::ForwardReply>);
+          auto* w = out.mutable_forward_reply();
+          w->set_id(m.id);
+          to_wire(m.response, w->mutable_response());
+        }
+      },
+      message);
+  return out.SerializeAsString();
+}
+
+Result<core::PeerMessage> decode_peer_message(std::string_view bytes) {
+  wire::PeerMessage in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::corruption("peer message does not parse");
+  }
+  switch (in.body_case()) {
+    case wire::PeerMessage::kHello: return core::PeerMessage(core::Hello{in.hello().node_id()});
+    case wire::PeerMessage::kReplicaRead:
+      return core::PeerMessage(core::ReplicaRead{in.replica_read().id(), in.replica_read().key()});
+    case wire::PeerMessage::kReplicaReadReply: {
+      const auto& m = in.replica_read_reply();
+      core::ReplicaReadReply r{m.id(), m.ok(), std::nullopt};
+      if (m.has_object()) r.object = m.object();
+      return core::PeerMessage(std::move(r));
+    }
+    case wire::PeerMessage::kReplicaWrite: {
+      const auto& m = in.replica_write();
+      return core::PeerMessage(core::ReplicaWrite{m.id(), m.key(), m.object(), m.ack()});
+    }
+    case wire::PeerMessage::kReplicaWriteReply:
+      return core::PeerMessage(core::ReplicaWriteReply{in.replica_write_reply().id(), in.replica_write_reply().ok()});
+    case wire::PeerMessage::kForward: {
+      auto request = from_wire(in.forward().request());
+      if (!request.is_ok()) return request.status();
+      return core::PeerMessage(core::Forward{in.forward().id(), std::move(request).value()});
+    }
+    case wire::PeerMessage::kForwardReply: {
+      auto response = from_wire(in.forward_reply().response());
+      if (!response.is_ok()) return response.status();
+      return core::PeerMessage(core::ForwardReply{in.forward_reply().id(), std::move(response).value()});
+    }
+    case wire::PeerMessage::BODY_NOT_SET: break;
+  }
+  return Status::corruption("peer message of unknown kind");
+}
+
+}  // namespace md::net

@@ -1,0 +1,90 @@
+#include "runtime/config.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+namespace md::runtime {
+namespace {
+
+Result<std::pair<std::string, uint16_t>> split_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::invalid_argument("--nodes: '" + address + "' is not host:port");
+  }
+  unsigned port = 0;
+  const char* begin = address.data() + colon + 1;
+  const char* end = address.data() + address.size();
+  auto [ptr, ec] = std::from_chars(begin, end, port);
+  if (ec != std::errc() || ptr != end || port == 0 || port > 65535) {
+    return Status::invalid_argument("--nodes: '" + address + "' has no valid port");
+  }
+  return std::make_pair(address.substr(0, colon), static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+Result<ClusterLayout> layout_cluster(const NodeConfig& config) {
+  ClusterLayout layout;
+  layout.members = config.nodes;
+  std::sort(layout.members.begin(), layout.members.end());
+  if (layout.members.empty()) return Status::invalid_argument("--nodes must list at least this node");
+  if (std::adjacent_find(layout.members.begin(), layout.members.end()) != layout.members.end()) {
+    return Status::invalid_argument("--nodes lists an address twice");
+  }
+  std::string self = config.host + ":" + std::to_string(config.port);
+  auto it = std::find(layout.members.begin(), layout.members.end(), self);
+  if (it == layout.members.end()) {
+    return Status::invalid_argument("this node's address " + self + " is not in --nodes");
+  }
+  layout.self = static_cast<uint32_t>(it - layout.members.begin());
+  std::string fingerprint_input = std::to_string(config.partitions);
+  for (const auto& m : layout.members) {
+    auto split = split_address(m);
+    if (!split.is_ok()) return split.status();
+    if (split->second + config.peer_port_offset > 65535) {
+      return Status::invalid_argument("--peer-port-offset puts " + m + "'s peer port above 65535");
+    }
+    layout.peer_endpoints.emplace_back(split->first, static_cast<uint16_t>(split->second + config.peer_port_offset));
+    fingerprint_input += "," + m;
+  }
+  layout.fingerprint = XXH3_64bits(fingerprint_input.data(), fingerprint_input.size());
+  return layout;
+}
+
+Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted, uint16_t port) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) return Status::io_error("cannot create data dir " + data_dir + ": " + ec.message());
+  fs::path file = fs::path(data_dir) / "NODE_ID";
+  std::ifstream in(file);
+  std::string kept;
+  if (in && std::getline(in, kept) && !kept.empty()) {
+    if (!wanted.empty() && wanted != kept) {
+      return Status::invalid_argument("--node-id " + wanted + " differs from the id " + kept + " kept in " +
+                                      file.string() + "; use that id or a new data dir");
+    }
+    return kept;
+  }
+  std::string id = wanted.empty() ? "node_" + std::to_string(port) : wanted;
+  if (id.size() > 128 || id.find_first_of(" \t\r\n\"\\") != std::string::npos) {
+    return Status::invalid_argument("--node-id must be at most 128 characters without spaces, quotes or backslashes");
+  }
+  fs::path tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << id << "\n";
+    out.flush();
+    if (!out) return Status::io_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, file, ec);
+  if (ec) return Status::io_error("cannot write " + file.string() + ": " + ec.message());
+  return id;
+}
+
+}  // namespace md::runtime

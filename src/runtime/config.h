@@ -1,0 +1,46 @@
+// Everything a node process is configured with, with defaults that give the seed's local cluster.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/node.h"
+#include "core/status.h"
+#include "net/http_api.h"
+#include "storage/engine.h"
+
+namespace md::runtime {
+
+struct NodeConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 5001;                      // HTTP API
+  uint16_t peer_port_offset = 1000;          // every node's peer port is its HTTP port + this
+  std::vector<std::string> nodes = {"127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"};  // HTTP addresses
+  std::string data_dir;                      // default: ./data/node_<port>
+  std::string node_id;                       // default: node_<port>, then kept in the data dir
+  uint32_t partitions = core::kDefaultPartitions;  // Q; every node of a cluster must agree
+  std::string engine = "rocksdb";            // or "memory" (nothing survives a restart)
+  storage::Options storage;
+  uint32_t storage_threads = 8;              // concurrent engine operations; more writers, bigger group commits
+  core::NodeOptions core;
+  net::ApiLimits limits;
+  uint32_t tick_ms = 5;                      // how often deadlines are checked
+};
+
+// Where a node sits in its cluster, derived from the config.
+struct ClusterLayout {
+  std::vector<std::string> members;  // HTTP addresses, sorted: member index = position
+  uint32_t self = 0;
+  std::vector<std::pair<std::string, uint16_t>> peer_endpoints;  // per member: host, peer port
+  uint64_t fingerprint = 0;  // same on every node configured alike; peers with another are refused
+};
+
+// Checks the config and lays out the cluster. Errors say which flag is wrong.
+Result<ClusterLayout> layout_cluster(const NodeConfig& config);
+
+// Reads the node id kept in `data_dir`, or keeps `wanted` (or node_<port>) there on first start.
+// A different --node-id for an existing data dir is refused: dots made under the old id live in its data.
+Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted, uint16_t port);
+
+}  // namespace md::runtime

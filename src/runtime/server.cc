@@ -1,0 +1,316 @@
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+
+#include "runtime/server.h"
+
+#include <boost/asio.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <random>
+
+#include "core/node.h"
+#include "core/replica.h"
+#include "net/http_api.h"
+#include "net/http_server.h"
+#include "net/peer_codec.h"
+#include "net/peer_transport.h"
+
+namespace md::runtime {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+class Server::Impl final : public net::PeerTransport::Handler {
+ public:
+  explicit Impl(NodeConfig config) : config_(std::move(config)), storage_pool_(config_.storage_threads) {}
+
+  Status start();
+  void run() { io_.run(); }
+  void stop() {
+    asio::post(io_, [this] {
+      spdlog::info("stopping");
+      tick_.cancel();
+      if (http_) http_->stop();
+      if (peers_) peers_->stop();
+      io_.stop();
+    });
+  }
+  ~Impl() override {
+    storage_pool_.join();
+    if (engine_) engine_->sync();
+  }
+
+  void on_peer_message(net::NodeIndex from, std::string payload) override {
+    auto message = net::decode_peer_message(payload);
+    if (!message.is_ok()) {
+      ++bad_peer_messages_;
+      spdlog::warn("dropping a message from {}: {}", layout_.members[from], message.status().message());
+      return;
+    }
+    node_->on_peer_message(now_ms(), from, std::move(message).value());
+    run_effects();
+  }
+  void on_peer_up(net::NodeIndex peer) override {
+    spdlog::info("peer {} is up", layout_.members[peer]);
+    node_->on_peer_up(peer);
+    run_effects();
+  }
+  void on_peer_down(net::NodeIndex peer) override {
+    spdlog::warn("peer {} is down", layout_.members[peer]);
+    node_->on_peer_down(now_ms(), peer);
+    run_effects();
+  }
+
+ private:
+  struct PendingHttp {
+    net::Responder respond;
+    core::Op op;
+    std::string key;
+  };
+
+  uint64_t now_ms() const {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+  }
+  Status resolve_peers(std::vector<tcp::endpoint>* endpoints);
+  void handle_http(net::HttpRequest&& request, net::Responder respond);
+  void run_effects();
+  core::StorageDone execute(const core::StorageOp& op);
+  void arm_tick();
+  std::string info_page(net::InfoPage page) const;
+
+  NodeConfig config_;
+  ClusterLayout layout_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  asio::io_context io_{1};
+  asio::thread_pool storage_pool_;
+  asio::steady_timer tick_{io_};
+  std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<core::Node> node_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<net::PeerTransport> peers_;
+  std::map<core::RequestId, PendingHttp> pending_http_;
+  core::RequestId next_client_id_ = 1;
+  uint64_t bad_peer_messages_ = 0;
+};
+
+Status Server::Impl::resolve_peers(std::vector<tcp::endpoint>* endpoints) {
+  tcp::resolver resolver(io_);
+  for (const auto& [host, port] : layout_.peer_endpoints) {
+    boost::system::error_code ec;
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) return Status::invalid_argument("cannot resolve node host " + host + ": " + ec.message());
+    endpoints->push_back(*results.begin());
+  }
+  return Status::ok();
+}
+
+Status Server::Impl::start() {
+  auto layout = layout_cluster(config_);
+  if (!layout.is_ok()) return layout.status();
+  layout_ = std::move(layout).value();
+  if (config_.data_dir.empty()) config_.data_dir = "data/node_" + std::to_string(config_.port);
+  auto node_id = load_node_id(config_.data_dir, config_.node_id, config_.port);
+  if (!node_id.is_ok()) return node_id.status();
+
+  if (config_.engine == "rocksdb") {
+    auto engine = storage::open_rocksdb_engine(config_.data_dir + "/db", config_.storage);
+    if (!engine.is_ok()) return engine.status();
+    engine_ = std::move(engine).value();
+  } else if (config_.engine == "memory") {
+    engine_ = storage::make_memory_engine();
+  } else {
+    return Status::invalid_argument("--engine must be rocksdb or memory, got " + config_.engine);
+  }
+
+  auto ring = core::Ring::create(layout_.members, config_.partitions);
+  if (!ring.is_ok()) return ring.status();
+  std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
+  uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
+  node_ = std::make_unique<core::Node>(std::move(ring).value(), layout_.self, *node_id, config_.core, id_base);
+
+  std::vector<tcp::endpoint> peer_endpoints;
+  if (auto s = resolve_peers(&peer_endpoints); !s.is_ok()) return s;
+  peers_ = std::make_unique<net::PeerTransport>(io_, layout_.self, layout_.fingerprint, peer_endpoints, *this,
+                                                net::PeerTransportOptions{});
+  tcp::endpoint peer_listen(peer_endpoints[layout_.self].address(), peer_endpoints[layout_.self].port());
+  if (auto s = peers_->listen(peer_listen); !s.is_ok()) return s;
+
+  net::HttpServerOptions http_options;
+  // Room for the largest value plus the JSON around it; anything bigger is refused from its headers.
+  http_options.body_bytes_max = config_.limits.value_bytes_max + config_.limits.key_bytes_max + 64 * 1024;
+  http_ = std::make_unique<net::HttpServer>(
+      io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(config_.host, ec);
+  if (ec) return Status::invalid_argument("--host must be an IP address, got " + config_.host);
+  if (auto s = http_->listen(tcp::endpoint(address, config_.port)); !s.is_ok()) return s;
+
+  arm_tick();
+  spdlog::info("node {} ({}) serving HTTP on {}:{}, peers on port {}, {} nodes, Q={}, engine {} in {}", *node_id,
+               layout_.members[layout_.self], config_.host, config_.port, peer_listen.port(), layout_.members.size(),
+               config_.partitions, config_.engine, config_.data_dir);
+  return Status::ok();
+}
+
+void Server::Impl::arm_tick() {
+  tick_.expires_after(std::chrono::milliseconds(config_.tick_ms));
+  tick_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    node_->on_tick(now_ms());
+    run_effects();
+    arm_tick();
+  });
+}
+
+void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respond) {
+  auto call = net::parse_api_request(request, config_.limits);
+  if (auto* response = std::get_if<net::HttpResponse>(&call)) return respond(std::move(*response));
+  if (auto* page = std::get_if<net::InfoPage>(&call)) {
+    net::HttpResponse response;
+    response.body = info_page(*page);
+    return respond(std::move(response));
+  }
+  auto& client_request = std::get<core::ClientRequest>(call);
+  core::RequestId id = next_client_id_++;
+  pending_http_.emplace(id, PendingHttp{std::move(respond), client_request.op, client_request.key});
+  node_->on_client_request(now_ms(), id, std::move(client_request));
+  run_effects();
+}
+
+void Server::Impl::run_effects() {
+  for (auto& effect : node_->take_effects()) {
+    if (auto* send = std::get_if<core::SendPeer>(&effect)) {
+      if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
+        // Tell the core after this batch, never from inside it.
+        asio::post(io_, [this, to = send->to] { on_peer_down(to); });
+      }
+    } else if (auto* reply = std::get_if<core::ReplyClient>(&effect)) {
+      auto it = pending_http_.find(reply->client);
+      if (it == pending_http_.end()) continue;
+      it->second.respond(net::kv_response(it->second.op, it->second.key, reply->response));
+      pending_http_.erase(it);
+    } else {
+      asio::post(storage_pool_, [this, op = std::move(std::get<core::StorageOp>(effect))] {
+        auto done = execute(op);
+        asio::post(io_, [this, done = std::move(done)]() mutable {
+          node_->on_storage_done(now_ms(), std::move(done));
+          run_effects();
+        });
+      });
+    }
+  }
+}
+
+core::StorageDone Server::Impl::execute(const core::StorageOp& op) {
+  core::StorageDone done{op.op, Status::ok(), std::nullopt};
+  std::string bytes;
+  Status status;
+  if (!op.update) {
+    status = engine_->get(op.partition, op.key, &bytes);
+    if (status.code() == Code::not_found) return done;
+  } else {
+    const std::string& node_id = node_->node_id();  // immutable after start: safe to read here
+    status = engine_->update(
+        op.partition, op.key,
+        [&](std::optional<std::string_view> current) {
+          return core::apply_update(current, *op.update, node_id, config_.core.siblings_max);
+        },
+        &bytes);
+  }
+  if (!status.is_ok()) {
+    if (status.code() != Code::conflict) spdlog::error("storage operation on key '{}' failed: {}", op.key, status.message());
+    done.status = status;
+    return done;
+  }
+  done.object = std::move(bytes);
+  return done;
+}
+
+std::string Server::Impl::info_page(net::InfoPage page) const {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  const auto& ring = node_->ring();
+  w.StartObject();
+  w.Key("status");
+  w.String("ok");
+  w.Key("node_id");
+  w.String(node_->node_id().c_str());
+  w.Key("address");
+  w.String(layout_.members[layout_.self].c_str());
+  if (page == net::InfoPage::cluster) {
+    w.Key("nodes");
+    w.StartArray();
+    for (uint32_t m = 0; m < layout_.members.size(); ++m) {
+      w.StartObject();
+      w.Key("address");
+      w.String(layout_.members[m].c_str());
+      w.Key("node_id");
+      w.String(node_->peer_node_id(m).c_str());
+      w.Key("peer_port");
+      w.Uint(layout_.peer_endpoints[m].second);
+      w.Key("self");
+      w.Bool(m == layout_.self);
+      w.Key("reachable");
+      w.Bool(m == layout_.self || (node_->peer_reachable(m) && peers_->is_up(m)));
+      w.EndObject();
+    }
+    w.EndArray();
+    const auto& c = node_->counters();
+    w.Key("counters");
+    w.StartObject();
+    for (auto [name, value] : {std::pair{"client_requests", c.client_requests}, std::pair{"forwarded", c.forwarded},
+                               std::pair{"quorum_failures", c.quorum_failures}, std::pair{"read_repairs", c.read_repairs},
+                               std::pair{"blind_writes", c.blind_writes}, std::pair{"replica_writes", c.replica_writes},
+                               std::pair{"replica_reads", c.replica_reads},
+                               std::pair{"bad_replica_objects", c.bad_replica_objects},
+                               std::pair{"bad_peer_messages", bad_peer_messages_}}) {
+      w.Key(name);
+      w.Uint64(value);
+    }
+    const auto t = peers_->counters();
+    for (auto [name, value] : {std::pair{"peer_frames_sent", t.frames_sent}, std::pair{"peer_frames_received", t.frames_received},
+                               std::pair{"peer_closed_bad_frame", t.closed_bad_frame},
+                               std::pair{"peer_closed_bad_handshake", t.closed_bad_handshake},
+                               std::pair{"peer_closed_hung", t.closed_hung}, std::pair{"peer_dropped_sends", t.dropped_sends}}) {
+      w.Key(name);
+      w.Uint64(value);
+    }
+    w.EndObject();
+  } else if (page == net::InfoPage::ring) {
+    w.Key("partitions");
+    w.Uint(ring.partitions());
+    w.Key("members");
+    w.StartArray();
+    for (const auto& m : ring.members()) w.String(m.c_str());
+    w.EndArray();
+    w.Key("owners");
+    w.StartArray();
+    for (uint32_t p = 0; p < ring.partitions(); ++p) {
+      w.StartObject();
+      w.Key("partition");
+      w.Uint(p);
+      w.Key("preference_list");
+      w.StartArray();
+      for (auto m : ring.preference_list(p, std::min<size_t>(config_.core.defaults.n, ring.members().size()))) {
+        w.String(ring.members()[m].c_str());
+      }
+      w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Server::Server(NodeConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Server::~Server() = default;
+Status Server::start() { return impl_->start(); }
+void Server::run() { impl_->run(); }
+void Server::stop() { impl_->stop(); }
+
+}  // namespace md::runtime

@@ -1,0 +1,31 @@
+// A node process: drives the pure core (core::Node) with real time, sockets and a storage engine.
+//
+// Threads: one io thread runs the core, the HTTP API and the peer transport, so the core needs no
+// locks; storage operations run on a small pool (storage_threads), whose concurrent writes let
+// RocksDB group-commit their fsyncs, and post their completions back to the io thread.
+#pragma once
+
+#include <memory>
+
+#include "core/status.h"
+#include "runtime/config.h"
+
+namespace md::runtime {
+
+class Server {
+ public:
+  explicit Server(NodeConfig config);
+  ~Server();
+
+  // Opens the data dir and engine, binds the HTTP and peer ports. Errors name what failed.
+  Status start();
+  // Serves on the calling thread until stop() (safe from any thread or a signal handler's strand).
+  void run();
+  void stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace md::runtime

@@ -1,0 +1,111 @@
+#include "sim/checker.h"
+
+#include <map>
+
+namespace md::sim {
+namespace {
+
+std::string describe(const core::Dot& dot) { return "(" + dot.node + "," + std::to_string(dot.counter) + ")"; }
+
+}  // namespace
+
+std::vector<std::string> check_history(const History& history, const std::vector<StoredWrite>& stored,
+                                       const FinalState& final_state, bool synced_disks) {
+  std::vector<std::string> violations;
+  std::map<std::string, const StoredWrite*> by_value;
+  for (const auto& w : stored) {
+    if (!w.tombstone) by_value[w.value] = &w;
+  }
+  auto final_of = [&](const std::string& key) -> const core::DvvSet& {
+    static const core::DvvSet empty;
+    auto it = final_state.merged.find(key);
+    return it == final_state.merged.end() ? empty : it->second;
+  };
+  // The write that overwrote `w`: a write that took effect (its dot reached the final history)
+  // and whose context covered w's dot.
+  auto overwriter = [&](const StoredWrite& w) -> const StoredWrite* {
+    const auto& context = final_of(w.key).context();
+    for (const auto& other : stored) {
+      if (other.key == w.key && other.dot != w.dot && other.context.covers(w.dot) && context.covers(other.dot)) {
+        return &other;
+      }
+    }
+    return nullptr;
+  };
+  auto present = [&](const StoredWrite& w) {
+    for (const auto& s : final_of(w.key).siblings()) {
+      if (s.dot == w.dot) return true;
+    }
+    return false;
+  };
+
+  // lost_write. Without synced disks an acknowledged write may vanish in a crash, by policy.
+  for (const auto& op : history) {
+    if (!synced_disks) break;
+    bool is_write = op.kind == OpKind::write || op.kind == OpKind::blind_write;
+    if (!is_write || op.outcome != core::Outcome::ok) continue;
+    auto it = by_value.find(op.value);
+    if (it == by_value.end()) {
+      violations.push_back("lost_write: acknowledged write " + op.value + " of " + op.key + " never reached a disk");
+    } else if (!present(*it->second) && overwriter(*it->second) == nullptr) {
+      violations.push_back("lost_write: acknowledged write " + op.value + " " + describe(it->second->dot) + " of " +
+                           op.key + " is gone and nothing overwrote it");
+    }
+  }
+  if (synced_disks) {
+    for (const auto& w : stored) {
+      if (!final_of(w.key).context().covers(w.dot)) {
+        violations.push_back("lost_write: stored write " + describe(w.dot) + " of " + w.key + " vanished from history");
+      }
+    }
+  }
+
+  // stale_sibling / resurrected_delete
+  for (const auto& [key, object] : final_state.merged) {
+    for (const auto& s : object.siblings()) {
+      for (const auto& w : stored) {
+        if (w.key != key || w.dot != s.dot) continue;
+        if (const auto* by = overwriter(w)) {
+          violations.push_back(std::string(by->tombstone && !s.tombstone ? "resurrected_delete" : "stale_sibling") +
+                               ": " + key + " keeps " + describe(s.dot) + " although " + describe(by->dot) +
+                               " overwrote it");
+        }
+      }
+    }
+  }
+
+  // divergent_replicas
+  for (const auto& [key, replicas] : final_state.per_replica) {
+    for (size_t i = 1; i < replicas.size(); ++i) {
+      if (!(replicas[i] == replicas[0])) {
+        violations.push_back("divergent_replicas: " + key + " differs between replica 0 and replica " +
+                             std::to_string(i) + " after healing and a read with R=N");
+        break;
+      }
+    }
+  }
+
+  // stale_read: reads and writes of the calm phase with overlapping quorums.
+  for (const auto& read : history) {
+    if (read.kind != OpKind::read || !read.calm || read.outcome == std::nullopt ||
+        (read.outcome != core::Outcome::ok && read.outcome != core::Outcome::not_found)) {
+      continue;
+    }
+    for (const auto& write : history) {
+      bool is_write = write.kind == OpKind::write || write.kind == OpKind::blind_write;
+      if (!is_write || !write.calm || write.outcome != core::Outcome::ok || write.key != read.key ||
+          write.n != read.n || write.w + read.r <= read.n || write.end_ms >= read.start_ms) {
+        continue;
+      }
+      auto it = by_value.find(write.value);
+      if (it != by_value.end() && !read.read_context.covers(it->second->dot)) {
+        violations.push_back("stale_read: read of " + read.key + " at t=" + std::to_string(read.start_ms) +
+                             " (R=" + std::to_string(read.r) + ") missed " + write.value + " acknowledged at t=" +
+                             std::to_string(write.end_ms) + " (W=" + std::to_string(write.w) + ")");
+      }
+    }
+  }
+  return violations;
+}
+
+}  // namespace md::sim

@@ -1,0 +1,314 @@
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/context_token.h"
+#include "sim/checker.h"
+#include "sim/history.h"
+
+namespace md::sim {
+namespace {
+
+constexpr uint64_t kThinkMs = 50;          // a client's pause between operations, at most
+constexpr uint64_t kFaultEveryMs = 100;    // typical time between fault actions
+constexpr uint64_t kQuiesceMs = 3000;      // after healing: deadlines pass, repairs land
+
+// A simulated client: one operation at a time; a read-modify-write is a read then a write.
+struct Client {
+  size_t id = 0;
+  uint64_t handle = 0;        // the request in flight, 0 when idle
+  uint64_t ready_at_ms = 0;
+  size_t op = 0;              // index into the history of the op in flight
+  bool then_write = false;    // the read in flight is the first half of a read-modify-write
+  bool then_delete = false;
+  size_t writes = 0;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed ^ 0x5EED) {
+    ClusterOptions c;
+    c.nodes = options.nodes != 0 ? options.nodes : static_cast<size_t>(rng_.between(3, 5));
+    c.partitions = 16;
+    c.node.request_timeout_ms = 1000;
+    c.node.read_repair_window_ms = 200;
+    c.seed = options.seed;
+    c.trace = options.trace;
+    c.sync = options.sync;
+    c.buggy_merge = options.buggy_merge;
+    cluster_ = std::make_unique<Cluster>(c);
+    n_max_ = std::min<uint32_t>(3, static_cast<uint32_t>(c.nodes));
+    for (size_t i = 0; i < options.clients; ++i) clients_.push_back(Client{i, 0, rng_.below(kThinkMs), 0, false, false, 0});
+  }
+
+  SimResult run() {
+    size_t fault_phase_ops = options_.steps;
+    uint64_t next_fault = rng_.below(kFaultEveryMs);
+    while (issued_ < fault_phase_ops) {
+      if (cluster_->now_ms() >= next_fault) {
+        inject_fault();
+        next_fault = cluster_->now_ms() + rng_.long_tail(kFaultEveryMs, 4 * kFaultEveryMs);
+      }
+      step_clients(fault_phase_ops);
+    }
+    heal_everything();
+    calm_ = true;
+    size_t calm_ops = issued_ + options_.steps / 4;
+    while (issued_ < calm_ops) step_clients(calm_ops);
+    while (std::any_of(clients_.begin(), clients_.end(), [](const Client& c) { return c.handle != 0; })) {
+      step_clients(issued_);
+    }
+    cluster_->run_for(kQuiesceMs);
+    FinalState final_state = converge();
+    result_.violations = check_history(history_, cluster_->stored_writes(), final_state, options_.sync == DiskSync::always);
+    result_.trace_hash = cluster_->trace_hash();
+    result_.trace = cluster_->trace();
+    result_.nodes = cluster_->size();
+    result_.operations = history_.size();
+    result_.virtual_ms = cluster_->now_ms();
+    return result_;
+  }
+
+ private:
+  std::string key(size_t i) const { return "key" + std::to_string(i); }
+
+  void inject_fault() {
+    ++result_.faults_injected;
+    const auto& f = options_.faults;
+    size_t k = cluster_->size();
+    switch (rng_.below(6)) {
+      case 0:
+        if (f.crash) {
+          size_t victim = rng_.below(k);
+          size_t down = 0;
+          for (size_t i = 0; i < k; ++i) down += !cluster_->is_up(i);
+          if (cluster_->is_up(victim) && down + 1 < k) cluster_->crash(victim);
+        }
+        break;
+      case 1:
+        for (size_t i = 0; i < k; ++i) {
+          if (!cluster_->is_up(i)) {
+            cluster_->restart(i);
+            break;
+          }
+        }
+        break;
+      case 2:
+        if (f.partition) {
+          std::vector<int> group(k);
+          for (auto& g : group) g = static_cast<int>(rng_.below(2));
+          cluster_->partition(group);
+        }
+        break;
+      case 3: cluster_->heal(); break;
+      case 4: {
+        NetworkFaults net;
+        net.loss = f.loss ? rng_.unit() * 0.2 : 0;
+        net.duplicate = f.duplicate ? rng_.unit() * 0.1 : 0;
+        net.latency_ms = f.delay ? rng_.between(1, 20) : 1;
+        net.latency_max_ms = f.delay ? net.latency_ms * 50 : net.latency_ms;
+        cluster_->set_network(net);
+        cluster_->note("network loss=" + std::to_string(net.loss) + " dup=" + std::to_string(net.duplicate) +
+                       " latency=" + std::to_string(net.latency_ms));
+        break;
+      }
+      case 5:
+        if (f.slow) {
+          size_t node = rng_.below(k);
+          uint64_t extra = rng_.chance(0.5) ? rng_.between(50, 400) : 0;
+          cluster_->set_slow(node, extra);
+          cluster_->note("slow n" + std::to_string(node) + " +" + std::to_string(extra) + "ms");
+        }
+        break;
+    }
+  }
+
+  void heal_everything() {
+    cluster_->heal();
+    cluster_->set_network(NetworkFaults{});
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      cluster_->set_slow(i, 0);
+      if (!cluster_->is_up(i)) cluster_->restart(i);
+    }
+    cluster_->run_for(kQuiesceMs);
+  }
+
+  void step_clients(size_t limit) {
+    for (auto& c : clients_) {
+      if (c.handle != 0) {
+        if (auto response = cluster_->response(c.handle)) finish(c, *response);
+      } else if (c.ready_at_ms <= cluster_->now_ms() && issued_ < limit) {
+        begin(c);
+      }
+    }
+    cluster_->run_for(1);
+    // An unanswered request (its coordinator crashed) is indeterminate; the client moves on.
+    for (auto& c : clients_) {
+      if (c.handle != 0 && cluster_->now_ms() > history_[c.op].start_ms + 5000) {
+        c.handle = 0;
+        c.then_write = c.then_delete = false;
+        c.ready_at_ms = cluster_->now_ms();
+      }
+    }
+  }
+
+  core::ClientRequest request_for(HistoryOp& op, const std::string& context) {
+    core::ClientRequest r;
+    r.op = op.kind == OpKind::read ? core::Op::get : op.kind == OpKind::remove ? core::Op::del : core::Op::put;
+    r.key = op.key;
+    r.value = op.value;
+    if (!context.empty()) r.context_token = context;
+    r.n = op.n;
+    r.r = op.r;
+    r.w = op.w;
+    return r;
+  }
+
+  void submit(Client& c, HistoryOp op, const std::string& context) {
+    op.start_ms = cluster_->now_ms();
+    op.calm = calm_;
+    auto request = request_for(op, context);
+    history_.push_back(std::move(op));
+    c.op = history_.size() - 1;
+    c.handle = cluster_->submit(rng_.below(cluster_->size()), std::move(request));
+  }
+
+  HistoryOp new_op(const Client& c, OpKind kind, const std::string& key_name) {
+    HistoryOp op;
+    op.client = c.id;
+    op.kind = kind;
+    op.key = key_name;
+    // Mostly N=3 (or the cluster size); sometimes smaller, with every R and W including R+W <= N.
+    op.n = rng_.chance(0.8) ? n_max_ : static_cast<uint32_t>(rng_.between(1, n_max_));
+    op.r = static_cast<uint32_t>(rng_.between(1, op.n));
+    op.w = static_cast<uint32_t>(rng_.between(1, op.n));
+    return op;
+  }
+
+  void begin(Client& c) {
+    ++issued_;
+    std::string k = key(rng_.below(options_.keys));
+    uint64_t dice = rng_.below(100);
+    if (dice < 30) {
+      submit(c, new_op(c, OpKind::read, k), "");
+    } else if (dice < 60 || dice >= 90) {  // read-modify-write, or read-then-delete
+      c.then_write = dice < 60;
+      c.then_delete = dice >= 90;
+      submit(c, new_op(c, OpKind::read, k), "");
+    } else if (dice < 80) {
+      auto op = new_op(c, OpKind::blind_write, k);
+      op.value = "\"c" + std::to_string(c.id) + "." + std::to_string(c.writes++) + "\"";
+      submit(c, std::move(op), "");
+    } else {
+      submit(c, new_op(c, OpKind::remove, k), "");  // a delete without context
+    }
+  }
+
+  void finish(Client& c, const core::ClientResponse& response) {
+    auto& op = history_[c.op];
+    op.end_ms = cluster_->now_ms();
+    op.outcome = response.outcome;
+    c.handle = 0;
+    c.ready_at_ms = cluster_->now_ms() + rng_.below(kThinkMs);
+    if (response.outcome == core::Outcome::unavailable) ++result_.unavailable;
+    if (op.kind == OpKind::read) {
+      if (!response.context_token.empty()) op.read_context = *core::decode_context_token(response.context_token);
+      for (const auto& s : response.siblings) op.read_values.push_back(s.value);
+      if (response.siblings.size() > 1) ++result_.conflicts_seen;
+    } else if (response.outcome == core::Outcome::ok && op.kind != OpKind::remove) {
+      ++result_.acknowledged_writes;
+    }
+    bool read_ok = op.kind == OpKind::read &&
+                   (response.outcome == core::Outcome::ok || response.outcome == core::Outcome::not_found);
+    if (read_ok && (c.then_write || c.then_delete)) {
+      auto next = new_op(c, c.then_write ? OpKind::write : OpKind::remove, op.key);
+      next.n = op.n;
+      if (c.then_write) next.value = "\"c" + std::to_string(c.id) + "." + std::to_string(c.writes++) + "\"";
+      c.then_write = c.then_delete = false;
+      submit(c, std::move(next), response.context_token);
+      return;
+    }
+    c.then_write = c.then_delete = false;
+  }
+
+  // Reads every key with R=N, lets the repairs land, and collects what each replica holds.
+  FinalState converge() {
+    FinalState state;
+    for (size_t i = 0; i < options_.keys; ++i) {
+      core::ClientRequest r;
+      r.key = key(i);
+      r.n = n_max_;
+      r.r = n_max_;
+      auto answer = cluster_->await(cluster_->submit(0, r));
+      if (!answer || (answer->outcome != core::Outcome::ok && answer->outcome != core::Outcome::not_found)) {
+        result_.violations.push_back("divergent_replicas: the final read of " + r.key + " with R=N failed");
+      }
+    }
+    cluster_->run_for(kQuiesceMs);
+    for (size_t i = 0; i < options_.keys; ++i) {
+      const std::string k = key(i);
+      auto replicas = cluster_->ring().preference_list(cluster_->ring().partition_of_key(k), n_max_);
+      core::DvvSet merged;
+      for (auto m : replicas) {
+        auto object = cluster_->stored(m, k).value_or(core::DvvSet());
+        merged.merge(object);
+        state.per_replica[k].push_back(std::move(object));
+      }
+      state.merged[k] = std::move(merged);
+    }
+    return state;
+  }
+
+  SimOptions options_;
+  Rng rng_;  // the workload's and the schedule's; the cluster has its own for the network
+  std::unique_ptr<Cluster> cluster_;
+  uint32_t n_max_ = 3;
+  std::vector<Client> clients_;
+  History history_;
+  size_t issued_ = 0;
+  bool calm_ = false;
+  SimResult result_;
+};
+
+}  // namespace
+
+Result<FaultSet> parse_faults(const std::string& text) {
+  if (text == "all") return FaultSet{};
+  FaultSet f{false, false, false, false, false, false};
+  if (text == "none") return f;
+  std::stringstream in(text);
+  std::string name;
+  while (std::getline(in, name, ',')) {
+    if (name == "loss") f.loss = true;
+    else if (name == "duplicate") f.duplicate = true;
+    else if (name == "delay") f.delay = true;
+    else if (name == "partition") f.partition = true;
+    else if (name == "crash") f.crash = true;
+    else if (name == "slow") f.slow = true;
+    else return Status::invalid_argument("unknown fault '" + name + "': use loss, duplicate, delay, partition, crash, slow, all or none");
+  }
+  return f;
+}
+
+std::string faults_to_string(const FaultSet& f) {
+  std::string out;
+  for (auto [on, name] : {std::pair{f.loss, "loss"}, std::pair{f.duplicate, "duplicate"}, std::pair{f.delay, "delay"},
+                          std::pair{f.partition, "partition"}, std::pair{f.crash, "crash"}, std::pair{f.slow, "slow"}}) {
+    if (on) out += (out.empty() ? "" : ",") + std::string(name);
+  }
+  return out.empty() ? "none" : out;
+}
+
+SimResult run_simulation(const SimOptions& options) { return Simulation(options).run(); }
+
+std::string replay_command(const SimOptions& o) {
+  std::string cmd = "build/bin/minidynamo sim --seed " + std::to_string(o.seed) + " --steps " + std::to_string(o.steps);
+  if (o.nodes != 0) cmd += " --nodes " + std::to_string(o.nodes);
+  cmd += " --faults " + faults_to_string(o.faults);
+  if (o.sync == DiskSync::none) cmd += " --sync none";
+  if (o.buggy_merge) cmd += " --buggy-merge";
+  return cmd + " --trace";
+}
+
+}  // namespace md::sim

@@ -1,0 +1,48 @@
+// One simulated run: a cluster under a random fault schedule and a random client workload, all
+// drawn from one seed, then healed, read back with R=N and checked (checker.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "sim/cluster.h"
+
+namespace md::sim {
+
+struct FaultSet {
+  bool loss = true, duplicate = true, delay = true, partition = true, crash = true, slow = true;
+};
+// "all", "none", or a comma-separated list of loss, duplicate, delay, partition, crash, slow.
+Result<FaultSet> parse_faults(const std::string& text);
+std::string faults_to_string(const FaultSet& faults);
+
+struct SimOptions {
+  uint64_t seed = 1;
+  size_t nodes = 0;      // 0: the seed picks 3 to 5
+  size_t steps = 200;    // client operations during the fault phase (a quarter more after healing)
+  size_t clients = 4;
+  size_t keys = 4;       // a small hot set, so conflicts really happen
+  FaultSet faults;
+  DiskSync sync = DiskSync::always;
+  bool trace = false;
+  bool buggy_merge = false;  // mutation test: replicas' merges drop a sibling
+};
+
+struct SimResult {
+  std::vector<std::string> violations;
+  uint64_t trace_hash = 0;
+  std::string trace;  // only with SimOptions::trace
+  size_t nodes = 0;
+  size_t operations = 0, acknowledged_writes = 0, unavailable = 0, conflicts_seen = 0, faults_injected = 0;
+  uint64_t virtual_ms = 0;
+  bool ok() const { return violations.empty(); }
+};
+
+SimResult run_simulation(const SimOptions& options);
+
+// The command line that replays `options` exactly.
+std::string replay_command(const SimOptions& options);
+
+}  // namespace md::sim

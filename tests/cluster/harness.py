@@ -1,0 +1,149 @@
+"""Real-process test harness: starts minidynamo nodes on loopback ports and always stops them.
+
+Each test passes its own base port (below 32768, distinct per test, so ctest can run test files
+in parallel). A node with HTTP port P serves peers on P + PEER_OFFSET. Readiness is awaited by
+polling /health against a deadline; nothing sleeps to synchronise.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+BINARY = os.environ.get("MINIDYNAMO_BIN", "build/bin/minidynamo")
+PEER_OFFSET = 1000
+HOST = "127.0.0.1"
+
+
+class Response:
+    def __init__(self, status, body):
+        self.status = status
+        self.raw = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return f"<{self.status} {self.raw[:300]!r}>"
+
+
+def request(port, method, path, body=None, headers=None, timeout=10):
+    """One HTTP request; body may be a dict (sent as JSON), str or bytes."""
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return Response(r.status, r.read().decode("utf-8", "replace"))
+    finally:
+        conn.close()
+
+
+def wait_until(predicate, timeout_s=20, what="condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def counter(port, name):
+    return request(port, "GET", "/cluster").json["counters"][name]
+
+
+class Cluster:
+    def __init__(self, base_port, size=3, extra_args=(), data_root=None):
+        self.ports = [base_port + i + 1 for i in range(size)]
+        self.extra_args = list(extra_args)
+        self.root = data_root or tempfile.mkdtemp(prefix="minidynamo-test-")
+        self.procs = {}
+
+    @property
+    def nodes_flag(self):
+        return ",".join(f"{HOST}:{p}" for p in self.ports)
+
+    def data_dir(self, port):
+        return os.path.join(self.root, f"node_{port}")
+
+    def start(self, port=None):
+        for p in [port] if port else self.ports:
+            log = open(os.path.join(self.root, f"node_{p}.log"), "ab")
+            self.procs[p] = subprocess.Popen(
+                [BINARY, "node", "--port", str(p), "--nodes", self.nodes_flag,
+                 "--peer-port-offset", str(PEER_OFFSET), "--data-dir", self.data_dir(p)] + self.extra_args,
+                stdout=log, stderr=subprocess.STDOUT)
+        for p in [port] if port else self.ports:
+            self.wait_healthy(p)
+        return self
+
+    def wait_healthy(self, port):
+        def healthy():
+            if self.procs[port].poll() is not None:
+                raise AssertionError(f"node {port} exited with {self.procs[port].returncode}:\n{self.log(port)}")
+            try:
+                return request(port, "GET", "/health", timeout=1).status == 200
+            except OSError:
+                return False
+        wait_until(healthy, what=f"node {port} to answer /health")
+
+    def wait_connected(self):
+        """Every node sees every other as reachable (its peer connections are up)."""
+        def connected():
+            running = {f"{HOST}:{p}" for p in self.procs}
+            for p in self.procs:
+                nodes = request(p, "GET", "/cluster").json["nodes"]
+                if not all(n["reachable"] for n in nodes if n["address"] in running):
+                    return False
+            return True
+        wait_until(connected, what="peer connections")
+
+    def kill9(self, port):
+        proc = self.procs.pop(port)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def stop(self, port):
+        proc = self.procs.pop(port)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def log(self, port):
+        try:
+            with open(os.path.join(self.root, f"node_{port}.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")[-4000:]
+        except OSError:
+            return ""
+
+    def close(self):
+        for port in list(self.procs):
+            self.stop(port)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class ClusterTest(unittest.TestCase):
+    """Gives each test a cluster that is stopped and removed whatever happens."""
+
+    def start_cluster(self, base_port, size=3, extra_args=()):
+        cluster = Cluster(base_port, size, extra_args)
+        self.addCleanup(cluster.close)
+        cluster.start()
+        cluster.wait_connected()
+        return cluster
+
+    def run_cli(self, *args, check_code=None):
+        r = subprocess.run([BINARY] + list(args), capture_output=True, text=True, timeout=30)
+        if check_code is not None:
+            self.assertEqual(r.returncode, check_code, f"{args}: {r.stdout}{r.stderr}")
+        return r
+

@@ -1,0 +1,78 @@
+"""Bad input gets a clear error with the right status, and the node keeps serving."""
+import socket
+import struct
+import subprocess
+import unittest
+
+from harness import ClusterTest, HOST, PEER_OFFSET, counter, request
+
+
+class BadInput(ClusterTest):
+    def setUp(self):
+        self.c = self.start_cluster(20100, extra_args=["--max-key-bytes", "64", "--max-value-bytes", "1000"])
+        self.port = self.c.ports[0]
+
+    def expect_error(self, status, method, path, body=None, contains="", headers=None):
+        r = request(self.port, method, path, body, headers)
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.json["status"], "error", r)
+        self.assertIn(contains, r.json["error"])
+        return r
+
+    def test_bad_requests_get_their_documented_answers(self):
+        self.expect_error(400, "PUT", "/kv/k", "{not json", "not valid JSON")
+        self.expect_error(400, "PUT", "/kv/k", "[1,2]", "JSON object")
+        self.expect_error(400, "PUT", "/kv/k", {"N": 3}, '"value"')
+        self.expect_error(400, "PUT", "/kv/k", "", '"value"')
+        self.expect_error(400, "PUT", "/kv/k", {"value": 1, "context": "garbage!"}, "context token is malformed")
+        self.expect_error(400, "PUT", "/kv/k", {"value": 1, "context": 7}, "context")
+        self.expect_error(400, "PUT", "/kv/k", {"value": 1, "N": 4}, "N must be")
+        self.expect_error(400, "PUT", "/kv/k", {"value": 1, "W": 0}, "W must be")
+        self.expect_error(400, "PUT", "/kv/k", {"value": 1, "W": "two"}, "W must be an integer")
+        self.expect_error(400, "GET", "/kv/k?R=5", None, "R must be")
+        self.expect_error(400, "GET", "/kv/k?R=x", None, "R must be an integer")
+        self.expect_error(400, "GET", "/kv/k", {"R": 0}, "R must be")
+        self.expect_error(400, "DELETE", "/kv/k", {"W": 9}, "W must be")
+        self.expect_error(400, "GET", "/kv/", None, "key must not be empty")
+        self.expect_error(400, "GET", "/kv/" + "k" * 65, None, "limit is 64")
+        self.expect_error(400, "PUT", "/kv/k", {"value": "v" * 1000}, "limit is 1000")
+        self.expect_error(400, "GET", "/kv/bad%zzescape", None, "")
+        self.expect_error(404, "GET", "/nope", None, "no such route")
+        self.expect_error(405, "PATCH", "/kv/k", {"value": 1}, "not allowed")
+        self.expect_error(405, "POST", "/health", None, "not allowed")
+        # The node still serves, and nothing was written by any of the above.
+        self.assertEqual(request(self.port, "GET", "/kv/k").status, 404)
+        self.assertEqual(request(self.port, "PUT", "/kv/k", {"value": "ok"}).status, 200)
+
+    def test_an_oversized_body_is_413_from_its_headers(self):
+        big = "x" * (2 * 1024 * 1024)
+        self.expect_error(413, "PUT", "/kv/k", '{"value":"' + big + '"}')
+        # curl sends Expect: 100-continue for large bodies and must get the 413 before uploading.
+        out = subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "--max-time", "10",
+             "-H", "Expect: 100-continue", "--data-binary", "@-", f"http://{HOST}:{self.port}/kv/k"],
+            input='{"value":"' + big + '"}', capture_output=True, text=True)
+        self.assertEqual(out.stdout, "413")
+        self.assertEqual(request(self.port, "GET", "/health").status, 200)
+
+    def test_garbage_on_the_peer_port_does_not_disturb_the_node(self):
+        peer_port = self.port + PEER_OFFSET
+        for payload in (b"GET / HTTP/1.1\r\n\r\n", b"\x00" * 64, b"MDPEER" + b"\xff" * 32,
+                        struct.pack("<II", 1 << 31, 0) + b"x" * 16):
+            with socket.create_connection((HOST, peer_port), timeout=5) as s:
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+                s.settimeout(5)
+                try:
+                    while s.recv(4096):
+                        pass
+                except (ConnectionResetError, socket.timeout):
+                    pass
+        self.assertGreaterEqual(counter(self.port, "peer_closed_bad_handshake") +
+                                counter(self.port, "peer_closed_bad_frame"), 4)
+        self.assertEqual(request(self.port, "PUT", "/kv/after-garbage", {"value": 1, "W": 3}).status, 200)
+        self.assertEqual(request(self.c.ports[1], "GET", "/kv/after-garbage?R=3").json["value"], 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

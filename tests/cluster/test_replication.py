@@ -1,0 +1,118 @@
+"""Quorums, siblings, deletes, failures and durability on a real three-node cluster."""
+import time
+import unittest
+
+from harness import ClusterTest, counter, request, wait_until
+
+
+class Replication(ClusterTest):
+    def test_concurrent_writes_without_context_are_siblings_and_a_write_with_context_resolves_them(self):
+        c = self.start_cluster(20010)
+        a, b, third = c.ports
+        self.assertEqual(request(a, "PUT", "/kv/cart", {"value": ["milk"]}).status, 200)
+        self.assertEqual(request(b, "PUT", "/kv/cart", {"value": ["eggs"]}).status, 200)
+        r = request(third, "GET", "/kv/cart?R=3")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json["status"], "conflict")
+        self.assertEqual(sorted(s["value"][0] for s in r.json["siblings"]), ["eggs", "milk"])
+        for s in r.json["siblings"]:
+            self.assertTrue(s["vector_clock"])
+        w = request(third, "PUT", "/kv/cart", {"value": ["eggs", "milk"], "context": r.json["context"], "W": 3})
+        self.assertEqual(w.status, 200, w)
+        for port in c.ports:
+            r = request(port, "GET", "/kv/cart?R=3")
+            self.assertEqual(r.json["status"], "success", r)
+            self.assertEqual(r.json["value"], ["eggs", "milk"])
+
+    def test_delete_then_read_is_not_found_on_every_node(self):
+        c = self.start_cluster(20020)
+        a, b, third = c.ports
+        self.assertEqual(request(a, "PUT", "/kv/gone", {"value": 1, "W": 3}).status, 200)
+        d = request(b, "DELETE", "/kv/gone", {"W": 3})
+        self.assertEqual(d.status, 200, d)
+        self.assertEqual(d.json["status"], "success")
+        for port in c.ports:
+            r = request(port, "GET", "/kv/gone?R=3")
+            self.assertEqual(r.status, 404, r)
+            self.assertEqual(r.json, {"status": "not_found", "key": "gone", "context": r.json["context"]})
+
+    def test_one_node_killed_quorum_two_works_w3_answers_503_and_the_node_returns_with_its_data(self):
+        c = self.start_cluster(20030, extra_args=["--timeout-ms", "1500"])
+        a, b, third = c.ports
+        self.assertEqual(request(a, "PUT", "/kv/before", {"value": "kept", "W": 3}).status, 200)
+        c.kill9(third)
+
+        self.assertEqual(request(a, "PUT", "/kv/after", {"value": "missed", "W": 2}).status, 200)
+        r = request(b, "GET", "/kv/after", {"R": 2})
+        self.assertEqual((r.status, r.json["value"]), (200, "missed"))
+        started = time.monotonic()
+        r = request(a, "PUT", "/kv/strict", {"value": 1, "W": 3})
+        self.assertEqual(r.status, 503, r)
+        self.assertLess(time.monotonic() - started, 1.5 + 1.0)
+        self.assertEqual(r.json["required"], 3)
+        self.assertLessEqual(r.json["acknowledged"], 2)
+        self.assertIn("quorum", r.json["error"])
+
+        c.start(third)
+        c.wait_connected()
+        # A read of the key it missed repairs it (the answer itself comes from the quorum).
+        self.assertEqual(request(a, "GET", "/kv/after?R=3").json["value"], "missed")
+        wait_until(lambda: counter(third, "replica_writes") >= 1, what="the read repair to land")
+        c.stop(a)
+        c.stop(b)
+        for key, value in (("before", "kept"), ("after", "missed")):
+            r = request(third, "GET", f"/kv/{key}?R=1")
+            self.assertEqual((r.status, r.json.get("value")), (200, value), f"{key}: {r}")
+
+    def test_a_key_written_with_n1_is_readable_from_every_node(self):
+        c = self.start_cluster(20040)
+        self.assertEqual(request(c.ports[0], "PUT", "/kv/solo?N=1&W=1", {"value": {"a": 1}}).status, 200)
+        for port in c.ports:
+            r = request(port, "GET", "/kv/solo?N=1&R=1")
+            self.assertEqual((r.status, r.json.get("value")), (200, {"a": 1}), r)
+
+    def test_sibling_limit_refuses_writes_and_keeps_the_siblings(self):
+        c = self.start_cluster(20050, extra_args=["--max-siblings", "3"])
+        a = c.ports[0]
+        for i in range(3):
+            self.assertEqual(request(a, "PUT", "/kv/hot", {"value": i}).status, 200)
+        r = request(a, "PUT", "/kv/hot", {"value": 99})
+        self.assertEqual(r.status, 409, r)
+        self.assertIn("context", r.json["error"])
+        read = request(a, "GET", "/kv/hot?R=3")
+        self.assertEqual(sorted(s["value"] for s in read.json["siblings"]), [0, 1, 2])
+        self.assertEqual(request(a, "PUT", "/kv/hot", {"value": 3, "context": read.json["context"]}).status, 200)
+
+    def test_cluster_and_ring_pages(self):
+        c = self.start_cluster(20060)
+        cluster = request(c.ports[0], "GET", "/cluster").json
+        self.assertEqual([n["node_id"] for n in cluster["nodes"]], [f"node_{p}" for p in c.ports])
+        self.assertEqual(sum(n["self"] for n in cluster["nodes"]), 1)
+        ring = request(c.ports[1], "GET", "/ring").json
+        self.assertEqual(ring["partitions"], 256)
+        self.assertEqual(len(ring["owners"]), 256)
+        self.assertTrue(all(len(set(o["preference_list"])) == 3 for o in ring["owners"]))
+        self.assertEqual(request(c.ports[2], "GET", "/ring").json["owners"], ring["owners"])
+
+    def test_command_line_client(self):
+        c = self.start_cluster(20070)
+        node = f"127.0.0.1:{c.ports[0]}"
+        self.run_cli("put", "user42", "Alice", "--node", node, check_code=0)
+        r = self.run_cli("get", "user42", "--node", node, check_code=0)
+        self.assertIn('"Alice"', r.stdout)
+        self.assertIn("context: ", r.stdout)
+        self.run_cli("put", "user42", '{"name":"Bob"}', "--node", node, check_code=0)
+        r = self.run_cli("get", "user42", "--node", node, "--r", "3", check_code=4)
+        self.assertIn("2 siblings", r.stdout)
+        context = [l for l in r.stdout.splitlines() if l.startswith("context: ")][0].split(" ", 1)[1]
+        self.run_cli("put", "user42", "Carol", "--context", context, "--w", "3", "--node", node, check_code=0)
+        self.assertIn('"Carol"', self.run_cli("get", "user42", "--node", node, check_code=0).stdout)
+        self.run_cli("delete", "user42", "--node", node, "--w", "3", check_code=0)
+        self.run_cli("get", "user42", "--node", node, check_code=3)
+        r = self.run_cli("get", "user42", "--node", node, "--r", "9", check_code=1)
+        self.assertIn("R must be", r.stderr)
+        self.run_cli("get", "x", "--node", "127.0.0.1:1", check_code=1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
