@@ -1,6 +1,7 @@
 // minidynamo: one binary for the node, the client verbs and the tools.
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_command.h"
 #include "cli/client_commands.h"
 #include "cli/node_command.h"
 #include "cli/sim_command.h"
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   md::cli::add_node_command(app);
   md::cli::add_client_commands(app);
   md::cli::add_sim_command(app);
+  md::cli::add_bench_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

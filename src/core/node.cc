@@ -76,8 +76,9 @@ void Node::start_forward(uint64_t now_ms, Origin origin, ClientRequest request, 
   ++counters_.forwarded;
   std::stable_partition(replicas.begin(), replicas.end(), [&](MemberIndex m) { return reachable_[m]; });
   RequestId id = next_id_++;
+  // Half a deadline more than the coordinator's own, so its answer (a 503 with counts) wins the race.
   auto& forward = forwards_[id] = PendingForward{origin, std::move(request), std::move(replicas), 0,
-                                                 now_ms + options_.request_timeout_ms};
+                                                 now_ms + options_.request_timeout_ms * 3 / 2};
   send_forward(id, forward);
 }
 
