@@ -1,0 +1,66 @@
+// The storage engine interface: what a node needs from its disk.
+//
+// Keys live in ring partitions; an engine keeps each partition a contiguous, ordered key range so
+// that handoff and anti-entropy can scan one partition. Writes are read-modify-writes (update):
+// the caller's pure function decides the new bytes from the current ones, and the engine makes
+// that step atomic per key. An update that returns ok is durable per the sync policy.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace md::storage {
+
+using Partition = uint32_t;  // < 65536
+
+enum class SyncPolicy {
+  always,    // an acknowledged write is in the fsynced WAL; concurrent writers share fsyncs (group commit)
+  interval,  // the WAL is fsynced every sync_interval_ms; a crash may lose that much
+  none,      // left to the OS: survives a process crash, not a power loss
+};
+Result<SyncPolicy> parse_sync_policy(std::string_view text);
+
+struct Options {
+  SyncPolicy sync = SyncPolicy::always;
+  uint32_t sync_interval_ms = 100;            // for SyncPolicy::interval
+  uint32_t lock_stripes = 1024;               // per-key serialisation of update(); more stripes, fewer false waits
+  uint64_t block_cache_bytes = 64ull << 20;   // RocksDB: cache of uncompressed blocks
+  uint64_t write_buffer_bytes = 32ull << 20;  // RocksDB: memtable size before a flush
+};
+
+// Decides the new bytes of a key from its current bytes (nullopt when absent). An error aborts the
+// update and nothing is written; a nullopt result means "unchanged": nothing is written or synced.
+using UpdateFn = std::function<Result<std::optional<std::string>>(std::optional<std::string_view> current)>;
+// Visits one key; returns false to stop the scan.
+using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // Code::not_found when the key is absent.
+  virtual Status get(Partition p, std::string_view key, std::string* value) = 0;
+  // Atomic read-modify-write of one key. Concurrent updates of one key serialise; of different keys
+  // they run in parallel (so RocksDB group-commits their fsyncs). On ok, *stored holds the bytes now
+  // stored (new, or unchanged) and the write is durable per the sync policy.
+  virtual Status update(Partition p, std::string_view key, const UpdateFn& fn, std::string* stored) = 0;
+  // Removes a key; removing an absent key is ok.
+  virtual Status remove(Partition p, std::string_view key) = 0;
+  // Visits partition p's keys in key order, starting strictly after `after` when given.
+  virtual Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) = 0;
+  // Makes everything written so far durable (on clean shutdown).
+  virtual Status sync() = 0;
+};
+
+// Opens (creating if missing) a RocksDB engine in `path`. Errors name the path.
+Result<std::unique_ptr<Engine>> open_rocksdb_engine(const std::string& path, const Options& options);
+// An engine in memory: fast, and gone with the process (tests, simulations, --engine memory).
+std::unique_ptr<Engine> make_memory_engine();
+
+}  // namespace md::storage

@@ -1,0 +1,71 @@
+// The in-memory engine: one ordered map guarded by a reader-writer lock, plus the striped key locks
+// that make update() atomic per key like the durable engine.
+#include <map>
+#include <shared_mutex>
+
+#include "storage/engine.h"
+#include "storage/key_lock.h"
+
+namespace md::storage {
+namespace {
+
+class MemoryEngine final : public Engine {
+ public:
+  Status get(Partition p, std::string_view key, std::string* value) override {
+    std::shared_lock lock(mutex_);
+    auto it = data_.find(storage_key(p, key));
+    if (it == data_.end()) return Status::not_found("no such key");
+    *value = it->second;
+    return Status::ok();
+  }
+
+  Status update(Partition p, std::string_view key, const UpdateFn& fn, std::string* stored) override {
+    std::string k = storage_key(p, key);
+    std::lock_guard key_guard(locks_.for_key(k));
+    std::optional<std::string> current;
+    {
+      std::shared_lock lock(mutex_);
+      if (auto it = data_.find(k); it != data_.end()) current = it->second;
+    }
+    std::optional<std::string_view> view;
+    if (current) view = *current;
+    auto next = fn(view);
+    if (!next.is_ok()) return next.status();
+    if (!*next) {
+      *stored = current.value_or(std::string());
+      return Status::ok();
+    }
+    std::unique_lock lock(mutex_);
+    *stored = data_[k] = std::move(**next);
+    return Status::ok();
+  }
+
+  Status remove(Partition p, std::string_view key) override {
+    std::unique_lock lock(mutex_);
+    data_.erase(storage_key(p, key));
+    return Status::ok();
+  }
+
+  Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) override {
+    std::shared_lock lock(mutex_);
+    std::string prefix = storage_key(p, "");
+    auto it = after ? data_.upper_bound(storage_key(p, *after)) : data_.lower_bound(prefix);
+    for (; it != data_.end() && std::string_view(it->first).substr(0, 2) == prefix; ++it) {
+      if (!visit(std::string_view(it->first).substr(2), it->second)) break;
+    }
+    return Status::ok();
+  }
+
+  Status sync() override { return Status::ok(); }
+
+ private:
+  KeyLock locks_{1024};
+  std::shared_mutex mutex_;
+  std::map<std::string, std::string> data_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_memory_engine() { return std::make_unique<MemoryEngine>(); }
+
+}  // namespace md::storage

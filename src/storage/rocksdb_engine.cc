@@ -1,0 +1,140 @@
+// The default, durable engine: RocksDB. Every update is a Get then a Put under the key's stripe
+// lock; with SyncPolicy::always the Put asks for an fsynced WAL, and RocksDB's write group lets
+// concurrent writers from the storage pool share one fsync (group commit).
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <thread>
+
+#include "storage/engine.h"
+#include "storage/key_lock.h"
+
+namespace md::storage {
+namespace {
+
+class RocksDbEngine final : public Engine {
+ public:
+  RocksDbEngine(std::unique_ptr<rocksdb::DB> db, std::string path, const Options& options)
+      : db_(std::move(db)), path_(std::move(path)), options_(options), locks_(options.lock_stripes) {
+    write_options_.sync = options.sync == SyncPolicy::always;
+    if (options.sync == SyncPolicy::interval) syncer_ = std::thread([this] { sync_periodically(); });
+  }
+
+  ~RocksDbEngine() override {
+    if (syncer_.joinable()) {
+      {
+        std::lock_guard lock(stop_mutex_);
+        stopping_ = true;
+      }
+      stop_cv_.notify_all();
+      syncer_.join();
+    }
+    sync();
+    db_->Close();
+  }
+
+  Status get(Partition p, std::string_view key, std::string* value) override {
+    auto s = db_->Get(rocksdb::ReadOptions(), storage_key(p, key), value);
+    if (s.IsNotFound()) return Status::not_found("no such key");
+    return to_status(s, "get");
+  }
+
+  Status update(Partition p, std::string_view key, const UpdateFn& fn, std::string* stored) override {
+    std::string k = storage_key(p, key);
+    std::lock_guard guard(locks_.for_key(k));
+    std::string current;
+    auto s = db_->Get(rocksdb::ReadOptions(), k, &current);
+    if (!s.ok() && !s.IsNotFound()) return to_status(s, "get");
+    std::optional<std::string_view> view;
+    if (s.ok()) view = current;
+    auto next = fn(view);
+    if (!next.is_ok()) return next.status();
+    if (!*next) {
+      *stored = std::move(current);
+      return Status::ok();
+    }
+    s = db_->Put(write_options_, k, **next);
+    if (!s.ok()) return to_status(s, "put");
+    *stored = std::move(**next);
+    return Status::ok();
+  }
+
+  Status remove(Partition p, std::string_view key) override {
+    return to_status(db_->Delete(write_options_, storage_key(p, key)), "delete");
+  }
+
+  Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) override {
+    // The scan stays inside the partition: bounded by the next partition's prefix, or, for the
+    // last partition, by the end of the key space.
+    std::string upper = p < 0xffff ? storage_key(p + 1, "") : std::string();
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions read_options;
+    if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+    if (after) {
+      std::string start = storage_key(p, *after);
+      it->Seek(start);
+      if (it->Valid() && it->key() == start) it->Next();
+    } else {
+      it->Seek(storage_key(p, ""));
+    }
+    for (; it->Valid(); it->Next()) {
+      auto k = it->key();
+      if (!visit(std::string_view(k.data() + 2, k.size() - 2), std::string_view(it->value().data(), it->value().size()))) {
+        break;
+      }
+    }
+    return to_status(it->status(), "scan");
+  }
+
+  Status sync() override { return to_status(db_->SyncWAL(), "sync"); }
+
+ private:
+  Status to_status(const rocksdb::Status& s, const char* what) const {
+    if (s.ok()) return Status::ok();
+    return Status::io_error(std::string("rocksdb ") + what + " in " + path_ + ": " + s.ToString());
+  }
+
+  void sync_periodically() {
+    std::unique_lock lock(stop_mutex_);
+    while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(options_.sync_interval_ms), [this] { return stopping_; })) {
+      db_->SyncWAL();  // a failure here shows at the next acknowledged write or at shutdown
+    }
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::string path_;
+  Options options_;
+  KeyLock locks_;
+  rocksdb::WriteOptions write_options_;
+  std::thread syncer_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> open_rocksdb_engine(const std::string& path, const Options& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Status::io_error("cannot create " + path + ": " + ec.message());
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.write_buffer_size = options.write_buffer_bytes;
+  db_options.IncreaseParallelism(2);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, path, &raw);
+  if (!s.ok()) return Status::io_error("cannot open rocksdb in " + path + ": " + s.ToString());
+  return std::unique_ptr<Engine>(std::make_unique<RocksDbEngine>(std::unique_ptr<rocksdb::DB>(raw), path, options));
+}
+
+}  // namespace md::storage
