@@ -1,0 +1,242 @@
+#include "net/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <optional>
+
+namespace md::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string json_error_body(std::string_view message) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("status");
+  w.String("error");
+  w.Key("error");
+  w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%') {
+      if (i + 2 >= text.size() || hex(text[i + 1]) < 0 || hex(text[i + 2]) < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(plus_is_space && text[i] == '+' ? ' ' : text[i]);
+    }
+  }
+  return out;
+}
+
+class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(asio::io_context& io, HttpServerOptions options, HttpHandler handler)
+      : io_(io), acceptor_(io), options_(options), handler_(std::move(handler)) {}
+
+  Status listen(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::io_error("cannot listen for HTTP on " + endpoint.address().to_string() + ":" +
+                              std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    asio::co_spawn(io_, accept_loop(shared_from_this()), asio::detached);
+    return Status::ok();
+  }
+
+  void stop() {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  Counters counters_;
+
+ private:
+  static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
+    while (self->acceptor_.is_open()) {
+      beast::error_code ec;
+      auto socket = co_await self->acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("HTTP accept failed: {}", ec.message());
+        continue;
+      }
+      if (self->counters_.connections_open >= self->options_.connections_max) continue;  // closes the socket
+      ++self->counters_.connections_accepted;
+      asio::co_spawn(self->io_, session(self, std::move(socket)), asio::detached);
+    }
+  }
+
+  static asio::awaitable<void> write(beast::tcp_stream& stream, unsigned version, bool keep_alive, HttpResponse r) {
+    http::response<http::string_body> response{static_cast<http::status>(r.status), version};
+    response.set(http::field::server, "minidynamo");
+    response.set(http::field::content_type, r.content_type);
+    response.keep_alive(keep_alive);
+    response.body() = std::move(r.body);
+    response.prepare_payload();
+    beast::error_code ec;  // a client that went away: nothing to do
+    co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  // An error answer with the JSON error body.
+  static HttpResponse error(unsigned status, std::string_view message) {
+    return HttpResponse{status, json_error_body(message), "application/json"};
+  }
+
+  static asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket) {
+    ++self->counters_.connections_open;
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    const auto& o = self->options_;
+    while (true) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(o.header_bytes_max);
+      parser.body_limit(o.body_bytes_max);
+      stream.expires_after(std::chrono::milliseconds(o.idle_timeout_ms));
+      beast::error_code ec;
+      co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
+          ec == asio::error::eof || ec == asio::error::operation_aborted) {
+        break;
+      }
+      const unsigned version = parser.get().version() ? parser.get().version() : 11;
+      if (ec) {
+        ++self->counters_.bad_requests;
+        co_await write(stream, 11, false, error(400, "malformed HTTP request: " + ec.message()));
+        break;
+      }
+      auto length = parser.content_length();
+      if (length && *length > o.body_bytes_max) {
+        ++self->counters_.too_large;
+        co_await write(stream, version, false,
+                       error(413, "the body is " + std::to_string(*length) + " bytes; the limit is " +
+                                      std::to_string(o.body_bytes_max)));
+        break;
+      }
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> go_on{http::status::continue_, version};
+        co_await http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
+      }
+      stream.expires_after(std::chrono::milliseconds(o.read_timeout_ms));
+      beast::error_code body_ec;
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, body_ec));
+      if (body_ec == http::error::body_limit) {
+        ++self->counters_.too_large;
+        co_await write(stream, version, false, error(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
+        break;
+      }
+      if (body_ec) {
+        if (body_ec != beast::error::timeout && body_ec != http::error::end_of_stream) {
+          ++self->counters_.bad_requests;
+          co_await write(stream, version, false, error(400, "malformed HTTP request: " + body_ec.message()));
+        }
+        break;
+      }
+      auto request = parser.release();
+      bool keep_alive = request.keep_alive();
+      stream.expires_never();
+      ++self->counters_.requests;
+      auto response = co_await self->dispatch(std::move(request));
+      co_await write(stream, version, keep_alive, std::move(response));
+      if (!keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    --self->counters_.connections_open;
+  }
+
+  // Builds the handler's request and waits for its (possibly later) answer.
+  asio::awaitable<HttpResponse> dispatch(http::request<http::string_body> raw) {
+    HttpRequest request;
+    request.method = raw.method();
+    request.method_string = std::string(raw.method_string());
+    request.content_type = std::string(raw[http::field::content_type]);
+    std::string_view target(raw.target().data(), raw.target().size());
+    auto question = target.find('?');
+    auto path = percent_decode(target.substr(0, question), false);
+    if (!path) {
+      ++counters_.bad_requests;
+      co_return error(400, "the path has a malformed %-escape");
+    }
+    request.path = std::move(*path);
+    if (question != std::string_view::npos) {
+      std::string_view rest = target.substr(question + 1);
+      while (!rest.empty()) {
+        auto amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        auto eq = pair.find('=');
+        auto name = percent_decode(pair.substr(0, eq), true);
+        auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+        if (!name || !value) {
+          ++counters_.bad_requests;
+          co_return error(400, "the query has a malformed %-escape");
+        }
+        if (!name->empty()) request.query.emplace_back(std::move(*name), std::move(*value));
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      }
+    }
+    request.body = std::move(raw.body());
+
+    // The handler may answer at once or later; a timer that never fires is the wake-up call.
+    struct Pending {
+      explicit Pending(asio::io_context& io) : wake(io, asio::steady_timer::time_point::max()) {}
+      asio::steady_timer wake;
+      std::optional<HttpResponse> response;
+    };
+    auto pending = std::make_shared<Pending>(io_);
+    try {
+      handler_(std::move(request), [pending](HttpResponse r) {
+        pending->response = std::move(r);
+        pending->wake.cancel();
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("HTTP handler failed: {}", e.what());
+      co_return error(500, std::string("internal error: ") + e.what());
+    }
+    beast::error_code ignored;  // cancelled is the point
+    if (!pending->response) co_await pending->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (!pending->response) co_return error(503, "the node is shutting down");
+    co_return std::move(*pending->response);
+  }
+
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  HttpServerOptions options_;
+  HttpHandler handler_;
+};
+
+HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_shared<Impl>(io, options, std::move(handler))) {}
+HttpServer::~HttpServer() { impl_->stop(); }
+Status HttpServer::listen(const tcp::endpoint& endpoint) { return impl_->listen(endpoint); }
+uint16_t HttpServer::port() const { return impl_->port(); }
+void HttpServer::stop() { impl_->stop(); }
+HttpServer::Counters HttpServer::counters() const { return impl_->counters_; }
+
+}  // namespace md::net

@@ -1,0 +1,83 @@
+// An asynchronous HTTP/1.1 server (Boost.Beast) with keep-alive, for the client API.
+//
+// It knows nothing of keys: it parses requests, bounds them, hands each to the handler and writes
+// the handler's answer, in order per connection. It promises:
+//  - a body over body_bytes_max is refused with 413 from its headers, before it is read (an
+//    `Expect: 100-continue` upload gets the 413 instead of the 100), and a chunked one when it
+//    crosses the limit; an acceptable 100-continue request gets `100 Continue`, then is read;
+//  - malformed HTTP or a bad %-escape gets 400, then the connection is closed;
+//  - a silent keep-alive connection is closed after idle_timeout_ms, a request that does not arrive
+//    whole within read_timeout_ms likewise (slow clients cannot hold connections forever);
+//  - every error body is {"status":"error","error":"..."}; a handler exception answers 500.
+#pragma once
+
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace md::net {
+
+struct HttpRequest {
+  boost::beast::http::verb method = boost::beast::http::verb::get;
+  std::string method_string;  // as sent, for messages
+  std::string path;           // percent-decoded, without the query
+  std::vector<std::pair<std::string, std::string>> query;  // percent-decoded, in order
+  std::string body;
+  std::string content_type;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+// Call exactly once, on the io_context's thread, now or later.
+using Responder = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(HttpRequest&&, Responder)>;
+
+struct HttpServerOptions {
+  size_t body_bytes_max = (1 << 20) + (64 << 10);  // larger bodies: 413
+  uint32_t header_bytes_max = 16 << 10;            // larger headers: 400
+  uint32_t idle_timeout_ms = 60'000;               // keep-alive connection with no request
+  uint32_t read_timeout_ms = 10'000;               // a started request must arrive whole within this
+  size_t connections_max = 10'000;                 // beyond it new connections are closed at once
+};
+
+class HttpServer {
+ public:
+  struct Counters {
+    uint64_t requests = 0, bad_requests = 0, too_large = 0, connections_accepted = 0, connections_open = 0;
+  };
+
+  HttpServer(boost::asio::io_context& io, HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();
+  // Binds and starts accepting. The error names the address when the port is taken.
+  Status listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  uint16_t port() const;
+  void stop();
+  Counters counters() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// {"status":"error","error":"<message>"} with the message escaped as a JSON string.
+std::string json_error_body(std::string_view message);
+
+// Percent-decoding of a path or query component (`plus_is_space` for queries); nullopt when malformed.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+
+}  // namespace md::net
