@@ -126,6 +126,12 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
         break;
       }
       const unsigned version = parser.get().version() ? parser.get().version() : 11;
+      if (ec == http::error::body_limit) {  // Beast checks Content-Length against the limit with the headers
+        ++self->counters_.too_large;
+        co_await write(stream, version, false,
+                       error(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
+        break;
+      }
       if (ec) {
         ++self->counters_.bad_requests;
         co_await write(stream, 11, false, error(400, "malformed HTTP request: " + ec.message()));
@@ -145,7 +151,9 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       }
       stream.expires_after(std::chrono::milliseconds(o.read_timeout_ms));
       beast::error_code body_ec;
-      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, body_ec));
+      if (!parser.is_done()) {  // a request without a body is complete after its headers
+        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, body_ec));
+      }
       if (body_ec == http::error::body_limit) {
         ++self->counters_.too_large;
         co_await write(stream, version, false, error(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
