@@ -85,10 +85,10 @@ ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimi
   if (auto s = read_query_params(request, &r); !s.is_ok()) return bad_request(s.message());
 
   if (r.op == core::Op::put) {
-    auto it = has_body ? body.FindMember("value") : body.MemberEnd();
-    if (!has_body || it == body.MemberEnd()) {
+    if (!has_body || !body.HasMember("value")) {
       return bad_request("a write needs a JSON body with a \"value\", e.g. {\"value\": \"Alice\"}");
     }
+    auto it = body.FindMember("value");
     rapidjson::StringBuffer buffer;
     Writer w(buffer);
     it->value.Accept(w);
