@@ -90,6 +90,7 @@ class PeerTransport::Impl : public std::enable_shared_from_this<Impl> {
       peer->stream.socket().close(ignored);
       peer->wake.cancel();
       peer->backoff.cancel();
+      peer->stall.cancel();
     }
     for (auto* socket : incoming_) socket->close(ignored);
   }
@@ -100,12 +101,13 @@ class PeerTransport::Impl : public std::enable_shared_from_this<Impl> {
   enum class State { connecting, up, down };
   struct Peer {
     Peer(asio::io_context& io, NodeIndex i, tcp::endpoint e)
-        : index(i), endpoint(e), stream(io), wake(io), backoff(io) {}
+        : index(i), endpoint(e), stream(io), wake(io), backoff(io), stall(io) {}
     NodeIndex index;
     tcp::endpoint endpoint;
     beast::tcp_stream stream;
     asio::steady_timer wake;     // wakes the writer when frames are queued
     asio::steady_timer backoff;  // the delay before a reconnect
+    asio::steady_timer stall;    // fires when a batch makes no progress: the peer is hung
     State state = State::connecting;
     std::deque<std::string> queue;
     size_t queued_bytes = 0;
@@ -189,18 +191,21 @@ class PeerTransport::Impl : public std::enable_shared_from_this<Impl> {
         peer.queue.pop_front();
         ++frames;
       }
+      // A batch that is not written within the stall timeout means the peer stopped reading.
+      peer.stall.expires_after(std::chrono::milliseconds(self->options_.stall_timeout_ms));
+      peer.stall.async_wait([self, &peer, generation](error_code e) {
+        if (e || peer.generation != generation) return;
+        ++self->counters_.closed_hung;
+        spdlog::warn("peer {} made no progress for {} ms, closing it as hung", endpoint_name(peer),
+                     self->options_.stall_timeout_ms);
+        self->close(peer);
+      });
       error_code ec;
-      peer.stream.expires_after(std::chrono::milliseconds(self->options_.stall_timeout_ms));
-      co_await asio::async_write(peer.stream, asio::buffer(batch), asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(peer.stream.socket(), asio::buffer(batch), asio::redirect_error(asio::use_awaitable, ec));
+      peer.stall.cancel();
       if (peer.generation != generation) co_return;
       if (ec) {
-        if (ec == beast::error::timeout) {
-          ++self->counters_.closed_hung;
-          spdlog::warn("peer {} made no progress for {} ms, closing it as hung", endpoint_name(peer),
-                       self->options_.stall_timeout_ms);
-        } else {
-          spdlog::warn("lost the connection to peer {}: {}", endpoint_name(peer), ec.message());
-        }
+        spdlog::warn("lost the connection to peer {}: {}", endpoint_name(peer), ec.message());
         self->close(peer);
         co_return;
       }

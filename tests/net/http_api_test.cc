@@ -1,0 +1,100 @@
+#include "net/http_api.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "net/peer_codec.h"
+
+namespace md::net {
+namespace {
+
+namespace http = boost::beast::http;
+
+HttpRequest make(http::verb method, std::string path, std::string body = "",
+                 std::vector<std::pair<std::string, std::string>> query = {}) {
+  HttpRequest r;
+  r.method = method;
+  r.method_string = std::string(http::to_string(method));
+  r.path = std::move(path);
+  r.body = std::move(body);
+  r.query = std::move(query);
+  return r;
+}
+
+TEST(HttpApi, a_put_keeps_its_value_as_compact_json_and_reads_params_from_body_and_query) {
+  auto call = parse_api_request(make(http::verb::put, "/kv/user 1", R"({"value": {"a": [1, 2]}, "N": 3, "W": 1})",
+                                     {{"W", "2"}}), ApiLimits{});
+  auto* r = std::get_if<core::ClientRequest>(&call);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->op, core::Op::put);
+  EXPECT_EQ(r->key, "user 1");
+  EXPECT_EQ(r->value, R"({"a":[1,2]})");
+  EXPECT_EQ(r->n, 3);
+  EXPECT_EQ(r->w, 2);  // the query wins
+}
+
+TEST(HttpApi, a_get_accepts_the_seeds_json_body) {
+  auto call = parse_api_request(make(http::verb::get, "/kv/k", R"({"R": 2})"), ApiLimits{});
+  ASSERT_EQ(std::get<core::ClientRequest>(call).r, 2);
+}
+
+TEST(HttpApi, routes_and_methods) {
+  EXPECT_EQ(std::get<InfoPage>(parse_api_request(make(http::verb::get, "/cluster"), {})), InfoPage::cluster);
+  EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::get, "/nope"), {})).status, 404u);
+  EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::patch, "/kv/k"), {})).status, 405u);
+  EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::put, "/ring"), {})).status, 405u);
+}
+
+TEST(HttpApi, conflicts_show_every_sibling_with_its_clock) {
+  core::ClientResponse response;
+  core::Sibling a{core::Dot{"node_5001", 2}, {}, false, "\"Alice\""};
+  core::Sibling b{core::Dot{"node_5002", 1}, {}, false, "\"Bob\""};
+  b.context.raise("node_5001", 1);
+  response.siblings = {a, b};
+  response.context_token = "T";
+  auto http_response = kv_response(core::Op::get, "user", response);
+  EXPECT_EQ(http_response.status, 200u);
+  EXPECT_EQ(http_response.body,
+            R"({"status":"conflict","key":"user","siblings":[{"value":"Alice","vector_clock":{"node_5001":2}},)"
+            R"({"value":"Bob","vector_clock":{"node_5001":1,"node_5002":1}}],"context":"T"})");
+}
+
+TEST(HttpApi, quorum_failures_are_503_with_the_counts) {
+  core::ClientResponse response{core::Outcome::unavailable, "write quorum not reached", {}, {}, 2, 3};
+  auto r = kv_response(core::Op::put, "k", response);
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(r.body, R"({"status":"error","error":"write quorum not reached","required":3,"acknowledged":2,"key":"k"})");
+}
+
+// Whatever a client sends, the parser answers: a request, a page or an error. Never a crash.
+RC_GTEST_PROP(HttpApi, any_request_gets_an_answer, (std::string path, std::string body, int method)) {
+  static const http::verb verbs[] = {http::verb::get, http::verb::put, http::verb::delete_, http::verb::post,
+                                     http::verb::patch};
+  auto verb = verbs[static_cast<unsigned>(method) % 5];
+  for (const auto& p : {"/kv/" + path, path}) {
+    for (const auto& b : {body, "{\"value\":" + body + "}", "{\"N\":" + body + ",\"context\":\"" + body + "\"}"}) {
+      auto call = parse_api_request(make(verb, p, b, {{"R", body}}), ApiLimits{});
+      RC_ASSERT(call.index() < 3u);
+    }
+  }
+}
+
+TEST(PeerCodec, every_message_round_trips_and_garbage_is_refused) {
+  core::ClientRequest request{core::Op::put, "k", "1", std::string("ctx"), 3, std::nullopt, 2};
+  core::ClientResponse response{core::Outcome::ok, "", {core::Sibling{core::Dot{"n", 1}, {}, false, "1"}}, "ctx", 2, 0};
+  std::vector<core::PeerMessage> messages = {
+      core::Hello{"node_5001"}, core::ReplicaRead{7, "k"}, core::ReplicaReadReply{7, true, std::string("obj")},
+      core::ReplicaReadReply{8, true, std::nullopt}, core::ReplicaWrite{9, "k", "obj", false},
+      core::ReplicaWriteReply{9, false}, core::Forward{10, request}, core::ForwardReply{10, response}};
+  for (const auto& m : messages) {
+    auto back = decode_peer_message(encode_peer_message(m));
+    ASSERT_TRUE(back.is_ok());
+    EXPECT_EQ(back->index(), m.index());
+    EXPECT_EQ(encode_peer_message(*back), encode_peer_message(m));
+  }
+  EXPECT_FALSE(decode_peer_message("\xff\xff\xff garbage").is_ok());
+  EXPECT_FALSE(decode_peer_message("").is_ok());  // no message kind
+}
+
+}  // namespace
+}  // namespace md::net
