@@ -2,51 +2,79 @@
 
 #include <xxhash.h>
 
+#include <cassert>
+#include <cstring>
+
+#include <fmt/format.h>
+
 namespace md::net {
 namespace {
 
-void put_u32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+void put_u32_le(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
-uint32_t get_u32(const char* p) {
+
+uint32_t get_u32_le(const char* p) {
   uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 
 }  // namespace
 
+void append_frame(std::string& out, std::string_view payload) {
+  assert(payload.size() <= UINT32_MAX);
+  char header[kFrameHeaderBytes];
+  put_u32_le(header, static_cast<uint32_t>(payload.size()));
+  put_u32_le(header + 4, XXH32(payload.data(), payload.size(), 0));
+  out.append(header, sizeof header);
+  out.append(payload);
+}
+
 std::string encode_frame(std::string_view payload) {
-  std::string frame;
-  frame.reserve(kFrameHeaderBytes + payload.size());
-  put_u32(frame, static_cast<uint32_t>(payload.size()));
-  put_u32(frame, XXH32(payload.data(), payload.size(), 0));
-  frame.append(payload);
-  return frame;
+  std::string out;
+  out.reserve(kFrameHeaderBytes + payload.size());
+  append_frame(out, payload);
+  return out;
+}
+
+FrameDecoder::FrameDecoder(uint32_t payload_bytes_max) : payload_bytes_max_(payload_bytes_max) {}
+
+void FrameDecoder::feed(const char* data, size_t size) {
+  if (failed()) return;
+  // Compact before growing so the buffer stays about one frame long, not the whole stream.
+  if (pos_ > 0 && (pos_ == buf_.size() || pos_ >= buf_.size() / 2)) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+  buf_.append(data, size);
 }
 
 Result<std::optional<std::string>> FrameDecoder::next() {
-  if (!failed_.is_ok()) return failed_;
-  size_t available = buffer_.size() - consumed_;
-  if (available < kFrameHeaderBytes) return std::optional<std::string>();
-  const char* header = buffer_.data() + consumed_;
-  uint32_t length = get_u32(header);
-  if (length > max_) {
-    failed_ = Status::too_large("peer frame of " + std::to_string(length) + " bytes is over the limit of " +
-                                std::to_string(max_));
-    return failed_;
+  if (failed()) return error_;
+  const size_t avail = buf_.size() - pos_;
+  if (avail < kFrameHeaderBytes) return std::optional<std::string>();
+  const char* header = buf_.data() + pos_;
+  const uint32_t len = get_u32_le(header);
+  if (len > payload_bytes_max_) {
+    error_ = Status::too_large(fmt::format("frame payload of {} bytes is over the limit of {}", len, payload_bytes_max_));
+    buf_.clear();
+    pos_ = 0;
+    return error_;
   }
-  if (available < kFrameHeaderBytes + length) return std::optional<std::string>();
-  std::string payload(header + kFrameHeaderBytes, length);
-  if (XXH32(payload.data(), payload.size(), 0) != get_u32(header + 4)) {
-    failed_ = Status::corruption("peer frame checksum mismatch");
-    return failed_;
+  if (avail < kFrameHeaderBytes + len) return std::optional<std::string>();
+  const uint32_t expected = get_u32_le(header + 4);
+  const char* body = header + kFrameHeaderBytes;
+  const uint32_t actual = XXH32(body, len, 0);
+  if (actual != expected) {
+    error_ = Status::corruption(
+        fmt::format("frame checksum mismatch: header says {:08x}, payload of {} bytes hashes to {:08x}", expected, len, actual));
+    buf_.clear();
+    pos_ = 0;
+    return error_;
   }
-  consumed_ += kFrameHeaderBytes + length;
-  if (consumed_ > 64 * 1024 && consumed_ * 2 > buffer_.size()) {  // compact now and then, not per frame
-    buffer_.erase(0, consumed_);
-    consumed_ = 0;
-  }
+  std::string payload(body, len);
+  pos_ += kFrameHeaderBytes + len;
   return std::optional<std::string>(std::move(payload));
 }
 

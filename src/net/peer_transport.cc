@@ -1,340 +1,645 @@
 #include "net/peer_transport.h"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <utility>  // keep first: see the note in the header
+
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cassert>
 #include <chrono>
-#include <deque>
+#include <cstring>
+#include <exception>
 #include <random>
+#include <unordered_map>
 
 #include "net/frame.h"
 
 namespace md::net {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+using asio::awaitable;
 using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
 namespace {
 
-constexpr std::string_view kMagic = "MDPEER";
-constexpr uint8_t kVersion = 1;
-constexpr size_t kHelloBytes = 6 + 1 + 4 + 8;
+constexpr size_t kHelloFrameBytes = kFrameHeaderBytes + kHelloPayloadBytes;
+constexpr size_t kReadChunkBytes = 64 << 10;
+// A send buffer bigger than this is released when the connection goes idle, so one burst
+// does not pin its memory for the life of the connection.
+constexpr size_t kIdleBufferBytesMax = 1 << 20;
+constexpr NodeIndex kUnknownNode = UINT32_MAX;
 
-std::string hello(NodeIndex self, uint64_t fingerprint) {
-  std::string h(kMagic);
-  h.push_back(static_cast<char>(kVersion));
-  for (int i = 0; i < 4; ++i) h.push_back(static_cast<char>((self >> (8 * i)) & 0xff));
-  for (int i = 0; i < 8; ++i) h.push_back(static_cast<char>((fingerprint >> (8 * i)) & 0xff));
-  return h;
+std::string to_string(const tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
+
+// co_spawn completion: an exception escaping a coroutine is a programmer error; surface it.
+void rethrow(const std::exception_ptr& e) {
+  if (e) std::rethrow_exception(e);
+}
+
+void put_le(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t get_le(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
 }
 
 }  // namespace
 
-class PeerTransport::Impl : public std::enable_shared_from_this<Impl> {
+std::string make_hello_payload(NodeIndex sender, uint64_t cluster_fingerprint) {
+  std::string out(kHelloMagic, sizeof(kHelloMagic));
+  out.push_back(static_cast<char>(kPeerProtocolVersion));
+  put_le(out, sender, 4);
+  put_le(out, cluster_fingerprint, 8);
+  assert(out.size() == kHelloPayloadBytes);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+
+enum class LinkState {
+  idle,        // never tried: the first send() starts connecting
+  connecting,  // first attempt under way: sends are queued
+  up,          // hello written: sends are queued and written
+  down,        // failed or lost; reconnecting with backoff: sends are refused
+};
+
+// One outgoing TCP connection attempt and its life. Replaced on every reconnect, so a
+// stale operation finds `closed` set and leaves the link alone.
+struct OutConn {
+  explicit OutConn(asio::io_context& io) : socket(io), stall_timer(io), closed_signal(io) {
+    closed_signal.expires_at(Clock::time_point::max());
+  }
+  tcp::socket socket;
+  asio::steady_timer stall_timer;
+  asio::steady_timer closed_signal;  // cancelled when the connection closes
+  bool closed = false;
+  bool connect_timed_out = false;
+  bool announce_down = false;  // on_peer_down owed for this loss
+  bool writing = false;        // a write_loop runs
+  bool stall_armed = false;
+  Clock::time_point last_progress;
+  Clock::time_point up_since;
+  std::string retired;  // send buffer of a write in flight at close; kept alive with the op
+};
+
+// Everything about the outgoing side to one peer.
+struct Link {
+  explicit Link(asio::io_context& io) : backoff_timer(io) {}
+  LinkState state = LinkState::idle;
+  std::shared_ptr<OutConn> conn;
+  // Frames queue as bytes: sends append to `pending`; the writer swaps it into `inflight`
+  // and writes that in as few syscalls as the socket allows (batching).
+  std::string pending;
+  uint64_t pending_frames = 0;
+  std::string inflight;
+  size_t inflight_offset = 0;
+  uint64_t inflight_frames = 0;
+  uint32_t backoff_ms = 0;
+  asio::steady_timer backoff_timer;
+  size_t queued_bytes() const { return pending.size() + inflight.size() - inflight_offset; }
+};
+
+struct InConn {
+  InConn(tcp::socket s, asio::io_context& io, uint64_t id_) : socket(std::move(s)), handshake_timer(io), id(id_) {}
+  tcp::socket socket;
+  asio::steady_timer handshake_timer;
+  uint64_t id;
+  std::string remote;
+  NodeIndex from = kUnknownNode;
+  bool closed = false;
+};
+
+enum class CloseReason { bad_frame, bad_handshake, hung, oversized, incoming_eof, outgoing_lost };
+
+class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::Impl> {
  public:
-  Impl(asio::io_context& io, NodeIndex self, uint64_t fingerprint, std::vector<tcp::endpoint> endpoints,
-       Handler& handler, PeerTransportOptions options)
-      : io_(io), self_(self), fingerprint_(fingerprint), handler_(handler), options_(options), acceptor_(io),
-        rng_(self * 7919 + 17) {
-    for (NodeIndex i = 0; i < endpoints.size(); ++i) peers_.push_back(std::make_unique<Peer>(io, i, endpoints[i]));
+  Impl(asio::io_context& io, NodeIndex self, uint64_t fingerprint, std::vector<tcp::endpoint> peers, Handler& handler,
+       PeerTransportOptions options)
+      : io_(io),
+        self_(self),
+        fingerprint_(fingerprint),
+        peers_(std::move(peers)),
+        handler_(handler),
+        opt_(options),
+        rng_(options.jitter_seed ^ (uint64_t{self} * 0x9e3779b97f4a7c15ULL)) {
+    assert(self_ < peers_.size());
+    assert(opt_.backoff_initial_ms > 0 && opt_.backoff_initial_ms <= opt_.backoff_max_ms);
+    for (size_t i = 0; i < peers_.size(); ++i) links_.push_back(std::make_unique<Link>(io_));
   }
 
-  Status listen(const tcp::endpoint& endpoint) {
-    error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Status::io_error("cannot listen for peers on " + endpoint.address().to_string() + ":" +
-                              std::to_string(endpoint.port()) + ": " + ec.message());
-    }
-    auto self = shared_from_this();
-    asio::co_spawn(io_, accept_loop(self), asio::detached);
-    for (auto& peer : peers_) {
-      if (peer->index != self_) asio::co_spawn(io_, connect_loop(self, peer->index), asio::detached);
-    }
-    return Status::ok();
-  }
-
-  bool send(NodeIndex to, std::string payload) {
-    if (stopped_ || to >= peers_.size() || to == self_) return false;
-    Peer& peer = *peers_[to];
-    if (peer.state == State::down) {
-      ++counters_.dropped_sends;
-      return false;
-    }
-    peer.queued_bytes += kFrameHeaderBytes + payload.size();
-    peer.queue.push_back(encode_frame(payload));
-    if (peer.queued_bytes > options_.send_queue_bytes_max) {
-      ++counters_.closed_hung;
-      spdlog::warn("peer {}: send queue over {} bytes, closing it as hung", endpoint_name(peer), options_.send_queue_bytes_max);
-      close(peer);
-      return false;
-    }
-    peer.wake.cancel();  // the writer waits on this timer when the queue is empty
-    return true;
-  }
-
-  bool is_up(NodeIndex peer) const { return peer < peers_.size() && peers_[peer]->state == State::up; }
-
-  void stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    error_code ignored;
-    acceptor_.close(ignored);
-    for (auto& peer : peers_) {
-      peer->stream.socket().close(ignored);
-      peer->wake.cancel();
-      peer->backoff.cancel();
-      peer->stall.cancel();
-    }
-    for (auto* socket : incoming_) socket->close(ignored);
-  }
-
-  Counters counters_;
+  Status listen(const tcp::endpoint& ep);
+  void start_link(NodeIndex peer);
+  bool send(NodeIndex to, std::string payload);
+  bool is_up(NodeIndex peer) const { return peer < links_.size() && links_[peer]->state == LinkState::up; }
+  Counters counters() const { return counters_; }
+  void stop();
+  size_t peer_count() const { return peers_.size(); }
+  NodeIndex self() const { return self_; }
 
  private:
-  enum class State { connecting, up, down };
-  struct Peer {
-    Peer(asio::io_context& io, NodeIndex i, tcp::endpoint e)
-        : index(i), endpoint(e), stream(io), wake(io), backoff(io), stall(io) {}
-    NodeIndex index;
-    tcp::endpoint endpoint;
-    beast::tcp_stream stream;
-    asio::steady_timer wake;     // wakes the writer when frames are queued
-    asio::steady_timer backoff;  // the delay before a reconnect
-    asio::steady_timer stall;    // fires when a batch makes no progress: the peer is hung
-    State state = State::connecting;
-    std::deque<std::string> queue;
-    size_t queued_bytes = 0;
-    uint64_t generation = 0;     // bumped on each loss, so stale coroutines stop
-  };
+  awaitable<void> accept_loop();
+  awaitable<void> run_incoming(std::shared_ptr<InConn> c);
+  Result<NodeIndex> parse_hello(const std::array<char, kHelloFrameBytes>& frame) const;
+  void close_incoming(const std::shared_ptr<InConn>& c, CloseReason reason, const std::string& why);
 
-  static std::string endpoint_name(const Peer& peer) {
-    return std::to_string(peer.index) + " (" + peer.endpoint.address().to_string() + ":" +
-           std::to_string(peer.endpoint.port()) + ")";
-  }
+  awaitable<void> run_link(NodeIndex peer);
+  awaitable<error_code> connect(NodeIndex peer, std::shared_ptr<OutConn> conn);
+  awaitable<void> run_connection(NodeIndex peer, std::shared_ptr<OutConn> conn);
+  awaitable<void> write_loop(NodeIndex peer, std::shared_ptr<OutConn> conn);
+  awaitable<void> watch_reads(NodeIndex peer, std::shared_ptr<OutConn> conn);
+  void kick_writer(NodeIndex peer);
+  void arm_stall_watch(NodeIndex peer, const std::shared_ptr<OutConn>& conn);
+  void close_outgoing(NodeIndex peer, const std::shared_ptr<OutConn>& conn, CloseReason reason, const std::string& why);
+  uint64_t drop_queue(Link& link, OutConn& conn);
+  milliseconds next_backoff(Link& link);
+  void count_close(CloseReason reason);
 
-  // Drops the connection; the connect loop notices and reconnects after a backoff.
-  void close(Peer& peer) {
-    if (peer.state == State::down) return;
-    bool was_up = peer.state == State::up;
-    peer.state = State::down;
-    ++peer.generation;
-    peer.queue.clear();
-    peer.queued_bytes = 0;
-    error_code ignored;
-    peer.stream.socket().close(ignored);
-    peer.wake.cancel();
-    if (!stopped_ && was_up) handler_.on_peer_down(peer.index);
-  }
-
-  static asio::awaitable<void> connect_loop(std::shared_ptr<Impl> self, NodeIndex index) {
-    Peer& peer = *self->peers_[index];
-    uint32_t delay_ms = self->options_.backoff_initial_ms;
-    while (!self->stopped_) {
-      error_code ec;
-      peer.stream.expires_after(std::chrono::milliseconds(self->options_.connect_timeout_ms));
-      co_await peer.stream.async_connect(peer.endpoint, asio::redirect_error(asio::use_awaitable, ec));
-      if (self->stopped_) co_return;
-      if (!ec) {
-        peer.stream.socket().set_option(tcp::no_delay(true), ec);
-        ++self->counters_.connects;
-        delay_ms = self->options_.backoff_initial_ms;
-        uint64_t generation = peer.generation;
-        peer.queue.push_front(encode_frame(hello(self->self_, self->fingerprint_)));
-        peer.queued_bytes += peer.queue.front().size();
-        peer.state = State::up;
-        spdlog::info("connected to peer {}", endpoint_name(peer));
-        self->handler_.on_peer_up(index);
-        asio::co_spawn(self->io_, watch(self, index, generation), asio::detached);
-        co_await write_loop(self, index, generation);
-        if (self->stopped_) co_return;
-      } else {
-        ++self->counters_.connect_failures;
-        if (peer.state == State::connecting) {
-          // Never connected yet: queued frames cannot be delivered; drop them and report.
-          peer.state = State::up;  // so close() reports the loss once
-          self->close(peer);
-        }
-        spdlog::debug("cannot connect to peer {}: {}", endpoint_name(peer), ec.message());
-      }
-      // Exponential backoff with jitter, so restarted clusters do not reconnect in lockstep.
-      uint32_t jitter = static_cast<uint32_t>(self->rng_() % (delay_ms / 2 + 1));
-      peer.backoff.expires_after(std::chrono::milliseconds(delay_ms + jitter));
-      co_await peer.backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      delay_ms = std::min(delay_ms * 2, self->options_.backoff_max_ms);
-      if (!self->stopped_) peer.state = State::connecting;
-    }
-  }
-
-  // Writes queued frames in batches until the connection is lost.
-  static asio::awaitable<void> write_loop(std::shared_ptr<Impl> self, NodeIndex index, uint64_t generation) {
-    Peer& peer = *self->peers_[index];
-    std::string batch;
-    while (!self->stopped_ && peer.generation == generation) {
-      if (peer.queue.empty()) {
-        error_code ec;
-        peer.wake.expires_at(asio::steady_timer::time_point::max());
-        co_await peer.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        continue;
-      }
-      batch.clear();
-      size_t frames = 0;
-      while (!peer.queue.empty() && batch.size() < (1 << 20)) {
-        batch += peer.queue.front();
-        peer.queued_bytes -= peer.queue.front().size();
-        peer.queue.pop_front();
-        ++frames;
-      }
-      // A batch that is not written within the stall timeout means the peer stopped reading.
-      peer.stall.expires_after(std::chrono::milliseconds(self->options_.stall_timeout_ms));
-      peer.stall.async_wait([self, &peer, generation](error_code e) {
-        if (e || peer.generation != generation) return;
-        ++self->counters_.closed_hung;
-        spdlog::warn("peer {} made no progress for {} ms, closing it as hung", endpoint_name(peer),
-                     self->options_.stall_timeout_ms);
-        self->close(peer);
-      });
-      error_code ec;
-      co_await asio::async_write(peer.stream.socket(), asio::buffer(batch), asio::redirect_error(asio::use_awaitable, ec));
-      peer.stall.cancel();
-      if (peer.generation != generation) co_return;
-      if (ec) {
-        spdlog::warn("lost the connection to peer {}: {}", endpoint_name(peer), ec.message());
-        self->close(peer);
-        co_return;
-      }
-      self->counters_.frames_sent += frames;
-      self->counters_.bytes_sent += batch.size();
-    }
-  }
-
-  // Peers never send on our outgoing connection: a completed read means it was closed or reset.
-  static asio::awaitable<void> watch(std::shared_ptr<Impl> self, NodeIndex index, uint64_t generation) {
-    Peer& peer = *self->peers_[index];
-    char byte;
-    error_code ec;
-    co_await peer.stream.socket().async_read_some(asio::buffer(&byte, 1), asio::redirect_error(asio::use_awaitable, ec));
-    if (self->stopped_ || peer.generation != generation) co_return;
-    spdlog::warn("peer {} closed our connection: {}", endpoint_name(peer), ec ? ec.message() : "unexpected bytes");
-    self->close(peer);
-  }
-
-  static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
-    while (!self->stopped_) {
-      error_code ec;
-      tcp::socket socket = co_await self->acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-      if (self->stopped_) co_return;
-      if (ec) continue;
-      asio::co_spawn(self->io_, serve_incoming(self, std::move(socket)), asio::detached);
-    }
-  }
-
-  static asio::awaitable<void> serve_incoming(std::shared_ptr<Impl> self, tcp::socket socket) {
-    std::string remote;
-    error_code ec;
-    auto remote_endpoint = socket.remote_endpoint(ec);
-    if (!ec) remote = remote_endpoint.address().to_string() + ":" + std::to_string(remote_endpoint.port());
-    self->incoming_.push_back(&socket);
-    FrameDecoder decoder(self->options_.frame_bytes_max);
-    std::vector<char> buffer(64 * 1024);
-    std::optional<NodeIndex> from;
-    asio::steady_timer handshake_deadline(self->io_);
-    handshake_deadline.expires_after(std::chrono::milliseconds(self->options_.handshake_timeout_ms));
-    handshake_deadline.async_wait([&socket, &from](error_code e) {
-      error_code ignored;
-      if (!e && !from) socket.close(ignored);
-    });
-    std::string reason;
-    while (!self->stopped_) {
-      size_t n = co_await socket.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        if (!from && ec == asio::error::operation_aborted) {
-          ++self->counters_.closed_bad_handshake;
-          reason = "no hello within the handshake timeout";
-        }
-        break;
-      }
-      self->counters_.bytes_received += n;
-      decoder.feed(buffer.data(), n);
-      bool closing = false;
-      while (!closing) {
-        auto frame = decoder.next();
-        if (!frame.is_ok()) {
-          ++(frame.status().code() == Code::too_large ? self->counters_.closed_oversized : self->counters_.closed_bad_frame);
-          if (!from) ++self->counters_.closed_bad_handshake;
-          reason = frame.status().message();
-          closing = true;
-        } else if (!*frame) {
-          break;
-        } else if (!from) {
-          from = self->check_hello(**frame, &reason);
-          closing = !from;
-          if (closing) ++self->counters_.closed_bad_handshake;
-          handshake_deadline.cancel();
-        } else {
-          ++self->counters_.frames_received;
-          self->handler_.on_peer_message(*from, std::move(**frame));
-          if (self->stopped_) closing = true;
-        }
-      }
-      if (closing) break;
-    }
-    if (!reason.empty()) spdlog::warn("closing the peer connection from {}: {}", remote, reason);
-    std::erase(self->incoming_, &socket);
-    handshake_deadline.cancel();
-    socket.close(ec);
-  }
-
-  std::optional<NodeIndex> check_hello(const std::string& h, std::string* reason) {
-    if (h.size() != kHelloBytes || h.compare(0, kMagic.size(), kMagic) != 0) {
-      *reason = "the first frame is not a Mini Dynamo peer hello";
-      return std::nullopt;
-    }
-    if (static_cast<uint8_t>(h[6]) != kVersion) {
-      *reason = "unsupported peer protocol version " + std::to_string(static_cast<uint8_t>(h[6]));
-      return std::nullopt;
-    }
-    NodeIndex index = 0;
-    uint64_t fingerprint = 0;
-    for (int i = 0; i < 4; ++i) index |= static_cast<NodeIndex>(static_cast<uint8_t>(h[7 + i])) << (8 * i);
-    for (int i = 0; i < 8; ++i) fingerprint |= static_cast<uint64_t>(static_cast<uint8_t>(h[11 + i])) << (8 * i);
-    if (fingerprint != fingerprint_) {
-      *reason = "the peer belongs to a differently configured cluster (--nodes or --partitions differ)";
-      return std::nullopt;
-    }
-    if (index >= peers_.size() || index == self_) {
-      *reason = "the peer claims an invalid node index " + std::to_string(index);
-      return std::nullopt;
-    }
-    return index;
+  template <typename F>
+  void spawn(F&& coroutine) {
+    asio::co_spawn(io_, std::forward<F>(coroutine), rethrow);
   }
 
   asio::io_context& io_;
-  NodeIndex self_;
-  uint64_t fingerprint_;
+  const NodeIndex self_;
+  const uint64_t fingerprint_;
+  const std::vector<tcp::endpoint> peers_;
   Handler& handler_;
-  PeerTransportOptions options_;
-  tcp::acceptor acceptor_;
-  std::vector<std::unique_ptr<Peer>> peers_;
-  std::vector<tcp::socket*> incoming_;
-  std::minstd_rand rng_;
+  const PeerTransportOptions opt_;
+  std::mt19937_64 rng_;
   bool stopped_ = false;
+  std::optional<tcp::acceptor> acceptor_;
+  std::vector<std::unique_ptr<Link>> links_;  // index = peer; links_[self_] unused
+  std::unordered_map<uint64_t, std::shared_ptr<InConn>> incoming_;
+  uint64_t next_incoming_id_ = 0;
+  Counters counters_;
 };
 
-PeerTransport::PeerTransport(asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint,
-                             std::vector<tcp::endpoint> peers, Handler& handler, PeerTransportOptions options)
+// --------------------------------------------------------------------------- incoming
+
+Status PeerTransport::Impl::listen(const tcp::endpoint& ep) {
+  assert(!acceptor_);
+  tcp::acceptor acceptor(io_);
+  error_code ec;
+  acceptor.open(ep.protocol(), ec);
+  // reuse_address lets a restarted node bind while old connections sit in TIME_WAIT;
+  // Linux still refuses a port another socket is listening on.
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    spdlog::error("peer_transport[{}]: cannot listen on {}: {}", self_, to_string(ep), ec.message());
+    return Status::io_error("peer transport cannot listen on " + to_string(ep) + ": " + ec.message());
+  }
+  acceptor_.emplace(std::move(acceptor));
+  spdlog::info("peer_transport[{}]: listening on {}", self_, to_string(ep));
+  spawn(accept_loop());
+  return Status::ok();
+}
+
+awaitable<void> PeerTransport::Impl::accept_loop() {
+  auto keep = shared_from_this();
+  asio::steady_timer pause(io_);
+  for (;;) {
+    tcp::socket socket(io_);
+    error_code ec;
+    co_await acceptor_->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_) co_return;
+    if (ec) {
+      // E.g. out of file descriptors: pause instead of spinning on the error.
+      spdlog::warn("peer_transport[{}]: accept failed: {}; retrying in 100 ms", self_, ec.message());
+      pause.expires_after(milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopped_) co_return;
+      continue;
+    }
+    error_code ignored;
+    const auto remote = socket.remote_endpoint(ignored);
+    if (incoming_.size() >= opt_.incoming_connections_max) {
+      ++counters_.closed_over_limit;
+      spdlog::warn("peer_transport[{}]: peer ? ({}): refused incoming connection: {} connections open (max)", self_,
+                   to_string(remote), incoming_.size());
+      socket.close(ignored);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto c = std::make_shared<InConn>(std::move(socket), io_, next_incoming_id_++);
+    c->remote = to_string(remote);
+    incoming_.emplace(c->id, c);
+    spawn(run_incoming(std::move(c)));
+  }
+}
+
+Result<NodeIndex> PeerTransport::Impl::parse_hello(const std::array<char, kHelloFrameBytes>& frame) const {
+  FrameDecoder decoder(kHelloPayloadBytes);
+  decoder.feed(frame.data(), frame.size());
+  auto r = decoder.next();
+  if (!r.is_ok()) return Status::invalid_argument("bad hello frame: " + r.status().message());
+  if (!r->has_value() || (*r)->size() != kHelloPayloadBytes) return Status::invalid_argument("hello of the wrong size");
+  const std::string& p = **r;
+  if (std::memcmp(p.data(), kHelloMagic, sizeof(kHelloMagic)) != 0) return Status::invalid_argument("bad hello magic");
+  const char* q = p.data() + sizeof(kHelloMagic);
+  const auto version = static_cast<uint8_t>(q[0]);
+  if (version != kPeerProtocolVersion) {
+    return Status::invalid_argument(fmt::format("unsupported protocol version {} (we speak {})", version, kPeerProtocolVersion));
+  }
+  const auto from = static_cast<NodeIndex>(get_le(q + 1, 4));
+  const uint64_t fingerprint = get_le(q + 5, 8);
+  if (from >= peers_.size() || from == self_) {
+    return Status::invalid_argument(fmt::format("sender index {} out of range (cluster of {}, self {})", from, peers_.size(), self_));
+  }
+  if (fingerprint != fingerprint_) {
+    return Status::invalid_argument(
+        fmt::format("node {} has cluster fingerprint {:016x}, ours is {:016x}", from, fingerprint, fingerprint_));
+  }
+  return from;
+}
+
+awaitable<void> PeerTransport::Impl::run_incoming(std::shared_ptr<InConn> c) {
+  auto keep = shared_from_this();
+  c->handshake_timer.expires_after(milliseconds(opt_.handshake_timeout_ms));
+  c->handshake_timer.async_wait([this, keep, c](const error_code& ec) {
+    if (ec || stopped_ || c->closed || c->from != kUnknownNode) return;
+    close_incoming(c, CloseReason::bad_handshake, fmt::format("no hello within {} ms", opt_.handshake_timeout_ms));
+  });
+
+  // The hello has a fixed size, so read exactly that: nothing a stranger sends before it
+  // is buffered beyond those bytes.
+  std::array<char, kHelloFrameBytes> hello;
+  error_code ec;
+  co_await asio::async_read(c->socket, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
+  if (stopped_ || c->closed) co_return;
+  if (ec) {
+    close_incoming(c, CloseReason::bad_handshake, "connection ended before the hello: " + ec.message());
+    co_return;
+  }
+  counters_.bytes_received += hello.size();
+  auto from = parse_hello(hello);
+  if (!from.is_ok()) {
+    close_incoming(c, CloseReason::bad_handshake, from.status().message());
+    co_return;
+  }
+  c->from = *from;
+  c->handshake_timer.cancel();
+  spdlog::info("peer_transport[{}]: peer {} ({}): incoming connection accepted", self_, c->from, c->remote);
+
+  FrameDecoder decoder(opt_.frame_bytes_max);
+  std::vector<char> buf(kReadChunkBytes);
+  for (;;) {
+    const size_t n = co_await c->socket.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_ || c->closed) co_return;
+    if (ec) {
+      close_incoming(c, CloseReason::incoming_eof, ec == asio::error::eof ? "peer closed the connection" : ec.message());
+      co_return;
+    }
+    counters_.bytes_received += n;
+    decoder.feed(buf.data(), n);
+    for (;;) {
+      auto r = decoder.next();
+      if (!r.is_ok()) {
+        const bool oversized = r.status().code() == Code::too_large;
+        close_incoming(c, oversized ? CloseReason::oversized : CloseReason::bad_frame, r.status().message());
+        co_return;
+      }
+      if (!r->has_value()) break;
+      ++counters_.frames_received;
+      handler_.on_peer_message(c->from, std::move(**r));
+      if (stopped_ || c->closed) co_return;
+    }
+  }
+}
+
+void PeerTransport::Impl::close_incoming(const std::shared_ptr<InConn>& c, CloseReason reason, const std::string& why) {
+  if (c->closed) return;
+  c->closed = true;
+  count_close(reason);
+  const std::string who = c->from == kUnknownNode ? std::string("?") : std::to_string(c->from);
+  if (reason == CloseReason::incoming_eof) {
+    spdlog::info("peer_transport[{}]: peer {} ({}): incoming connection closed: {}", self_, who, c->remote, why);
+  } else {
+    spdlog::warn("peer_transport[{}]: peer {} ({}): closing incoming connection: {}", self_, who, c->remote, why);
+  }
+  error_code ignored;
+  c->socket.close(ignored);
+  c->handshake_timer.cancel();
+  incoming_.erase(c->id);
+}
+
+void PeerTransport::Impl::count_close(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::bad_frame: ++counters_.closed_bad_frame; break;
+    case CloseReason::bad_handshake: ++counters_.closed_bad_handshake; break;
+    case CloseReason::hung: ++counters_.closed_hung; break;
+    case CloseReason::oversized: ++counters_.closed_oversized; break;
+    case CloseReason::incoming_eof: ++counters_.closed_incoming_eof; break;
+    case CloseReason::outgoing_lost: ++counters_.closed_outgoing_lost; break;
+  }
+}
+
+// --------------------------------------------------------------------------- outgoing
+
+void PeerTransport::Impl::start_link(NodeIndex peer) {
+  Link& link = *links_[peer];
+  if (stopped_ || link.state != LinkState::idle) return;
+  link.state = LinkState::connecting;
+  link.backoff_ms = opt_.backoff_initial_ms;
+  spawn(run_link(peer));
+}
+
+bool PeerTransport::Impl::send(NodeIndex to, std::string payload) {
+  if (to >= peers_.size() || to == self_) {  // a caller bug; refuse rather than index out of range
+    assert(false && "send to self or to an index out of range");
+    ++counters_.dropped_sends;
+    spdlog::error("peer_transport[{}]: peer {}: send refused: no such peer (cluster of {})", self_, to, peers_.size());
+    return false;
+  }
+  Link& link = *links_[to];
+  if (stopped_) {
+    ++counters_.dropped_sends;
+    return false;
+  }
+  if (payload.size() > opt_.frame_bytes_max) {
+    ++counters_.dropped_sends;
+    spdlog::warn("peer_transport[{}]: peer {} ({}): refusing to send {} bytes, over frame_bytes_max {}", self_, to,
+                 to_string(peers_[to]), payload.size(), opt_.frame_bytes_max);
+    return false;
+  }
+  if (link.state == LinkState::idle) start_link(to);
+  if (link.state == LinkState::down) {
+    ++counters_.dropped_sends;
+    return false;
+  }
+  const size_t frame_bytes = kFrameHeaderBytes + payload.size();
+  if (link.queued_bytes() + frame_bytes > opt_.send_queue_bytes_max) {
+    ++counters_.dropped_sends;
+    if (link.state == LinkState::up) {
+      close_outgoing(to, link.conn, CloseReason::hung,
+                     fmt::format("send queue would exceed {} bytes ({} queued)", opt_.send_queue_bytes_max, link.queued_bytes()));
+    } else {
+      spdlog::warn("peer_transport[{}]: peer {} ({}): send refused while connecting: queue would exceed {} bytes", self_, to,
+                   to_string(peers_[to]), opt_.send_queue_bytes_max);
+    }
+    return false;
+  }
+  append_frame(link.pending, payload);
+  ++link.pending_frames;
+  if (link.state == LinkState::up) kick_writer(to);
+  return true;
+}
+
+// The life of the outgoing side to one peer: connect, serve, lose, back off, repeat.
+awaitable<void> PeerTransport::Impl::run_link(NodeIndex peer) {
+  auto keep = shared_from_this();
+  Link& link = *links_[peer];
+  while (!stopped_) {
+    auto conn = std::make_shared<OutConn>(io_);
+    link.conn = conn;
+    const error_code ec = co_await connect(peer, conn);
+    if (stopped_) co_return;
+    if (ec) {
+      ++counters_.connect_failures;
+      conn->closed = true;
+      const bool announce = link.state != LinkState::down;
+      const uint64_t dropped = drop_queue(link, *conn);
+      link.state = LinkState::down;
+      const auto level = announce ? spdlog::level::warn : spdlog::level::debug;
+      spdlog::log(level, "peer_transport[{}]: peer {} ({}): connect failed: {}; {} queued messages dropped", self_, peer,
+                  to_string(peers_[peer]), ec.message(), dropped);
+      if (announce) handler_.on_peer_down(peer);
+    } else {
+      ++counters_.connects;
+      co_await run_connection(peer, conn);
+      if (stopped_) co_return;
+      if (conn->announce_down) handler_.on_peer_down(peer);
+      // Only a connection that lasted resets the backoff; one that is refused right after
+      // connecting (e.g. wrong fingerprint) keeps backing off.
+      if (conn->up_since != Clock::time_point() && Clock::now() - conn->up_since >= milliseconds(opt_.backoff_max_ms)) {
+        link.backoff_ms = opt_.backoff_initial_ms;
+      }
+    }
+    if (stopped_) co_return;
+    error_code ignored;
+    link.backoff_timer.expires_after(next_backoff(link));
+    co_await link.backoff_timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+milliseconds PeerTransport::Impl::next_backoff(Link& link) {
+  const uint32_t delay = link.backoff_ms;
+  link.backoff_ms = std::min<uint64_t>(uint64_t{delay} * 2, opt_.backoff_max_ms);
+  std::uniform_int_distribution<uint32_t> jitter(delay / 2, delay);
+  return milliseconds(jitter(rng_));
+}
+
+awaitable<error_code> PeerTransport::Impl::connect(NodeIndex peer, std::shared_ptr<OutConn> conn) {
+  asio::steady_timer timer(io_);
+  timer.expires_after(milliseconds(opt_.connect_timeout_ms));
+  timer.async_wait([conn](const error_code& ec) {
+    if (ec) return;
+    conn->connect_timed_out = true;
+    error_code ignored;
+    conn->socket.close(ignored);
+  });
+  error_code ec;
+  co_await conn->socket.async_connect(peers_[peer], asio::redirect_error(asio::use_awaitable, ec));
+  timer.cancel();
+  if (conn->connect_timed_out) co_return asio::error::timed_out;
+  co_return ec;
+}
+
+// Runs one established connection until it closes: hello, then writer and read watch.
+awaitable<void> PeerTransport::Impl::run_connection(NodeIndex peer, std::shared_ptr<OutConn> conn) {
+  Link& link = *links_[peer];
+  error_code ec;
+  conn->socket.set_option(tcp::no_delay(true), ec);
+  if (ec) spdlog::warn("peer_transport[{}]: peer {} ({}): cannot set TCP_NODELAY: {}", self_, peer, to_string(peers_[peer]), ec.message());
+
+  const std::string hello = encode_frame(make_hello_payload(self_, fingerprint_));
+  conn->writing = true;  // the stall watch covers the hello too
+  conn->last_progress = Clock::now();
+  arm_stall_watch(peer, conn);
+  co_await asio::async_write(conn->socket, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
+  conn->writing = false;
+  if (stopped_ || conn->closed) co_return;
+  if (ec) {
+    close_outgoing(peer, conn, CloseReason::outgoing_lost, "writing the hello failed: " + ec.message());
+    co_return;
+  }
+  counters_.bytes_sent += hello.size();
+
+  link.state = LinkState::up;
+  conn->up_since = Clock::now();
+  spdlog::info("peer_transport[{}]: peer {} ({}): connected", self_, peer, to_string(peers_[peer]));
+  handler_.on_peer_up(peer);
+  if (stopped_ || conn->closed) co_return;
+  spawn(watch_reads(peer, conn));
+  kick_writer(peer);
+  if (!conn->closed) co_await conn->closed_signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void PeerTransport::Impl::kick_writer(NodeIndex peer) {
+  Link& link = *links_[peer];
+  const auto& conn = link.conn;
+  if (link.state != LinkState::up || conn->closed || conn->writing || link.queued_bytes() == 0) return;
+  conn->writing = true;
+  conn->last_progress = Clock::now();  // idle time before this is not a stall
+  arm_stall_watch(peer, conn);
+  spawn(write_loop(peer, conn));
+}
+
+// Writes queued frames until the queue is empty. Everything queued while a write is in
+// flight goes out together in the next write (batching).
+awaitable<void> PeerTransport::Impl::write_loop(NodeIndex peer, std::shared_ptr<OutConn> conn) {
+  auto keep = shared_from_this();
+  Link& link = *links_[peer];
+  for (;;) {
+    if (link.inflight_offset == link.inflight.size()) {
+      counters_.frames_sent += link.inflight_frames;
+      link.inflight.clear();
+      link.inflight_offset = 0;
+      link.inflight_frames = 0;
+      if (link.pending.empty()) break;
+      std::swap(link.inflight, link.pending);  // the emptied buffer is reused for new sends
+      std::swap(link.inflight_frames, link.pending_frames);
+    }
+    error_code ec;
+    const size_t n = co_await conn->socket.async_write_some(
+        asio::buffer(link.inflight.data() + link.inflight_offset, link.inflight.size() - link.inflight_offset),
+        asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_ || conn->closed) co_return;
+    if (ec) {
+      close_outgoing(peer, conn, CloseReason::outgoing_lost, "write failed: " + ec.message());
+      co_return;
+    }
+    link.inflight_offset += n;
+    counters_.bytes_sent += n;
+    conn->last_progress = Clock::now();
+  }
+  conn->writing = false;
+  if (link.pending.capacity() > kIdleBufferBytesMax) std::string().swap(link.pending);
+  if (link.inflight.capacity() > kIdleBufferBytesMax) std::string().swap(link.inflight);
+}
+
+// One timer per connection, re-armed lazily: when it fires it checks how long ago the
+// last write progress was, so progress costs no timer operations.
+void PeerTransport::Impl::arm_stall_watch(NodeIndex peer, const std::shared_ptr<OutConn>& conn) {
+  if (conn->stall_armed) return;
+  conn->stall_armed = true;
+  conn->stall_timer.expires_at(conn->last_progress + milliseconds(opt_.stall_timeout_ms));
+  conn->stall_timer.async_wait([this, keep = shared_from_this(), peer, conn](const error_code& ec) {
+    conn->stall_armed = false;
+    if (ec || stopped_ || conn->closed || !conn->writing) return;
+    if (Clock::now() - conn->last_progress < milliseconds(opt_.stall_timeout_ms)) {
+      arm_stall_watch(peer, conn);
+      return;
+    }
+    close_outgoing(peer, conn, CloseReason::hung,
+                   fmt::format("no write progress for {} ms with {} bytes queued", opt_.stall_timeout_ms,
+                               links_[peer]->queued_bytes()));
+  });
+}
+
+// Peers never send on a connection we opened, so any read completion means it is gone.
+awaitable<void> PeerTransport::Impl::watch_reads(NodeIndex peer, std::shared_ptr<OutConn> conn) {
+  auto keep = shared_from_this();
+  std::array<char, 64> buf;
+  error_code ec;
+  co_await conn->socket.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+  if (stopped_ || conn->closed) co_return;
+  std::string why = !ec ? "peer sent bytes on our outgoing connection" : ec == asio::error::eof ? "peer closed the connection" : ec.message();
+  close_outgoing(peer, conn, CloseReason::outgoing_lost, why);
+}
+
+void PeerTransport::Impl::close_outgoing(NodeIndex peer, const std::shared_ptr<OutConn>& conn, CloseReason reason,
+                                         const std::string& why) {
+  if (conn->closed) return;
+  conn->closed = true;
+  count_close(reason);
+  Link& link = *links_[peer];
+  conn->announce_down = link.state != LinkState::down;
+  link.state = LinkState::down;
+  const uint64_t dropped = drop_queue(link, *conn);
+  spdlog::warn("peer_transport[{}]: peer {} ({}): closing outgoing connection: {}; {} queued messages dropped", self_, peer,
+               to_string(peers_[peer]), why, dropped);
+  error_code ignored;
+  conn->socket.close(ignored);
+  conn->stall_timer.cancel();
+  conn->closed_signal.cancel();  // wakes run_connection, which reports the loss
+}
+
+// Drops every queued frame; returns how many. A write may still reference the in-flight
+// buffer until its cancellation runs, so that buffer moves into the connection.
+uint64_t PeerTransport::Impl::drop_queue(Link& link, OutConn& conn) {
+  const uint64_t dropped = link.pending_frames + link.inflight_frames;
+  counters_.dropped_queued += dropped;
+  conn.retired = std::move(link.inflight);
+  link.inflight = std::string();
+  link.inflight_offset = 0;
+  link.inflight_frames = 0;
+  link.pending = std::string();
+  link.pending_frames = 0;
+  return dropped;
+}
+
+// --------------------------------------------------------------------------- stop
+
+void PeerTransport::Impl::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  error_code ignored;
+  if (acceptor_) acceptor_->close(ignored);
+  for (size_t i = 0; i < links_.size(); ++i) {
+    Link& link = *links_[i];
+    link.backoff_timer.cancel();
+    if (!link.conn) continue;
+    drop_queue(link, *link.conn);
+    link.conn->closed = true;
+    link.conn->socket.close(ignored);
+    link.conn->stall_timer.cancel();
+    link.conn->closed_signal.cancel();
+  }
+  for (auto& [id, c] : incoming_) {
+    c->closed = true;
+    c->socket.close(ignored);
+    c->handshake_timer.cancel();
+  }
+  incoming_.clear();
+  spdlog::info("peer_transport[{}]: stopped", self_);
+}
+
+// --------------------------------------------------------------------------- facade
+
+PeerTransport::PeerTransport(asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint, std::vector<tcp::endpoint> peers,
+                             Handler& handler, PeerTransportOptions options)
     : impl_(std::make_shared<Impl>(io, self, cluster_fingerprint, std::move(peers), handler, options)) {}
+
 PeerTransport::~PeerTransport() { impl_->stop(); }
+
 Status PeerTransport::listen(const tcp::endpoint& endpoint) { return impl_->listen(endpoint); }
+
+void PeerTransport::connect_all() {
+  for (NodeIndex i = 0; i < impl_->peer_count(); ++i) {
+    if (i != impl_->self()) impl_->start_link(i);
+  }
+}
+
 bool PeerTransport::send(NodeIndex to, std::string payload) { return impl_->send(to, std::move(payload)); }
+
 bool PeerTransport::is_up(NodeIndex peer) const { return impl_->is_up(peer); }
-PeerTransport::Counters PeerTransport::counters() const { return impl_->counters_; }
+
+PeerTransport::Counters PeerTransport::counters() const { return impl_->counters(); }
+
 void PeerTransport::stop() { impl_->stop(); }
 
 }  // namespace md::net

@@ -1,23 +1,31 @@
-// The peer transport: frames between the nodes of a cluster, over TCP.
+// Peer transport: framed, checksummed messages between the nodes of a static cluster.
 //
-// Nodes are numbered 0..k-1. Each node keeps ONE outgoing connection per peer and sends
-// everything for that peer over it (requests and replies alike; matching them is the caller's
-// business), and reads what peers send on the connections they open to it. Promises:
-//  - the first frame on an outgoing connection is a hello (magic, version, sender index, cluster
-//    fingerprint); an incoming connection with a bad or missing hello (handshake timeout) is closed;
-//  - garbage, a bad checksum or an oversized frame closes that connection only; it is logged and
-//    counted, and the node keeps serving;
-//  - sends never block: frames queue per peer and are written in batches; a peer that stops reading
-//    (queue over its limit, or no write progress within the stall timeout) is closed as hung;
-//  - outgoing connections are made at start and after a loss, with exponential backoff and jitter;
-//    on_peer_down is called once per loss, and send() returns false while a peer is down.
+// Nodes are numbered 0..k-1. Each node keeps ONE outgoing TCP connection per peer and
+// sends everything for that peer on it (requests and replies alike; request ids are the
+// caller's business), and reads the incoming connections that peers open to it. Messages
+// sent to one peer arrive in the order sent while the connection stays up; a message
+// queued when the connection drops is lost (on_peer_down says so), never duplicated.
+//
+// Wire: every frame is `u32 len | u32 xxh32 | payload` (net/frame.h). The first frame on
+// a connection is a fixed hello (magic "MDPEER", version, sender index, cluster
+// fingerprint); the receiver closes a connection whose hello is wrong or late, and any
+// connection that sends a bad frame, without affecting the others.
+//
+// Outgoing connections open lazily on the first send() to a peer (or on connect_all()).
+// After a failure or loss the peer is "down": send() refuses at once and the transport
+// reconnects by itself with exponential backoff plus jitter. A peer that stops reading
+// cannot block the node: the send queue is bounded and writes that make no progress for
+// stall_timeout_ms close the connection.
+//
+// Threading: every method and every callback runs on the io_context's thread (one
+// thread runs the io_context). No method blocks.
 #pragma once
 
-#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,48 +37,106 @@ namespace md::net {
 
 using NodeIndex = uint32_t;
 
+// Hello payload layout: magic | u8 version | u32 LE sender | u64 LE cluster_fingerprint.
+inline constexpr char kHelloMagic[6] = {'M', 'D', 'P', 'E', 'E', 'R'};
+inline constexpr uint8_t kPeerProtocolVersion = 1;
+inline constexpr size_t kHelloPayloadBytes = sizeof(kHelloMagic) + 1 + 4 + 8;
+
+// The hello payload a node with index `sender` sends first on each outgoing connection.
+std::string make_hello_payload(NodeIndex sender, uint64_t cluster_fingerprint);
+
 struct PeerTransportOptions {
-  uint32_t frame_bytes_max = 16 << 20;        // larger incoming frames close the connection
-  size_t send_queue_bytes_max = 64 << 20;     // per peer; beyond it the peer counts as hung
-  uint32_t handshake_timeout_ms = 2000;       // an incoming connection must say hello within this
+  // Largest payload sent or accepted; a bigger incoming frame closes the connection.
+  uint32_t frame_bytes_max = 16 << 20;
+  // Bytes queued per peer (not yet written to the socket). Over it, the connection is
+  // declared hung and closed; while the first connection is still being set up, the
+  // send that would exceed it is refused instead.
+  size_t send_queue_bytes_max = 64 << 20;
+  // An incoming connection must deliver its hello within this.
+  uint32_t handshake_timeout_ms = 2000;
+  // An outgoing connect that has not completed within this counts as failed.
   uint32_t connect_timeout_ms = 1000;
-  uint32_t backoff_initial_ms = 50;           // reconnect delay, doubling up to backoff_max_ms
+  // Reconnect delay after a failure: starts at initial, doubles up to max, and is
+  // drawn uniformly from [delay/2, delay] (jitter) so nodes do not reconnect in lockstep.
+  // It resets to initial only after a connection stayed up for backoff_max_ms, so a
+  // peer that accepts and then refuses us (wrong fingerprint) is not hammered.
+  uint32_t backoff_initial_ms = 50;
   uint32_t backoff_max_ms = 2000;
-  uint32_t stall_timeout_ms = 5000;           // queued bytes with no write progress this long: hung
+  // Queued bytes that make no write progress for this long => peer hung, close.
+  uint32_t stall_timeout_ms = 5000;
+  // Incoming connections held at once (including ones still in the handshake); over it a
+  // new connection is closed at once. Bounds what strangers on the port can make us hold.
+  size_t incoming_connections_max = 1024;
+  // Seed of the jitter rng (mixed with the node's own index). Fixed for reproducible runs.
+  uint64_t jitter_seed = 0x6d645f6e6574;
 };
 
 class PeerTransport {
  public:
-  struct Handler {  // every callback runs on the io_context's thread
+  struct Handler {  // all callbacks run on the io_context thread
     virtual ~Handler() = default;
+    // One payload from peer `from`, in the order that peer sent them on its connection.
     virtual void on_peer_message(NodeIndex from, std::string payload) = 0;
-    virtual void on_peer_up(NodeIndex peer) = 0;    // outgoing connection established, hello sent
-    virtual void on_peer_down(NodeIndex peer) = 0;  // outgoing connection lost; its queue was dropped
-  };
-  struct Counters {
-    uint64_t frames_sent = 0, frames_received = 0, bytes_sent = 0, bytes_received = 0;
-    uint64_t connects = 0, connect_failures = 0;
-    uint64_t closed_bad_frame = 0, closed_bad_handshake = 0, closed_hung = 0, closed_oversized = 0;
-    uint64_t dropped_sends = 0;
+    // Outgoing connection to peer established (after the hello was written).
+    virtual void on_peer_up(NodeIndex peer) = 0;
+    // Outgoing connection lost or failed; messages still queued for it were dropped.
+    // Called once per loss, not once per failed reconnect attempt.
+    virtual void on_peer_down(NodeIndex peer) = 0;
   };
 
-  // peers[i] is node i's peer endpoint (peers[self] is where this node listens).
+  struct Counters {
+    uint64_t frames_sent = 0;       // frames fully written to a socket (hellos excluded)
+    uint64_t frames_received = 0;   // frames delivered to on_peer_message
+    uint64_t bytes_sent = 0;        // socket bytes, headers and hellos included
+    uint64_t bytes_received = 0;
+    uint64_t connects = 0;          // outgoing TCP connects that succeeded
+    uint64_t connect_failures = 0;  // outgoing connects refused, unreachable or timed out
+    uint64_t closed_bad_frame = 0;       // incoming: checksum mismatch after the hello
+    uint64_t closed_bad_handshake = 0;   // incoming: bad/late/missing hello (any garbage before it)
+    uint64_t closed_hung = 0;            // outgoing: stalled writes or send queue over its max
+    uint64_t closed_oversized = 0;       // incoming: frame length over frame_bytes_max after the hello
+    uint64_t closed_incoming_eof = 0;    // incoming: the peer closed or reset the connection
+    uint64_t closed_outgoing_lost = 0;   // outgoing: EOF, reset, write error or unexpected bytes
+    uint64_t closed_over_limit = 0;      // incoming: refused, incoming_connections_max reached
+    uint64_t dropped_sends = 0;          // send() returned false
+    uint64_t dropped_queued = 0;         // messages queued (send() returned true) but lost with a connection
+  };
+
+  // `peers[i]` is the address of node i; peers[self] is unused. `handler` must outlive
+  // the transport or the call to stop(), whichever comes first.
   PeerTransport(boost::asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint,
                 std::vector<boost::asio::ip::tcp::endpoint> peers, Handler& handler, PeerTransportOptions options);
-  ~PeerTransport();
+  ~PeerTransport();  // calls stop()
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
 
-  // Binds the peer port and starts connecting to every peer. The error names the address.
+  // Binds and starts accepting peers on `endpoint`. Returns io_error naming the address
+  // when it cannot (e.g. the port is taken). Call at most once.
   Status listen(const boost::asio::ip::tcp::endpoint& endpoint);
-  // Queues a payload for `to`; false (and counted) when the connection to `to` is down.
+
+  // Starts connecting to every peer now instead of on the first send(), so on_peer_up
+  // and on_peer_down report reachability early.
+  void connect_all();
+
+  // Queues payload for `to` (to != self, to < number of peers). Returns false, counting a
+  // dropped send, when the peer is down, the payload is over frame_bytes_max, the queue
+  // is full, or the transport is stopped; the caller treats false as "peer unreachable".
+  // Before the first connection attempt ends the peer counts as connecting: the payload
+  // is queued (and the connect started) and true is returned.
   bool send(NodeIndex to, std::string payload);
+
+  // True while the outgoing connection to `peer` is established.
   bool is_up(NodeIndex peer) const;
+
   Counters counters() const;
-  // Closes everything; no callback runs after it.
+
+  // Closes every connection and the listener; no callbacks after it returns. Idempotent.
   void stop();
 
- private:
   class Impl;
-  std::shared_ptr<Impl> impl_;
+
+ private:
+  std::shared_ptr<Impl> impl_;  // shared with in-flight operations so they outlive us safely
 };
 
 }  // namespace md::net

@@ -138,6 +138,7 @@ Status Server::Impl::start() {
                                                 net::PeerTransportOptions{});
   tcp::endpoint peer_listen(peer_endpoints[layout_.self].address(), peer_endpoints[layout_.self].port());
   if (auto s = peers_->listen(peer_listen); !s.is_ok()) return s;
+  peers_->connect_all();  // so /cluster shows who is reachable before any request
 
   net::HttpServerOptions http_options;
   // Room for the largest value plus the JSON around it; anything bigger is refused from its headers.

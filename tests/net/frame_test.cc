@@ -1,58 +1,117 @@
 #include "net/frame.h"
 
 #include <gtest/gtest.h>
-#include <rapidcheck/gtest.h>
+
+#include <string>
+#include <vector>
 
 namespace md::net {
 namespace {
 
-TEST(Frame, round_trips_fed_byte_by_byte_and_many_at_once) {
-  std::string wire = encode_frame("hello") + encode_frame("") + encode_frame(std::string(70000, 'x'));
-  FrameDecoder bytewise(1 << 20);
-  std::vector<std::string> got;
-  for (char c : wire) {
-    bytewise.feed(&c, 1);
-    while (true) {
-      auto f = bytewise.next();
-      ASSERT_TRUE(f.is_ok());
-      if (!*f) break;
-      got.push_back(**f);
-    }
+// Drains every complete payload; fails the test on a decode error.
+std::vector<std::string> drain(FrameDecoder& d) {
+  std::vector<std::string> out;
+  for (;;) {
+    auto r = d.next();
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    if (!r.is_ok() || !r->has_value()) return out;
+    out.push_back(std::move(**r));
   }
-  EXPECT_EQ(got, (std::vector<std::string>{"hello", "", std::string(70000, 'x')}));
-  FrameDecoder at_once(1 << 20);
-  at_once.feed(wire.data(), wire.size());
-  EXPECT_EQ(**at_once.next(), "hello");
-  EXPECT_EQ(**at_once.next(), "");
-  EXPECT_EQ((*at_once.next())->size(), 70000u);
-  EXPECT_FALSE(at_once.next()->has_value());
 }
 
-TEST(Frame, a_corrupted_payload_fails_the_checksum_and_stays_failed) {
-  std::string wire = encode_frame("payload");
-  wire[kFrameHeaderBytes + 2] ^= 1;
+TEST(FrameTest, round_trip_returns_the_payload) {
+  const std::string payload = "hello, peer";
+  const std::string frame = encode_frame(payload);
+  ASSERT_EQ(frame.size(), kFrameHeaderBytes + payload.size());
   FrameDecoder d(1024);
-  d.feed(wire.data(), wire.size());
-  EXPECT_EQ(d.next().status().code(), Code::corruption);
-  std::string good = encode_frame("ok");
-  d.feed(good.data(), good.size());
-  EXPECT_FALSE(d.next().is_ok());
+  d.feed(frame.data(), frame.size());
+  EXPECT_EQ(drain(d), std::vector<std::string>{payload});
+  EXPECT_EQ(d.buffered_bytes(), 0u);
 }
 
-TEST(Frame, an_oversized_length_is_refused_before_its_body_arrives) {
-  std::string header = encode_frame(std::string(2000, 'x')).substr(0, kFrameHeaderBytes);
-  FrameDecoder d(1000);
-  d.feed(header.data(), header.size());
-  EXPECT_EQ(d.next().status().code(), Code::too_large);
+TEST(FrameTest, header_is_little_endian_length_then_xxh32) {
+  const std::string frame = encode_frame("abc");
+  EXPECT_EQ(static_cast<unsigned char>(frame[0]), 3);
+  EXPECT_EQ(frame[1], 0);
+  EXPECT_EQ(frame[2], 0);
+  EXPECT_EQ(frame[3], 0);
+  // XXH32("abc", seed 0) = 0x32D153FF (reference value from the xxHash test vectors).
+  EXPECT_EQ(static_cast<unsigned char>(frame[4]), 0xFF);
+  EXPECT_EQ(static_cast<unsigned char>(frame[7]), 0x32);
 }
 
-RC_GTEST_PROP(Frame, garbage_never_crashes_the_decoder, (std::string garbage)) {
-  FrameDecoder d(4096);
-  d.feed(garbage.data(), garbage.size());
-  for (int i = 0; i < 100; ++i) {
-    auto f = d.next();
-    if (!f.is_ok() || !*f) break;
+TEST(FrameTest, byte_at_a_time_feeding_yields_each_payload_once) {
+  const std::vector<std::string> payloads = {"one", "", std::string(300, 'x'), "four"};
+  std::string stream;
+  for (const auto& p : payloads) stream += encode_frame(p);
+  FrameDecoder d(1024);
+  std::vector<std::string> got;
+  for (char c : stream) {
+    d.feed(&c, 1);
+    for (auto& p : drain(d)) got.push_back(std::move(p));
   }
+  EXPECT_EQ(got, payloads);
+}
+
+TEST(FrameTest, many_frames_in_one_feed_all_decode_in_order) {
+  std::string stream;
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 1000; ++i) {
+    payloads.push_back("message-" + std::to_string(i));
+    stream += encode_frame(payloads.back());
+  }
+  FrameDecoder d(1024);
+  d.feed(stream.data(), stream.size());
+  EXPECT_EQ(drain(d), payloads);
+}
+
+TEST(FrameTest, zero_length_payload_round_trips) {
+  const std::string frame = encode_frame("");
+  EXPECT_EQ(frame.size(), kFrameHeaderBytes);
+  FrameDecoder d(0);
+  d.feed(frame.data(), frame.size());
+  auto r = d.next();
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ(**r, "");
+}
+
+TEST(FrameTest, corrupted_checksum_fails_and_decoder_stays_failed) {
+  std::string frame = encode_frame("payload");
+  frame[kFrameHeaderBytes + 2] ^= 0x01;  // flip one payload bit
+  const std::string good = encode_frame("good");
+  FrameDecoder d(1024);
+  d.feed(frame.data(), frame.size());
+  auto r = d.next();
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Code::corruption);
+  EXPECT_TRUE(d.failed());
+  d.feed(good.data(), good.size());  // a good frame afterwards does not revive it
+  auto again = d.next();
+  ASSERT_FALSE(again.is_ok());
+  EXPECT_EQ(again.status().code(), Code::corruption);
+}
+
+TEST(FrameTest, oversized_length_is_rejected_before_the_body_arrives) {
+  const std::string frame = encode_frame(std::string(2000, 'y'));
+  FrameDecoder d(1999);
+  d.feed(frame.data(), kFrameHeaderBytes - 1);
+  auto partial = d.next();
+  ASSERT_TRUE(partial.is_ok());
+  EXPECT_FALSE(partial->has_value());
+  d.feed(frame.data() + kFrameHeaderBytes - 1, 1);  // header complete, no body yet
+  auto r = d.next();
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Code::too_large);
+  EXPECT_TRUE(d.failed());
+}
+
+TEST(FrameTest, payload_exactly_at_the_max_is_accepted) {
+  const std::string payload(64, 'z');
+  const std::string frame = encode_frame(payload);
+  FrameDecoder d(64);
+  d.feed(frame.data(), frame.size());
+  EXPECT_EQ(drain(d), std::vector<std::string>{payload});
 }
 
 }  // namespace

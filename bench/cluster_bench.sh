@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Benchmarks a fresh three-node Mini Dynamo cluster (durable RocksDB, --sync always) against a
+# redis-server measured by redis-benchmark, in one run, with the same client settings: 64
+# connections, 100-byte values, 10,000 keys. Prints our throughput as a ratio of Redis's SET/GET
+# average beside the p99s. Everything it starts it stops, also on failure or Ctrl-C.
+#
+#   bench/cluster_bench.sh                # 3 runs of each workload, 10 s each
+#   RUNS=1 DURATION=3 bench/cluster_bench.sh   # a quick smoke run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+WORKLOADS=${WORKLOADS:-"mixed write read read-heavy"}
+CONNECTIONS=64 VALUE_BYTES=100 KEYS=10000
+HTTP_PORTS=(7101 7102 7103)
+REDIS_PORT=7379
+OUT=${OUT:-bench/results}
+
+scripts/build.sh > /dev/null
+bin=build/bin/minidynamo
+work=$(mktemp -d /tmp/minidynamo-bench.XXXXXX)
+pids=()
+cleanup() {
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+mkdir -p "$OUT"
+
+nodes=$(printf '127.0.0.1:%s,' "${HTTP_PORTS[@]}"); nodes=${nodes%,}
+for port in "${HTTP_PORTS[@]}"; do
+  "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --sync always --log-level warn \
+    > "$work/node_$port.log" 2>&1 &
+  pids+=($!)
+done
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
+  > "$work/redis.log" 2>&1 &
+pids+=($!)
+for port in "${HTTP_PORTS[@]}"; do
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.1; done
+done
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1 && break; sleep 0.1; done
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+minmax() { sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s..%s", min, max}'; }
+
+# Redis reference: SET and GET, same connections, value size and key space.
+redis_tput=() redis_p99=()
+for run in $(seq 1 "$RUNS"); do
+  csv=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNECTIONS" -d "$VALUE_BYTES" -r "$KEYS" -n 200000 -t set,get --csv)
+  echo "$csv" > "$OUT/redis-run$run.csv"
+  # Columns: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  redis_tput+=("$(echo "$csv" | awk -F'"' '/^"(SET|GET)"/ {s+=$4; n++} END {print s/n}')")
+  redis_p99+=("$(echo "$csv" | awk -F'"' '/^"(SET|GET)"/ {if ($14>m) m=$14} END {print m}')")
+done
+redis_median=$(printf '%s\n' "${redis_tput[@]}" | median)
+redis_p99_median=$(printf '%s\n' "${redis_p99[@]}" | median)
+
+{
+  echo "# cluster_bench $(date -u +%FT%TZ): RUNS=$RUNS DURATION=${DURATION}s, $CONNECTIONS connections, ${VALUE_BYTES}-byte values, $KEYS keys, N=3 W=2 R=2, --sync always"
+  printf '%-12s %14s %18s %8s %10s %10s\n' workload "ops/s median" "ops/s min..max" "x redis" "p99 ms" "redis p99"
+  printf '%-12s %14.0f %18s %8s %10s %10s\n' "redis" "$redis_median" "$(printf '%s\n' "${redis_tput[@]}" | minmax)" "1.00" "$redis_p99_median" "$redis_p99_median"
+} | tee "$OUT/summary.txt"
+
+for workload in $WORKLOADS; do
+  tput=() p99=()
+  for run in $(seq 1 "$RUNS"); do
+    json=$("$bin" bench --nodes "$nodes" --workload "$workload" --duration "$DURATION" --connections "$CONNECTIONS" \
+      --value-bytes "$VALUE_BYTES" --keys "$KEYS" --n 3 --w 2 --r 2 --json --key-prefix "b$run:")
+    echo "$json" > "$OUT/$workload-run$run.json"
+    tput+=("$(echo "$json" | sed -E 's/.*"ops_per_second":([0-9.]+).*/\1/')")
+    p99+=("$(echo "$json" | sed -E 's/.*"p99":([0-9.]+).*/\1/')")
+  done
+  t=$(printf '%s\n' "${tput[@]}" | median)
+  printf '%-12s %14.0f %18s %8.2f %10s %10s\n' "$workload" "$t" "$(printf '%s\n' "${tput[@]}" | minmax)" \
+    "$(echo "$t $redis_median" | awk '{print $1/$2}')" "$(printf '%s\n' "${p99[@]}" | median)" "$redis_p99_median" \
+    | tee -a "$OUT/summary.txt"
+done
+
+echo
+for port in "${HTTP_PORTS[@]}"; do
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$(pgrep -f "node --port $port" | head -1)/status" 2>/dev/null || echo "?")
+  echo "node $port resident memory: ${rss} kB" | tee -a "$OUT/summary.txt"
+done
