@@ -183,26 +183,38 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
 }
 
 void Server::Impl::run_effects() {
-  for (auto& effect : node_->take_effects()) {
-    if (auto* send = std::get_if<core::SendPeer>(&effect)) {
-      if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
-        // Tell the core after this batch, never from inside it.
-        asio::post(io_, [this, to = send->to] { on_peer_down(to); });
-      }
-    } else if (auto* reply = std::get_if<core::ReplyClient>(&effect)) {
-      auto it = pending_http_.find(reply->client);
-      if (it == pending_http_.end()) continue;
-      it->second.respond(net::kv_response(it->second.op, it->second.key, reply->response));
-      pending_http_.erase(it);
-    } else {
-      asio::post(storage_pool_, [this, op = std::move(std::get<core::StorageOp>(effect))] {
-        auto done = execute(op);
-        asio::post(io_, [this, done = std::move(done)]() mutable {
-          node_->on_storage_done(now_ms(), std::move(done));
-          run_effects();
+  // Reads, and writes that need no fsync, run right here: they hit RocksDB's memtable and cache,
+  // and a round trip through the pool would cost two thread wake-ups. Writes that must be fsynced
+  // go to the pool, where concurrent ones share a sync (group commit).
+  const bool writes_inline = config_.storage.sync != storage::SyncPolicy::always;
+  while (true) {
+    auto effects = node_->take_effects();
+    if (effects.empty()) return;
+    std::vector<core::StorageDone> done_here;
+    for (auto& effect : effects) {
+      if (auto* send = std::get_if<core::SendPeer>(&effect)) {
+        if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
+          // Tell the core after this batch, never from inside it.
+          asio::post(io_, [this, to = send->to] { on_peer_down(to); });
+        }
+      } else if (auto* reply = std::get_if<core::ReplyClient>(&effect)) {
+        auto it = pending_http_.find(reply->client);
+        if (it == pending_http_.end()) continue;
+        it->second.respond(net::kv_response(it->second.op, it->second.key, reply->response));
+        pending_http_.erase(it);
+      } else if (auto& op = std::get<core::StorageOp>(effect); !op.update || writes_inline) {
+        done_here.push_back(execute(op));
+      } else {
+        asio::post(storage_pool_, [this, op = std::move(op)] {
+          auto done = execute(op);
+          asio::post(io_, [this, done = std::move(done)]() mutable {
+            node_->on_storage_done(now_ms(), std::move(done));
+            run_effects();
+          });
         });
-      });
+      }
     }
+    for (auto& done : done_here) node_->on_storage_done(now_ms(), std::move(done));
   }
 }
 
