@@ -316,24 +316,29 @@ void Node::on_peer_up(MemberIndex peer) {
 void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   if (peer >= reachable_.size() || peer == self_) return;
   reachable_[peer] = false;
-  // Whatever the peer still owed us will not come: count it as failed now rather than at the deadline.
-  std::vector<RequestId> ids;
-  for (const auto& [id, write] : writes_) ids.push_back(id);
-  for (RequestId id : ids) write_replied(id, peer, false);
-  ids.clear();
-  for (const auto& [id, read] : reads_) ids.push_back(id);
-  for (RequestId id : ids) {
-    const auto& replicas = reads_.at(id).replicas;
+  // Whatever the peer still owed us will not come: count it as failed now rather than at the
+  // deadline. Ids are collected first because answering erases requests.
+  auto involving = [&](const auto& requests) {
+    std::vector<RequestId> ids;
+    for (const auto& [id, request] : requests) {
+      if (std::find(request.replicas.begin(), request.replicas.end(), peer) != request.replicas.end()) ids.push_back(id);
+    }
+    return ids;
+  };
+  for (RequestId id : involving(writes_)) write_replied(id, peer, false);
+  for (RequestId id : involving(reads_)) {
+    auto it = reads_.find(id);
+    if (it == reads_.end()) continue;
+    const auto& replicas = it->second.replicas;
     auto at = std::find(replicas.begin(), replicas.end(), peer);
-    if (at != replicas.end()) read_replied(now_ms, id, static_cast<size_t>(at - replicas.begin()), false, std::nullopt);
+    read_replied(now_ms, id, static_cast<size_t>(at - replicas.begin()), false, std::nullopt);
   }
-  for (auto& [id, forward] : forwards_) {
-    if (forward.tried > 0 && forward.candidates[forward.tried - 1] == peer) ids.push_back(id);
+  // A forward waiting on that peer tries the next replica.
+  std::vector<RequestId> forwards;
+  for (const auto& [id, forward] : forwards_) {
+    if (forward.tried > 0 && forward.candidates[forward.tried - 1] == peer) forwards.push_back(id);
   }
-  for (RequestId id : ids) {
-    auto it = forwards_.find(id);
-    if (it != forwards_.end()) send_forward(id, it->second);
-  }
+  for (RequestId id : forwards) send_forward(id, forwards_.at(id));
 }
 
 void Node::on_tick(uint64_t now_ms) {
