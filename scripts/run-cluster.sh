@@ -21,7 +21,8 @@ stop_all() {
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 for port in "${ports[@]}"; do
   "$bin" node --port "$port" --nodes "$nodes" "$@" > "data/node_$port.log" 2>&1 &
@@ -55,4 +56,5 @@ Try:
 Press Ctrl-C to stop the cluster.
 EOT
 wait -n "${pids[@]}" || true
-echo "a node exited; see data/node_<port>.log" >&2
+echo "a node exited on its own; see data/node_<port>.log" >&2
+exit 1
