@@ -1,0 +1,161 @@
+// The HTTP server and client on loopback (ports 24000-24999, distinct per test).
+#include "net/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <future>
+#include <thread>
+
+#include "net/http_client.h"
+
+namespace md::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// A server on its own io thread; the handler echoes what it saw.
+class ServerFixture {
+ public:
+  ServerFixture(uint16_t port, HttpServerOptions options = {}) : server_(io_, options, [this](HttpRequest&& r, Responder respond) {
+    handle(std::move(r), std::move(respond));
+  }) {
+    auto s = server_.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    EXPECT_TRUE(s.is_ok()) << s.message();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~ServerFixture() {
+    asio::post(io_, [this] { server_.stop(); });
+    io_.stop();
+    thread_.join();
+  }
+  HttpServer::Counters counters() {
+    std::promise<HttpServer::Counters> p;
+    asio::post(io_, [&] { p.set_value(server_.counters()); });
+    return p.get_future().get();
+  }
+
+ private:
+  void handle(HttpRequest&& r, Responder respond) {
+    std::string body = std::string(r.method_string) + " " + r.path + " [";
+    for (const auto& [k, v] : r.query) body += k + "=" + v + ";";
+    body += "] " + r.body;
+    if (r.path == "/later") {  // answers from a timer, after the handler returned
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+      timer->async_wait([timer, respond, body](boost::system::error_code) { respond(HttpResponse{202, body, "text/plain"}); });
+      return;
+    }
+    respond(HttpResponse{200, body, "text/plain"});
+  }
+  asio::io_context io_;
+  HttpServer server_;
+  std::thread thread_;
+};
+
+std::string raw_exchange(uint16_t port, const std::string& request, bool half_close = false) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  asio::write(s, asio::buffer(request));
+  if (half_close) s.shutdown(tcp::socket::shutdown_send);
+  std::string reply;
+  boost::system::error_code ec;
+  char buf[4096];
+  while (true) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    reply.append(buf, n);
+    if (reply.find("\r\n\r\n") != std::string::npos && !half_close) break;
+  }
+  return reply;
+}
+
+TEST(HttpServer, the_handler_sees_method_decoded_path_query_and_body_and_keep_alive_works) {
+  ServerFixture server(24001);
+  HttpClient client("127.0.0.1", 24001, 5000);
+  for (int i = 0; i < 3; ++i) {  // one connection, several requests
+    auto r = client.request(http::verb::get, "/kv/user%20" + std::to_string(i) + "?R=2&x=a+b", R"({"R":2})");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_EQ(r->body, "GET /kv/user " + std::to_string(i) + " [R=2;x=a b;] {\"R\":2}");
+  }
+  EXPECT_EQ(server.counters().connections_accepted, 1u);
+}
+
+TEST(HttpServer, an_asynchronous_answer_is_delivered) {
+  ServerFixture server(24002);
+  HttpClient client("127.0.0.1", 24002, 5000);
+  auto r = client.request(http::verb::put, "/later", "body");
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->status, 202u);
+  EXPECT_EQ(r->body, "PUT /later [] body");
+}
+
+TEST(HttpServer, an_acceptable_expect_100_continue_request_gets_continue_then_the_answer) {
+  ServerFixture server(24003);
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 24003));
+  asio::write(s, asio::buffer(std::string("PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")));
+  char buf[4096];
+  size_t n = s.read_some(asio::buffer(buf));
+  EXPECT_EQ(std::string(buf, n).rfind("HTTP/1.1 100 Continue", 0), 0u);
+  asio::write(s, asio::buffer(std::string("data")));
+  std::string reply;
+  while (reply.find("data") == std::string::npos) {
+    n = s.read_some(asio::buffer(buf));
+    reply.append(buf, n);
+  }
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+}
+
+TEST(HttpServer, oversized_bodies_are_413_before_upload_and_bad_requests_are_400) {
+  HttpServerOptions options;
+  options.body_bytes_max = 100;
+  ServerFixture server(24004, options);
+  auto big = raw_exchange(24004, "PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(big.rfind("HTTP/1.1 413", 0), 0u) << big;
+  auto chunked = raw_exchange(24004, "PUT /kv/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     "C8\r\n" + std::string(200, 'x') + "\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.rfind("HTTP/1.1 413", 0), 0u) << chunked;
+  auto garbage = raw_exchange(24004, "THIS IS NOT HTTP\r\n\r\n", true);
+  EXPECT_EQ(garbage.rfind("HTTP/1.1 400", 0), 0u) << garbage;
+  EXPECT_NE(garbage.find(R"("status":"error")"), std::string::npos);
+  auto escape = raw_exchange(24004, "GET /kv/%zz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(escape.rfind("HTTP/1.1 400", 0), 0u) << escape;
+  HttpClient client("127.0.0.1", 24004, 5000);  // still serving
+  EXPECT_EQ(client.request(http::verb::get, "/ok")->status, 200u);
+  EXPECT_GE(server.counters().too_large, 2u);
+}
+
+TEST(HttpServer, a_silent_connection_is_closed_after_the_idle_timeout) {
+  HttpServerOptions options;
+  options.idle_timeout_ms = 100;
+  ServerFixture server(24005, options);
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 24005));
+  char byte;
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(&byte, 1), ec);  // returns when the server closes
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+}
+
+TEST(HttpClient, a_closed_port_is_a_clear_unavailable_error) {
+  HttpClient client("127.0.0.1", 24006, 1000);
+  auto r = client.request(http::verb::get, "/health");
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Code::unavailable);
+  EXPECT_NE(r.status().message().find("127.0.0.1:24006"), std::string::npos);
+}
+
+TEST(HttpClient, keys_are_percent_encoded_as_one_path_segment) {
+  EXPECT_EQ(url_encode_path_segment("a b/c?d%"), "a%20b%2Fc%3Fd%25");
+  EXPECT_EQ(percent_decode(url_encode_path_segment("a b/c?d%"), false), "a b/c?d%");
+  EXPECT_EQ(percent_decode("%4", false), std::nullopt);
+}
+
+}  // namespace
+}  // namespace md::net
