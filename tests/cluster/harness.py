@@ -74,11 +74,11 @@ class Cluster:
 
     def start(self, port=None):
         for p in [port] if port else self.ports:
-            log = open(os.path.join(self.root, f"node_{p}.log"), "ab")
-            self.procs[p] = subprocess.Popen(
-                [BINARY, "node", "--port", str(p), "--nodes", self.nodes_flag,
-                 "--peer-port-offset", str(PEER_OFFSET), "--data-dir", self.data_dir(p)] + self.extra_args,
-                stdout=log, stderr=subprocess.STDOUT)
+            with open(os.path.join(self.root, f"node_{p}.log"), "ab") as log:  # the child keeps its own copy
+                self.procs[p] = subprocess.Popen(
+                    [BINARY, "node", "--port", str(p), "--nodes", self.nodes_flag,
+                     "--peer-port-offset", str(PEER_OFFSET), "--data-dir", self.data_dir(p)] + self.extra_args,
+                    stdout=log, stderr=subprocess.STDOUT)
         for p in [port] if port else self.ports:
             self.wait_healthy(p)
         return self

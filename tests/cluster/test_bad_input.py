@@ -65,13 +65,13 @@ class BadInput(ClusterTest):
         for payload in (b"GET / HTTP/1.1\r\n\r\n", b"\x00" * 64, b"MDPEER" + b"\xff" * 32,
                         struct.pack("<II", 1 << 31, 0) + b"x" * 16):
             with socket.create_connection((HOST, peer_port), timeout=5) as s:
-                s.sendall(payload)
-                s.shutdown(socket.SHUT_WR)
                 s.settimeout(5)
-                try:
+                try:  # the node may close before we finish: any of these steps can see the reset
+                    s.sendall(payload)
+                    s.shutdown(socket.SHUT_WR)
                     while s.recv(4096):
                         pass
-                except (ConnectionResetError, socket.timeout):
+                except OSError:
                     pass
         self.assertGreaterEqual(counter(self.port, "peer_closed_bad_handshake") +
                                 counter(self.port, "peer_closed_bad_frame"), 4)
