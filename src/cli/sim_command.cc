@@ -50,7 +50,8 @@ int run(SimArgs& args) {
     if (seeds.size() == 1 || !result.ok()) {
       std::cout << "seed " << seed << ": " << result.nodes << " nodes, " << result.operations << " operations, "
                 << result.acknowledged_writes << " acknowledged writes, " << result.unavailable << " 503s, "
-                << result.conflicts_seen << " reads with siblings, " << result.faults_injected << " faults, "
+                << result.conflicts_seen << " reads with siblings, " << result.faults_injected << " faults ("
+                << result.handoff_crashes << " during handoff), " << result.hints_delivered << " hints delivered, "
                 << result.virtual_ms << " ms virtual, trace " << std::hex << result.trace_hash << std::dec << "\n";
     }
     if (result.ok()) {
@@ -78,13 +79,15 @@ void add_sim_command(CLI::App& app) {
   cmd->add_option("--nodes", args->options.nodes, "Cluster size, 3 to 64 (default: the seed picks 3 to 5)")
       ->check(CLI::Range(3, 64));
   cmd->add_option("--steps", args->options.steps, "Client operations during the fault phase")->capture_default_str();
-  cmd->add_option("--faults", args->faults, "all, none, or a list of loss,duplicate,delay,partition,crash,slow")
+  cmd->add_option("--faults", args->faults, "all, none, or a list of loss,duplicate,delay,partition,crash,slow,handoff")
       ->capture_default_str();
   cmd->add_option("--sync", args->sync, "Virtual disks: always (acked = synced) or none (lost on crash until flushed)")
       ->check(CLI::IsMember({"always", "none"}))
       ->capture_default_str();
   cmd->add_flag("--trace", args->options.trace, "Print every event of the run");
   cmd->add_flag("--buggy-merge", args->options.buggy_merge, "Mutation test: replica merges drop a sibling");
+  cmd->add_flag("--buggy-handoff", args->options.buggy_handoff,
+                "Mutation test: hints are acknowledged but never kept, so never delivered");
   cmd->callback([args] {
     int code = run(*args);
     if (code != 0) throw CLI::RuntimeError(code);

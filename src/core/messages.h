@@ -29,6 +29,10 @@ struct ClientRequest {
   std::string value;                         // put: the value's compact JSON text
   std::optional<std::string> context_token;  // as the client sent it; the core decodes it
   std::optional<int64_t> n, r, w;            // as the client sent them; the core validates them
+  // Writes: true (Dynamo's sloppy quorum) lets fallback nodes holding hints for down replicas
+  // count toward W; false (strict) counts only the key's own N replicas and answers 503 rather
+  // than use fallbacks. Reads always ask the N replicas.
+  bool sloppy_quorum = true;
 };
 
 enum class Outcome : uint8_t {
@@ -77,12 +81,26 @@ struct ForwardReply {
   RequestId id = 0;
   ClientResponse response;
 };
+// A write for `owner`, a replica of the key that is down, sent to a fallback node: the fallback
+// keeps it in its hint store (not as its own data), acknowledges it, and hands it to the owner
+// (as a ReplicaWrite) once the owner is reachable again.
+struct HintedWrite {
+  RequestId id = 0;
+  MemberIndex owner = 0;
+  std::string key;
+  std::string object;  // encoded
+};
+struct HintedWriteReply {
+  RequestId id = 0;
+  MemberIndex owner = 0;
+  bool ok = true;  // false: refused (hint store full) or the engine failed
+};
 // Sent once a connection to a peer is up, so every node can show who is who.
 struct Hello {
   std::string node_id;
 };
-using PeerMessage =
-    std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward, ForwardReply>;
+using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
+                                 ForwardReply, HintedWrite, HintedWriteReply>;
 
 // What a storage update does to a key; apply_update() (replica.h) turns it into new bytes.
 struct CoordinatorWrite {
@@ -95,7 +113,9 @@ struct CoordinatorWrite {
 struct MergeWrite {
   std::string object;  // encoded
 };
-using StorageUpdate = std::variant<CoordinatorWrite, MergeWrite>;
+// Removes the key: a hint the owner has acknowledged. The runtime calls its engine's remove.
+struct RemoveKey {};
+using StorageUpdate = std::variant<CoordinatorWrite, MergeWrite, RemoveKey>;
 
 // Effects the runtime carries out, in order.
 struct SendPeer {
@@ -108,7 +128,7 @@ struct ReplyClient {
 };
 struct StorageOp {
   RequestId op = 0;
-  uint32_t partition = 0;
+  uint32_t partition = 0;  // a ring partition (< Q), or kHintPartition (hinted_handoff.h): the hint store
   std::string key;
   std::optional<StorageUpdate> update;  // nullopt: a read
 };

@@ -27,7 +27,8 @@ Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options
       options_(options),
       reachable_(ring_.members().size(), true),
       peer_ids_(ring_.members().size()),
-      next_id_(request_id_base | 1) {  // never 0: read repairs send id 0, which nothing waits for
+      next_id_(request_id_base | 1),  // never 0: read repairs send id 0, which nothing waits for
+      pending_hints_(ring_.members().size(), 0) {
   assert(self_ < ring_.members().size());
   peer_ids_[self_] = node_id_;
 }
@@ -99,10 +100,19 @@ void Node::start_write(uint64_t now_ms, Origin origin, ClientRequest& request, c
   auto& write = writes_[id];
   write.origin = origin;
   write.key = request.key;
-  write.slots.assign(replicas.size(), Slot::waiting);
-  write.replicas = std::move(replicas);
+  write.partition = partition;
+  write.owners = std::move(replicas);
   write.w = q.w;
+  write.sloppy = request.sloppy_quorum;
   write.deadline_ms = now_ms + options_.request_timeout_ms;
+  // Replicas known to be down get a stand-in now; everything is sent once the local store made the object.
+  for (MemberIndex owner : write.owners) {
+    if (owner == self_ || reachable_[owner]) {
+      write.targets.push_back(WriteTarget{owner, owner, true, Slot::waiting});
+    } else if (auto target = stand_in(write, owner)) {
+      write.targets.push_back(*target);
+    }
+  }
   CoordinatorWrite update{std::move(context), request.op == Op::del, std::move(request.value)};
   storage(next_id_++, partition, std::move(request.key), std::move(update), AfterLocalWrite{id});
 }
@@ -119,42 +129,121 @@ void Node::local_write_done(RequestId id, const StorageDone& done) {
   auto object = decode_object(*done.object);
   assert(object.is_ok());  // we just encoded it
   write.context_token = encode_context_token(object->context());
-  for (size_t i = 0; i < write.replicas.size(); ++i) {
-    if (write.replicas[i] == self_) {
-      write.slots[i] = Slot::replied;
-    } else {
-      send(write.replicas[i], ReplicaWrite{id, write.key, *done.object, true});
-    }
-  }
+  write.object = *done.object;
+  for (size_t i = 0; i < write.targets.size(); ++i) dispatch(id, write, i);
   check_write(id);
 }
 
-void Node::write_replied(RequestId id, MemberIndex from, bool ok) {
+// Sends the object to one target, or stores it here: the own replica is already stored, a hint
+// for another replica goes to this node's hint store.
+void Node::dispatch(RequestId id, PendingWrite& write, size_t target) {
+  auto& t = write.targets[target];
+  if (t.slot != Slot::waiting) return;
+  if (t.node == self_ && t.owner == self_) {
+    t.slot = Slot::replied;
+  } else if (t.node == t.owner) {
+    send(t.node, ReplicaWrite{id, write.key, write.object, true});
+  } else if (t.node == self_) {
+    if (!store_hint(t.owner, write.key, write.object, HintAck{self_, id})) t.slot = Slot::failed;
+  } else {
+    send(t.node, HintedWrite{id, t.owner, write.key, write.object});
+  }
+}
+
+// Who keeps a hint for `owner`, a replica that is down or failed. For a sloppy write not yet
+// answered: the first healthy node of the key's ring walk beyond its N replicas that keeps no
+// hint of this write yet, then a healthy replica (as Riak's fallback vnodes share nodes when
+// fewer than N nodes are healthy); its acknowledgement counts toward W. Otherwise this
+// coordinator keeps the hint: the owner still gets the write later, but it does not count.
+std::optional<Node::WriteTarget> Node::stand_in(const PendingWrite& write, MemberIndex owner) const {
+  auto tried = [&](MemberIndex node) {
+    return std::any_of(write.targets.begin(), write.targets.end(),
+                       [&](const WriteTarget& t) { return t.node == node && t.owner == owner; });
+  };
+  if (write.sloppy && !write.answered) {
+    auto holds_hint = [&](MemberIndex node) {
+      return std::any_of(write.targets.begin(), write.targets.end(),
+                         [&](const WriteTarget& t) { return t.node == node && t.node != t.owner; });
+    };
+    auto walk = ring_.preference_list(write.partition, ring_.members().size());
+    for (size_t step = 0; step < walk.size(); ++step) {
+      MemberIndex m = walk[(write.owners.size() + step) % walk.size()];
+      if (m == owner || (m != self_ && !reachable_[m]) || holds_hint(m) || tried(m)) continue;
+      return WriteTarget{m, owner, true, Slot::waiting};
+    }
+  }
+  if (tried(self_)) return std::nullopt;
+  return WriteTarget{self_, owner, false, Slot::waiting};
+}
+
+void Node::target_done(RequestId id, MemberIndex node, MemberIndex owner, bool ok) {
   auto it = writes_.find(id);
-  if (it == writes_.end()) return;  // answered already; a late acknowledgement changes nothing
+  if (it == writes_.end()) return;  // settled already; a late acknowledgement changes nothing
   auto& write = it->second;
-  for (size_t i = 0; i < write.replicas.size(); ++i) {
-    if (write.replicas[i] == from && write.slots[i] == Slot::waiting) write.slots[i] = ok ? Slot::replied : Slot::failed;
+  auto target = std::find_if(write.targets.begin(), write.targets.end(), [&](const WriteTarget& t) {
+    return t.node == node && t.owner == owner && t.slot == Slot::waiting;
+  });
+  if (target == write.targets.end()) return;
+  target->slot = ok ? Slot::replied : Slot::failed;
+  bool covered = std::any_of(write.targets.begin(), write.targets.end(),
+                             [&](const WriteTarget& t) { return t.owner == owner && t.slot != Slot::failed; });
+  if (!covered) {
+    if (auto next = stand_in(write, owner)) {
+      write.targets.push_back(*next);
+      if (!write.object.empty()) dispatch(id, write, write.targets.size() - 1);
+    }
   }
   check_write(id);
 }
 
 void Node::check_write(RequestId id) {
   auto& write = writes_.at(id);
-  auto acks = static_cast<uint32_t>(std::count(write.slots.begin(), write.slots.end(), Slot::replied));
-  auto waiting = static_cast<uint32_t>(std::count(write.slots.begin(), write.slots.end(), Slot::waiting));
-  if (acks >= write.w) {
+  uint32_t acks = 0, waiting = 0;
+  bool settled = true;
+  for (const auto& t : write.targets) {
+    if (t.counts) {
+      acks += t.slot == Slot::replied;
+      waiting += t.slot == Slot::waiting;
+    }
+    settled = settled && t.slot != Slot::waiting;
+  }
+  if (!write.answered && acks >= write.w) {
     ClientResponse response;
     response.acknowledged = acks;
     response.context_token = std::move(write.context_token);
     respond(write.origin, std::move(response));
-    writes_.erase(id);
-  } else if (acks + waiting < write.w) {
-    Origin origin = write.origin;
-    uint32_t w = write.w;
-    writes_.erase(id);
-    fail(origin, Outcome::unavailable, "write quorum not reached: too many replicas are unreachable", acks, w);
+    write.answered = true;
+  } else if (!write.answered && acks + waiting < write.w) {
+    fail(write.origin, Outcome::unavailable,
+         write.sloppy ? "write quorum not reached: too many replicas are unreachable"
+                      : "write quorum not reached: too many replicas are unreachable (strict quorum: no fallbacks)",
+         acks, write.w);
+    write.answered = true;
   }
+  if (write.answered && settled) writes_.erase(id);
+}
+
+// At the deadline: answers 503 if still unanswered, and keeps the write as a hint here for every
+// replica that neither acknowledged it nor has a hint of it on the way, so that it gets it later.
+void Node::expire_write(RequestId id) {
+  auto& write = writes_.at(id);
+  if (!write.answered) {
+    auto acks = static_cast<uint32_t>(std::count_if(write.targets.begin(), write.targets.end(), [](const WriteTarget& t) {
+      return t.counts && t.slot == Slot::replied;
+    }));
+    fail(write.origin, Outcome::unavailable,
+         "write quorum not reached before the deadline; the write may still be applied on some replicas", acks,
+         write.w);
+  }
+  if (!write.object.empty()) {
+    for (MemberIndex owner : write.owners) {
+      bool on_its_way = std::any_of(write.targets.begin(), write.targets.end(), [&](const WriteTarget& t) {
+        return t.owner == owner && (t.slot == Slot::replied || (t.slot == Slot::waiting && t.node == self_));
+      });
+      if (!on_its_way) store_hint(owner, write.key, write.object, HintAck{});
+    }
+  }
+  writes_.erase(id);
 }
 
 // ---- reads ------------------------------------------------------------------------------------
@@ -270,7 +359,19 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
             if (replicas[i] == from) read_replied(now_ms, m.id, i, m.ok, std::move(m.object));
           }
         } else if constexpr (std::is_same_v<M, ReplicaWriteReply>) {
-          write_replied(m.id, from, m.ok);
+          if (handoffs_.contains(m.id)) {
+            handoff_replied(now_ms, m.id, from, m.ok);
+          } else {
+            target_done(m.id, from, from, m.ok);
+          }
+        } else if constexpr (std::is_same_v<M, HintedWrite>) {
+          bool valid = m.owner < ring_.members().size() && m.owner != self_ && decode_object(m.object).is_ok();
+          if (!valid) ++counters_.bad_replica_objects;
+          if (!valid || !store_hint(m.owner, m.key, m.object, HintAck{from, m.id})) {
+            send(from, HintedWriteReply{m.id, m.owner, false});
+          }
+        } else if constexpr (std::is_same_v<M, HintedWriteReply>) {
+          target_done(m.id, from, m.owner, m.ok);
         } else if constexpr (std::is_same_v<M, Forward>) {
           start(now_ms, Origin{true, from, m.id}, std::move(m.request), true);
         } else if constexpr (std::is_same_v<M, ForwardReply>) {
@@ -302,6 +403,12 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
         } else if constexpr (std::is_same_v<C, AfterServeWrite>) {
           if (done.status.is_ok()) ++counters_.replica_writes;
           if (c.ack) send(c.peer, ReplicaWriteReply{c.id, done.status.is_ok()});
+        } else if constexpr (std::is_same_v<C, AfterHintMerge>) {
+          hint_merged(c.hint, done.status.is_ok());
+        } else if constexpr (std::is_same_v<C, AfterHintRead>) {
+          hint_read(now_ms, c.hint, done);
+        } else if constexpr (std::is_same_v<C, AfterHintRemove>) {
+          hint_removed(c.hint, done.status.is_ok());
         }
       },
       then);
@@ -311,6 +418,12 @@ void Node::on_peer_up(MemberIndex peer) {
   if (peer >= reachable_.size() || peer == self_) return;
   reachable_[peer] = true;
   send(peer, Hello{node_id_});
+  // Its hints are due now, whatever backoff earlier failures built up.
+  for (auto it = hints_.lower_bound(HintKey{peer, {}}); it != hints_.end() && it->first.owner == peer; ++it) {
+    it->second.due_ms = 0;
+    it->second.failures = 0;
+  }
+  next_handoff_scan_ms_ = 0;
 }
 
 void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
@@ -318,15 +431,23 @@ void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   reachable_[peer] = false;
   // Whatever the peer still owed us will not come: count it as failed now rather than at the
   // deadline. Ids are collected first because answering erases requests.
-  auto involving = [&](const auto& requests) {
-    std::vector<RequestId> ids;
-    for (const auto& [id, request] : requests) {
-      if (std::find(request.replicas.begin(), request.replicas.end(), peer) != request.replicas.end()) ids.push_back(id);
+  std::vector<std::pair<RequestId, MemberIndex>> targets;  // (write, owner) the peer was to store
+  for (const auto& [id, write] : writes_) {
+    for (const auto& t : write.targets) {
+      if (t.node == peer && t.slot == Slot::waiting) targets.emplace_back(id, t.owner);
     }
-    return ids;
-  };
-  for (RequestId id : involving(writes_)) write_replied(id, peer, false);
-  for (RequestId id : involving(reads_)) {
+  }
+  for (auto [id, owner] : targets) target_done(id, peer, owner, false);
+  std::vector<HintKey> handoffs;
+  for (const auto& [id, hk] : handoffs_) {
+    if (hk.owner == peer && hints_.at(hk).stage == Hint::Stage::delivering) handoffs.push_back(hk);
+  }
+  for (const auto& hk : handoffs) handoff_failed(now_ms, hk);
+  std::vector<RequestId> reading;
+  for (const auto& [id, read] : reads_) {
+    if (std::find(read.replicas.begin(), read.replicas.end(), peer) != read.replicas.end()) reading.push_back(id);
+  }
+  for (RequestId id : reading) {
     auto it = reads_.find(id);
     if (it == reads_.end()) continue;
     const auto& replicas = it->second.replicas;
@@ -346,14 +467,7 @@ void Node::on_tick(uint64_t now_ms) {
   for (const auto& [id, write] : writes_) {
     if (write.deadline_ms <= now_ms) expired.push_back(id);
   }
-  for (RequestId id : expired) {
-    auto& write = writes_.at(id);
-    auto acks = static_cast<uint32_t>(std::count(write.slots.begin(), write.slots.end(), Slot::replied));
-    fail(write.origin, Outcome::unavailable,
-         "write quorum not reached before the deadline; the write may still be applied on some replicas", acks,
-         write.w);
-    writes_.erase(id);
-  }
+  for (RequestId id : expired) expire_write(id);
   expired.clear();
   for (auto& [id, read] : reads_) {
     if (read.deadline_ms <= now_ms) expired.push_back(id);
@@ -373,6 +487,7 @@ void Node::on_tick(uint64_t now_ms) {
     fail(forwards_.at(id).origin, Outcome::unavailable, "the coordinating replica did not answer before the deadline");
     forwards_.erase(id);
   }
+  handoff_tick(now_ms);
 }
 
 // ---- helpers ----------------------------------------------------------------------------------

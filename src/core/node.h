@@ -12,6 +12,17 @@
 //  - A write: this node makes the new dot and stores the object locally (one atomic storage step),
 //    sends the resulting object to the other N-1 replicas, and answers after W acknowledgements,
 //    its own included; or 503 when W can no longer be reached or the deadline passes.
+//  - Sloppy quorum (the default; ClientRequest::sloppy_quorum): a replica known to be down (or
+//    that fails during the write) is stood in for by the next healthy node of the key's ring walk
+//    beyond the first N (or, with fewer healthy nodes than N, by a healthy replica), which keeps
+//    the write as a hint for it and counts toward W. A strict write counts only the N replicas.
+//  - Every replica that has not acknowledged a write by its deadline (or failed) gets the write as
+//    a hint kept by this coordinator, so an acknowledged write reaches all N replicas without a
+//    read, unless the coordinator crashes first.
+//  - Hinted handoff: a node delivers the hints it holds to their owner whenever the owner is
+//    reachable (at once on peer up; retried on ticks with backoff), and removes a hint only after
+//    the owner acknowledged storing it, and only if no newer write merged into the hint meanwhile.
+//    Hints live in the engine (hinted_handoff.h); on start the runtime passes their keys in.
 //  - A read: asks all N replicas, answers after R replies with their merge, and once all replied
 //    (or the repair window ends) sends the merged object to every replica that answered with a
 //    stale or missing copy.
@@ -22,6 +33,7 @@
 #include <map>
 #include <vector>
 
+#include "core/hinted_handoff.h"
 #include "core/messages.h"
 #include "core/quorum.h"
 #include "core/ring.h"
@@ -34,6 +46,10 @@ struct NodeOptions {
   uint64_t read_repair_window_ms = 1000;  // after a read's answer, late replies within this are repaired too
   uint32_t siblings_max = 100;            // a coordinator refuses a write that would leave more (Riak: 100)
   uint32_t pending_requests_max = 65536;  // requests in flight at this node; beyond it: 503 at once
+  uint32_t hints_max = 1'000'000;         // pending hints held (one per owner and key); beyond it: refused
+  uint32_t handoffs_in_flight_max = 16;   // hint deliveries at once: handoff is background work
+  uint64_t handoff_retry_ms = 100;        // a failed delivery is retried after this, doubled per failure,
+  uint64_t handoff_retry_max_ms = 2000;   // up to this
 };
 
 struct NodeCounters {
@@ -45,6 +61,12 @@ struct NodeCounters {
   uint64_t replica_writes = 0;      // writes (and repairs) from other coordinators, applied locally
   uint64_t replica_reads = 0;       // reads served to other coordinators
   uint64_t bad_replica_objects = 0; // replies whose object did not decode
+  uint64_t hints_stored = 0;        // writes kept as hints for a down or silent replica (merged per key)
+  uint64_t hints_refused = 0;       // hinted writes refused: hints_max reached
+  uint64_t hints_delivered = 0;     // hints the owner acknowledged, then removed
+  uint64_t handoff_failures = 0;    // deliveries that failed or timed out (retried with backoff)
+  uint64_t hints_recovered = 0;     // pending hints found in the engine at start
+  uint64_t hints_unreadable = 0;    // hint keys at start that name no member (left in the engine)
 };
 
 class Node {
@@ -61,8 +83,11 @@ class Node {
   // The connection to `peer` is up (a Hello is sent) or lost (what it owed us counts as failed).
   void on_peer_up(MemberIndex peer);
   void on_peer_down(uint64_t now_ms, MemberIndex peer);
-  // Expires deadlines; call it every few milliseconds.
+  // Expires deadlines and (re)starts hint deliveries; call it every few milliseconds.
   void on_tick(uint64_t now_ms);
+  // The storage keys of the hints the engine holds (its kHintPartition), read by the runtime at
+  // start; they are delivered like hints stored in this life.
+  void on_hints_recovered(const std::vector<std::string>& hint_keys);
 
   // The effects produced since the last call, in the order they must be carried out.
   std::vector<Effect> take_effects();
@@ -75,6 +100,10 @@ class Node {
   const std::string& peer_node_id(MemberIndex peer) const { return peer_ids_[peer]; }
   const NodeCounters& counters() const { return counters_; }
   size_t pending_requests() const { return writes_.size() + reads_.size() + forwards_.size(); }
+  // Hints this node holds, per intended owner (indexed by MemberIndex).
+  const std::vector<uint64_t>& pending_hints() const { return pending_hints_; }
+  // The owners that hint deliveries are under way to, one entry per delivery.
+  std::vector<MemberIndex> handoffs_in_flight() const;
 
  private:
   // Who gets the answer: a local client or a peer that forwarded the request.
@@ -84,14 +113,53 @@ class Node {
     RequestId id = 0;
   };
   enum class Slot : uint8_t { waiting, replied, failed };
+  // Where a write goes: a replica (node == owner), or a node keeping a hint for owner.
+  struct WriteTarget {
+    MemberIndex node = 0;
+    MemberIndex owner = 0;
+    bool counts = true;  // toward W: replicas, and fallbacks of a sloppy write
+    Slot slot = Slot::waiting;
+  };
+  // A write lives until every replica has it or a hint for it (or its deadline), even after
+  // its answer, so that no replica is left without the write.
   struct PendingWrite {
     Origin origin;
     std::string key;
-    std::vector<MemberIndex> replicas;
-    std::vector<Slot> slots;
+    uint32_t partition = 0;
+    std::vector<MemberIndex> owners;  // the key's N replicas
+    std::vector<WriteTarget> targets;
     uint32_t w = 0;
+    bool sloppy = true;
+    bool answered = false;
     uint64_t deadline_ms = 0;
+    std::string object;  // encoded, once stored locally; empty before
     std::string context_token;
+  };
+  struct HintKey {
+    MemberIndex owner = 0;
+    std::string key;
+    auto operator<=>(const HintKey&) const = default;
+  };
+  // Who is told when a hint is stored: a peer's HintedWrite, a target of a local write, or no one.
+  struct HintAck {
+    MemberIndex to = 0;  // self: the write `id` of this node
+    RequestId id = 0;    // 0: no one waits
+  };
+  // One hint: at most one storage operation on it at a time, so a removal never races a merge;
+  // hinted writes that arrive meanwhile wait, merged into one.
+  struct Hint {
+    enum class Stage : uint8_t { idle, reading, delivering, removing };
+    Stage stage = Stage::idle;
+    bool busy = false;
+    std::string queued;  // encoded merge of the waiting hinted writes; empty: none wait
+    std::vector<HintAck> queued_acks;
+    std::vector<HintAck> acks;  // of the merge in flight
+    uint64_t generation = 0;    // counts merges, so a delivery removes only a hint it carried whole
+    uint64_t delivered_generation = 0;
+    RequestId delivery = 0;
+    uint64_t deadline_ms = 0;   // of the delivery in flight
+    uint64_t due_ms = 0;        // next delivery attempt
+    uint32_t failures = 0;
   };
   struct PendingRead {
     Origin origin;
@@ -117,7 +185,11 @@ class Node {
   struct AfterServeRead { MemberIndex peer; RequestId id; };
   struct AfterServeWrite { MemberIndex peer; RequestId id; bool ack; };
   struct AfterRepair {};
-  using Continuation = std::variant<AfterLocalWrite, AfterLocalRead, AfterServeRead, AfterServeWrite, AfterRepair>;
+  struct AfterHintMerge { HintKey hint; };
+  struct AfterHintRead { HintKey hint; };
+  struct AfterHintRemove { HintKey hint; };
+  using Continuation = std::variant<AfterLocalWrite, AfterLocalRead, AfterServeRead, AfterServeWrite, AfterRepair,
+                                    AfterHintMerge, AfterHintRead, AfterHintRemove>;
 
   void start(uint64_t now_ms, Origin origin, ClientRequest request, bool forwarded);
   void start_write(uint64_t now_ms, Origin origin, ClientRequest& request, const Quorum& q,
@@ -128,12 +200,28 @@ class Node {
   void send_forward(RequestId id, PendingForward& forward);
 
   void local_write_done(RequestId id, const StorageDone& done);
-  void write_replied(RequestId id, MemberIndex from, bool ok);
+  void dispatch(RequestId id, PendingWrite& write, size_t target);
+  void target_done(RequestId id, MemberIndex node, MemberIndex owner, bool ok);
+  std::optional<WriteTarget> stand_in(const PendingWrite& write, MemberIndex owner) const;
   void check_write(RequestId id);
+  void expire_write(RequestId id);
   void read_replied(uint64_t now_ms, RequestId id, size_t slot, bool ok, std::optional<std::string> object);
   void check_read(uint64_t now_ms, RequestId id);
   DvvSet merge_replies(const PendingRead& read);
   void repair(const PendingRead& read);
+
+  // Hinted handoff (node_handoff.cc).
+  bool store_hint(MemberIndex owner, const std::string& key, const std::string& object, HintAck ack);
+  void advance_hint(const HintKey& hk);
+  void ack_hint(const HintAck& ack, MemberIndex owner, bool ok);
+  void hint_merged(const HintKey& hk, bool ok);
+  void hint_read(uint64_t now_ms, const HintKey& hk, StorageDone& done);
+  void handoff_replied(uint64_t now_ms, RequestId id, MemberIndex from, bool ok);
+  void hint_removed(const HintKey& hk, bool ok);
+  void handoff_failed(uint64_t now_ms, const HintKey& hk);
+  void handoff_tick(uint64_t now_ms);
+  void erase_hint(std::map<HintKey, Hint>::iterator it);
+  std::string hint_storage_key(const HintKey& hk) const { return encode_hint_key(ring_.members()[hk.owner], hk.key); }
 
   void storage(RequestId op, uint32_t partition, std::string key, std::optional<StorageUpdate> update,
                Continuation then);
@@ -153,6 +241,10 @@ class Node {
   std::map<RequestId, PendingRead> reads_;
   std::map<RequestId, PendingForward> forwards_;
   std::map<RequestId, Continuation> ops_;
+  std::map<HintKey, Hint> hints_;
+  std::vector<uint64_t> pending_hints_;        // per owner
+  std::map<RequestId, HintKey> handoffs_;      // deliveries in flight, by request id
+  uint64_t next_handoff_scan_ms_ = 0;
   std::vector<Effect> effects_;
   NodeCounters counters_;
 };

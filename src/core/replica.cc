@@ -24,7 +24,9 @@ Result<std::optional<std::string>> apply_update(std::optional<std::string_view> 
     return std::optional<std::string>(encode_object(object));
   }
 
-  auto incoming = decode_object(std::get<MergeWrite>(update).object);
+  const auto* merge = std::get_if<MergeWrite>(&update);
+  if (merge == nullptr) return Status::invalid_argument("a removal is not an update: the engine removes the key");
+  auto incoming = decode_object(merge->object);
   if (!incoming.is_ok()) return incoming.status();
   DvvSet merged = object;
   merged.merge(*incoming);

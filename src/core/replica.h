@@ -17,6 +17,7 @@ namespace md::core {
 //    Code::conflict, a write that would leave more than `siblings_max` siblings; the stored
 //    siblings stay as they are.
 //  - MergeWrite: merges the incoming object; merges are never refused, so no replica drops data.
+//  - RemoveKey is not an update (the engine removes the key): Code::invalid_argument.
 // Returns nullopt when nothing changes (no write, no fsync), and Code::corruption for bytes that
 // do not decode.
 Result<std::optional<std::string>> apply_update(std::optional<std::string_view> current, const StorageUpdate& update,

@@ -11,7 +11,7 @@ namespace md::core {
 
 Result<Ring> Ring::create(std::vector<std::string> members, uint32_t partitions) {
   if (partitions < 2 || partitions > kPartitionsMax || !std::has_single_bit(partitions)) {
-    return Status::invalid_argument("partitions must be a power of two between 2 and 65536, got " +
+    return Status::invalid_argument("partitions must be a power of two between 2 and 32768, got " +
                                     std::to_string(partitions));
   }
   if (members.empty()) return Status::invalid_argument("a ring needs at least one member");
@@ -26,7 +26,7 @@ Result<Ring> Ring::from_owners(std::vector<std::string> members, std::vector<std
   }
   auto q = static_cast<uint32_t>(owners.size());
   if (q < 2 || q > kPartitionsMax || !std::has_single_bit(q)) {
-    return Status::invalid_argument("partition count must be a power of two between 2 and 65536");
+    return Status::invalid_argument("partition count must be a power of two between 2 and 32768");
   }
   Ring ring;
   ring.members_ = std::move(members);

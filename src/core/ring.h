@@ -20,11 +20,11 @@ namespace md::core {
 using MemberIndex = uint32_t;
 
 inline constexpr uint32_t kDefaultPartitions = 256;
-inline constexpr uint32_t kPartitionsMax = 65536;
+inline constexpr uint32_t kPartitionsMax = 32768;  // prefixes above are free: the hint store (hinted_handoff.h)
 
 class Ring {
  public:
-  // A ring over `members` (distinct ids) with `partitions` (a power of two, 2..65536) dealt by a
+  // A ring over `members` (distinct ids) with `partitions` (a power of two, 2..32768) dealt by a
   // first claim. Errors name the offending parameter.
   static Result<Ring> create(std::vector<std::string> members, uint32_t partitions);
   // A ring with the given owners (owners[p] is a member id), e.g. from claim() after a join.

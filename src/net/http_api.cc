@@ -33,6 +33,10 @@ Status read_body_params(const rapidjson::Value& body, core::ClientRequest* r) {
     if (!it->value.IsInt64()) return Status::invalid_argument(std::string(name) + " must be an integer");
     *slot = it->value.GetInt64();
   }
+  if (auto it = body.FindMember("sloppy"); it != body.MemberEnd()) {
+    if (!it->value.IsBool()) return Status::invalid_argument("sloppy must be true or false");
+    r->sloppy_quorum = it->value.GetBool();
+  }
   if (auto it = body.FindMember("context"); it != body.MemberEnd() && !it->value.IsNull()) {
     if (!it->value.IsString()) return Status::invalid_argument("context must be the string a read returned");
     r->context_token = std::string(it->value.GetString(), it->value.GetStringLength());
@@ -49,6 +53,11 @@ Status read_query_params(const HttpRequest& request, core::ClientRequest* r) {
       *slot = *v;
     } else if (name == "context") {
       r->context_token = value;
+    } else if (name == "sloppy") {
+      if (value != "true" && value != "false") {
+        return Status::invalid_argument("sloppy must be true or false, got '" + value + "'");
+      }
+      r->sloppy_quorum = value == "true";
     }
   }
   return Status::ok();

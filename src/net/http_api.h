@@ -2,7 +2,7 @@
 //
 // Pure translation, no sockets. Routes (docs/api.md):
 //   PUT|GET|DELETE /kv/{key}   GET /health   GET /cluster   GET /ring
-// Parameters N, R, W and context come from the JSON body or the query string (the query wins),
+// Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
 // and the body is accepted whatever its Content-Type, as the seed's curl examples send it.
 // Errors are {"status":"error","error":"..."} with the status code that fits.
 #pragma once

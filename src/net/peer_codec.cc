@@ -21,6 +21,7 @@ void to_wire(const core::ClientRequest& r, wire::ClientRequest* out) {
   if (r.n) out->set_n(*r.n);
   if (r.r) out->set_r(*r.r);
   if (r.w) out->set_w(*r.w);
+  out->set_strict_quorum(!r.sloppy_quorum);
 }
 
 void to_wire(const core::ClientResponse& r, wire::ClientResponse* out) {
@@ -49,6 +50,7 @@ Result<core::ClientRequest> from_wire(const wire::ClientRequest& in) {
   if (in.has_n()) r.n = in.n();
   if (in.has_r()) r.r = in.r();
   if (in.has_w()) r.w = in.w();
+  r.sloppy_quorum = !in.strict_quorum();
   return r;
 }
 
@@ -103,11 +105,22 @@ std::string encode_peer_message(const core::PeerMessage& message) {
           auto* w = out.mutable_forward();
           w->set_id(m.id);
           to_wire(m.request, w->mutable_request());
-        } else {
-          static_assert(std::is_same_v<M, core::ForwardReply>);
+        } else if constexpr (std::is_same_v<M, core::ForwardReply>) {
           auto* w = out.mutable_forward_reply();
           w->set_id(m.id);
           to_wire(m.response, w->mutable_response());
+        } else if constexpr (std::is_same_v<M, core::HintedWrite>) {
+          auto* w = out.mutable_hinted_write();
+          w->set_id(m.id);
+          w->set_owner(m.owner);
+          w->set_key(m.key);
+          w->set_object(m.object);
+        } else {
+          static_assert(std::is_same_v<M, core::HintedWriteReply>);
+          auto* w = out.mutable_hinted_write_reply();
+          w->set_id(m.id);
+          w->set_owner(m.owner);
+          w->set_ok(m.ok);
         }
       },
       message);
@@ -144,6 +157,14 @@ Result<core::PeerMessage> decode_peer_message(std::string_view bytes) {
       auto response = from_wire(in.forward_reply().response());
       if (!response.is_ok()) return response.status();
       return core::PeerMessage(core::ForwardReply{in.forward_reply().id(), std::move(response).value()});
+    }
+    case wire::PeerMessage::kHintedWrite: {
+      const auto& m = in.hinted_write();
+      return core::PeerMessage(core::HintedWrite{m.id(), m.owner(), m.key(), m.object()});
+    }
+    case wire::PeerMessage::kHintedWriteReply: {
+      const auto& m = in.hinted_write_reply();
+      return core::PeerMessage(core::HintedWriteReply{m.id(), m.owner(), m.ok()});
     }
     case wire::PeerMessage::BODY_NOT_SET: break;
   }

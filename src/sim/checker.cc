@@ -1,5 +1,6 @@
 #include "sim/checker.h"
 
+#include <algorithm>
 #include <map>
 
 namespace md::sim {
@@ -102,6 +103,43 @@ std::vector<std::string> check_history(const History& history, const std::vector
         violations.push_back("stale_read: read of " + read.key + " at t=" + std::to_string(read.start_ms) +
                              " (R=" + std::to_string(read.r) + ") missed " + write.value + " acknowledged at t=" +
                              std::to_string(write.end_ms) + " (W=" + std::to_string(write.w) + ")");
+      }
+    }
+  }
+  return violations;
+}
+
+std::vector<std::string> check_healed(const History& history, const std::vector<StoredWrite>& stored,
+                                      const HealedState& healed, const core::Ring& ring,
+                                      const std::vector<Crash>& crashes, uint64_t settle_ms, bool synced_disks) {
+  std::vector<std::string> violations;
+  for (size_t n = 0; n < healed.pending_hints.size(); ++n) {
+    if (healed.pending_hints[n] != 0) {
+      violations.push_back("undelivered_hint: n" + std::to_string(n) + " still holds " +
+                           std::to_string(healed.pending_hints[n]) + " hints after healing");
+    }
+  }
+  if (!synced_disks) return violations;
+  std::map<std::string, const StoredWrite*> by_value;
+  for (const auto& w : stored) {
+    if (!w.tombstone) by_value[w.value] = &w;
+  }
+  auto crashed_while_settling = [&](const StoredWrite& w) {
+    return std::any_of(crashes.begin(), crashes.end(), [&](const Crash& c) {
+      return ring.members()[c.node] == w.dot.node && c.at_ms >= w.at_ms && c.at_ms <= w.at_ms + settle_ms;
+    });
+  };
+  for (const auto& op : history) {
+    bool is_write = op.kind == OpKind::write || op.kind == OpKind::blind_write;
+    if (!is_write || op.outcome != core::Outcome::ok || op.calm) continue;
+    auto it = by_value.find(op.value);
+    if (it == by_value.end() || crashed_while_settling(*it->second)) continue;  // lost_write reports the former
+    const StoredWrite& w = *it->second;
+    for (auto m : ring.preference_list(ring.partition_of_key(op.key), op.n)) {
+      if (!healed.per_node.at(op.key)[m].context().covers(w.dot)) {
+        violations.push_back("missing_replica: acknowledged write " + op.value + " " + describe(w.dot) + " of " +
+                             op.key + " (N=" + std::to_string(op.n) + ") is not on its replica n" +
+                             std::to_string(m) + " after healing");
       }
     }
   }

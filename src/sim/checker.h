@@ -6,6 +6,10 @@
 //  resurrected_delete  the same, when the overwriting write was a delete (the value came back);
 //  divergent_replicas  after healing and a read of every key with R=N, replicas hold different objects;
 //  stale_read          with R+W>N and no faults, a read missed an acknowledged write that finished before it.
+// and, observed after healing and before any further request (check_healed):
+//  undelivered_hint    a node still holds hints: each must be delivered (or superseded) and removed;
+//  missing_replica     an acknowledged write is not on (or overwritten on) every one of its N replicas,
+//                      although no read repaired anything yet: hinted handoff must bring it there.
 #pragma once
 
 #include <map>
@@ -23,10 +27,24 @@ struct FinalState {
   std::map<std::string, std::vector<core::DvvSet>> per_replica;  // per key: each replica's object
 };
 
+// Each node's state after the faults healed and the handoffs had time, before the calm phase.
+struct HealedState {
+  std::map<std::string, std::vector<core::DvvSet>> per_node;  // per key: each node's object (empty: none)
+  std::vector<uint64_t> pending_hints;                         // per node
+};
+
 // Returns one line per violation, each starting with the invariant's name; empty when all hold.
 // With `synced_disks` false (sync=none) acknowledged writes may be lost in crashes, so lost_write
 // is not checked; every other invariant is.
 std::vector<std::string> check_history(const History& history, const std::vector<StoredWrite>& stored,
                                        const FinalState& final_state, bool synced_disks);
+
+// The handoff invariants on `healed`. missing_replica is checked only with synced disks, and not
+// for writes whose coordinator crashed within `settle_ms` after storing them: the coordinator
+// hands a write to its silent replicas within its deadline, and a crash before that is a gap only
+// anti-entropy closes.
+std::vector<std::string> check_healed(const History& history, const std::vector<StoredWrite>& stored,
+                                      const HealedState& healed, const core::Ring& ring,
+                                      const std::vector<Crash>& crashes, uint64_t settle_ms, bool synced_disks);
 
 }  // namespace md::sim

@@ -20,8 +20,9 @@ core::Ring make_ring(const ClusterOptions& options) {
 }
 
 const char* message_name(const core::PeerMessage& m) {
-  static const char* names[] = {"hello", "replica_read", "read_reply", "replica_write", "write_reply", "forward",
-                                "forward_reply"};
+  static const char* names[] = {"hello",   "replica_read",  "read_reply",   "replica_write",     "write_reply",
+                                "forward", "forward_reply", "hinted_write", "hinted_write_reply"};
+  static_assert(std::size(names) == std::variant_size_v<core::PeerMessage>);
   return names[m.index()];
 }
 
@@ -117,7 +118,13 @@ void Cluster::deliver(Event& e) {
   if (std::holds_alternative<Flush>(e.what)) {
     // The OS writes back what it holds, crashed or not; then the next flush is due.
     auto& disk = disks_[e.node];
-    for (auto& [k, v] : disk.unsynced) disk.synced[k] = std::move(v);
+    for (auto& [k, v] : disk.unsynced) {
+      if (v) {
+        disk.synced[k] = std::move(*v);
+      } else {
+        disk.synced.erase(k);
+      }
+    }
     disk.unsynced.clear();
     push(now_ms_ + options_.flush_interval_ms, e.node, Flush{});
     return;
@@ -137,6 +144,7 @@ void Cluster::deliver(Event& e) {
           note(where + "storage_done op" + std::to_string(what.op) + (what.status.is_ok() ? "" : " failed"));
           node.on_storage_done(now_ms_, std::move(what));
         } else if constexpr (std::is_same_v<W, PeerDown>) {
+          if (what.peer_incarnation != incarnation_[what.peer]) return;
           note(where + "peer_down n" + std::to_string(what.peer));
           node.on_peer_down(now_ms_, what.peer);
         } else if constexpr (std::is_same_v<W, std::pair<core::MemberIndex, core::PeerMessage>>) {
@@ -168,7 +176,7 @@ void Cluster::drain(size_t i) {
 void Cluster::send(size_t from, const core::SendPeer& s) {
   const auto& net = options_.network;
   if (!up_[s.to]) {  // a crashed node refuses connections: the sender learns at once
-    push(now_ms_ + net.latency_ms, from, PeerDown{s.to});
+    push(now_ms_ + net.latency_ms, from, PeerDown{s.to, incarnation_[s.to]});
     return;
   }
   if (group_[from] != group_[s.to] || rng_.chance(net.loss)) return;
@@ -186,11 +194,40 @@ std::optional<std::string> Cluster::read_disk(size_t node, const std::pair<uint3
   return std::nullopt;
 }
 
+void Cluster::write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes) {
+  auto& disk = disks_[node];
+  if (options_.sync == DiskSync::none) {
+    disk.unsynced[key] = std::move(bytes);
+  } else if (bytes) {
+    disk.synced[key] = std::move(*bytes);
+  } else {
+    disk.synced.erase(key);
+  }
+}
+
+// What the runtime does at start: the node learns the hints its disk holds.
+void Cluster::recover_hints(size_t node) {
+  std::vector<std::string> keys;
+  const auto& disk = disks_[node];
+  for (auto it = disk.synced.lower_bound({core::kHintPartition, ""}); it != disk.synced.end(); ++it) {
+    if (!disk.unsynced.contains(it->first)) keys.push_back(it->first.second);
+  }
+  for (auto it = disk.unsynced.lower_bound({core::kHintPartition, ""}); it != disk.unsynced.end(); ++it) {
+    if (it->second) keys.push_back(it->first.second);
+  }
+  nodes_[node]->on_hints_recovered(keys);
+}
+
 void Cluster::execute(size_t i, const core::StorageOp& op) {
   auto key = std::make_pair(op.partition, op.key);
   auto current = read_disk(i, key);
   core::StorageDone done{op.op, Status::ok(), current};
-  if (op.update) {
+  if (op.update && std::holds_alternative<core::RemoveKey>(*op.update)) {
+    write_disk(i, key, std::nullopt);
+    done.object.reset();
+  } else if (op.update && options_.buggy_handoff && op.partition == core::kHintPartition) {
+    done.object = std::get<core::MergeWrite>(*op.update).object;  // acknowledged, never kept
+  } else if (op.update) {
     std::optional<std::string_view> view;
     if (current) view = *current;
     auto next = core::apply_update(view, *op.update, nodes_[i]->node_id(), options_.node.siblings_max);
@@ -200,8 +237,7 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
     } else if (*next) {
       std::string bytes = std::move(**next);
       if (options_.buggy_merge && std::holds_alternative<core::MergeWrite>(*op.update)) bytes = drop_a_sibling(bytes);
-      auto& disk = disks_[i];
-      (options_.sync == DiskSync::always ? disk.synced : disk.unsynced)[key] = bytes;
+      write_disk(i, key, bytes);
       if (std::holds_alternative<core::CoordinatorWrite>(*op.update)) {
         // The new sibling carries the coordinator's newest dot.
         auto object = *core::decode_object(bytes);
@@ -210,7 +246,7 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
           if (s.dot != dot) continue;
           note("n" + std::to_string(i) + " stored " + op.key + " (" + dot.node + "," + std::to_string(dot.counter) +
                ") " + (s.tombstone ? "tombstone" : s.value));
-          stored_writes_.push_back(StoredWrite{op.key, dot, s.context, s.tombstone, s.value});
+          stored_writes_.push_back(StoredWrite{op.key, dot, s.context, s.tombstone, s.value, now_ms_});
         }
       }
       done.object = std::move(bytes);
@@ -221,19 +257,24 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
 
 void Cluster::crash(size_t node) {
   note("crash n" + std::to_string(node));
+  crashes_.push_back(Crash{node, now_ms_});
   up_[node] = false;
   ++incarnation_[node];
   nodes_[node].reset();  // volatile state is gone
   disks_[node].unsynced.clear();  // and so is what the OS had not written back
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (up_[i]) push(now_ms_ + options_.network.latency_ms, i, PeerDown{static_cast<core::MemberIndex>(node)});
+    if (up_[i]) {
+      push(now_ms_ + options_.network.latency_ms, i, PeerDown{static_cast<core::MemberIndex>(node), incarnation_[node]});
+    }
   }
 }
 
 void Cluster::restart(size_t node) {
   note("restart n" + std::to_string(node));
   nodes_[node] = make_node(node);
+  recover_hints(node);
   up_[node] = true;
+  ++incarnation_[node];  // a new life: news of the down one (a PeerDown on its way) is stale
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (i == node || !up_[i]) continue;
     nodes_[i]->on_peer_up(static_cast<core::MemberIndex>(node));

@@ -46,6 +46,7 @@ struct ClusterOptions {
   uint64_t seed = 1;
   bool trace = false;                // keep the trace text (its hash is always kept)
   bool buggy_merge = false;          // mutation test only: replica merges drop a sibling
+  bool buggy_handoff = false;        // mutation test only: hints are acknowledged but never kept
 };
 
 // A write as its coordinator stored it: observed on the virtual disk, for the checker.
@@ -55,6 +56,12 @@ struct StoredWrite {
   core::VersionVector context;  // what the write had seen (its own dot excluded)
   bool tombstone = false;
   std::string value;
+  uint64_t at_ms = 0;  // when the coordinator stored it
+};
+
+struct Crash {
+  size_t node = 0;
+  uint64_t at_ms = 0;
 };
 
 class Cluster {
@@ -82,6 +89,7 @@ class Cluster {
   // The object on `node`'s disk for `key` (what survives a crash and what is not yet synced), decoded.
   std::optional<core::DvvSet> stored(size_t node, const std::string& key) const;
   const std::vector<StoredWrite>& stored_writes() const { return stored_writes_; }
+  const std::vector<Crash>& crashes() const { return crashes_; }
   core::Node& node(size_t i) { return *nodes_[i]; }
   const core::Ring& ring() const { return ring_; }
   size_t size() const { return nodes_.size(); }
@@ -94,6 +102,7 @@ class Cluster {
  private:
   struct PeerDown {
     core::MemberIndex peer;
+    uint64_t peer_incarnation;  // news about an earlier life of the peer is stale once it restarted
   };
   struct Flush {};
   using What = std::variant<core::ClientRequest, std::pair<core::MemberIndex, core::PeerMessage>, core::StorageDone,
@@ -109,7 +118,7 @@ class Cluster {
   };
   struct Disk {
     std::map<std::pair<uint32_t, std::string>, std::string> synced;
-    std::map<std::pair<uint32_t, std::string>, std::string> unsynced;  // newer than synced
+    std::map<std::pair<uint32_t, std::string>, std::optional<std::string>> unsynced;  // newer; nullopt: removed
   };
   struct XxhDeleter {
     void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
@@ -121,6 +130,8 @@ class Cluster {
   void send(size_t from, const core::SendPeer& send);
   void execute(size_t node, const core::StorageOp& op);
   std::optional<std::string> read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const;
+  void write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes);
+  void recover_hints(size_t node);
   std::unique_ptr<core::Node> make_node(size_t i);
 
   ClusterOptions options_;
@@ -135,6 +146,7 @@ class Cluster {
   std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
   std::map<uint64_t, core::ClientResponse> responses_;
   std::vector<StoredWrite> stored_writes_;
+  std::vector<Crash> crashes_;
   uint64_t now_ms_ = 0;
   uint64_t seq_ = 0;
   uint64_t next_handle_ = 1;

@@ -19,6 +19,7 @@ struct HistoryOp {
   std::string key;
   std::string value;                            // writes: unique per write
   uint32_t n = 3, r = 0, w = 0;
+  bool sloppy = true;                           // writes: sloppy quorum (else strict)
   uint64_t start_ms = 0, end_ms = 0;
   bool calm = false;                            // issued after the faults healed
   std::optional<core::Outcome> outcome;         // nullopt: no answer (counts as indeterminate)

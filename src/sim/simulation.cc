@@ -10,9 +10,11 @@
 namespace md::sim {
 namespace {
 
+constexpr uint64_t kRequestTimeoutMs = 1000;
 constexpr uint64_t kThinkMs = 50;          // a client's pause between operations, at most
 constexpr uint64_t kFaultEveryMs = 100;    // typical time between fault actions
-constexpr uint64_t kQuiesceMs = 3000;      // after healing: deadlines pass, repairs land
+constexpr uint64_t kQuiesceMs = 3000;      // after the calm phase and the final reads: deadlines pass, repairs land
+constexpr uint64_t kHandoffMs = 5000;      // after healing: deadlines pass, hints are handed off (with backoff)
 
 // A simulated client: one operation at a time; a read-modify-write is a read then a write.
 struct Client {
@@ -31,12 +33,13 @@ class Simulation {
     ClusterOptions c;
     c.nodes = options.nodes != 0 ? options.nodes : static_cast<size_t>(rng_.between(3, 5));
     c.partitions = 16;
-    c.node.request_timeout_ms = 1000;
+    c.node.request_timeout_ms = kRequestTimeoutMs;
     c.node.read_repair_window_ms = 200;
     c.seed = options.seed;
     c.trace = options.trace;
     c.sync = options.sync;
     c.buggy_merge = options.buggy_merge;
+    c.buggy_handoff = options.buggy_handoff;
     cluster_ = std::make_unique<Cluster>(c);
     n_max_ = std::min<uint32_t>(3, static_cast<uint32_t>(c.nodes));
     for (size_t i = 0; i < options.clients; ++i) clients_.push_back(Client{i, 0, rng_.below(kThinkMs), 0, false, false, 0});
@@ -51,8 +54,10 @@ class Simulation {
         next_fault = cluster_->now_ms() + rng_.long_tail(kFaultEveryMs, 4 * kFaultEveryMs);
       }
       step_clients(fault_phase_ops);
+      if (handoff_crash_armed_) crash_during_handoff();
     }
     heal_everything();
+    HealedState healed = observe_healed();
     calm_ = true;
     size_t calm_ops = issued_ + options_.steps / 4;
     while (issued_ < calm_ops) step_clients(calm_ops);
@@ -61,7 +66,14 @@ class Simulation {
     }
     cluster_->run_for(kQuiesceMs);
     FinalState final_state = converge();
-    result_.violations = check_history(history_, cluster_->stored_writes(), final_state, options_.sync == DiskSync::always);
+    bool synced = options_.sync == DiskSync::always;
+    result_.violations = check_history(history_, cluster_->stored_writes(), final_state, synced);
+    // A coordinator hands a write to its silent replicas within its deadline; one that crashed
+    // before may leave a replica without it (anti-entropy's job, not handoff's).
+    for (auto& v : check_healed(history_, cluster_->stored_writes(), healed, cluster_->ring(), cluster_->crashes(),
+                                2 * kRequestTimeoutMs, synced)) {
+      result_.violations.push_back(std::move(v));
+    }
     result_.trace_hash = cluster_->trace_hash();
     result_.trace = cluster_->trace();
     result_.nodes = cluster_->size();
@@ -73,17 +85,39 @@ class Simulation {
  private:
   std::string key(size_t i) const { return "key" + std::to_string(i); }
 
+  // A crash leaves at least one node up.
+  void crash_if_allowed(size_t victim) {
+    size_t down = 0;
+    for (size_t i = 0; i < cluster_->size(); ++i) down += !cluster_->is_up(i);
+    if (cluster_->is_up(victim) && down + 1 < cluster_->size()) cluster_->crash(victim);
+  }
+
+  // Armed by the schedule; fires at the first moment a hint is on its way, crashing its holder or
+  // its owner.
+  void crash_during_handoff() {
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      if (!cluster_->is_up(i)) continue;
+      auto owners = cluster_->node(i).handoffs_in_flight();
+      if (owners.empty()) continue;
+      handoff_crash_armed_ = false;
+      ++result_.handoff_crashes;
+      cluster_->note("crash during handoff from n" + std::to_string(i));
+      crash_if_allowed(rng_.chance(0.5) ? i : owners[rng_.below(owners.size())]);
+      return;
+    }
+  }
+
   void inject_fault() {
     ++result_.faults_injected;
     const auto& f = options_.faults;
     size_t k = cluster_->size();
     switch (rng_.below(6)) {
       case 0:
-        if (f.crash) {
-          size_t victim = rng_.below(k);
-          size_t down = 0;
-          for (size_t i = 0; i < k; ++i) down += !cluster_->is_up(i);
-          if (cluster_->is_up(victim) && down + 1 < k) cluster_->crash(victim);
+        // Half the crashes wait for a hint on its way (with only one of the two faults on, all).
+        if (f.handoff && (!f.crash || rng_.chance(0.5))) {
+          handoff_crash_armed_ = true;
+        } else if (f.crash) {
+          crash_if_allowed(rng_.below(k));
         }
         break;
       case 1:
@@ -131,7 +165,22 @@ class Simulation {
       cluster_->set_slow(i, 0);
       if (!cluster_->is_up(i)) cluster_->restart(i);
     }
-    cluster_->run_for(kQuiesceMs);
+    cluster_->run_for(kHandoffMs);
+  }
+
+  // Every node's copy of every key and its pending hints, before any read could repair a thing.
+  HealedState observe_healed() {
+    HealedState healed;
+    for (size_t n = 0; n < cluster_->size(); ++n) {
+      uint64_t pending = 0;
+      for (uint64_t count : cluster_->node(n).pending_hints()) pending += count;
+      healed.pending_hints.push_back(pending);
+      result_.hints_delivered += cluster_->node(n).counters().hints_delivered;
+      for (size_t i = 0; i < options_.keys; ++i) {
+        healed.per_node[key(i)].push_back(cluster_->stored(n, key(i)).value_or(core::DvvSet()));
+      }
+    }
+    return healed;
   }
 
   void step_clients(size_t limit) {
@@ -162,6 +211,7 @@ class Simulation {
     r.n = op.n;
     r.r = op.r;
     r.w = op.w;
+    r.sloppy_quorum = op.sloppy;
     return r;
   }
 
@@ -183,6 +233,7 @@ class Simulation {
     op.n = rng_.chance(0.8) ? n_max_ : static_cast<uint32_t>(rng_.between(1, n_max_));
     op.r = static_cast<uint32_t>(rng_.between(1, op.n));
     op.w = static_cast<uint32_t>(rng_.between(1, op.n));
+    op.sloppy = rng_.chance(0.8);
     return op;
   }
 
@@ -268,6 +319,7 @@ class Simulation {
   History history_;
   size_t issued_ = 0;
   bool calm_ = false;
+  bool handoff_crash_armed_ = false;
   SimResult result_;
 };
 
@@ -275,7 +327,7 @@ class Simulation {
 
 Result<FaultSet> parse_faults(const std::string& text) {
   if (text == "all") return FaultSet{};
-  FaultSet f{false, false, false, false, false, false};
+  FaultSet f{false, false, false, false, false, false, false};
   if (text == "none") return f;
   std::stringstream in(text);
   std::string name;
@@ -286,7 +338,8 @@ Result<FaultSet> parse_faults(const std::string& text) {
     else if (name == "partition") f.partition = true;
     else if (name == "crash") f.crash = true;
     else if (name == "slow") f.slow = true;
-    else return Status::invalid_argument("unknown fault '" + name + "': use loss, duplicate, delay, partition, crash, slow, all or none");
+    else if (name == "handoff") f.handoff = true;
+    else return Status::invalid_argument("unknown fault '" + name + "': use loss, duplicate, delay, partition, crash, slow, handoff, all or none");
   }
   return f;
 }
@@ -294,7 +347,8 @@ Result<FaultSet> parse_faults(const std::string& text) {
 std::string faults_to_string(const FaultSet& f) {
   std::string out;
   for (auto [on, name] : {std::pair{f.loss, "loss"}, std::pair{f.duplicate, "duplicate"}, std::pair{f.delay, "delay"},
-                          std::pair{f.partition, "partition"}, std::pair{f.crash, "crash"}, std::pair{f.slow, "slow"}}) {
+                          std::pair{f.partition, "partition"}, std::pair{f.crash, "crash"}, std::pair{f.slow, "slow"},
+                          std::pair{f.handoff, "handoff"}}) {
     if (on) out += (out.empty() ? "" : ",") + std::string(name);
   }
   return out.empty() ? "none" : out;
@@ -308,6 +362,7 @@ std::string replay_command(const SimOptions& o) {
   cmd += " --faults " + faults_to_string(o.faults);
   if (o.sync == DiskSync::none) cmd += " --sync none";
   if (o.buggy_merge) cmd += " --buggy-merge";
+  if (o.buggy_handoff) cmd += " --buggy-handoff";
   return cmd + " --trace";
 }
 

@@ -13,8 +13,9 @@ namespace md::sim {
 
 struct FaultSet {
   bool loss = true, duplicate = true, delay = true, partition = true, crash = true, slow = true;
+  bool handoff = true;  // crash a hint's holder or owner while the hint is being delivered
 };
-// "all", "none", or a comma-separated list of loss, duplicate, delay, partition, crash, slow.
+// "all", "none", or a comma-separated list of loss, duplicate, delay, partition, crash, slow, handoff.
 Result<FaultSet> parse_faults(const std::string& text);
 std::string faults_to_string(const FaultSet& faults);
 
@@ -28,6 +29,7 @@ struct SimOptions {
   DiskSync sync = DiskSync::always;
   bool trace = false;
   bool buggy_merge = false;  // mutation test: replicas' merges drop a sibling
+  bool buggy_handoff = false;  // mutation test: hints are acknowledged but never kept
 };
 
 struct SimResult {
@@ -36,6 +38,7 @@ struct SimResult {
   std::string trace;  // only with SimOptions::trace
   size_t nodes = 0;
   size_t operations = 0, acknowledged_writes = 0, unavailable = 0, conflicts_seen = 0, faults_injected = 0;
+  size_t hints_delivered = 0, handoff_crashes = 0;
   uint64_t virtual_ms = 0;
   bool ok() const { return violations.empty(); }
 };

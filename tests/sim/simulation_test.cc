@@ -20,7 +20,7 @@ TEST(Simulation, the_same_seed_replays_the_identical_trace) {
 }
 
 TEST(Simulation, runs_exercise_faults_conflicts_and_failures) {
-  size_t conflicts = 0, unavailable = 0, acknowledged = 0;
+  size_t conflicts = 0, unavailable = 0, acknowledged = 0, delivered = 0, handoff_crashes = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     SimOptions options;
     options.seed = seed;
@@ -29,11 +29,31 @@ TEST(Simulation, runs_exercise_faults_conflicts_and_failures) {
     conflicts += result.conflicts_seen;
     unavailable += result.unavailable;
     acknowledged += result.acknowledged_writes;
+    delivered += result.hints_delivered;
+    handoff_crashes += result.handoff_crashes;
   }
-  // A workload that never conflicts or never fails would check nothing.
+  // A workload that never conflicts, never fails or never hands off would check nothing.
   EXPECT_GT(conflicts, 20u);
   EXPECT_GT(unavailable, 20u);
   EXPECT_GT(acknowledged, 200u);
+  EXPECT_GT(delivered, 20u);
+  EXPECT_GT(handoff_crashes, 20u);
+}
+
+TEST(Simulation, the_checker_catches_hints_that_are_never_kept_within_ten_seeds) {
+  size_t caught = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    SimOptions options;
+    options.seed = seed;
+    options.buggy_handoff = true;
+    for (const auto& v : run_simulation(options).violations) {
+      if (v.starts_with("missing_replica")) {
+        ++caught;
+        break;
+      }
+    }
+  }
+  EXPECT_GE(caught, 1u);
 }
 
 TEST(Simulation, the_checker_catches_a_merge_that_drops_a_sibling_within_ten_seeds) {
@@ -66,7 +86,7 @@ TEST(Simulation, clusters_of_up_to_64_nodes_run_and_hold) {
 }
 
 TEST(Faults, parse_and_print) {
-  EXPECT_EQ(faults_to_string(*parse_faults("all")), "loss,duplicate,delay,partition,crash,slow");
+  EXPECT_EQ(faults_to_string(*parse_faults("all")), "loss,duplicate,delay,partition,crash,slow,handoff");
   EXPECT_EQ(faults_to_string(*parse_faults("none")), "none");
   EXPECT_EQ(faults_to_string(*parse_faults("crash,loss")), "loss,crash");
   EXPECT_FALSE(parse_faults("lightning").is_ok());
