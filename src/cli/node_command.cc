@@ -57,6 +57,9 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--max-siblings", config->core.siblings_max,
                   "A write that would leave more siblings on a key is refused (409) until a client resolves them")
       ->capture_default_str();
+  cmd->add_option("--max-hints", config->core.hints_max,
+                  "Writes this node keeps for down nodes (one per node and key); beyond it, it refuses to stand in")
+      ->capture_default_str();
   cmd->add_option("--max-key-bytes", config->limits.key_bytes_max, "Longest key accepted")->capture_default_str();
   cmd->add_option("--max-value-bytes", config->limits.value_bytes_max, "Largest value accepted, as compact JSON")
       ->capture_default_str();

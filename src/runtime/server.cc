@@ -79,6 +79,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   void run_effects();
   core::StorageDone execute(const core::StorageOp& op);
+  Status recover_hints();
   void arm_tick();
   std::string info_page(net::InfoPage page) const;
 
@@ -131,6 +132,7 @@ Status Server::Impl::start() {
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
   node_ = std::make_unique<core::Node>(std::move(ring).value(), layout_.self, *node_id, config_.core, id_base);
+  if (auto s = recover_hints(); !s.is_ok()) return s;
 
   std::vector<tcp::endpoint> peer_endpoints;
   if (auto s = resolve_peers(&peer_endpoints); !s.is_ok()) return s;
@@ -195,7 +197,9 @@ void Server::Impl::run_effects() {
       if (auto* send = std::get_if<core::SendPeer>(&effect)) {
         if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
           // Tell the core after this batch, never from inside it.
-          asio::post(io_, [this, to = send->to] { on_peer_down(to); });
+          asio::post(io_, [this, to = send->to] {
+            if (!peers_->is_up(to)) on_peer_down(to);  // unless it came back meanwhile: no stale "down"
+          });
         }
       } else if (auto* reply = std::get_if<core::ReplyClient>(&effect)) {
         auto it = pending_http_.find(reply->client);
@@ -225,6 +229,9 @@ core::StorageDone Server::Impl::execute(const core::StorageOp& op) {
   if (!op.update) {
     status = engine_->get(op.partition, op.key, &bytes);
     if (status.code() == Code::not_found) return done;
+  } else if (std::holds_alternative<core::RemoveKey>(*op.update)) {
+    status = engine_->remove(op.partition, op.key);  // a delivered hint
+    if (status.is_ok()) return done;
   } else {
     const std::string& node_id = node_->node_id();  // immutable after start: safe to read here
     status = engine_->update(
@@ -241,6 +248,20 @@ core::StorageDone Server::Impl::execute(const core::StorageOp& op) {
   }
   done.object = std::move(bytes);
   return done;
+}
+
+// The hints this node held when it stopped (their own key space of the engine): the core
+// delivers them like the hints of this life.
+Status Server::Impl::recover_hints() {
+  std::vector<std::string> keys;
+  auto s = engine_->for_each(core::kHintPartition, std::nullopt, [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return true;
+  });
+  if (!s.is_ok()) return s;
+  node_->on_hints_recovered(keys);
+  if (!keys.empty()) spdlog::info("{} hints to hand off from before the restart", keys.size());
+  return Status::ok();
 }
 
 std::string Server::Impl::info_page(net::InfoPage page) const {
@@ -269,6 +290,8 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
       w.Bool(m == layout_.self);
       w.Key("reachable");
       w.Bool(m == layout_.self || (node_->peer_reachable(m) && peers_->is_up(m)));
+      w.Key("pending_hints");  // writes this node holds for that node, to hand off
+      w.Uint64(node_->pending_hints()[m]);
       w.EndObject();
     }
     w.EndArray();
@@ -280,7 +303,11 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"blind_writes", c.blind_writes}, std::pair{"replica_writes", c.replica_writes},
                                std::pair{"replica_reads", c.replica_reads},
                                std::pair{"bad_replica_objects", c.bad_replica_objects},
-                               std::pair{"bad_peer_messages", bad_peer_messages_}}) {
+                               std::pair{"bad_peer_messages", bad_peer_messages_}, std::pair{"hints_stored", c.hints_stored},
+                               std::pair{"hints_refused", c.hints_refused}, std::pair{"hints_delivered", c.hints_delivered},
+                               std::pair{"handoff_failures", c.handoff_failures},
+                               std::pair{"hints_recovered", c.hints_recovered},
+                               std::pair{"hints_unreadable", c.hints_unreadable}}) {
       w.Key(name);
       w.Uint64(value);
     }
