@@ -33,6 +33,22 @@ TEST(HttpApi, a_put_keeps_its_value_as_compact_json_and_reads_params_from_body_a
   EXPECT_EQ(r->w, 2);  // the query wins
 }
 
+TEST(HttpApi, writes_are_sloppy_unless_asked_for_a_strict_quorum) {
+  auto request = [](std::string body, std::vector<std::pair<std::string, std::string>> query = {}) {
+    return parse_api_request(make(http::verb::put, "/kv/k", std::move(body), std::move(query)), ApiLimits{});
+  };
+  EXPECT_TRUE(std::get<core::ClientRequest>(request(R"({"value": 1})")).sloppy_quorum);
+  EXPECT_FALSE(std::get<core::ClientRequest>(request(R"({"value": 1, "sloppy": false})")).sloppy_quorum);
+  EXPECT_FALSE(std::get<core::ClientRequest>(request(R"({"value": 1})", {{"sloppy", "false"}})).sloppy_quorum);
+  EXPECT_TRUE(std::get<core::ClientRequest>(request(R"({"value": 1, "sloppy": false})", {{"sloppy", "true"}})).sloppy_quorum);
+  for (auto bad : {request(R"({"value": 1, "sloppy": "no"})"), request(R"({"value": 1})", {{"sloppy", "0"}})}) {
+    auto* response = std::get_if<HttpResponse>(&bad);
+    ASSERT_NE(response, nullptr);
+    EXPECT_EQ(response->status, 400u);
+    EXPECT_NE(response->body.find("sloppy"), std::string::npos);
+  }
+}
+
 TEST(HttpApi, a_get_accepts_the_seeds_json_body) {
   auto call = parse_api_request(make(http::verb::get, "/kv/k", R"({"R": 2})"), ApiLimits{});
   ASSERT_EQ(std::get<core::ClientRequest>(call).r, 2);
@@ -80,18 +96,21 @@ RC_GTEST_PROP(HttpApi, any_request_gets_an_answer, (std::string path, std::strin
 }
 
 TEST(PeerCodec, every_message_round_trips_and_garbage_is_refused) {
-  core::ClientRequest request{core::Op::put, "k", "1", std::string("ctx"), 3, std::nullopt, 2};
+  core::ClientRequest request{core::Op::put, "k", "1", std::string("ctx"), 3, std::nullopt, 2, false};
   core::ClientResponse response{core::Outcome::ok, "", {core::Sibling{core::Dot{"n", 1}, {}, false, "1"}}, "ctx", 2, 0};
   std::vector<core::PeerMessage> messages = {
       core::Hello{"node_5001"}, core::ReplicaRead{7, "k"}, core::ReplicaReadReply{7, true, std::string("obj")},
       core::ReplicaReadReply{8, true, std::nullopt}, core::ReplicaWrite{9, "k", "obj", false},
-      core::ReplicaWriteReply{9, false}, core::Forward{10, request}, core::ForwardReply{10, response}};
+      core::ReplicaWriteReply{9, false}, core::Forward{10, request}, core::ForwardReply{10, response},
+      core::HintedWrite{11, 2, "k", "obj"}, core::HintedWriteReply{11, 2, true}};
   for (const auto& m : messages) {
     auto back = decode_peer_message(encode_peer_message(m));
     ASSERT_TRUE(back.is_ok());
     EXPECT_EQ(back->index(), m.index());
     EXPECT_EQ(encode_peer_message(*back), encode_peer_message(m));
   }
+  auto forward = decode_peer_message(encode_peer_message(core::Forward{10, request}));
+  EXPECT_FALSE(std::get<core::Forward>(*forward).request.sloppy_quorum);  // a strict request stays strict
   EXPECT_FALSE(decode_peer_message("\xff\xff\xff garbage").is_ok());
   EXPECT_FALSE(decode_peer_message("").is_ok());  // no message kind
 }
