@@ -42,9 +42,6 @@ void add_node_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--sync-interval-ms", config->storage.sync_interval_ms, "WAL fsync period for --sync interval")
       ->capture_default_str();
-  cmd->add_option("--storage-threads", config->storage_threads, "Concurrent storage operations")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
   cmd->add_option("--n", config->core.defaults.n, "Default replicas N per key")->capture_default_str();
   cmd->add_option("--r", config->core.defaults.r, "Default read quorum R")->capture_default_str();
   cmd->add_option("--w", config->core.defaults.w, "Default write quorum W")->capture_default_str();

@@ -17,6 +17,7 @@
 #include "net/http_server.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
+#include "runtime/durable_writer.h"
 
 namespace md::runtime {
 
@@ -25,7 +26,7 @@ using tcp = asio::ip::tcp;
 
 class Server::Impl final : public net::PeerTransport::Handler {
  public:
-  explicit Impl(NodeConfig config) : config_(std::move(config)), storage_pool_(config_.storage_threads) {}
+  explicit Impl(NodeConfig config) : config_(std::move(config)) {}
 
   Status start();
   void run() { io_.run(); }
@@ -39,7 +40,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
     });
   }
   ~Impl() override {
-    storage_pool_.join();
+    writer_.reset();  // writes what was submitted
     if (engine_) engine_->sync();
   }
 
@@ -78,7 +79,9 @@ class Server::Impl final : public net::PeerTransport::Handler {
   Status resolve_peers(std::vector<tcp::endpoint>* endpoints);
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   void run_effects();
-  core::StorageDone execute(const core::StorageOp& op);
+  core::StorageDone read(const core::StorageOp& op);
+  storage::Update to_update(core::StorageOp op) const;
+  void updates_done(const std::vector<core::RequestId>& ops, std::vector<storage::UpdateResult> results);
   void arm_tick();
   std::string info_page(net::InfoPage page) const;
 
@@ -86,9 +89,9 @@ class Server::Impl final : public net::PeerTransport::Handler {
   ClusterLayout layout_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   asio::io_context io_{1};
-  asio::thread_pool storage_pool_;
   asio::steady_timer tick_{io_};
   std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<DurableWriter> writer_;  // fsynced writes (--sync always); others run inline
   std::unique_ptr<core::Node> node_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::PeerTransport> peers_;
@@ -124,6 +127,9 @@ Status Server::Impl::start() {
     engine_ = storage::make_memory_engine();
   } else {
     return Status::invalid_argument("--engine must be rocksdb or memory, got " + config_.engine);
+  }
+  if (config_.engine == "rocksdb" && config_.storage.sync == storage::SyncPolicy::always) {
+    writer_ = std::make_unique<DurableWriter>(*engine_, io_);
   }
 
   auto ring = core::Ring::create(layout_.members, config_.partitions);
@@ -183,14 +189,16 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
 }
 
 void Server::Impl::run_effects() {
-  // Reads, and writes that need no fsync, run right here: they hit RocksDB's memtable and cache,
-  // and a round trip through the pool would cost two thread wake-ups. Writes that must be fsynced
-  // go to the pool, where concurrent ones share a sync (group commit).
-  const bool writes_inline = config_.storage.sync != storage::SyncPolicy::always;
+  // Reads run right here: they hit RocksDB's memtable and cache, and a round trip through another
+  // thread would cost two wake-ups. So do the writes of one pass over the effects, as one batch,
+  // unless they must be fsynced: then the durable writer batches them with whatever else queued
+  // during its last fsync, and the io thread carries on meanwhile.
   while (true) {
     auto effects = node_->take_effects();
     if (effects.empty()) return;
     std::vector<core::StorageDone> done_here;
+    std::vector<storage::Update> updates;
+    std::vector<core::RequestId> update_ops;
     for (auto& effect : effects) {
       if (auto* send = std::get_if<core::SendPeer>(&effect)) {
         if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
@@ -202,45 +210,58 @@ void Server::Impl::run_effects() {
         if (it == pending_http_.end()) continue;
         it->second.respond(net::kv_response(it->second.op, it->second.key, reply->response));
         pending_http_.erase(it);
-      } else if (auto& op = std::get<core::StorageOp>(effect); !op.update || writes_inline) {
-        done_here.push_back(execute(op));
+      } else if (auto& op = std::get<core::StorageOp>(effect); !op.update) {
+        done_here.push_back(read(op));
       } else {
-        asio::post(storage_pool_, [this, op = std::move(op)] {
-          auto done = execute(op);
-          asio::post(io_, [this, done = std::move(done)]() mutable {
-            node_->on_storage_done(now_ms(), std::move(done));
-            run_effects();
-          });
-        });
+        update_ops.push_back(op.op);
+        updates.push_back(to_update(std::move(op)));
       }
     }
     for (auto& done : done_here) node_->on_storage_done(now_ms(), std::move(done));
+    if (updates.empty()) continue;
+    if (writer_) {
+      writer_->submit(std::move(updates), [this, ops = std::move(update_ops)](std::vector<storage::UpdateResult> results) {
+        updates_done(ops, std::move(results));
+        run_effects();
+      });
+    } else {
+      updates_done(update_ops, engine_->update_all(updates));
+    }
   }
 }
 
-core::StorageDone Server::Impl::execute(const core::StorageOp& op) {
+core::StorageDone Server::Impl::read(const core::StorageOp& op) {
   core::StorageDone done{op.op, Status::ok(), std::nullopt};
   std::string bytes;
-  Status status;
-  if (!op.update) {
-    status = engine_->get(op.partition, op.key, &bytes);
-    if (status.code() == Code::not_found) return done;
-  } else {
-    const std::string& node_id = node_->node_id();  // immutable after start: safe to read here
-    status = engine_->update(
-        op.partition, op.key,
-        [&](std::optional<std::string_view> current) {
-          return core::apply_update(current, *op.update, node_id, config_.core.siblings_max);
-        },
-        &bytes);
-  }
-  if (!status.is_ok()) {
-    if (status.code() != Code::conflict) spdlog::error("storage operation on key '{}' failed: {}", op.key, status.message());
+  auto status = engine_->get(op.partition, op.key, &bytes);
+  if (status.is_ok()) {
+    done.object = std::move(bytes);
+  } else if (status.code() != Code::not_found) {
+    spdlog::error("reading key '{}' failed: {}", op.key, status.message());
     done.status = status;
-    return done;
   }
-  done.object = std::move(bytes);
   return done;
+}
+
+storage::Update Server::Impl::to_update(core::StorageOp op) const {
+  // The function may run on the durable writer's thread: it owns copies of what it needs.
+  return storage::Update{op.partition, std::move(op.key),
+                         [update = std::move(*op.update), node_id = node_->node_id(),
+                          siblings_max = config_.core.siblings_max](std::optional<std::string_view> current) {
+                           return core::apply_update(current, update, node_id, siblings_max);
+                         }};
+}
+
+void Server::Impl::updates_done(const std::vector<core::RequestId>& ops, std::vector<storage::UpdateResult> results) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt};
+    if (done.status.is_ok()) {
+      done.object = std::move(results[i].stored);
+    } else if (done.status.code() != Code::conflict) {  // a refused write (too many siblings) is no fault
+      spdlog::error("storage update failed: {}", done.status.message());
+    }
+    node_->on_storage_done(now_ms(), std::move(done));
+  }
 }
 
 std::string Server::Impl::info_page(net::InfoPage page) const {
