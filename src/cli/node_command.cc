@@ -51,6 +51,14 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--read-repair-window-ms", config->core.read_repair_window_ms,
                   "After a read's answer, late replica replies within this window are repaired too")
       ->capture_default_str();
+  cmd->add_option("--heartbeat-ms", config->core.failure_detector.heartbeat_interval_ms,
+                  "How often a heartbeat goes to every peer (the failure detector learns their intervals)")
+      ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
+  cmd->add_option("--phi-threshold", config->core.failure_detector.phi_threshold,
+                  "A peer whose heartbeats are this overdue (phi: 1 = 10% likely alive, 8 = 1e-8) is suspect")
+      ->check(CLI::Range(1.0, 100.0))
+      ->capture_default_str();
   cmd->add_option("--max-siblings", config->core.siblings_max,
                   "A write that would leave more siblings on a key is refused (409) until a client resolves them")
       ->capture_default_str();

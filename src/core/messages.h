@@ -81,8 +81,10 @@ struct ForwardReply {
 struct Hello {
   std::string node_id;
 };
-using PeerMessage =
-    std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward, ForwardReply>;
+// Sent to every peer every heartbeat interval; its arrivals feed the failure detector.
+struct Heartbeat {};
+using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
+                                 ForwardReply, Heartbeat>;
 
 // What a storage update does to a key; apply_update() (replica.h) turns it into new bytes.
 struct CoordinatorWrite {

@@ -26,6 +26,8 @@ Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options
       node_id_(std::move(node_id)),
       options_(options),
       reachable_(ring_.members().size(), true),
+      detectors_(ring_.members().size(), PhiAccrualDetector(options_.failure_detector)),
+      suspected_(ring_.members().size(), false),
       peer_ids_(ring_.members().size()),
       next_id_(request_id_base | 1) {  // never 0: read repairs send id 0, which nothing waits for
   assert(self_ < ring_.members().size());
@@ -74,7 +76,7 @@ void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool for
 
 void Node::start_forward(uint64_t now_ms, Origin origin, ClientRequest request, std::vector<MemberIndex> replicas) {
   ++counters_.forwarded;
-  std::stable_partition(replicas.begin(), replicas.end(), [&](MemberIndex m) { return reachable_[m]; });
+  std::stable_partition(replicas.begin(), replicas.end(), [&](MemberIndex m) { return peer_up(m); });
   RequestId id = next_id_++;
   // Half a deadline more than the coordinator's own, so its answer (a 503 with counts) wins the race.
   auto& forward = forwards_[id] = PendingForward{origin, std::move(request), std::move(replicas), 0,
@@ -255,6 +257,9 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, Hello>) {
           peer_ids_[from] = std::move(m.node_id);
+        } else if constexpr (std::is_same_v<M, Heartbeat>) {
+          detectors_[from].heartbeat(now_ms);
+          suspected_[from] = false;
         } else if constexpr (std::is_same_v<M, ReplicaRead>) {
           uint32_t partition = ring_.partition_of_key(m.key);
           storage(next_id_++, partition, std::move(m.key), std::nullopt, AfterServeRead{from, m.id});
@@ -316,6 +321,8 @@ void Node::on_peer_up(MemberIndex peer) {
 void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   if (peer >= reachable_.size() || peer == self_) return;
   reachable_[peer] = false;
+  detectors_[peer].restart();  // heartbeats pause while it reconnects; that pause is not learnt
+  suspected_[peer] = false;
   // Whatever the peer still owed us will not come: count it as failed now rather than at the
   // deadline. Ids are collected first because answering erases requests.
   auto involving = [&](const auto& requests) {
@@ -341,7 +348,42 @@ void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   for (RequestId id : forwards) send_forward(id, forwards_.at(id));
 }
 
+PeerStatus Node::peer_status(MemberIndex peer) const {
+  if (peer == self_) return PeerStatus::up;
+  if (!reachable_[peer]) return PeerStatus::down;
+  return suspected_[peer] ? PeerStatus::suspect : PeerStatus::up;
+}
+
+double Node::peer_phi(MemberIndex peer, uint64_t now_ms) const {
+  return peer == self_ ? 0 : detectors_[peer].phi(now_ms);
+}
+
+const char* to_string(PeerStatus status) {
+  switch (status) {
+    case PeerStatus::up: return "up";
+    case PeerStatus::suspect: return "suspect";
+    case PeerStatus::down: return "down";
+  }
+  return "?";
+}
+
+void Node::heartbeats(uint64_t now_ms) {
+  for (MemberIndex peer = 0; peer < reachable_.size(); ++peer) {
+    if (peer == self_ || !reachable_[peer]) continue;
+    detectors_[peer].expect(now_ms);
+    bool suspect = detectors_[peer].phi(now_ms) >= options_.failure_detector.phi_threshold;
+    if (suspect && !suspected_[peer]) ++counters_.suspicions;
+    suspected_[peer] = suspect;
+  }
+  if (now_ms < next_heartbeat_ms_) return;
+  next_heartbeat_ms_ = now_ms + options_.failure_detector.heartbeat_interval_ms;
+  for (MemberIndex peer = 0; peer < reachable_.size(); ++peer) {
+    if (peer != self_ && reachable_[peer]) send(peer, Heartbeat{});
+  }
+}
+
 void Node::on_tick(uint64_t now_ms) {
+  heartbeats(now_ms);
   std::vector<RequestId> expired;
   for (const auto& [id, write] : writes_) {
     if (write.deadline_ms <= now_ms) expired.push_back(id);

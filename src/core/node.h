@@ -7,6 +7,8 @@
 // deterministic simulator.
 //
 // What it does (Dynamo's coordination, with dotted version vectors):
+//  - Peers are up, suspect or down (PeerStatus): the connection notices say down, and a
+//    phi-accrual detector over heartbeats (sent every FailureDetectorOptions interval) says suspect.
 //  - A request for a key whose preference list (first N distinct nodes from the key's partition)
 //    does not include this node is forwarded to a reachable node of that list.
 //  - A write: this node makes the new dot and stores the object locally (one atomic storage step),
@@ -22,6 +24,7 @@
 #include <map>
 #include <vector>
 
+#include "core/failure_detector.h"
 #include "core/messages.h"
 #include "core/quorum.h"
 #include "core/ring.h"
@@ -34,7 +37,14 @@ struct NodeOptions {
   uint64_t read_repair_window_ms = 1000;  // after a read's answer, late replies within this are repaired too
   uint32_t siblings_max = 100;            // a coordinator refuses a write that would leave more (Riak: 100)
   uint32_t pending_requests_max = 65536;  // requests in flight at this node; beyond it: 503 at once
+  FailureDetectorOptions failure_detector;
 };
+
+// How this node sees a peer: its connection is up and heartbeats arrive (up), the connection is
+// up but heartbeats stopped (suspect: a hung process, a one-way or silent partition), or the
+// connection is down.
+enum class PeerStatus : uint8_t { up, suspect, down };
+const char* to_string(PeerStatus status);
 
 struct NodeCounters {
   uint64_t client_requests = 0;
@@ -45,6 +55,7 @@ struct NodeCounters {
   uint64_t replica_writes = 0;      // writes (and repairs) from other coordinators, applied locally
   uint64_t replica_reads = 0;       // reads served to other coordinators
   uint64_t bad_replica_objects = 0; // replies whose object did not decode
+  uint64_t suspicions = 0;          // times a peer became suspect (its heartbeats stopped)
 };
 
 class Node {
@@ -61,7 +72,7 @@ class Node {
   // The connection to `peer` is up (a Hello is sent) or lost (what it owed us counts as failed).
   void on_peer_up(MemberIndex peer);
   void on_peer_down(uint64_t now_ms, MemberIndex peer);
-  // Expires deadlines; call it every few milliseconds.
+  // Expires deadlines, sends heartbeats and updates suspicions; call it every few milliseconds.
   void on_tick(uint64_t now_ms);
 
   // The effects produced since the last call, in the order they must be carried out.
@@ -70,7 +81,10 @@ class Node {
   const Ring& ring() const { return ring_; }
   MemberIndex self() const { return self_; }
   const std::string& node_id() const { return node_id_; }
-  bool peer_reachable(MemberIndex peer) const { return reachable_[peer]; }
+  PeerStatus peer_status(MemberIndex peer) const;
+  bool peer_up(MemberIndex peer) const { return peer_status(peer) == PeerStatus::up; }
+  // The failure detector's phi for `peer` at `now_ms` (0 for this node and before any heartbeat).
+  double peer_phi(MemberIndex peer, uint64_t now_ms) const;
   // The node id a peer announced in its Hello; empty until then.
   const std::string& peer_node_id(MemberIndex peer) const { return peer_ids_[peer]; }
   const NodeCounters& counters() const { return counters_; }
@@ -141,12 +155,16 @@ class Node {
   void fail(const Origin& origin, Outcome outcome, std::string message, uint32_t acknowledged = 0,
             uint32_t required = 0);
   void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
+  void heartbeats(uint64_t now_ms);
 
   Ring ring_;
   MemberIndex self_;
   std::string node_id_;
   NodeOptions options_;
-  std::vector<bool> reachable_;
+  std::vector<bool> reachable_;  // the connection is up
+  std::vector<PhiAccrualDetector> detectors_;
+  std::vector<bool> suspected_;
+  uint64_t next_heartbeat_ms_ = 0;
   std::vector<std::string> peer_ids_;
   RequestId next_id_;
   std::map<RequestId, PendingWrite> writes_;

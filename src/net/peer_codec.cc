@@ -103,6 +103,8 @@ std::string encode_peer_message(const core::PeerMessage& message) {
           auto* w = out.mutable_forward();
           w->set_id(m.id);
           to_wire(m.request, w->mutable_request());
+        } else if constexpr (std::is_same_v<M, core::Heartbeat>) {
+          out.mutable_heartbeat();
         } else {
           static_assert(std::is_same_v<M, core::ForwardReply>);
           auto* w = out.mutable_forward_reply();
@@ -145,6 +147,7 @@ Result<core::PeerMessage> decode_peer_message(std::string_view bytes) {
       if (!response.is_ok()) return response.status();
       return core::PeerMessage(core::ForwardReply{in.forward_reply().id(), std::move(response).value()});
     }
+    case wire::PeerMessage::kHeartbeat: return core::PeerMessage(core::Heartbeat{});
     case wire::PeerMessage::BODY_NOT_SET: break;
   }
   return Status::corruption("peer message of unknown kind");

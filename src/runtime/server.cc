@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <random>
 
@@ -289,7 +290,11 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
       w.Key("self");
       w.Bool(m == layout_.self);
       w.Key("reachable");
-      w.Bool(m == layout_.self || (node_->peer_reachable(m) && peers_->is_up(m)));
+      w.Bool(node_->peer_status(m) != core::PeerStatus::down && (m == layout_.self || peers_->is_up(m)));
+      w.Key("status");
+      w.String(core::to_string(node_->peer_status(m)));
+      w.Key("phi");
+      w.Double(std::round(node_->peer_phi(m, now_ms()) * 100) / 100);
       w.EndObject();
     }
     w.EndArray();
@@ -300,7 +305,7 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"quorum_failures", c.quorum_failures}, std::pair{"read_repairs", c.read_repairs},
                                std::pair{"blind_writes", c.blind_writes}, std::pair{"replica_writes", c.replica_writes},
                                std::pair{"replica_reads", c.replica_reads},
-                               std::pair{"bad_replica_objects", c.bad_replica_objects},
+                               std::pair{"bad_replica_objects", c.bad_replica_objects}, std::pair{"suspicions", c.suspicions},
                                std::pair{"bad_peer_messages", bad_peer_messages_}}) {
       w.Key(name);
       w.Uint64(value);

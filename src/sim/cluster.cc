@@ -20,8 +20,9 @@ core::Ring make_ring(const ClusterOptions& options) {
 }
 
 const char* message_name(const core::PeerMessage& m) {
-  static const char* names[] = {"hello", "replica_read", "read_reply", "replica_write", "write_reply", "forward",
-                                "forward_reply"};
+  static constexpr const char* names[] = {"hello", "replica_read", "read_reply", "replica_write", "write_reply",
+                                          "forward", "forward_reply", "heartbeat"};
+  static_assert(std::size(names) == std::variant_size_v<core::PeerMessage>, "a name per peer message");
   return names[m.index()];
 }
 

@@ -1,4 +1,5 @@
 """Quorums, siblings, deletes, failures and durability on a real three-node cluster."""
+import signal
 import time
 import unittest
 
@@ -93,6 +94,24 @@ class Replication(ClusterTest):
         self.assertEqual(len(ring["owners"]), 256)
         self.assertTrue(all(len(set(o["preference_list"])) == 3 for o in ring["owners"]))
         self.assertEqual(request(c.ports[2], "GET", "/ring").json["owners"], ring["owners"])
+
+    def test_a_hung_node_becomes_suspect_and_up_again_when_it_resumes(self):
+        # SIGSTOP: the process hangs with its connections open; only its heartbeats stop.
+        c = self.start_cluster(20080, extra_args=["--heartbeat-ms", "100"])
+        watcher, hung = c.ports[0], c.ports[2]
+
+        def status_of(port):
+            nodes = request(watcher, "GET", "/cluster").json["nodes"]
+            return next(n["status"] for n in nodes if n["address"].endswith(f":{port}"))
+
+        self.assertEqual(status_of(hung), "up")
+        c.procs[hung].send_signal(signal.SIGSTOP)
+        try:
+            wait_until(lambda: status_of(hung) != "up", timeout_s=15, what="the hung node to be suspected")
+            self.assertGreaterEqual(counter(watcher, "suspicions"), 1)
+        finally:
+            c.procs[hung].send_signal(signal.SIGCONT)
+        wait_until(lambda: status_of(hung) == "up", timeout_s=15, what="the resumed node to be up")
 
     def test_command_line_client(self):
         c = self.start_cluster(20070)

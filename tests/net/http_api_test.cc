@@ -85,7 +85,8 @@ TEST(PeerCodec, every_message_round_trips_and_garbage_is_refused) {
   std::vector<core::PeerMessage> messages = {
       core::Hello{"node_5001"}, core::ReplicaRead{7, "k"}, core::ReplicaReadReply{7, true, std::string("obj")},
       core::ReplicaReadReply{8, true, std::nullopt}, core::ReplicaWrite{9, "k", "obj", false},
-      core::ReplicaWriteReply{9, false}, core::Forward{10, request}, core::ForwardReply{10, response}};
+      core::ReplicaWriteReply{9, false}, core::Forward{10, request}, core::ForwardReply{10, response},
+      core::Heartbeat{}};
   for (const auto& m : messages) {
     auto back = decode_peer_message(encode_peer_message(m));
     ASSERT_TRUE(back.is_ok());
