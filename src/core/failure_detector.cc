@@ -51,7 +51,7 @@ double PhiAccrualDetector::phi(uint64_t now_ms) const {
   const double e = std::exp(-y * (1.5976 + 0.070566 * y * y));
   constexpr double kPhiMax = 1000;  // e underflows to 0 far out in the tail: keep phi finite
   if (y > 0) return std::min(-std::log10(e / (1.0 + e)), kPhiMax);
-  return -std::log10(1.0 - 1.0 / (1.0 + e));
+  return std::max(0.0, -std::log10(1.0 - 1.0 / (1.0 + e)));  // never -0
 }
 
 }  // namespace md::core

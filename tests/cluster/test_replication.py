@@ -107,8 +107,12 @@ class Replication(ClusterTest):
         self.assertEqual(status_of(hung), "up")
         c.procs[hung].send_signal(signal.SIGSTOP)
         try:
-            wait_until(lambda: status_of(hung) != "up", timeout_s=15, what="the hung node to be suspected")
+            wait_until(lambda: status_of(hung) == "suspect", timeout_s=15, what="the hung node to be suspected")
             self.assertGreaterEqual(counter(watcher, "suspicions"), 1)
+            table = self.run_cli("status", "--node", f"127.0.0.1:{watcher}", check_code=0).stdout
+            row = next(line for line in table.splitlines() if f":{hung} " in line)
+            self.assertEqual(row.split()[2], "suspect", table)
+            self.assertIn("suspicions=", table)
         finally:
             c.procs[hung].send_signal(signal.SIGCONT)
         wait_until(lambda: status_of(hung) == "up", timeout_s=15, what="the resumed node to be up")
@@ -131,6 +135,10 @@ class Replication(ClusterTest):
         r = self.run_cli("get", "user42", "--node", node, "--r", "9", check_code=1)
         self.assertIn("R must be", r.stderr)
         self.run_cli("get", "x", "--node", "127.0.0.1:1", check_code=1)
+        table = self.run_cli("status", "--node", node, check_code=0).stdout
+        self.assertEqual(sum(" up " in line for line in table.splitlines()), 2, table)
+        self.assertIn("self", table)
+        self.run_cli("status", "--node", "127.0.0.1:1", check_code=1)
 
 
 if __name__ == "__main__":
