@@ -59,6 +59,10 @@ void add_node_command(CLI::App& app) {
                   "A peer whose heartbeats are this overdue (phi: 1 = 10% likely alive, 8 = 1e-8) is suspect")
       ->check(CLI::Range(1.0, 100.0))
       ->capture_default_str();
+  cmd->add_option("--aae-interval-ms", config->core.anti_entropy.interval_ms,
+                  "Anti-entropy: start one Merkle-tree exchange with a replica peer this often (0: off); "
+                  "each node walks its (partition, peer) pairs round robin")
+      ->capture_default_str();
   cmd->add_option("--max-siblings", config->core.siblings_max,
                   "A write that would leave more siblings on a key is refused (409) until a client resolves them")
       ->capture_default_str();

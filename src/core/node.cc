@@ -29,7 +29,8 @@ Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options
       detectors_(ring_.members().size(), PhiAccrualDetector(options_.failure_detector)),
       suspected_(ring_.members().size(), false),
       peer_ids_(ring_.members().size()),
-      next_id_(request_id_base | 1) {  // never 0: read repairs send id 0, which nothing waits for
+      next_id_(request_id_base | 1),  // never 0: read repairs send id 0, which nothing waits for
+      anti_entropy_(ring_, self_, options_.defaults.n, options_.anti_entropy, effects_, next_id_) {
   assert(self_ < ring_.members().size());
   peer_ids_[self_] = node_id_;
 }
@@ -260,6 +261,14 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
         } else if constexpr (std::is_same_v<M, Heartbeat>) {
           detectors_[from].heartbeat(now_ms);
           suspected_[from] = false;
+        } else if constexpr (std::is_same_v<M, AaeTree>) {
+          anti_entropy_.on_tree(from, m);
+        } else if constexpr (std::is_same_v<M, AaeSegments>) {
+          anti_entropy_.on_segments(from, m);
+        } else if constexpr (std::is_same_v<M, AaeKeys>) {
+          anti_entropy_.on_keys(from, std::move(m));
+        } else if constexpr (std::is_same_v<M, AaePull>) {
+          anti_entropy_.on_pull(from, std::move(m));
         } else if constexpr (std::is_same_v<M, ReplicaRead>) {
           uint32_t partition = ring_.partition_of_key(m.key);
           storage(next_id_++, partition, std::move(m.key), std::nullopt, AfterServeRead{from, m.id});
@@ -292,8 +301,12 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
 void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
   auto it = ops_.find(done.op);
   if (it == ops_.end()) return;
-  Continuation then = std::move(it->second);
+  PendingOp op = std::move(it->second);
   ops_.erase(it);
+  if (op.update && done.status.is_ok() && done.object) {
+    anti_entropy_.changed(op.partition, op.key, done.previous_hash, object_hash(*done.object));
+  }
+  Continuation& then = op.then;
   std::visit(
       [&](auto& c) {
         using C = std::decay_t<decltype(c)>;
@@ -312,6 +325,12 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
       then);
 }
 
+void Node::on_scan_done(ScanDone done) { anti_entropy_.on_scan_done(done); }
+
+void Node::load_object(uint32_t partition, std::string_view key, std::string_view object) {
+  anti_entropy_.load(partition, key, object);
+}
+
 void Node::on_peer_up(MemberIndex peer) {
   if (peer >= reachable_.size() || peer == self_) return;
   reachable_[peer] = true;
@@ -323,6 +342,7 @@ void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   reachable_[peer] = false;
   detectors_[peer].restart();  // heartbeats pause while it reconnects; that pause is not learnt
   suspected_[peer] = false;
+  anti_entropy_.on_peer_down(peer);
   // Whatever the peer still owed us will not come: count it as failed now rather than at the
   // deadline. Ids are collected first because answering erases requests.
   auto involving = [&](const auto& requests) {
@@ -384,6 +404,9 @@ void Node::heartbeats(uint64_t now_ms) {
 
 void Node::on_tick(uint64_t now_ms) {
   heartbeats(now_ms);
+  std::vector<bool> up(reachable_.size());
+  for (MemberIndex m = 0; m < up.size(); ++m) up[m] = m != self_ && peer_up(m);
+  anti_entropy_.on_tick(now_ms, up);
   std::vector<RequestId> expired;
   for (const auto& [id, write] : writes_) {
     if (write.deadline_ms <= now_ms) expired.push_back(id);
@@ -421,7 +444,7 @@ void Node::on_tick(uint64_t now_ms) {
 
 void Node::storage(RequestId op, uint32_t partition, std::string key, std::optional<StorageUpdate> update,
                    Continuation then) {
-  ops_.emplace(op, std::move(then));
+  ops_.emplace(op, PendingOp{partition, key, update.has_value(), std::move(then)});
   effects_.push_back(StorageOp{op, partition, std::move(key), std::move(update)});
 }
 

@@ -7,6 +7,8 @@
 // deterministic simulator.
 //
 // What it does (Dynamo's coordination, with dotted version vectors):
+//  - Replicas converge without reads by anti-entropy (core/anti_entropy.h): the node keeps a hash
+//    tree per partition, fed by every stored update, and periodically compares it with a peer's.
 //  - Peers are up, suspect or down (PeerStatus): the connection notices say down, and a
 //    phi-accrual detector over heartbeats (sent every FailureDetectorOptions interval) says suspect.
 //  - A request for a key whose preference list (first N distinct nodes from the key's partition)
@@ -24,6 +26,7 @@
 #include <map>
 #include <vector>
 
+#include "core/anti_entropy.h"
 #include "core/failure_detector.h"
 #include "core/messages.h"
 #include "core/quorum.h"
@@ -38,6 +41,7 @@ struct NodeOptions {
   uint32_t siblings_max = 100;            // a coordinator refuses a write that would leave more (Riak: 100)
   uint32_t pending_requests_max = 65536;  // requests in flight at this node; beyond it: 503 at once
   FailureDetectorOptions failure_detector;
+  AntiEntropyOptions anti_entropy;
 };
 
 // How this node sees a peer: its connection is up and heartbeats arrive (up), the connection is
@@ -69,6 +73,9 @@ class Node {
   void on_client_request(uint64_t now_ms, RequestId client, ClientRequest request);
   void on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage message);
   void on_storage_done(uint64_t now_ms, StorageDone done);
+  void on_scan_done(ScanDone done);
+  // A key found in the engine at start: rebuilds the anti-entropy trees (before serving).
+  void load_object(uint32_t partition, std::string_view key, std::string_view object);
   // The connection to `peer` is up (a Hello is sent) or lost (what it owed us counts as failed).
   void on_peer_up(MemberIndex peer);
   void on_peer_down(uint64_t now_ms, MemberIndex peer);
@@ -88,6 +95,7 @@ class Node {
   // The node id a peer announced in its Hello; empty until then.
   const std::string& peer_node_id(MemberIndex peer) const { return peer_ids_[peer]; }
   const NodeCounters& counters() const { return counters_; }
+  const AntiEntropy& anti_entropy() const { return anti_entropy_; }
   size_t pending_requests() const { return writes_.size() + reads_.size() + forwards_.size(); }
 
  private:
@@ -132,6 +140,12 @@ class Node {
   struct AfterServeWrite { MemberIndex peer; RequestId id; bool ack; };
   struct AfterRepair {};
   using Continuation = std::variant<AfterLocalWrite, AfterLocalRead, AfterServeRead, AfterServeWrite, AfterRepair>;
+  struct PendingOp {
+    uint32_t partition;
+    std::string key;
+    bool update;  // a stored update changes the anti-entropy tree
+    Continuation then;
+  };
 
   void start(uint64_t now_ms, Origin origin, ClientRequest request, bool forwarded);
   void start_write(uint64_t now_ms, Origin origin, ClientRequest& request, const Quorum& q,
@@ -170,9 +184,10 @@ class Node {
   std::map<RequestId, PendingWrite> writes_;
   std::map<RequestId, PendingRead> reads_;
   std::map<RequestId, PendingForward> forwards_;
-  std::map<RequestId, Continuation> ops_;
+  std::map<RequestId, PendingOp> ops_;
   std::vector<Effect> effects_;
   NodeCounters counters_;
+  AntiEntropy anti_entropy_;  // last: it holds references to effects_ and next_id_
 };
 
 }  // namespace md::core

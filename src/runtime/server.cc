@@ -7,11 +7,14 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <random>
 
+#include "core/merkle_tree.h"
 #include "core/node.h"
 #include "core/replica.h"
 #include "net/http_api.h"
@@ -81,8 +84,11 @@ class Server::Impl final : public net::PeerTransport::Handler {
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   void run_effects();
   core::StorageDone read(const core::StorageOp& op);
-  storage::Update to_update(core::StorageOp op) const;
-  void updates_done(const std::vector<core::RequestId>& ops, std::vector<storage::UpdateResult> results);
+  storage::Update to_update(core::StorageOp op, std::shared_ptr<uint64_t> previous_hash) const;
+  void updates_done(const std::vector<core::RequestId>& ops, const std::vector<std::shared_ptr<uint64_t>>& previous,
+                    std::vector<storage::UpdateResult> results);
+  core::ScanDone scan(const core::ScanSegments& scan);
+  Status load_trees();
   void arm_tick();
   std::string info_page(net::InfoPage page) const;
 
@@ -138,6 +144,7 @@ Status Server::Impl::start() {
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
   node_ = std::make_unique<core::Node>(std::move(ring).value(), layout_.self, *node_id, config_.core, id_base);
+  if (auto s = load_trees(); !s.is_ok()) return s;
 
   std::vector<tcp::endpoint> peer_endpoints;
   if (auto s = resolve_peers(&peer_endpoints); !s.is_ok()) return s;
@@ -200,6 +207,7 @@ void Server::Impl::run_effects() {
     std::vector<core::StorageDone> done_here;
     std::vector<storage::Update> updates;
     std::vector<core::RequestId> update_ops;
+    std::vector<std::shared_ptr<uint64_t>> previous;  // per update: the hash of what it replaced
     for (auto& effect : effects) {
       if (auto* send = std::get_if<core::SendPeer>(&effect)) {
         if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
@@ -211,22 +219,26 @@ void Server::Impl::run_effects() {
         if (it == pending_http_.end()) continue;
         it->second.respond(net::kv_response(it->second.op, it->second.key, reply->response));
         pending_http_.erase(it);
+      } else if (auto* scan_op = std::get_if<core::ScanSegments>(&effect)) {
+        node_->on_scan_done(scan(*scan_op));  // queues effects for the next pass
       } else if (auto& op = std::get<core::StorageOp>(effect); !op.update) {
         done_here.push_back(read(op));
       } else {
         update_ops.push_back(op.op);
-        updates.push_back(to_update(std::move(op)));
+        previous.push_back(std::make_shared<uint64_t>(0));
+        updates.push_back(to_update(std::move(op), previous.back()));
       }
     }
     for (auto& done : done_here) node_->on_storage_done(now_ms(), std::move(done));
     if (updates.empty()) continue;
     if (writer_) {
-      writer_->submit(std::move(updates), [this, ops = std::move(update_ops)](std::vector<storage::UpdateResult> results) {
-        updates_done(ops, std::move(results));
+      writer_->submit(std::move(updates), [this, ops = std::move(update_ops), previous = std::move(previous)](
+                                              std::vector<storage::UpdateResult> results) {
+        updates_done(ops, previous, std::move(results));
         run_effects();
       });
     } else {
-      updates_done(update_ops, engine_->update_all(updates));
+      updates_done(update_ops, previous, engine_->update_all(updates));
     }
   }
 }
@@ -244,18 +256,23 @@ core::StorageDone Server::Impl::read(const core::StorageOp& op) {
   return done;
 }
 
-storage::Update Server::Impl::to_update(core::StorageOp op) const {
-  // The function may run on the durable writer's thread: it owns copies of what it needs.
+storage::Update Server::Impl::to_update(core::StorageOp op, std::shared_ptr<uint64_t> previous_hash) const {
+  // The function may run on the durable writer's thread: it owns copies of what it needs, and
+  // leaves the hash of the bytes it replaced (for the anti-entropy tree) in `previous_hash`.
   return storage::Update{op.partition, std::move(op.key),
                          [update = std::move(*op.update), node_id = node_->node_id(),
-                          siblings_max = config_.core.siblings_max](std::optional<std::string_view> current) {
+                          siblings_max = config_.core.siblings_max,
+                          previous_hash = std::move(previous_hash)](std::optional<std::string_view> current) {
+                           *previous_hash = current ? core::object_hash(*current) : 0;
                            return core::apply_update(current, update, node_id, siblings_max);
                          }};
 }
 
-void Server::Impl::updates_done(const std::vector<core::RequestId>& ops, std::vector<storage::UpdateResult> results) {
+void Server::Impl::updates_done(const std::vector<core::RequestId>& ops,
+                                const std::vector<std::shared_ptr<uint64_t>>& previous,
+                                std::vector<storage::UpdateResult> results) {
   for (size_t i = 0; i < ops.size(); ++i) {
-    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt};
+    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt, *previous[i]};
     if (done.status.is_ok()) {
       done.object = std::move(results[i].stored);
     } else if (done.status.code() != Code::conflict) {  // a refused write (too many siblings) is no fault
@@ -263,6 +280,34 @@ void Server::Impl::updates_done(const std::vector<core::RequestId>& ops, std::ve
     }
     node_->on_storage_done(now_ms(), std::move(done));
   }
+}
+
+core::ScanDone Server::Impl::scan(const core::ScanSegments& scan) {
+  core::ScanDone done{scan.op, Status::ok(), {}};
+  done.status = engine_->for_each(scan.partition, std::nullopt, [&](std::string_view key, std::string_view object) {
+    if (std::binary_search(scan.segments.begin(), scan.segments.end(), core::segment_of(key))) {
+      done.entries.emplace_back(key, object);
+    }
+    return true;
+  });
+  if (!done.status.is_ok()) spdlog::error("anti-entropy scan of partition {} failed: {}", scan.partition, done.status.message());
+  return done;
+}
+
+Status Server::Impl::load_trees() {
+  auto started = std::chrono::steady_clock::now();
+  uint64_t keys = 0;
+  for (uint32_t p = 0; p < node_->ring().partitions(); ++p) {
+    auto s = engine_->for_each(p, std::nullopt, [&](std::string_view key, std::string_view object) {
+      node_->load_object(p, key, object);
+      ++keys;
+      return true;
+    });
+    if (!s.is_ok()) return s;
+  }
+  spdlog::info("anti-entropy trees rebuilt from {} keys in {} ms", keys,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  return Status::ok();
 }
 
 std::string Server::Impl::info_page(net::InfoPage page) const {
@@ -299,6 +344,7 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
     }
     w.EndArray();
     const auto& c = node_->counters();
+    const auto& a = node_->anti_entropy().counters();
     w.Key("counters");
     w.StartObject();
     for (auto [name, value] : {std::pair{"client_requests", c.client_requests}, std::pair{"forwarded", c.forwarded},
@@ -306,7 +352,10 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"blind_writes", c.blind_writes}, std::pair{"replica_writes", c.replica_writes},
                                std::pair{"replica_reads", c.replica_reads},
                                std::pair{"bad_replica_objects", c.bad_replica_objects}, std::pair{"suspicions", c.suspicions},
-                               std::pair{"bad_peer_messages", bad_peer_messages_}}) {
+                               std::pair{"bad_peer_messages", bad_peer_messages_},
+                               std::pair{"aae_exchanges", a.exchanges}, std::pair{"aae_exchanges_in_sync", a.exchanges_in_sync},
+                               std::pair{"aae_segments_differing", a.segments_differing},
+                               std::pair{"aae_objects_sent", a.objects_sent}}) {
       w.Key(name);
       w.Uint64(value);
     }

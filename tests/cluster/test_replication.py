@@ -117,6 +117,32 @@ class Replication(ClusterTest):
             c.procs[hung].send_signal(signal.SIGCONT)
         wait_until(lambda: status_of(hung) == "up", timeout_s=15, what="the resumed node to be up")
 
+    def test_anti_entropy_repairs_a_replica_that_missed_writes_without_any_read(self):
+        # Few partitions and fast exchanges, so that every (partition, peer) pair comes round quickly.
+        c = self.start_cluster(20090, extra_args=["--partitions", "16", "--aae-interval-ms", "20"])
+        behind, others = c.ports[2], c.ports[:2]
+        c.kill9(behind)
+        keys = [f"aae{i}" for i in range(20)]
+        for k in keys:
+            self.assertEqual(request(others[0], "PUT", f"/kv/{k}", {"value": k, "W": 2}).status, 200)
+        c.start(behind)
+        c.wait_connected()
+        wait_until(lambda: counter(others[0], "aae_objects_sent") + counter(others[1], "aae_objects_sent") > 0,
+                   what="anti-entropy to send the missed objects")
+
+        def all_in_sync_for_two_rounds():
+            # 64 exchanges: every (partition, peer) pair of the restarted node twice over.
+            before = (counter(behind, "aae_exchanges"), counter(behind, "aae_exchanges_in_sync"))
+            wait_until(lambda: counter(behind, "aae_exchanges") >= before[0] + 64, what="64 more exchanges")
+            after = (counter(behind, "aae_exchanges"), counter(behind, "aae_exchanges_in_sync"))
+            return after[1] - before[1] >= after[0] - before[0] - 1  # one may still be under way
+        wait_until(all_in_sync_for_two_rounds, what="the restarted node's trees to equal its peers'")
+        for p in others:  # from now on, only what reached the restarted node can be read there
+            c.stop(p)
+        for k in keys:
+            r = request(behind, "GET", f"/kv/{k}?R=1")
+            self.assertEqual((r.status, r.json["value"]), (200, k), r)
+
     def test_command_line_client(self):
         c = self.start_cluster(20070)
         node = f"127.0.0.1:{c.ports[0]}"
