@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
+SYNC=${SYNC:-always}  # the engine sync policy of the nodes
 WORKLOADS=${WORKLOADS:-"mixed write read read-heavy"}
 CONNECTIONS=64 VALUE_BYTES=100 KEYS=10000
 HTTP_PORTS=(7101 7102 7103)
@@ -30,7 +31,7 @@ mkdir -p "$OUT"
 
 nodes=$(printf '127.0.0.1:%s,' "${HTTP_PORTS[@]}"); nodes=${nodes%,}
 for port in "${HTTP_PORTS[@]}"; do
-  "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --sync always --log-level warn \
+  "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --sync "$SYNC" --log-level warn \
     > "$work/node_$port.log" 2>&1 &
   pids+=($!)
 done
@@ -58,7 +59,7 @@ redis_median=$(printf '%s\n' "${redis_tput[@]}" | median)
 redis_p99_median=$(printf '%s\n' "${redis_p99[@]}" | median)
 
 {
-  echo "# cluster_bench $(date -u +%FT%TZ): RUNS=$RUNS DURATION=${DURATION}s, $CONNECTIONS connections, ${VALUE_BYTES}-byte values, $KEYS keys, N=3 W=2 R=2, --sync always"
+  echo "# cluster_bench $(date -u +%FT%TZ): RUNS=$RUNS DURATION=${DURATION}s, $CONNECTIONS connections, ${VALUE_BYTES}-byte values, $KEYS keys, N=3 W=2 R=2, --sync $SYNC"
   printf '%-12s %14s %18s %8s %10s %10s\n' workload "ops/s median" "ops/s min..max" "x redis" "p99 ms" "redis p99"
   printf '%-12s %14.0f %18s %8s %10s %10s\n' "redis" "$redis_median" "$(printf '%s\n' "${redis_tput[@]}" | minmax)" "1.00" "$redis_p99_median" "$redis_p99_median"
 } | tee "$OUT/summary.txt"

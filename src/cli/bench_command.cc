@@ -95,7 +95,7 @@ class Bench {
   asio::awaitable<unsigned> call(beast::tcp_stream& stream, beast::flat_buffer& buffer, http::verb verb,
                                  const std::string& k, const std::string& body);
   void remember_context(const std::string& k, const std::string& body);
-  std::string write_body(const std::string& k) const;
+  std::string write_body(const std::string& k);
   void progress(double elapsed_s, bool final_line);
   void report(double seconds);
 
@@ -112,7 +112,10 @@ class Bench {
   uint64_t done_ops_ = 0;
 };
 
-std::string Bench::write_body(const std::string& k) const {
+std::string Bench::write_body(const std::string& k) {
+  // Fresh random letters each write: values that compress like real data, not like "xxxx".
+  static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (size_t i = 1; i + 1 < value_json_.size(); ++i) value_json_[i] = kAlphabet[rng_() % kAlphabet.size()];
   std::string body = "{\"value\":" + value_json_;
   if (!o_.blind) {
     auto it = contexts_.find(k);

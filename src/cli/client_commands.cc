@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdio>
 #include <iostream>
 
 #include "net/http_client.h"
@@ -77,14 +78,25 @@ int print_response(const Result<net::HttpResponse>& result) {
   return code;
 }
 
-int run(const ClientOptions& o, boost::beast::http::verb verb) {
-  auto colon = o.node.rfind(':');
-  if (colon == std::string::npos) {
-    std::cerr << "error: --node must be host:port\n";
-    return kError;
+std::optional<net::HttpClient> client_for(const std::string& node, uint32_t timeout_ms) {
+  auto colon = node.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(node.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
   }
-  net::HttpClient client(o.node.substr(0, colon), static_cast<uint16_t>(std::stoi(o.node.substr(colon + 1))),
-                         o.timeout_ms);
+  if (port <= 0 || port > 65535) {
+    std::cerr << "error: --node must be host:port, got '" << node << "'\n";
+    return std::nullopt;
+  }
+  return std::make_optional<net::HttpClient>(node.substr(0, colon), static_cast<uint16_t>(port), timeout_ms);
+}
+
+int run(const ClientOptions& o, boost::beast::http::verb verb) {
+  auto client = client_for(o.node, o.timeout_ms);
+  if (!client) return kError;
   rapidjson::Document body(rapidjson::kObjectType);
   auto& alloc = body.GetAllocator();
   if (verb == boost::beast::http::verb::put) {
@@ -103,7 +115,7 @@ int run(const ClientOptions& o, boost::beast::http::verb verb) {
     body.AddMember("context", rapidjson::Value(o.context.c_str(), alloc), alloc);
   }
   std::string target = "/kv/" + net::url_encode_path_segment(o.key) + query(o);
-  return print_response(client.request(verb, target, verb == boost::beast::http::verb::get ? "" : to_json(body)));
+  return print_response(client->request(verb, target, verb == boost::beast::http::verb::get ? "" : to_json(body)));
 }
 
 void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::http::verb verb) {
@@ -128,9 +140,47 @@ void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::h
   });
 }
 
+// Prints how one node sees the cluster (GET /cluster) as a table.
+int status(const ClientOptions& o) {
+  auto client = client_for(o.node, o.timeout_ms);
+  if (!client) return kError;
+  auto result = client->request(boost::beast::http::verb::get, "/cluster", "");
+  if (!result.is_ok()) {
+    std::cerr << "error: " << result.status().message() << "\n";
+    return kError;
+  }
+  rapidjson::Document doc;
+  doc.Parse(result->body.c_str());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("nodes") || !doc["nodes"].IsArray()) {
+    std::cerr << "error: HTTP " << result->status << ": " << result->body << "\n";
+    return kError;
+  }
+  std::printf("%s (%s) sees:\n", doc["node_id"].GetString(), doc["address"].GetString());
+  std::printf("  %-22s %-16s %-8s %8s\n", "ADDRESS", "NODE ID", "STATUS", "PHI");
+  for (const auto& n : doc["nodes"].GetArray()) {
+    const std::string node_status = n["self"].GetBool() ? "self" : n["status"].GetString();
+    char phi[32] = "-";
+    if (node_status == "up" || node_status == "suspect") std::snprintf(phi, sizeof phi, "%.2f", n["phi"].GetDouble());
+    std::printf("  %-22s %-16s %-8s %8s\n", n["address"].GetString(),
+                n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?", node_status.c_str(), phi);
+  }
+  std::printf("counters:");
+  for (const auto& c : doc["counters"].GetObject()) std::printf(" %s=%lu", c.name.GetString(), c.value.GetUint64());
+  std::printf("\n");
+  return kOk;
+}
+
 }  // namespace
 
 void add_client_commands(CLI::App& app) {
+  auto o = std::make_shared<ClientOptions>();
+  auto* cmd = app.add_subcommand("status", "Show how a node sees the cluster: each node's status and the counters");
+  cmd->add_option("--node", o->node, "Any node's HTTP address")->capture_default_str();
+  cmd->add_option("--timeout-ms", o->timeout_ms, "Give up after this long")->capture_default_str();
+  cmd->callback([o] {
+    int code = status(*o);
+    if (code != kOk) throw CLI::RuntimeError(code);
+  });
   add_verb(app, "get", "Read a key: prints its value, or each sibling with its clock, and the context",
            boost::beast::http::verb::get);
   add_verb(app, "put", "Write a key", boost::beast::http::verb::put);

@@ -42,9 +42,6 @@ void add_node_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--sync-interval-ms", config->storage.sync_interval_ms, "WAL fsync period for --sync interval")
       ->capture_default_str();
-  cmd->add_option("--storage-threads", config->storage_threads, "Concurrent storage operations")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
   cmd->add_option("--n", config->core.defaults.n, "Default replicas N per key")->capture_default_str();
   cmd->add_option("--r", config->core.defaults.r, "Default read quorum R")->capture_default_str();
   cmd->add_option("--w", config->core.defaults.w, "Default write quorum W")->capture_default_str();
@@ -53,6 +50,18 @@ void add_node_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--read-repair-window-ms", config->core.read_repair_window_ms,
                   "After a read's answer, late replica replies within this window are repaired too")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-ms", config->core.failure_detector.heartbeat_interval_ms,
+                  "How often a heartbeat goes to every peer (the failure detector learns their intervals)")
+      ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
+  cmd->add_option("--phi-threshold", config->core.failure_detector.phi_threshold,
+                  "A peer whose heartbeats are this overdue (phi: 1 = 10% likely alive, 8 = 1e-8) is suspect")
+      ->check(CLI::Range(1.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--aae-interval-ms", config->core.anti_entropy.interval_ms,
+                  "Anti-entropy: start one Merkle-tree exchange with a replica peer this often (0: off); "
+                  "each node walks its (partition, peer) pairs round robin")
       ->capture_default_str();
   cmd->add_option("--max-siblings", config->core.siblings_max,
                   "A write that would leave more siblings on a key is refused (409) until a client resolves them")

@@ -41,12 +41,13 @@ int run(SimArgs& args) {
     for (uint64_t s : read_seed_file(args.regressions)) seeds.push_back(s);
   }
   auto started = std::chrono::steady_clock::now();
-  size_t passed = 0, failed = 0;
+  size_t passed = 0, failed = 0, reused_dot_keys = 0;
   for (uint64_t seed : seeds) {
     sim::SimOptions o = args.options;
     o.seed = seed;
     auto result = sim::run_simulation(o);
     if (o.trace) std::cout << result.trace;
+    reused_dot_keys += result.reused_dot_keys;
     if (seeds.size() == 1 || !result.ok()) {
       std::cout << "seed " << seed << ": " << result.nodes << " nodes, " << result.operations << " operations, "
                 << result.acknowledged_writes << " acknowledged writes, " << result.unavailable << " 503s, "
@@ -65,6 +66,10 @@ int run(SimArgs& args) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "sim: " << seeds.size() << " seeds in " << seconds << " s\n";
   std::cout << passed << " passed, " << failed << " failed\n";
+  if (reused_dot_keys > 0) {
+    std::cout << reused_dot_keys << " keys left divergent after healing by a dot reused in a crash without synced "
+                 "disks (a known limit, see docs/design.md)\n";
+  }
   return failed == 0 ? 0 : 1;
 }
 

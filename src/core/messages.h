@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -99,8 +100,39 @@ struct HintedWriteReply {
 struct Hello {
   std::string node_id;
 };
+// Sent to every peer every heartbeat interval; its arrivals feed the failure detector.
+struct Heartbeat {};
+// Anti-entropy (core/anti_entropy.h), one exchange between two replicas of a partition:
+// the initiator sends its tree's inner hashes...
+struct AaeTree {
+  RequestId id = 0;
+  uint32_t partition = 0;
+  std::vector<uint64_t> inner;  // kFanout hashes
+};
+// ...the peer answers with its segment hashes under the inner nodes that differ...
+struct AaeSegments {
+  RequestId id = 0;
+  uint32_t partition = 0;
+  std::vector<uint32_t> inner_nodes;
+  std::vector<uint64_t> segments;  // kSegmentsPerInner per inner node, in order
+};
+// ...the initiator sends the keys and object hashes of the segments that differ; the peer sends
+// back (as ReplicaWrites without acknowledgement) its objects that the initiator lacks or has
+// differently, and pulls the initiator's for the keys it lacks or has differently.
+struct AaeKeys {
+  RequestId id = 0;
+  uint32_t partition = 0;
+  std::vector<uint32_t> segments;
+  std::vector<std::string> keys;
+  std::vector<uint64_t> hashes;  // object_hash per key
+};
+struct AaePull {
+  uint32_t partition = 0;
+  std::vector<std::string> keys;
+};
 using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
-                                 ForwardReply, HintedWrite, HintedWriteReply>;
+                                 ForwardReply, HintedWrite, HintedWriteReply, Heartbeat, AaeTree, AaeSegments,
+                                 AaeKeys, AaePull>;
 
 // What a storage update does to a key; apply_update() (replica.h) turns it into new bytes.
 struct CoordinatorWrite {
@@ -132,13 +164,27 @@ struct StorageOp {
   std::string key;
   std::optional<StorageUpdate> update;  // nullopt: a read
 };
-using Effect = std::variant<SendPeer, ReplyClient, StorageOp>;
+// Reads every key (and its object) of some segments of a partition, for anti-entropy.
+struct ScanSegments {
+  RequestId op = 0;
+  uint32_t partition = 0;
+  std::vector<uint32_t> segments;  // sorted
+};
+using Effect = std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments>;
 
 // The runtime's answer to a StorageOp.
 struct StorageDone {
   RequestId op = 0;
   Status status;                      // conflict: the sibling limit refused a coordinator write
   std::optional<std::string> object;  // the encoded object now stored; nullopt when absent
+  uint64_t previous_hash = 0;         // an update: object_hash of the bytes it replaced (0: absent)
+};
+
+// The runtime's answer to a ScanSegments: the keys of those segments with their objects.
+struct ScanDone {
+  RequestId op = 0;
+  Status status;
+  std::vector<std::pair<std::string, std::string>> entries;
 };
 
 }  // namespace md::core

@@ -26,9 +26,12 @@ Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options
       node_id_(std::move(node_id)),
       options_(options),
       reachable_(ring_.members().size(), true),
+      detectors_(ring_.members().size(), PhiAccrualDetector(options_.failure_detector)),
+      suspected_(ring_.members().size(), false),
       peer_ids_(ring_.members().size()),
       next_id_(request_id_base | 1),  // never 0: read repairs send id 0, which nothing waits for
-      pending_hints_(ring_.members().size(), 0) {
+      pending_hints_(ring_.members().size(), 0),
+      anti_entropy_(ring_, self_, options_.defaults.n, options_.anti_entropy, effects_, next_id_) {
   assert(self_ < ring_.members().size());
   peer_ids_[self_] = node_id_;
 }
@@ -75,7 +78,7 @@ void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool for
 
 void Node::start_forward(uint64_t now_ms, Origin origin, ClientRequest request, std::vector<MemberIndex> replicas) {
   ++counters_.forwarded;
-  std::stable_partition(replicas.begin(), replicas.end(), [&](MemberIndex m) { return reachable_[m]; });
+  std::stable_partition(replicas.begin(), replicas.end(), [&](MemberIndex m) { return peer_up(m); });
   RequestId id = next_id_++;
   // Half a deadline more than the coordinator's own, so its answer (a 503 with counts) wins the race.
   auto& forward = forwards_[id] = PendingForward{origin, std::move(request), std::move(replicas), 0,
@@ -107,7 +110,7 @@ void Node::start_write(uint64_t now_ms, Origin origin, ClientRequest& request, c
   write.deadline_ms = now_ms + options_.request_timeout_ms;
   // Replicas known to be down get a stand-in now; everything is sent once the local store made the object.
   for (MemberIndex owner : write.owners) {
-    if (owner == self_ || reachable_[owner]) {
+    if (owner == self_ || peer_up(owner)) {
       write.targets.push_back(WriteTarget{owner, owner, true, Slot::waiting});
     } else if (auto target = stand_in(write, owner)) {
       write.targets.push_back(*target);
@@ -168,7 +171,7 @@ std::optional<Node::WriteTarget> Node::stand_in(const PendingWrite& write, Membe
     auto walk = ring_.preference_list(write.partition, ring_.members().size());
     for (size_t step = 0; step < walk.size(); ++step) {
       MemberIndex m = walk[(write.owners.size() + step) % walk.size()];
-      if (m == owner || (m != self_ && !reachable_[m]) || holds_hint(m) || tried(m)) continue;
+      if (m == owner || !peer_up(m) || holds_hint(m) || tried(m)) continue;
       return WriteTarget{m, owner, true, Slot::waiting};
     }
   }
@@ -344,6 +347,17 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, Hello>) {
           peer_ids_[from] = std::move(m.node_id);
+        } else if constexpr (std::is_same_v<M, Heartbeat>) {
+          detectors_[from].heartbeat(now_ms);
+          suspected_[from] = false;
+        } else if constexpr (std::is_same_v<M, AaeTree>) {
+          anti_entropy_.on_tree(from, m);
+        } else if constexpr (std::is_same_v<M, AaeSegments>) {
+          anti_entropy_.on_segments(from, m);
+        } else if constexpr (std::is_same_v<M, AaeKeys>) {
+          anti_entropy_.on_keys(from, std::move(m));
+        } else if constexpr (std::is_same_v<M, AaePull>) {
+          anti_entropy_.on_pull(from, std::move(m));
         } else if constexpr (std::is_same_v<M, ReplicaRead>) {
           uint32_t partition = ring_.partition_of_key(m.key);
           storage(next_id_++, partition, std::move(m.key), std::nullopt, AfterServeRead{from, m.id});
@@ -388,8 +402,12 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
 void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
   auto it = ops_.find(done.op);
   if (it == ops_.end()) return;
-  Continuation then = std::move(it->second);
+  PendingOp op = std::move(it->second);
   ops_.erase(it);
+  if (op.update && done.status.is_ok() && done.object) {
+    anti_entropy_.changed(op.partition, op.key, done.previous_hash, object_hash(*done.object));
+  }
+  Continuation& then = op.then;
   std::visit(
       [&](auto& c) {
         using C = std::decay_t<decltype(c)>;
@@ -414,6 +432,12 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
       then);
 }
 
+void Node::on_scan_done(ScanDone done) { anti_entropy_.on_scan_done(done); }
+
+void Node::load_object(uint32_t partition, std::string_view key, std::string_view object) {
+  anti_entropy_.load(partition, key, object);
+}
+
 void Node::on_peer_up(MemberIndex peer) {
   if (peer >= reachable_.size() || peer == self_) return;
   reachable_[peer] = true;
@@ -429,6 +453,9 @@ void Node::on_peer_up(MemberIndex peer) {
 void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   if (peer >= reachable_.size() || peer == self_) return;
   reachable_[peer] = false;
+  detectors_[peer].restart();  // heartbeats pause while it reconnects; that pause is not learnt
+  suspected_[peer] = false;
+  anti_entropy_.on_peer_down(peer);
   // Whatever the peer still owed us will not come: count it as failed now rather than at the
   // deadline. Ids are collected first because answering erases requests.
   std::vector<std::pair<RequestId, MemberIndex>> targets;  // (write, owner) the peer was to store
@@ -462,7 +489,45 @@ void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   for (RequestId id : forwards) send_forward(id, forwards_.at(id));
 }
 
+PeerStatus Node::peer_status(MemberIndex peer) const {
+  if (peer == self_) return PeerStatus::up;
+  if (!reachable_[peer]) return PeerStatus::down;
+  return suspected_[peer] ? PeerStatus::suspect : PeerStatus::up;
+}
+
+double Node::peer_phi(MemberIndex peer, uint64_t now_ms) const {
+  return peer == self_ ? 0 : detectors_[peer].phi(now_ms);
+}
+
+const char* to_string(PeerStatus status) {
+  switch (status) {
+    case PeerStatus::up: return "up";
+    case PeerStatus::suspect: return "suspect";
+    case PeerStatus::down: return "down";
+  }
+  return "?";
+}
+
+void Node::heartbeats(uint64_t now_ms) {
+  for (MemberIndex peer = 0; peer < reachable_.size(); ++peer) {
+    if (peer == self_ || !reachable_[peer]) continue;
+    detectors_[peer].expect(now_ms);
+    bool suspect = detectors_[peer].phi(now_ms) >= options_.failure_detector.phi_threshold;
+    if (suspect && !suspected_[peer]) ++counters_.suspicions;
+    suspected_[peer] = suspect;
+  }
+  if (now_ms < next_heartbeat_ms_) return;
+  next_heartbeat_ms_ = now_ms + options_.failure_detector.heartbeat_interval_ms;
+  for (MemberIndex peer = 0; peer < reachable_.size(); ++peer) {
+    if (peer != self_ && reachable_[peer]) send(peer, Heartbeat{});
+  }
+}
+
 void Node::on_tick(uint64_t now_ms) {
+  heartbeats(now_ms);
+  std::vector<bool> up(reachable_.size());
+  for (MemberIndex m = 0; m < up.size(); ++m) up[m] = m != self_ && peer_up(m);
+  anti_entropy_.on_tick(now_ms, up);
   std::vector<RequestId> expired;
   for (const auto& [id, write] : writes_) {
     if (write.deadline_ms <= now_ms) expired.push_back(id);
@@ -494,7 +559,7 @@ void Node::on_tick(uint64_t now_ms) {
 
 void Node::storage(RequestId op, uint32_t partition, std::string key, std::optional<StorageUpdate> update,
                    Continuation then) {
-  ops_.emplace(op, std::move(then));
+  ops_.emplace(op, PendingOp{partition, key, update.has_value(), std::move(then)});
   effects_.push_back(StorageOp{op, partition, std::move(key), std::move(update)});
 }
 

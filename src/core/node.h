@@ -7,6 +7,10 @@
 // deterministic simulator.
 //
 // What it does (Dynamo's coordination, with dotted version vectors):
+//  - Replicas converge without reads by anti-entropy (core/anti_entropy.h): the node keeps a hash
+//    tree per partition, fed by every stored update, and periodically compares it with a peer's.
+//  - Peers are up, suspect or down (PeerStatus): the connection notices say down, and a
+//    phi-accrual detector over heartbeats (sent every FailureDetectorOptions interval) says suspect.
 //  - A request for a key whose preference list (first N distinct nodes from the key's partition)
 //    does not include this node is forwarded to a reachable node of that list.
 //  - A write: this node makes the new dot and stores the object locally (one atomic storage step),
@@ -33,6 +37,8 @@
 #include <map>
 #include <vector>
 
+#include "core/anti_entropy.h"
+#include "core/failure_detector.h"
 #include "core/hinted_handoff.h"
 #include "core/messages.h"
 #include "core/quorum.h"
@@ -46,11 +52,19 @@ struct NodeOptions {
   uint64_t read_repair_window_ms = 1000;  // after a read's answer, late replies within this are repaired too
   uint32_t siblings_max = 100;            // a coordinator refuses a write that would leave more (Riak: 100)
   uint32_t pending_requests_max = 65536;  // requests in flight at this node; beyond it: 503 at once
+  FailureDetectorOptions failure_detector;
+  AntiEntropyOptions anti_entropy;
   uint32_t hints_max = 1'000'000;         // pending hints held (one per owner and key); beyond it: refused
   uint32_t handoffs_in_flight_max = 16;   // hint deliveries at once: handoff is background work
   uint64_t handoff_retry_ms = 100;        // a failed delivery is retried after this, doubled per failure,
   uint64_t handoff_retry_max_ms = 2000;   // up to this
 };
+
+// How this node sees a peer: its connection is up and heartbeats arrive (up), the connection is
+// up but heartbeats stopped (suspect: a hung process, a one-way or silent partition), or the
+// connection is down.
+enum class PeerStatus : uint8_t { up, suspect, down };
+const char* to_string(PeerStatus status);
 
 struct NodeCounters {
   uint64_t client_requests = 0;
@@ -61,6 +75,7 @@ struct NodeCounters {
   uint64_t replica_writes = 0;      // writes (and repairs) from other coordinators, applied locally
   uint64_t replica_reads = 0;       // reads served to other coordinators
   uint64_t bad_replica_objects = 0; // replies whose object did not decode
+  uint64_t suspicions = 0;          // times a peer became suspect (its heartbeats stopped)
   uint64_t hints_stored = 0;        // writes kept as hints for a down or silent replica (merged per key)
   uint64_t hints_refused = 0;       // hinted writes refused: hints_max reached
   uint64_t hints_delivered = 0;     // hints the owner acknowledged, then removed
@@ -80,10 +95,14 @@ class Node {
   void on_client_request(uint64_t now_ms, RequestId client, ClientRequest request);
   void on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage message);
   void on_storage_done(uint64_t now_ms, StorageDone done);
+  void on_scan_done(ScanDone done);
+  // A key found in the engine at start: rebuilds the anti-entropy trees (before serving).
+  void load_object(uint32_t partition, std::string_view key, std::string_view object);
   // The connection to `peer` is up (a Hello is sent) or lost (what it owed us counts as failed).
   void on_peer_up(MemberIndex peer);
   void on_peer_down(uint64_t now_ms, MemberIndex peer);
-  // Expires deadlines and (re)starts hint deliveries; call it every few milliseconds.
+  // Expires deadlines, sends heartbeats, updates suspicions and (re)starts hint deliveries; call
+  // it every few milliseconds.
   void on_tick(uint64_t now_ms);
   // The storage keys of the hints the engine holds (its kHintPartition), read by the runtime at
   // start; they are delivered like hints stored in this life.
@@ -95,10 +114,14 @@ class Node {
   const Ring& ring() const { return ring_; }
   MemberIndex self() const { return self_; }
   const std::string& node_id() const { return node_id_; }
-  bool peer_reachable(MemberIndex peer) const { return reachable_[peer]; }
+  PeerStatus peer_status(MemberIndex peer) const;
+  bool peer_up(MemberIndex peer) const { return peer_status(peer) == PeerStatus::up; }
+  // The failure detector's phi for `peer` at `now_ms` (0 for this node and before any heartbeat).
+  double peer_phi(MemberIndex peer, uint64_t now_ms) const;
   // The node id a peer announced in its Hello; empty until then.
   const std::string& peer_node_id(MemberIndex peer) const { return peer_ids_[peer]; }
   const NodeCounters& counters() const { return counters_; }
+  const AntiEntropy& anti_entropy() const { return anti_entropy_; }
   size_t pending_requests() const { return writes_.size() + reads_.size() + forwards_.size(); }
   // Hints this node holds, per intended owner (indexed by MemberIndex).
   const std::vector<uint64_t>& pending_hints() const { return pending_hints_; }
@@ -190,6 +213,12 @@ class Node {
   struct AfterHintRemove { HintKey hint; };
   using Continuation = std::variant<AfterLocalWrite, AfterLocalRead, AfterServeRead, AfterServeWrite, AfterRepair,
                                     AfterHintMerge, AfterHintRead, AfterHintRemove>;
+  struct PendingOp {
+    uint32_t partition;  // a ring partition, or kHintPartition
+    std::string key;
+    bool update;  // a stored update of a ring partition changes the anti-entropy tree
+    Continuation then;
+  };
 
   void start(uint64_t now_ms, Origin origin, ClientRequest request, bool forwarded);
   void start_write(uint64_t now_ms, Origin origin, ClientRequest& request, const Quorum& q,
@@ -229,24 +258,29 @@ class Node {
   void fail(const Origin& origin, Outcome outcome, std::string message, uint32_t acknowledged = 0,
             uint32_t required = 0);
   void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
+  void heartbeats(uint64_t now_ms);
 
   Ring ring_;
   MemberIndex self_;
   std::string node_id_;
   NodeOptions options_;
-  std::vector<bool> reachable_;
+  std::vector<bool> reachable_;  // the connection is up
+  std::vector<PhiAccrualDetector> detectors_;
+  std::vector<bool> suspected_;
+  uint64_t next_heartbeat_ms_ = 0;
   std::vector<std::string> peer_ids_;
   RequestId next_id_;
   std::map<RequestId, PendingWrite> writes_;
   std::map<RequestId, PendingRead> reads_;
   std::map<RequestId, PendingForward> forwards_;
-  std::map<RequestId, Continuation> ops_;
+  std::map<RequestId, PendingOp> ops_;
   std::map<HintKey, Hint> hints_;
   std::vector<uint64_t> pending_hints_;        // per owner
   std::map<RequestId, HintKey> handoffs_;      // deliveries in flight, by request id
   uint64_t next_handoff_scan_ms_ = 0;
   std::vector<Effect> effects_;
   NodeCounters counters_;
+  AntiEntropy anti_entropy_;  // last: it holds references to effects_ and next_id_
 };
 
 }  // namespace md::core

@@ -69,7 +69,7 @@ void Node::hint_read(uint64_t now_ms, const HintKey& hk, StorageDone& done) {
   auto it = hints_.find(hk);
   auto& hint = it->second;
   hint.busy = false;
-  if (!done.status.is_ok() || !reachable_[hk.owner]) return handoff_failed(now_ms, hk);
+  if (!done.status.is_ok() || !peer_up(hk.owner)) return handoff_failed(now_ms, hk);
   if (!done.object) {  // its merge failed: nothing to deliver
     handoffs_.erase(hint.delivery);
     hint.stage = Hint::Stage::idle;
@@ -139,7 +139,7 @@ void Node::handoff_tick(uint64_t now_ms) {
   auto it = hints_.begin();
   while (it != hints_.end() && handoffs_.size() < options_.handoffs_in_flight_max) {
     MemberIndex owner = it->first.owner;
-    if (!reachable_[owner]) {
+    if (!peer_up(owner)) {
       it = hints_.lower_bound(HintKey{owner + 1, {}});
       continue;
     }

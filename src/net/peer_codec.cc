@@ -105,6 +105,30 @@ std::string encode_peer_message(const core::PeerMessage& message) {
           auto* w = out.mutable_forward();
           w->set_id(m.id);
           to_wire(m.request, w->mutable_request());
+        } else if constexpr (std::is_same_v<M, core::Heartbeat>) {
+          out.mutable_heartbeat();
+        } else if constexpr (std::is_same_v<M, core::AaeTree>) {
+          auto* w = out.mutable_aae_tree();
+          w->set_id(m.id);
+          w->set_partition(m.partition);
+          w->mutable_inner()->Add(m.inner.begin(), m.inner.end());
+        } else if constexpr (std::is_same_v<M, core::AaeSegments>) {
+          auto* w = out.mutable_aae_segments();
+          w->set_id(m.id);
+          w->set_partition(m.partition);
+          w->mutable_inner_nodes()->Add(m.inner_nodes.begin(), m.inner_nodes.end());
+          w->mutable_segments()->Add(m.segments.begin(), m.segments.end());
+        } else if constexpr (std::is_same_v<M, core::AaeKeys>) {
+          auto* w = out.mutable_aae_keys();
+          w->set_id(m.id);
+          w->set_partition(m.partition);
+          w->mutable_segments()->Add(m.segments.begin(), m.segments.end());
+          for (const auto& k : m.keys) w->add_keys(k);
+          w->mutable_hashes()->Add(m.hashes.begin(), m.hashes.end());
+        } else if constexpr (std::is_same_v<M, core::AaePull>) {
+          auto* w = out.mutable_aae_pull();
+          w->set_partition(m.partition);
+          for (const auto& k : m.keys) w->add_keys(k);
         } else if constexpr (std::is_same_v<M, core::ForwardReply>) {
           auto* w = out.mutable_forward_reply();
           w->set_id(m.id);
@@ -165,6 +189,25 @@ Result<core::PeerMessage> decode_peer_message(std::string_view bytes) {
     case wire::PeerMessage::kHintedWriteReply: {
       const auto& m = in.hinted_write_reply();
       return core::PeerMessage(core::HintedWriteReply{m.id(), m.owner(), m.ok()});
+    }
+    case wire::PeerMessage::kHeartbeat: return core::PeerMessage(core::Heartbeat{});
+    case wire::PeerMessage::kAaeTree: {
+      const auto& m = in.aae_tree();
+      return core::PeerMessage(core::AaeTree{m.id(), m.partition(), {m.inner().begin(), m.inner().end()}});
+    }
+    case wire::PeerMessage::kAaeSegments: {
+      const auto& m = in.aae_segments();
+      return core::PeerMessage(core::AaeSegments{m.id(), m.partition(), {m.inner_nodes().begin(), m.inner_nodes().end()},
+                                                 {m.segments().begin(), m.segments().end()}});
+    }
+    case wire::PeerMessage::kAaeKeys: {
+      const auto& m = in.aae_keys();
+      return core::PeerMessage(core::AaeKeys{m.id(), m.partition(), {m.segments().begin(), m.segments().end()},
+                                             {m.keys().begin(), m.keys().end()}, {m.hashes().begin(), m.hashes().end()}});
+    }
+    case wire::PeerMessage::kAaePull: {
+      const auto& m = in.aae_pull();
+      return core::PeerMessage(core::AaePull{m.partition(), {m.keys().begin(), m.keys().end()}});
     }
     case wire::PeerMessage::BODY_NOT_SET: break;
   }

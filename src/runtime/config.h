@@ -22,7 +22,6 @@ struct NodeConfig {
   uint32_t partitions = core::kDefaultPartitions;  // Q; every node of a cluster must agree
   std::string engine = "rocksdb";            // or "memory" (nothing survives a restart)
   storage::Options storage;
-  uint32_t storage_threads = 8;              // concurrent engine operations; more writers, bigger group commits
   core::NodeOptions core;
   net::ApiLimits limits;
   uint32_t tick_ms = 5;                      // how often deadlines are checked

@@ -7,16 +7,21 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
+#include <memory>
 #include <random>
 
+#include "core/merkle_tree.h"
 #include "core/node.h"
 #include "core/replica.h"
 #include "net/http_api.h"
 #include "net/http_server.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
+#include "runtime/durable_writer.h"
 
 namespace md::runtime {
 
@@ -25,7 +30,7 @@ using tcp = asio::ip::tcp;
 
 class Server::Impl final : public net::PeerTransport::Handler {
  public:
-  explicit Impl(NodeConfig config) : config_(std::move(config)), storage_pool_(config_.storage_threads) {}
+  explicit Impl(NodeConfig config) : config_(std::move(config)) {}
 
   Status start();
   void run() { io_.run(); }
@@ -39,7 +44,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
     });
   }
   ~Impl() override {
-    storage_pool_.join();
+    writer_.reset();  // writes what was submitted
     if (engine_) engine_->sync();
   }
 
@@ -78,7 +83,13 @@ class Server::Impl final : public net::PeerTransport::Handler {
   Status resolve_peers(std::vector<tcp::endpoint>* endpoints);
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   void run_effects();
-  core::StorageDone execute(const core::StorageOp& op);
+  core::StorageDone read(const core::StorageOp& op);
+  core::StorageDone remove(const core::StorageOp& op);
+  storage::Update to_update(core::StorageOp op, std::shared_ptr<uint64_t> previous_hash) const;
+  void updates_done(const std::vector<core::RequestId>& ops, const std::vector<std::shared_ptr<uint64_t>>& previous,
+                    std::vector<storage::UpdateResult> results);
+  core::ScanDone scan(const core::ScanSegments& scan);
+  Status load_trees();
   Status recover_hints();
   void arm_tick();
   std::string info_page(net::InfoPage page) const;
@@ -87,9 +98,9 @@ class Server::Impl final : public net::PeerTransport::Handler {
   ClusterLayout layout_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   asio::io_context io_{1};
-  asio::thread_pool storage_pool_;
   asio::steady_timer tick_{io_};
   std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<DurableWriter> writer_;  // fsynced writes (--sync always); others run inline
   std::unique_ptr<core::Node> node_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::PeerTransport> peers_;
@@ -126,12 +137,16 @@ Status Server::Impl::start() {
   } else {
     return Status::invalid_argument("--engine must be rocksdb or memory, got " + config_.engine);
   }
+  if (config_.engine == "rocksdb" && config_.storage.sync == storage::SyncPolicy::always) {
+    writer_ = std::make_unique<DurableWriter>(*engine_, io_);
+  }
 
   auto ring = core::Ring::create(layout_.members, config_.partitions);
   if (!ring.is_ok()) return ring.status();
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
   node_ = std::make_unique<core::Node>(std::move(ring).value(), layout_.self, *node_id, config_.core, id_base);
+  if (auto s = load_trees(); !s.is_ok()) return s;
   if (auto s = recover_hints(); !s.is_ok()) return s;
 
   std::vector<tcp::endpoint> peer_endpoints;
@@ -185,14 +200,17 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
 }
 
 void Server::Impl::run_effects() {
-  // Reads, and writes that need no fsync, run right here: they hit RocksDB's memtable and cache,
-  // and a round trip through the pool would cost two thread wake-ups. Writes that must be fsynced
-  // go to the pool, where concurrent ones share a sync (group commit).
-  const bool writes_inline = config_.storage.sync != storage::SyncPolicy::always;
+  // Reads run right here: they hit RocksDB's memtable and cache, and a round trip through another
+  // thread would cost two wake-ups. So do the writes of one pass over the effects, as one batch,
+  // unless they must be fsynced: then the durable writer batches them with whatever else queued
+  // during its last fsync, and the io thread carries on meanwhile.
   while (true) {
     auto effects = node_->take_effects();
     if (effects.empty()) return;
     std::vector<core::StorageDone> done_here;
+    std::vector<storage::Update> updates;
+    std::vector<core::RequestId> update_ops;
+    std::vector<std::shared_ptr<uint64_t>> previous;  // per update: the hash of what it replaced
     for (auto& effect : effects) {
       if (auto* send = std::get_if<core::SendPeer>(&effect)) {
         if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
@@ -206,47 +224,50 @@ void Server::Impl::run_effects() {
         if (it == pending_http_.end()) continue;
         it->second.respond(net::kv_response(it->second.op, it->second.key, reply->response));
         pending_http_.erase(it);
-      } else if (auto& op = std::get<core::StorageOp>(effect); !op.update || writes_inline) {
-        done_here.push_back(execute(op));
+      } else if (auto* scan_op = std::get_if<core::ScanSegments>(&effect)) {
+        node_->on_scan_done(scan(*scan_op));  // queues effects for the next pass
+      } else if (auto& op = std::get<core::StorageOp>(effect); !op.update) {
+        done_here.push_back(read(op));
+      } else if (std::holds_alternative<core::RemoveKey>(*op.update)) {
+        done_here.push_back(remove(op));
       } else {
-        asio::post(storage_pool_, [this, op = std::move(op)] {
-          auto done = execute(op);
-          asio::post(io_, [this, done = std::move(done)]() mutable {
-            node_->on_storage_done(now_ms(), std::move(done));
-            run_effects();
-          });
-        });
+        update_ops.push_back(op.op);
+        previous.push_back(std::make_shared<uint64_t>(0));
+        updates.push_back(to_update(std::move(op), previous.back()));
       }
     }
     for (auto& done : done_here) node_->on_storage_done(now_ms(), std::move(done));
+    if (updates.empty()) continue;
+    if (writer_) {
+      writer_->submit(std::move(updates), [this, ops = std::move(update_ops), previous = std::move(previous)](
+                                              std::vector<storage::UpdateResult> results) {
+        updates_done(ops, previous, std::move(results));
+        run_effects();
+      });
+    } else {
+      updates_done(update_ops, previous, engine_->update_all(updates));
+    }
   }
 }
 
-core::StorageDone Server::Impl::execute(const core::StorageOp& op) {
+core::StorageDone Server::Impl::read(const core::StorageOp& op) {
   core::StorageDone done{op.op, Status::ok(), std::nullopt};
   std::string bytes;
-  Status status;
-  if (!op.update) {
-    status = engine_->get(op.partition, op.key, &bytes);
-    if (status.code() == Code::not_found) return done;
-  } else if (std::holds_alternative<core::RemoveKey>(*op.update)) {
-    status = engine_->remove(op.partition, op.key);  // a delivered hint
-    if (status.is_ok()) return done;
-  } else {
-    const std::string& node_id = node_->node_id();  // immutable after start: safe to read here
-    status = engine_->update(
-        op.partition, op.key,
-        [&](std::optional<std::string_view> current) {
-          return core::apply_update(current, *op.update, node_id, config_.core.siblings_max);
-        },
-        &bytes);
-  }
-  if (!status.is_ok()) {
-    if (status.code() != Code::conflict) spdlog::error("storage operation on key '{}' failed: {}", op.key, status.message());
+  auto status = engine_->get(op.partition, op.key, &bytes);
+  if (status.is_ok()) {
+    done.object = std::move(bytes);
+  } else if (status.code() != Code::not_found) {
+    spdlog::error("reading key '{}' failed: {}", op.key, status.message());
     done.status = status;
-    return done;
   }
-  done.object = std::move(bytes);
+  return done;
+}
+
+core::StorageDone Server::Impl::remove(const core::StorageOp& op) {
+  // A delivered hint. Not synced on its own: if a crash loses the removal, the hint is delivered
+  // again, and the owner's merge makes that harmless.
+  core::StorageDone done{op.op, engine_->remove(op.partition, op.key), std::nullopt};
+  if (!done.status.is_ok()) spdlog::error("removing hint '{}' failed: {}", op.key, done.status.message());
   return done;
 }
 
@@ -261,6 +282,60 @@ Status Server::Impl::recover_hints() {
   if (!s.is_ok()) return s;
   node_->on_hints_recovered(keys);
   if (!keys.empty()) spdlog::info("{} hints to hand off from before the restart", keys.size());
+  return Status::ok();
+}
+
+storage::Update Server::Impl::to_update(core::StorageOp op, std::shared_ptr<uint64_t> previous_hash) const {
+  // The function may run on the durable writer's thread: it owns copies of what it needs, and
+  // leaves the hash of the bytes it replaced (for the anti-entropy tree) in `previous_hash`.
+  return storage::Update{op.partition, std::move(op.key),
+                         [update = std::move(*op.update), node_id = node_->node_id(),
+                          siblings_max = config_.core.siblings_max,
+                          previous_hash = std::move(previous_hash)](std::optional<std::string_view> current) {
+                           *previous_hash = current ? core::object_hash(*current) : 0;
+                           return core::apply_update(current, update, node_id, siblings_max);
+                         }};
+}
+
+void Server::Impl::updates_done(const std::vector<core::RequestId>& ops,
+                                const std::vector<std::shared_ptr<uint64_t>>& previous,
+                                std::vector<storage::UpdateResult> results) {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt, *previous[i]};
+    if (done.status.is_ok()) {
+      done.object = std::move(results[i].stored);
+    } else if (done.status.code() != Code::conflict) {  // a refused write (too many siblings) is no fault
+      spdlog::error("storage update failed: {}", done.status.message());
+    }
+    node_->on_storage_done(now_ms(), std::move(done));
+  }
+}
+
+core::ScanDone Server::Impl::scan(const core::ScanSegments& scan) {
+  core::ScanDone done{scan.op, Status::ok(), {}};
+  done.status = engine_->for_each(scan.partition, std::nullopt, [&](std::string_view key, std::string_view object) {
+    if (std::binary_search(scan.segments.begin(), scan.segments.end(), core::segment_of(key))) {
+      done.entries.emplace_back(key, object);
+    }
+    return true;
+  });
+  if (!done.status.is_ok()) spdlog::error("anti-entropy scan of partition {} failed: {}", scan.partition, done.status.message());
+  return done;
+}
+
+Status Server::Impl::load_trees() {
+  auto started = std::chrono::steady_clock::now();
+  uint64_t keys = 0;
+  for (uint32_t p = 0; p < node_->ring().partitions(); ++p) {
+    auto s = engine_->for_each(p, std::nullopt, [&](std::string_view key, std::string_view object) {
+      node_->load_object(p, key, object);
+      ++keys;
+      return true;
+    });
+    if (!s.is_ok()) return s;
+  }
+  spdlog::info("anti-entropy trees rebuilt from {} keys in {} ms", keys,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   return Status::ok();
 }
 
@@ -289,25 +364,33 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
       w.Key("self");
       w.Bool(m == layout_.self);
       w.Key("reachable");
-      w.Bool(m == layout_.self || (node_->peer_reachable(m) && peers_->is_up(m)));
+      w.Bool(node_->peer_status(m) != core::PeerStatus::down && (m == layout_.self || peers_->is_up(m)));
+      w.Key("status");
+      w.String(core::to_string(node_->peer_status(m)));
+      w.Key("phi");
+      w.Double(std::round(node_->peer_phi(m, now_ms()) * 100) / 100);
       w.Key("pending_hints");  // writes this node holds for that node, to hand off
       w.Uint64(node_->pending_hints()[m]);
       w.EndObject();
     }
     w.EndArray();
     const auto& c = node_->counters();
+    const auto& a = node_->anti_entropy().counters();
     w.Key("counters");
     w.StartObject();
     for (auto [name, value] : {std::pair{"client_requests", c.client_requests}, std::pair{"forwarded", c.forwarded},
                                std::pair{"quorum_failures", c.quorum_failures}, std::pair{"read_repairs", c.read_repairs},
                                std::pair{"blind_writes", c.blind_writes}, std::pair{"replica_writes", c.replica_writes},
                                std::pair{"replica_reads", c.replica_reads},
-                               std::pair{"bad_replica_objects", c.bad_replica_objects},
+                               std::pair{"bad_replica_objects", c.bad_replica_objects}, std::pair{"suspicions", c.suspicions},
                                std::pair{"bad_peer_messages", bad_peer_messages_}, std::pair{"hints_stored", c.hints_stored},
                                std::pair{"hints_refused", c.hints_refused}, std::pair{"hints_delivered", c.hints_delivered},
                                std::pair{"handoff_failures", c.handoff_failures},
                                std::pair{"hints_recovered", c.hints_recovered},
-                               std::pair{"hints_unreadable", c.hints_unreadable}}) {
+                               std::pair{"hints_unreadable", c.hints_unreadable},
+                               std::pair{"aae_exchanges", a.exchanges}, std::pair{"aae_exchanges_in_sync", a.exchanges_in_sync},
+                               std::pair{"aae_segments_differing", a.segments_differing},
+                               std::pair{"aae_objects_sent", a.objects_sent}}) {
       w.Key(name);
       w.Uint64(value);
     }

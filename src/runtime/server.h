@@ -1,8 +1,8 @@
 // A node process: drives the pure core (core::Node) with real time, sockets and a storage engine.
 //
 // Threads: one io thread runs the core, the HTTP API and the peer transport, so the core needs no
-// locks; storage operations run on a small pool (storage_threads), whose concurrent writes let
-// RocksDB group-commit their fsyncs, and post their completions back to the io thread.
+// locks; reads and unsynced writes run inline on it, and fsynced writes go to the durable writer,
+// which batches them (one fsync per batch) and posts their completions back to the io thread.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,6 @@
 #include "sim/cluster.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "core/object_codec.h"
@@ -20,9 +21,10 @@ core::Ring make_ring(const ClusterOptions& options) {
 }
 
 const char* message_name(const core::PeerMessage& m) {
-  static const char* names[] = {"hello",   "replica_read",  "read_reply",   "replica_write",     "write_reply",
-                                "forward", "forward_reply", "hinted_write", "hinted_write_reply"};
-  static_assert(std::size(names) == std::variant_size_v<core::PeerMessage>);
+  static constexpr const char* names[] = {"hello", "replica_read", "read_reply", "replica_write", "write_reply",
+                                          "forward", "forward_reply", "hinted_write", "hinted_write_reply",
+                                          "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull"};
+  static_assert(std::size(names) == std::variant_size_v<core::PeerMessage>, "a name per peer message");
   return names[m.index()];
 }
 
@@ -56,8 +58,11 @@ Cluster::Cluster(ClusterOptions options)
 
 std::unique_ptr<core::Node> Cluster::make_node(size_t i) {
   // Ids sort like their indexes ("node_5001" < "node_5002" ...), so member index i is node i.
-  return std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), sim_node_id(i), options_.node,
-                                      rng_.next() >> 1);
+  auto node = std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), sim_node_id(i), options_.node,
+                                           rng_.next() >> 1);
+  // As the runtime does on start: the anti-entropy trees are rebuilt from what the disk kept.
+  for (const auto& [key, bytes] : disk_view(i)) node->load_object(key.first, key.second, bytes);
+  return node;
 }
 
 void Cluster::note(const std::string& line) {
@@ -140,10 +145,15 @@ void Cluster::deliver(Event& e) {
           note(where + "client#" + std::to_string(e.handle) + " " + ops[static_cast<int>(what.op)] + " " + what.key +
                (what.value.empty() ? "" : " " + what.value));
           node.on_client_request(now_ms_, e.handle, std::move(what));
+        } else if constexpr (std::is_same_v<W, core::ScanDone>) {
+          note(where + "scan_done op" + std::to_string(what.op) + " " + std::to_string(what.entries.size()) + " keys");
+          node.on_scan_done(std::move(what));
         } else if constexpr (std::is_same_v<W, core::StorageDone>) {
           note(where + "storage_done op" + std::to_string(what.op) + (what.status.is_ok() ? "" : " failed"));
           node.on_storage_done(now_ms_, std::move(what));
         } else if constexpr (std::is_same_v<W, PeerDown>) {
+          // The peer restarted since: the restart already gave this node a new connection to it,
+          // as the runtime's reconnect would.
           if (what.peer_incarnation != incarnation_[what.peer]) return;
           note(where + "peer_down n" + std::to_string(what.peer));
           node.on_peer_down(now_ms_, what.peer);
@@ -167,6 +177,14 @@ void Cluster::drain(size_t i) {
       note("n" + std::to_string(i) + " reply client#" + std::to_string(reply->client) + " " +
            outcomes[static_cast<int>(reply->response.outcome)]);
       responses_[reply->client] = std::move(reply->response);
+    } else if (auto* scan = std::get_if<core::ScanSegments>(&effect)) {
+      core::ScanDone done{scan->op, Status::ok(), {}};
+      for (const auto& [key, bytes] : disk_view(i, scan->partition)) {
+        if (std::binary_search(scan->segments.begin(), scan->segments.end(), core::segment_of(key.second))) {
+          done.entries.emplace_back(key.second, bytes);
+        }
+      }
+      push(now_ms_ + slow_ms_[i], i, std::move(done));
     } else {
       execute(i, std::get<core::StorageOp>(effect));
     }
@@ -175,6 +193,7 @@ void Cluster::drain(size_t i) {
 
 void Cluster::send(size_t from, const core::SendPeer& s) {
   const auto& net = options_.network;
+  if (send_observer_) send_observer_(from, s.to, s.message);
   if (!up_[s.to]) {  // a crashed node refuses connections: the sender learns at once
     push(now_ms_ + net.latency_ms, from, PeerDown{s.to, incarnation_[s.to]});
     return;
@@ -185,6 +204,25 @@ void Cluster::send(size_t from, const core::SendPeer& s) {
     uint64_t delay = rng_.long_tail(net.latency_ms, net.latency_max_ms) + slow_ms_[from] + slow_ms_[s.to];
     push(now_ms_ + delay, s.to, std::make_pair(static_cast<core::MemberIndex>(from), s.message));
   }
+}
+
+std::map<std::pair<uint32_t, std::string>, std::string> Cluster::disk_view(size_t node,
+                                                                          std::optional<uint32_t> partition) const {
+  std::map<std::pair<uint32_t, std::string>, std::string> view;
+  auto overlay = [&](const auto& layer, auto&& put) {
+    auto from = partition ? layer.lower_bound({*partition, ""}) : layer.begin();
+    auto to = partition ? layer.lower_bound({*partition + 1, ""}) : layer.end();
+    for (auto it = from; it != to; ++it) put(it->first, it->second);
+  };
+  overlay(disks_[node].synced, [&](const auto& key, const std::string& bytes) { view[key] = bytes; });
+  overlay(disks_[node].unsynced, [&](const auto& key, const std::optional<std::string>& bytes) {  // newer
+    if (bytes) {
+      view[key] = *bytes;
+    } else {
+      view.erase(key);
+    }
+  });
+  return view;
 }
 
 std::optional<std::string> Cluster::read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const {
@@ -228,6 +266,7 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
   } else if (op.update && options_.buggy_handoff && op.partition == core::kHintPartition) {
     done.object = std::get<core::MergeWrite>(*op.update).object;  // acknowledged, never kept
   } else if (op.update) {
+    done.previous_hash = current ? core::object_hash(*current) : 0;
     std::optional<std::string_view> view;
     if (current) view = *current;
     auto next = core::apply_update(view, *op.update, nodes_[i]->node_id(), options_.node.siblings_max);
@@ -263,9 +302,7 @@ void Cluster::crash(size_t node) {
   nodes_[node].reset();  // volatile state is gone
   disks_[node].unsynced.clear();  // and so is what the OS had not written back
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (up_[i]) {
-      push(now_ms_ + options_.network.latency_ms, i, PeerDown{static_cast<core::MemberIndex>(node), incarnation_[node]});
-    }
+    if (up_[i]) push(now_ms_ + options_.network.latency_ms, i, PeerDown{static_cast<core::MemberIndex>(node), incarnation_[node]});
   }
 }
 
@@ -274,7 +311,7 @@ void Cluster::restart(size_t node) {
   nodes_[node] = make_node(node);
   recover_hints(node);
   up_[node] = true;
-  ++incarnation_[node];  // a new life: news of the down one (a PeerDown on its way) is stale
+  ++incarnation_[node];  // a new life: notices about the crashed one are stale
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (i == node || !up_[i]) continue;
     nodes_[i]->on_peer_up(static_cast<core::MemberIndex>(node));
@@ -294,6 +331,13 @@ void Cluster::partition(std::vector<int> group) {
 void Cluster::heal() {
   note("heal");
   std::fill(group_.begin(), group_.end(), 0);
+}
+
+void Cluster::erase_from_disk(size_t node, const std::string& key) {
+  assert(!up_[node] && "a running node's anti-entropy tree would not know");
+  const std::pair<uint32_t, std::string> at{ring_.partition_of_key(key), key};
+  disks_[node].synced.erase(at);
+  disks_[node].unsynced.erase(at);
 }
 
 std::optional<core::DvvSet> Cluster::stored(size_t node, const std::string& key) const {

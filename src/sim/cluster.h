@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -86,6 +87,12 @@ class Cluster {
   void set_network(const NetworkFaults& faults) { options_.network = faults; }
   void set_slow(size_t node, uint64_t extra_ms) { slow_ms_[node] = extra_ms; }
 
+  // Tests only: `node`, crashed, loses `key` from its disk, as if it had never stored it.
+  void erase_from_disk(size_t node, const std::string& key);
+  // Tests only: sees every message a node sends (before the network may lose it).
+  using SendObserver = std::function<void(size_t from, core::MemberIndex to, const core::PeerMessage&)>;
+  void observe_sends(SendObserver observer) { send_observer_ = std::move(observer); }
+
   // The object on `node`'s disk for `key` (what survives a crash and what is not yet synced), decoded.
   std::optional<core::DvvSet> stored(size_t node, const std::string& key) const;
   const std::vector<StoredWrite>& stored_writes() const { return stored_writes_; }
@@ -102,11 +109,11 @@ class Cluster {
  private:
   struct PeerDown {
     core::MemberIndex peer;
-    uint64_t peer_incarnation;  // news about an earlier life of the peer is stale once it restarted
+    uint64_t peer_incarnation;  // the life of the peer whose connection failed
   };
   struct Flush {};
   using What = std::variant<core::ClientRequest, std::pair<core::MemberIndex, core::PeerMessage>, core::StorageDone,
-                            PeerDown, Flush>;
+                            core::ScanDone, PeerDown, Flush>;
   struct Event {
     uint64_t at_ms = 0;
     uint64_t seq = 0;
@@ -132,6 +139,9 @@ class Cluster {
   std::optional<std::string> read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const;
   void write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes);
   void recover_hints(size_t node);
+  // What the node's storage holds now: the synced data overlaid by what is not yet synced.
+  std::map<std::pair<uint32_t, std::string>, std::string> disk_view(
+      size_t node, std::optional<uint32_t> partition = std::nullopt) const;
   std::unique_ptr<core::Node> make_node(size_t i);
 
   ClusterOptions options_;
@@ -140,6 +150,7 @@ class Cluster {
   std::vector<std::unique_ptr<core::Node>> nodes_;
   std::vector<bool> up_;
   std::vector<uint64_t> incarnation_;
+  SendObserver send_observer_;
   std::vector<uint64_t> slow_ms_;
   std::vector<int> group_;
   std::vector<Disk> disks_;

@@ -30,6 +30,7 @@ struct SimOptions {
   bool trace = false;
   bool buggy_merge = false;  // mutation test: replicas' merges drop a sibling
   bool buggy_handoff = false;  // mutation test: hints are acknowledged but never kept
+  bool anti_entropy = true;  // off only to show that the convergence-without-reads check bites
 };
 
 struct SimResult {
@@ -40,6 +41,8 @@ struct SimResult {
   size_t operations = 0, acknowledged_writes = 0, unavailable = 0, conflicts_seen = 0, faults_injected = 0;
   size_t hints_delivered = 0, handoff_crashes = 0;
   uint64_t virtual_ms = 0;
+  // Keys anti-entropy could not converge because a crashed node without synced disks reused a dot.
+  size_t reused_dot_keys = 0;
   bool ok() const { return violations.empty(); }
 };
 

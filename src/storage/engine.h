@@ -1,9 +1,10 @@
 // The storage engine interface: what a node needs from its disk.
 //
 // Keys live in ring partitions; an engine keeps each partition a contiguous, ordered key range so
-// that handoff and anti-entropy can scan one partition. Writes are read-modify-writes (update):
+// that handoff and anti-entropy can scan one partition. Writes are read-modify-writes (updates):
 // the caller's pure function decides the new bytes from the current ones, and the engine makes
-// that step atomic per key. An update that returns ok is durable per the sync policy.
+// that step atomic per key. Updates come in batches that are written (and synced) together, so a
+// node pays one fsync for everything that queued up while the previous one ran.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -37,6 +40,18 @@ struct Options {
 // Decides the new bytes of a key from its current bytes (nullopt when absent). An error aborts the
 // update and nothing is written; a nullopt result means "unchanged": nothing is written or synced.
 using UpdateFn = std::function<Result<std::optional<std::string>>(std::optional<std::string_view> current)>;
+// One read-modify-write of a batch.
+struct Update {
+  Partition partition = 0;
+  std::string key;
+  UpdateFn fn;
+};
+// What became of one update: ok with the bytes now stored (new, or unchanged), or the error of its
+// function (nothing written for it) or of the write (nothing written for the batch).
+struct UpdateResult {
+  Status status;
+  std::string stored;
+};
 // Visits one key; returns false to stop the scan.
 using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
 
@@ -46,10 +61,13 @@ class Engine {
 
   // Code::not_found when the key is absent.
   virtual Status get(Partition p, std::string_view key, std::string* value) = 0;
-  // Atomic read-modify-write of one key. Concurrent updates of one key serialise; of different keys
-  // they run in parallel (so RocksDB group-commits their fsyncs). On ok, *stored holds the bytes now
-  // stored (new, or unchanged) and the write is durable per the sync policy.
-  virtual Status update(Partition p, std::string_view key, const UpdateFn& fn, std::string* stored) = 0;
+  // Applies the updates in order and writes what they changed as one atomic batch with one sync.
+  // An update sees the result of earlier updates of its key in the same batch; concurrent batches
+  // that share keys serialise. Returns one result per update; an ok result is durable per the
+  // sync policy.
+  virtual std::vector<UpdateResult> update_all(std::span<const Update> updates) = 0;
+  // One update: a batch of one. On ok, *stored holds the bytes now stored.
+  Status update(Partition p, std::string_view key, UpdateFn fn, std::string* stored);
   // Removes a key; removing an absent key is ok.
   virtual Status remove(Partition p, std::string_view key) = 0;
   // Visits partition p's keys in key order, starting strictly after `after` when given.

@@ -1,4 +1,4 @@
-// Striped per-key locks: update()s of one key serialise, different keys rarely share a stripe.
+// Striped per-key locks: updates of one key serialise, different keys rarely share a stripe.
 #pragma once
 
 #include <xxhash.h>
@@ -12,9 +12,10 @@ namespace md::storage {
 class KeyLock {
  public:
   explicit KeyLock(size_t stripes) : stripes_(stripes == 0 ? 1 : stripes) {}
-  std::mutex& for_key(std::string_view storage_key) {
-    return stripes_[XXH3_64bits(storage_key.data(), storage_key.size()) % stripes_.size()];
+  size_t stripe_of(std::string_view storage_key) const {
+    return XXH3_64bits(storage_key.data(), storage_key.size()) % stripes_.size();
   }
+  std::mutex& stripe(size_t index) { return stripes_[index]; }
 
  private:
   std::vector<std::mutex> stripes_;

@@ -1,10 +1,10 @@
 // The in-memory engine: one ordered map guarded by a reader-writer lock, plus the striped key locks
-// that make update() atomic per key like the durable engine.
+// that make a batch atomic per key like the durable engine.
 #include <map>
 #include <shared_mutex>
 
+#include "storage/batch.h"
 #include "storage/engine.h"
-#include "storage/key_lock.h"
 
 namespace md::storage {
 namespace {
@@ -19,25 +19,19 @@ class MemoryEngine final : public Engine {
     return Status::ok();
   }
 
-  Status update(Partition p, std::string_view key, const UpdateFn& fn, std::string* stored) override {
-    std::string k = storage_key(p, key);
-    std::lock_guard key_guard(locks_.for_key(k));
-    std::optional<std::string> current;
-    {
+  std::vector<UpdateResult> update_all(std::span<const Update> updates) override {
+    auto keys = storage_keys(updates);
+    BatchLock guard(locks_, keys);
+    std::vector<UpdateResult> results;
+    auto writes = apply_updates(updates, keys, [this](const std::string& k) -> Result<std::optional<std::string>> {
       std::shared_lock lock(mutex_);
-      if (auto it = data_.find(k); it != data_.end()) current = it->second;
-    }
-    std::optional<std::string_view> view;
-    if (current) view = *current;
-    auto next = fn(view);
-    if (!next.is_ok()) return next.status();
-    if (!*next) {
-      *stored = current.value_or(std::string());
-      return Status::ok();
-    }
+      auto it = data_.find(k);
+      if (it == data_.end()) return std::optional<std::string>();
+      return std::optional<std::string>(it->second);
+    }, &results);
     std::unique_lock lock(mutex_);
-    *stored = data_[k] = std::move(**next);
-    return Status::ok();
+    for (auto& [k, v] : writes) data_[std::move(k)] = std::move(v);
+    return results;
   }
 
   Status remove(Partition p, std::string_view key) override {

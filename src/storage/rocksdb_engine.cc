@@ -1,9 +1,11 @@
-// The default, durable engine: RocksDB. Every update is a Get then a Put under the key's stripe
-// lock; with SyncPolicy::always the Put asks for an fsynced WAL, and RocksDB's write group lets
-// concurrent writers from the storage pool share one fsync (group commit).
+// The default, durable engine: RocksDB. A batch of updates is Gets, then one WriteBatch under the
+// keys' stripe locks; with SyncPolicy::always the write asks for an fsynced WAL, so a whole batch
+// costs one fsync, and RocksDB's write group lets concurrent batches share one too.
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,8 +13,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "storage/batch.h"
 #include "storage/engine.h"
-#include "storage/key_lock.h"
 
 namespace md::storage {
 namespace {
@@ -44,24 +46,26 @@ class RocksDbEngine final : public Engine {
     return to_status(s, "get");
   }
 
-  Status update(Partition p, std::string_view key, const UpdateFn& fn, std::string* stored) override {
-    std::string k = storage_key(p, key);
-    std::lock_guard guard(locks_.for_key(k));
-    std::string current;
-    auto s = db_->Get(rocksdb::ReadOptions(), k, &current);
-    if (!s.ok() && !s.IsNotFound()) return to_status(s, "get");
-    std::optional<std::string_view> view;
-    if (s.ok()) view = current;
-    auto next = fn(view);
-    if (!next.is_ok()) return next.status();
-    if (!*next) {
-      *stored = std::move(current);
-      return Status::ok();
+  std::vector<UpdateResult> update_all(std::span<const Update> updates) override {
+    auto keys = storage_keys(updates);
+    BatchLock guard(locks_, keys);
+    std::vector<UpdateResult> results;
+    auto writes = apply_updates(updates, keys, [this](const std::string& k) -> Result<std::optional<std::string>> {
+      std::string current;
+      auto s = db_->Get(rocksdb::ReadOptions(), k, &current);
+      if (s.IsNotFound()) return std::optional<std::string>();
+      if (!s.ok()) return to_status(s, "get");
+      return std::optional<std::string>(std::move(current));
+    }, &results);
+    if (writes.empty()) return results;
+    rocksdb::WriteBatch batch;
+    for (const auto& [k, v] : writes) batch.Put(k, v);
+    if (auto s = db_->Write(write_options_, &batch); !s.ok()) {
+      for (auto& r : results) {
+        if (r.status.is_ok()) r.status = to_status(s, "write");
+      }
     }
-    s = db_->Put(write_options_, k, **next);
-    if (!s.ok()) return to_status(s, "put");
-    *stored = std::move(**next);
-    return Status::ok();
+    return results;
   }
 
   Status remove(Partition p, std::string_view key) override {
@@ -133,6 +137,9 @@ Result<std::unique_ptr<Engine>> open_rocksdb_engine(const std::string& path, con
   db_options.enable_write_thread_adaptive_yield = false;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // About 1.2 bytes of memory per key spare a read of each SST that does not hold a looked-up key
+  // (every first write of a key, every read of a missing one).
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, path, &raw);

@@ -1,4 +1,7 @@
 """Quorums, siblings, deletes, failures and durability on a real three-node cluster."""
+import os
+import shutil
+import signal
 import time
 import unittest
 
@@ -94,6 +97,64 @@ class Replication(ClusterTest):
         self.assertTrue(all(len(set(o["preference_list"])) == 3 for o in ring["owners"]))
         self.assertEqual(request(c.ports[2], "GET", "/ring").json["owners"], ring["owners"])
 
+    def test_a_hung_node_becomes_suspect_and_up_again_when_it_resumes(self):
+        # SIGSTOP: the process hangs with its connections open; only its heartbeats stop.
+        c = self.start_cluster(20080, extra_args=["--heartbeat-ms", "100"])
+        watcher, hung = c.ports[0], c.ports[2]
+
+        def status_of(port):
+            nodes = request(watcher, "GET", "/cluster").json["nodes"]
+            return next(n["status"] for n in nodes if n["address"].endswith(f":{port}"))
+
+        self.assertEqual(status_of(hung), "up")
+        c.procs[hung].send_signal(signal.SIGSTOP)
+        try:
+            wait_until(lambda: status_of(hung) == "suspect", timeout_s=15, what="the hung node to be suspected")
+            self.assertGreaterEqual(counter(watcher, "suspicions"), 1)
+            table = self.run_cli("status", "--node", f"127.0.0.1:{watcher}", check_code=0).stdout
+            row = next(line for line in table.splitlines() if f":{hung} " in line)
+            self.assertEqual(row.split()[2], "suspect", table)
+            self.assertIn("suspicions=", table)
+        finally:
+            c.procs[hung].send_signal(signal.SIGCONT)
+        wait_until(lambda: status_of(hung) == "up", timeout_s=15, what="the resumed node to be up")
+
+    def test_anti_entropy_repairs_a_replica_that_missed_writes_without_any_read(self):
+        # Few partitions and fast exchanges, so that every (partition, peer) pair comes round quickly.
+        c = self.start_cluster(20090, extra_args=["--partitions", "16", "--aae-interval-ms", "20"])
+        behind, others = c.ports[2], c.ports[:2]
+        # The replica comes back with an old copy of its data dir: it lacks writes that every node
+        # acknowledged, so no hint holds them and only anti-entropy can bring them back.
+        old = os.path.join(c.root, "old_copy")
+        c.stop(behind)
+        shutil.copytree(c.data_dir(behind), old)
+        c.start(behind)
+        c.wait_connected()
+        keys = [f"aae{i}" for i in range(20)]
+        for k in keys:
+            self.assertEqual(request(others[0], "PUT", f"/kv/{k}", {"value": k, "W": 3}).status, 200)
+        c.stop(behind)
+        shutil.rmtree(c.data_dir(behind))
+        shutil.copytree(old, c.data_dir(behind))
+        c.start(behind)
+        c.wait_connected()
+        wait_until(lambda: counter(others[0], "aae_objects_sent") + counter(others[1], "aae_objects_sent") > 0,
+                   what="anti-entropy to send the missed objects")
+
+        def all_in_sync_for_two_rounds():
+            # 64 exchanges: every (partition, peer) pair of the restarted node twice over.
+            before = (counter(behind, "aae_exchanges"), counter(behind, "aae_exchanges_in_sync"))
+            wait_until(lambda: counter(behind, "aae_exchanges") >= before[0] + 64, what="64 more exchanges")
+            after = (counter(behind, "aae_exchanges"), counter(behind, "aae_exchanges_in_sync"))
+            return after[1] - before[1] >= after[0] - before[0] - 1  # one may still be under way
+        wait_until(all_in_sync_for_two_rounds, what="the restarted node's trees to equal its peers'")
+        self.assertEqual([counter(p, "hints_stored") for p in others], [0, 0])  # not handoff's doing
+        for p in others:  # from now on, only what reached the restarted node can be read there
+            c.stop(p)
+        for k in keys:
+            r = request(behind, "GET", f"/kv/{k}?R=1")
+            self.assertEqual((r.status, r.json["value"]), (200, k), r)
+
     def test_command_line_client(self):
         c = self.start_cluster(20070)
         node = f"127.0.0.1:{c.ports[0]}"
@@ -112,6 +173,10 @@ class Replication(ClusterTest):
         r = self.run_cli("get", "user42", "--node", node, "--r", "9", check_code=1)
         self.assertIn("R must be", r.stderr)
         self.run_cli("get", "x", "--node", "127.0.0.1:1", check_code=1)
+        table = self.run_cli("status", "--node", node, check_code=0).stdout
+        self.assertEqual(sum(" up " in line for line in table.splitlines()), 2, table)
+        self.assertIn("self", table)
+        self.run_cli("status", "--node", "127.0.0.1:1", check_code=1)
 
 
 if __name__ == "__main__":

@@ -102,7 +102,9 @@ TEST(PeerCodec, every_message_round_trips_and_garbage_is_refused) {
       core::Hello{"node_5001"}, core::ReplicaRead{7, "k"}, core::ReplicaReadReply{7, true, std::string("obj")},
       core::ReplicaReadReply{8, true, std::nullopt}, core::ReplicaWrite{9, "k", "obj", false},
       core::ReplicaWriteReply{9, false}, core::Forward{10, request}, core::ForwardReply{10, response},
-      core::HintedWrite{11, 2, "k", "obj"}, core::HintedWriteReply{11, 2, true}};
+      core::HintedWrite{11, 2, "k", "obj"}, core::HintedWriteReply{11, 2, true}, core::Heartbeat{},
+      core::AaeTree{11, 3, {1, 2}}, core::AaeSegments{11, 3, {0}, {5, 6}}, core::AaeKeys{11, 3, {7}, {"a", "b"}, {8, 9}},
+      core::AaePull{3, {"a"}}};
   for (const auto& m : messages) {
     auto back = decode_peer_message(encode_peer_message(m));
     ASSERT_TRUE(back.is_ok());

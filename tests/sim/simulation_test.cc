@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace md::sim {
 namespace {
 
@@ -46,6 +48,7 @@ TEST(Simulation, the_checker_catches_hints_that_are_never_kept_within_ten_seeds)
     SimOptions options;
     options.seed = seed;
     options.buggy_handoff = true;
+    options.anti_entropy = false;  // which would repair the replicas that hints failed
     for (const auto& v : run_simulation(options).violations) {
       if (v.starts_with("missing_replica")) {
         ++caught;
@@ -71,6 +74,22 @@ TEST(Simulation, the_checker_catches_a_merge_that_drops_a_sibling_within_ten_see
   }
   EXPECT_GE(caught, 1u);
   EXPECT_LE(first_caught, 10u);
+}
+
+// Read repair happens only on reads; after healing, no read comes before the convergence check, so
+// without anti-entropy replicas that missed writes must be caught still differing.
+TEST(Simulation, without_anti_entropy_replicas_that_missed_writes_are_caught) {
+  size_t caught = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    SimOptions options;
+    options.seed = seed;
+    options.anti_entropy = false;
+    auto result = run_simulation(options);
+    caught += std::any_of(result.violations.begin(), result.violations.end(), [](const std::string& v) {
+      return v.starts_with("not_converged_by_anti_entropy");
+    });
+  }
+  EXPECT_GE(caught, 5u);
 }
 
 TEST(Simulation, clusters_of_up_to_64_nodes_run_and_hold) {

@@ -88,6 +88,34 @@ TEST_P(EngineTest, an_unchanged_update_writes_nothing_and_an_error_aborts) {
   EXPECT_EQ(get(1, "fresh"), "<no such key>");
 }
 
+TEST_P(EngineTest, a_batch_applies_in_order_and_one_refused_update_spares_the_others) {
+  put(2, "a", "a0");
+  auto append = [](std::string suffix) -> UpdateFn {
+    return [suffix](std::optional<std::string_view> current) -> Result<std::optional<std::string>> {
+      return std::optional<std::string>(std::string(current.value_or("")) + suffix);
+    };
+  };
+  auto refuse = [](std::optional<std::string_view>) -> Result<std::optional<std::string>> { return Status::conflict("no"); };
+  std::vector<Update> batch;
+  batch.push_back({2, "a", append("+1")});
+  batch.push_back({2, "b", append("b")});
+  batch.push_back({2, "a", refuse});
+  batch.push_back({2, "a", append("+2")});  // sees the batch's own earlier write of "a"
+  batch.push_back({7, "a", append("other partition")});
+  auto results = engine_->update_all(batch);
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_TRUE(results[0].status.is_ok());
+  EXPECT_EQ(results[0].stored, "a0+1");
+  EXPECT_EQ(results[1].stored, "b");
+  EXPECT_EQ(results[2].status.code(), Code::conflict);
+  EXPECT_EQ(results[3].stored, "a0+1+2");
+  EXPECT_EQ(results[4].stored, "other partition");
+  EXPECT_EQ(get(2, "a"), "a0+1+2");
+  EXPECT_EQ(get(2, "b"), "b");
+  EXPECT_EQ(get(7, "a"), "other partition");
+  EXPECT_TRUE(engine_->update_all({}).empty());
+}
+
 TEST_P(EngineTest, remove_is_idempotent) {
   put(0, "k", "v");
   EXPECT_TRUE(engine_->remove(0, "k").is_ok());
@@ -109,7 +137,7 @@ TEST_P(EngineTest, partitions_are_ordered_ranges_that_do_not_bleed) {
   EXPECT_EQ(scan(1, std::nullopt, 2), (std::vector<std::string>{"", "a"}));
 }
 
-TEST_P(EngineTest, concurrent_updates_of_one_key_lose_no_increment) {
+TEST_P(EngineTest, concurrent_updates_and_batches_lose_no_increment_and_never_deadlock) {
   constexpr int kThreads = 8, kIncrements = 200;
   auto increment = [](std::optional<std::string_view> current) -> Result<std::optional<std::string>> {
     int n = current ? std::stoi(std::string(*current)) : 0;
@@ -117,13 +145,18 @@ TEST_P(EngineTest, concurrent_updates_of_one_key_lose_no_increment) {
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, t] {
       std::string stored;
-      for (int i = 0; i < kIncrements; ++i) ASSERT_TRUE(engine_->update(7, "counter", increment, &stored).is_ok());
+      for (int i = 0; i < kIncrements; ++i) {
+        ASSERT_TRUE(engine_->update(7, "counter", increment, &stored).is_ok());
+        // Batches that take the same two keys in opposite orders.
+        std::vector<Update> batch{{7, t % 2 ? "x" : "y", increment}, {7, t % 2 ? "y" : "x", increment}};
+        for (const auto& r : engine_->update_all(batch)) ASSERT_TRUE(r.status.is_ok());
+      }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(get(7, "counter"), std::to_string(kThreads * kIncrements));
+  for (const char* key : {"counter", "x", "y"}) EXPECT_EQ(get(7, key), std::to_string(kThreads * kIncrements));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("memory", "rocksdb"),

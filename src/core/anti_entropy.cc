@@ -1,0 +1,164 @@
+#include "core/anti_entropy.h"
+
+#include <algorithm>
+
+namespace md::core {
+
+AntiEntropy::AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options,
+                         std::vector<Effect>& effects, RequestId& next_id)
+    : partitions_(ring.partitions()), options_(options), effects_(effects), next_id_(next_id) {
+  n = std::min<uint32_t>(n, static_cast<uint32_t>(ring.members().size()));
+  for (uint32_t p = 0; p < ring.partitions(); ++p) {
+    auto replicas = ring.preference_list(p, n);
+    if (std::find(replicas.begin(), replicas.end(), self) == replicas.end()) continue;
+    for (MemberIndex peer : replicas) {
+      if (peer != self) schedule_.emplace_back(p, peer);
+    }
+  }
+  // Interleave the peers (p0-a, p0-b, p1-a, ...) as built; start at a node-specific place so that
+  // all nodes do not compare the same partition at the same time.
+  if (!schedule_.empty()) cursor_ = (static_cast<size_t>(self) * 7919) % schedule_.size();
+}
+
+void AntiEntropy::load(uint32_t partition, std::string_view key, std::string_view object) {
+  if (!known(partition)) return;  // not data: the hint store
+  trees_[partition].update(key, 0, object_hash(object));
+}
+
+void AntiEntropy::changed(uint32_t partition, std::string_view key, uint64_t before, uint64_t after) {
+  if (before != after && known(partition)) trees_[partition].update(key, before, after);
+}
+
+const MerkleTree* AntiEntropy::tree(uint32_t partition) const {
+  auto it = trees_.find(partition);
+  return it == trees_.end() ? nullptr : &it->second;
+}
+
+void AntiEntropy::on_tick(uint64_t now_ms, const std::vector<bool>& peer_up) {
+  if (options_.interval_ms == 0 || schedule_.empty() || now_ms < next_start_ms_) return;
+  if (current_ && now_ms < current_->deadline_ms) return;
+  current_.reset();
+  next_start_ms_ = now_ms + options_.interval_ms;
+  for (size_t tried = 0; tried < schedule_.size(); ++tried) {
+    auto [partition, peer] = schedule_[cursor_];
+    cursor_ = (cursor_ + 1) % schedule_.size();
+    if (!peer_up[peer]) continue;
+    current_ = Exchange{next_id_++, partition, peer, now_ms + options_.exchange_timeout_ms};
+    ++counters_.exchanges;
+    const auto& inner = trees_[partition].inner();
+    send(peer, AaeTree{current_->id, partition, std::vector<uint64_t>(inner.begin(), inner.end())});
+    return;
+  }
+}
+
+void AntiEntropy::on_tree(MemberIndex from, const AaeTree& m) {
+  if (m.inner.size() != kFanout || !known(m.partition)) return;  // not a tree of our shape
+  const MerkleTree& mine = trees_[m.partition];
+  AaeSegments reply{m.id, m.partition, {}, {}};
+  for (uint32_t i = 0; i < kFanout; ++i) {
+    if (mine.inner()[i] == m.inner[i]) continue;
+    reply.inner_nodes.push_back(i);
+    auto segments = mine.segments_of(i);
+    reply.segments.insert(reply.segments.end(), segments.begin(), segments.end());
+  }
+  send(from, std::move(reply));
+}
+
+void AntiEntropy::on_segments(MemberIndex from, const AaeSegments& m) {
+  if (!current_ || current_->id != m.id || current_->peer != from || current_->partition != m.partition) {
+    return;  // late or foreign
+  }
+  if (m.segments.size() != m.inner_nodes.size() * kSegmentsPerInner) return;
+  const MerkleTree& mine = trees_[m.partition];
+  std::vector<uint32_t> differing;
+  for (size_t n = 0; n < m.inner_nodes.size(); ++n) {
+    if (m.inner_nodes[n] >= kFanout) return;
+    auto segments = mine.segments_of(m.inner_nodes[n]);
+    for (uint32_t s = 0; s < kSegmentsPerInner; ++s) {
+      if (segments[s] != m.segments[n * kSegmentsPerInner + s]) {
+        differing.push_back(m.inner_nodes[n] * kSegmentsPerInner + s);
+      }
+    }
+  }
+  const uint32_t partition = current_->partition;
+  current_.reset();  // our part ends with the keys; the peer pushes and pulls
+  if (differing.empty()) {
+    ++counters_.exchanges_in_sync;
+    return;
+  }
+  counters_.segments_differing += differing.size();
+  std::sort(differing.begin(), differing.end());
+  scan(partition, differing, SendKeys{m.id, from, partition, differing});
+}
+
+void AntiEntropy::on_keys(MemberIndex from, AaeKeys m) {
+  if (m.keys.size() != m.hashes.size() || !std::is_sorted(m.segments.begin(), m.segments.end()) ||
+      !known(m.partition)) {
+    return;
+  }
+  auto segments = m.segments;
+  scan(m.partition, std::move(segments), Compare{from, std::move(m)});
+}
+
+void AntiEntropy::on_pull(MemberIndex from, AaePull m) {
+  if (!known(m.partition)) return;
+  std::vector<uint32_t> segments;
+  for (const auto& k : m.keys) segments.push_back(segment_of(k));
+  std::sort(segments.begin(), segments.end());
+  segments.erase(std::unique(segments.begin(), segments.end()), segments.end());
+  scan(m.partition, std::move(segments), Serve{from, std::set<std::string>(m.keys.begin(), m.keys.end())});
+}
+
+void AntiEntropy::on_peer_down(MemberIndex peer) {
+  if (current_ && current_->peer == peer) current_.reset();
+}
+
+void AntiEntropy::on_scan_done(const ScanDone& done) {
+  auto it = scans_.find(done.op);
+  if (it == scans_.end()) return;
+  Purpose purpose = std::move(it->second);
+  scans_.erase(it);
+  if (!done.status.is_ok()) return;  // a later exchange tries again
+  if (auto* p = std::get_if<SendKeys>(&purpose)) {
+    AaeKeys keys{p->id, p->partition, std::move(p->segments), {}, {}};
+    for (const auto& [key, object] : done.entries) {
+      keys.keys.push_back(key);
+      keys.hashes.push_back(object_hash(object));
+    }
+    send(p->peer, std::move(keys));
+  } else if (auto* c = std::get_if<Compare>(&purpose)) {
+    std::unordered_map<std::string_view, uint64_t> theirs, mine;
+    for (size_t i = 0; i < c->theirs.keys.size(); ++i) theirs.emplace(c->theirs.keys[i], c->theirs.hashes[i]);
+    for (const auto& [key, object] : done.entries) {
+      const uint64_t hash = object_hash(object);
+      mine.emplace(key, hash);
+      auto t = theirs.find(key);
+      if (t == theirs.end() || t->second != hash) send_object(c->initiator, key, object);
+    }
+    AaePull pull{c->theirs.partition, {}};
+    for (const auto& [key, hash] : theirs) {
+      auto m = mine.find(key);
+      if (m == mine.end() || m->second != hash) pull.keys.emplace_back(key);
+    }
+    std::sort(pull.keys.begin(), pull.keys.end());  // deterministic, whatever the map's order
+    if (!pull.keys.empty()) send(c->initiator, std::move(pull));
+  } else {
+    auto& s = std::get<Serve>(purpose);
+    for (const auto& [key, object] : done.entries) {
+      if (s.keys.count(key)) send_object(s.peer, key, object);
+    }
+  }
+}
+
+void AntiEntropy::scan(uint32_t partition, std::vector<uint32_t> segments, Purpose purpose) {
+  RequestId op = next_id_++;
+  scans_.emplace(op, std::move(purpose));
+  effects_.push_back(ScanSegments{op, partition, std::move(segments)});
+}
+
+void AntiEntropy::send_object(MemberIndex to, const std::string& key, const std::string& object) {
+  ++counters_.objects_sent;
+  send(to, ReplicaWrite{0, key, object, false});
+}
+
+}  // namespace md::core

@@ -1,0 +1,113 @@
+// Active anti-entropy: replicas of a partition compare hash trees and exchange only the keys on
+// which they differ, so they converge without any client read (Dynamo's Merkle-tree sync).
+//
+// Each node keeps a MerkleTree per partition, updated as writes land (Node feeds every stored
+// update's before/after object hashes) and rebuilt from the engine on start (load). Every
+// interval it starts one exchange, walking round robin over (partition, peer) for the
+// partitions it replicates and the peers that are up:
+//   initiator --AaeTree(inner hashes)--> peer --AaeSegments(its segments under differing inner
+//   nodes)--> initiator: scans the differing segments --AaeKeys(keys, object hashes)--> peer:
+//   scans the same segments, sends the initiator (ReplicaWrite, no ack) every object the
+//   initiator lacks or has differently, and pulls (AaePull) the initiator's objects it lacks or
+//   has differently.
+// Both sides merge what they receive with the normal replica write (a DVV sync), so afterwards
+// they hold the same objects. Nothing is ever deleted by anti-entropy, and a lost message only
+// delays convergence to a later exchange. Pure: it appends effects to the node's list.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "core/merkle_tree.h"
+#include "core/messages.h"
+#include "core/ring.h"
+
+namespace md::core {
+
+struct AntiEntropyOptions {
+  uint64_t interval_ms = 100;           // one exchange started per interval; 0 turns anti-entropy off
+  uint64_t exchange_timeout_ms = 10000; // an exchange unanswered this long is given up
+};
+
+struct AntiEntropyCounters {
+  uint64_t exchanges = 0;          // exchanges this node started
+  uint64_t exchanges_in_sync = 0;  // ... that found the trees equal
+  uint64_t segments_differing = 0; // segments found different, as initiator
+  uint64_t objects_sent = 0;       // objects sent to a peer that lacked them or had them differently
+};
+
+class AntiEntropy {
+ public:
+  // Exchanges cover the partitions whose first `n` replicas include `self`. Effects go to
+  // `effects`, with op and request ids taken from `next_id`.
+  AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options,
+              std::vector<Effect>& effects, RequestId& next_id);
+
+  // A key present in the engine at start (rebuilds the tree). Both ignore partitions beyond the
+  // ring's (the hint store).
+  void load(uint32_t partition, std::string_view key, std::string_view object);
+  // A stored update: `key` went from `before` to `after` (object hashes; 0: absent).
+  void changed(uint32_t partition, std::string_view key, uint64_t before, uint64_t after);
+
+  void on_tick(uint64_t now_ms, const std::vector<bool>& peer_up);
+  void on_tree(MemberIndex from, const AaeTree& m);
+  void on_segments(MemberIndex from, const AaeSegments& m);
+  void on_keys(MemberIndex from, AaeKeys m);
+  void on_pull(MemberIndex from, AaePull m);
+  void on_scan_done(const ScanDone& done);
+  // The connection to `peer` is lost: an exchange with it is given up.
+  void on_peer_down(MemberIndex peer);
+
+  const AntiEntropyCounters& counters() const { return counters_; }
+  const MerkleTree* tree(uint32_t partition) const;
+
+ private:
+  struct Exchange {
+    RequestId id = 0;
+    uint32_t partition = 0;
+    MemberIndex peer = 0;
+    uint64_t deadline_ms = 0;
+  };
+  // What a finished scan is for.
+  struct SendKeys {  // initiator: tell the peer our keys in the differing segments
+    RequestId id;
+    MemberIndex peer;
+    uint32_t partition;
+    std::vector<uint32_t> segments;
+  };
+  struct Compare {  // peer: compare the initiator's keys with ours
+    MemberIndex initiator;
+    AaeKeys theirs;
+  };
+  struct Serve {  // initiator: send the pulled keys
+    MemberIndex peer;
+    std::set<std::string> keys;
+  };
+  using Purpose = std::variant<SendKeys, Compare, Serve>;
+
+  void scan(uint32_t partition, std::vector<uint32_t> segments, Purpose purpose);
+  void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
+  void send_object(MemberIndex to, const std::string& key, const std::string& object);
+
+  bool known(uint32_t partition) const { return partition < partitions_; }  // peers' messages are checked
+
+  uint32_t partitions_;
+  std::vector<std::pair<uint32_t, MemberIndex>> schedule_;  // (partition, peer) pairs, walked round robin
+  size_t cursor_ = 0;
+  AntiEntropyOptions options_;
+  std::vector<Effect>& effects_;
+  RequestId& next_id_;
+  std::unordered_map<uint32_t, MerkleTree> trees_;
+  std::optional<Exchange> current_;
+  uint64_t next_start_ms_ = 0;
+  std::map<RequestId, Purpose> scans_;
+  AntiEntropyCounters counters_;
+};
+
+}  // namespace md::core

@@ -1,0 +1,55 @@
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+
+#include "runtime/durable_writer.h"
+
+#include <boost/asio/post.hpp>
+
+namespace md::runtime {
+
+DurableWriter::DurableWriter(storage::Engine& engine, boost::asio::io_context& completions)
+    : engine_(engine), completions_(completions), thread_([this] { run(); }) {}
+
+DurableWriter::~DurableWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void DurableWriter::submit(std::vector<storage::Update> updates, Done done) {
+  if (updates.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    submissions_.push_back(Submission{updates.size(), std::move(done)});
+    for (auto& u : updates) queued_.push_back(std::move(u));
+  }
+  wake_.notify_one();
+}
+
+void DurableWriter::run() {
+  while (true) {
+    std::vector<storage::Update> batch;
+    std::vector<Submission> submissions;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+      if (queued_.empty()) return;  // stopping, and nothing left to write
+      batch.swap(queued_);
+      submissions.swap(submissions_);
+    }
+    auto results = engine_.update_all(batch);
+    boost::asio::post(completions_, [submissions = std::move(submissions), results = std::move(results)]() mutable {
+      size_t next = 0;
+      for (auto& s : submissions) {
+        std::vector<storage::UpdateResult> mine(std::make_move_iterator(results.begin() + next),
+                                                std::make_move_iterator(results.begin() + next + s.count));
+        next += s.count;
+        s.done(std::move(mine));
+      }
+    });
+  }
+}
+
+}  // namespace md::runtime

@@ -1,0 +1,51 @@
+// Runs a node's fsynced writes on one thread, in batches.
+//
+// Whatever the io thread submits while one batch is being written and synced goes into the next
+// batch: one engine write, one fsync, one hand-off to this thread and one back for the lot. This is
+// group commit without a pool: under load a batch holds every write that queued during the last
+// fsync, and an idle node's write goes out at once.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "storage/engine.h"
+
+namespace md::runtime {
+
+class DurableWriter {
+ public:
+  // Runs on the `completions` context with one result per submitted update, in order.
+  using Done = std::function<void(std::vector<storage::UpdateResult>)>;
+
+  DurableWriter(storage::Engine& engine, boost::asio::io_context& completions);
+  // Writes everything already submitted, then stops the thread.
+  ~DurableWriter();
+  DurableWriter(const DurableWriter&) = delete;
+  DurableWriter& operator=(const DurableWriter&) = delete;
+
+  void submit(std::vector<storage::Update> updates, Done done);
+
+ private:
+  struct Submission {
+    size_t count;
+    Done done;
+  };
+  void run();
+
+  storage::Engine& engine_;
+  boost::asio::io_context& completions_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<storage::Update> queued_;
+  std::vector<Submission> submissions_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after everything it uses exists
+};
+
+}  // namespace md::runtime
