@@ -32,7 +32,8 @@ namespace md::core {
 
 struct AntiEntropyOptions {
   uint64_t interval_ms = 100;           // one exchange started per interval; 0 turns anti-entropy off
-  uint64_t exchange_timeout_ms = 10000; // an exchange unanswered this long is given up
+  uint64_t exchange_timeout_ms = 2000;  // an exchange unanswered this long is given up (a message lost
+                                        // as a connection went down and up again)
 };
 
 struct AntiEntropyCounters {
