@@ -34,6 +34,24 @@ const MerkleTree* AntiEntropy::tree(uint32_t partition) const {
   return it == trees_.end() ? nullptr : &it->second;
 }
 
+std::vector<MemberIndex> AntiEntropy::exchange_peers() const {
+  std::vector<MemberIndex> peers;
+  if (current_) peers.push_back(current_->peer);
+  for (const auto& [op, purpose] : scans_) {
+    std::visit(
+        [&](const auto& p) {
+          using P = std::decay_t<decltype(p)>;
+          if constexpr (std::is_same_v<P, Compare>) {
+            peers.push_back(p.initiator);
+          } else {
+            peers.push_back(p.peer);
+          }
+        },
+        purpose);
+  }
+  return peers;
+}
+
 void AntiEntropy::on_tick(uint64_t now_ms, const std::vector<bool>& peer_up) {
   if (options_.interval_ms == 0 || schedule_.empty() || now_ms < next_start_ms_) return;
   if (current_ && now_ms < current_->deadline_ms) return;

@@ -66,6 +66,9 @@ class AntiEntropy {
   void on_peer_down(MemberIndex peer);
 
   const AntiEntropyCounters& counters() const { return counters_; }
+  // The peers of the exchanges under way (waiting for a peer's answer or for a scan), for the
+  // simulator to crash a node in the middle of one.
+  std::vector<MemberIndex> exchange_peers() const;
   const MerkleTree* tree(uint32_t partition) const;
 
  private:

@@ -59,6 +59,7 @@ class Simulation {
       }
       step_clients(fault_phase_ops);
       if (handoff_crash_armed_) crash_during_handoff();
+      if (aae_crash_armed_) crash_during_anti_entropy();
     }
     heal_everything();
     HealedState healed = observe_healed();
@@ -113,19 +114,41 @@ class Simulation {
     }
   }
 
+  // Armed by the schedule; fires at the first moment an anti-entropy exchange is under way,
+  // crashing one of its two sides.
+  void crash_during_anti_entropy() {
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      if (!cluster_->is_up(i)) continue;
+      auto peers = cluster_->node(i).anti_entropy().exchange_peers();
+      if (peers.empty()) continue;
+      aae_crash_armed_ = false;
+      ++result_.aae_crashes;
+      cluster_->note("crash during anti-entropy at n" + std::to_string(i));
+      crash_if_allowed(rng_.chance(0.5) ? i : peers[rng_.below(peers.size())]);
+      return;
+    }
+  }
+
   void inject_fault() {
     ++result_.faults_injected;
     const auto& f = options_.faults;
     size_t k = cluster_->size();
     switch (rng_.below(6)) {
-      case 0:
-        // Half the crashes wait for a hint on its way (with only one of the two faults on, all).
-        if (f.handoff && (!f.crash || rng_.chance(0.5))) {
-          handoff_crash_armed_ = true;
-        } else if (f.crash) {
-          crash_if_allowed(rng_.below(k));
+      case 0: {
+        // A crash at a random moment, or armed to hit a hint's delivery or an anti-entropy
+        // exchange as soon as one is under way: each among the kinds switched on.
+        std::vector<int> kinds;
+        if (f.crash) kinds.push_back(0);
+        if (f.handoff) kinds.push_back(1);
+        if (f.aae) kinds.push_back(2);
+        if (kinds.empty()) break;
+        switch (kinds[rng_.below(kinds.size())]) {
+          case 0: crash_if_allowed(rng_.below(k)); break;
+          case 1: handoff_crash_armed_ = true; break;
+          case 2: aae_crash_armed_ = true; break;
         }
         break;
+      }
       case 1:
         for (size_t i = 0; i < k; ++i) {
           if (!cluster_->is_up(i)) {
@@ -135,13 +158,22 @@ class Simulation {
         }
         break;
       case 2:
-        if (f.partition) {
+        if (f.partition || f.long_partition) {
           std::vector<int> group(k);
           for (auto& g : group) g = static_cast<int>(rng_.below(2));
           cluster_->partition(group);
+          // A long one holds 3 to 8 s whatever else the schedule does: the failure detector
+          // suspects the other side, and writes go to stand-ins meanwhile.
+          if (f.long_partition && (!f.partition || rng_.chance(0.25))) {
+            heal_not_before_ms_ = cluster_->now_ms() + rng_.between(3000, 8000);
+            ++result_.long_partitions;
+            cluster_->note("the partition holds until t=" + std::to_string(heal_not_before_ms_));
+          }
         }
         break;
-      case 3: cluster_->heal(); break;
+      case 3:
+        if (cluster_->now_ms() >= heal_not_before_ms_) cluster_->heal();
+        break;
       case 4: {
         NetworkFaults net;
         net.loss = f.loss ? rng_.unit() * 0.2 : 0;
@@ -182,6 +214,7 @@ class Simulation {
       for (uint64_t count : cluster_->node(n).pending_hints()) pending += count;
       healed.pending_hints.push_back(pending);
       result_.hints_delivered += cluster_->node(n).counters().hints_delivered;
+      result_.suspicions += cluster_->node(n).counters().suspicions;  // of the nodes' current lives
       for (size_t i = 0; i < options_.keys; ++i) {
         healed.per_node[key(i)].push_back(cluster_->stored(n, key(i)).value_or(core::DvvSet()));
       }
@@ -360,6 +393,8 @@ class Simulation {
   size_t issued_ = 0;
   bool calm_ = false;
   bool handoff_crash_armed_ = false;
+  bool aae_crash_armed_ = false;
+  uint64_t heal_not_before_ms_ = 0;  // a long partition holds until then
   SimResult result_;
 };
 
@@ -367,7 +402,7 @@ class Simulation {
 
 Result<FaultSet> parse_faults(const std::string& text) {
   if (text == "all") return FaultSet{};
-  FaultSet f{false, false, false, false, false, false, false};
+  FaultSet f{false, false, false, false, false, false, false, false, false};
   if (text == "none") return f;
   std::stringstream in(text);
   std::string name;
@@ -379,7 +414,10 @@ Result<FaultSet> parse_faults(const std::string& text) {
     else if (name == "crash") f.crash = true;
     else if (name == "slow") f.slow = true;
     else if (name == "handoff") f.handoff = true;
-    else return Status::invalid_argument("unknown fault '" + name + "': use loss, duplicate, delay, partition, crash, slow, handoff, all or none");
+    else if (name == "aae") f.aae = true;
+    else if (name == "long_partition") f.long_partition = true;
+    else return Status::invalid_argument("unknown fault '" + name + "': use loss, duplicate, delay, partition, crash, slow, "
+                                         "handoff, aae, long_partition, all or none");
   }
   return f;
 }
@@ -388,7 +426,8 @@ std::string faults_to_string(const FaultSet& f) {
   std::string out;
   for (auto [on, name] : {std::pair{f.loss, "loss"}, std::pair{f.duplicate, "duplicate"}, std::pair{f.delay, "delay"},
                           std::pair{f.partition, "partition"}, std::pair{f.crash, "crash"}, std::pair{f.slow, "slow"},
-                          std::pair{f.handoff, "handoff"}}) {
+                          std::pair{f.handoff, "handoff"}, std::pair{f.aae, "aae"},
+                          std::pair{f.long_partition, "long_partition"}}) {
     if (on) out += (out.empty() ? "" : ",") + std::string(name);
   }
   return out.empty() ? "none" : out;

@@ -14,8 +14,11 @@ namespace md::sim {
 struct FaultSet {
   bool loss = true, duplicate = true, delay = true, partition = true, crash = true, slow = true;
   bool handoff = true;  // crash a hint's holder or owner while the hint is being delivered
+  bool aae = true;      // crash one side of an anti-entropy exchange while it is under way
+  bool long_partition = true;  // a partition that holds for seconds, outlasting the failure detector
 };
-// "all", "none", or a comma-separated list of loss, duplicate, delay, partition, crash, slow, handoff.
+// "all", "none", or a comma-separated list of loss, duplicate, delay, partition, crash, slow,
+// handoff, aae, long_partition.
 Result<FaultSet> parse_faults(const std::string& text);
 std::string faults_to_string(const FaultSet& faults);
 
@@ -39,7 +42,8 @@ struct SimResult {
   std::string trace;  // only with SimOptions::trace
   size_t nodes = 0;
   size_t operations = 0, acknowledged_writes = 0, unavailable = 0, conflicts_seen = 0, faults_injected = 0;
-  size_t hints_delivered = 0, handoff_crashes = 0;
+  size_t hints_delivered = 0, handoff_crashes = 0, aae_crashes = 0, long_partitions = 0;
+  uint64_t suspicions = 0;  // times a node's failure detector suspected a peer
   uint64_t virtual_ms = 0;
   // Keys anti-entropy could not converge because a crashed node without synced disks reused a dot.
   size_t reused_dot_keys = 0;

@@ -22,7 +22,8 @@ TEST(Simulation, the_same_seed_replays_the_identical_trace) {
 }
 
 TEST(Simulation, runs_exercise_faults_conflicts_and_failures) {
-  size_t conflicts = 0, unavailable = 0, acknowledged = 0, delivered = 0, handoff_crashes = 0;
+  size_t conflicts = 0, unavailable = 0, acknowledged = 0, delivered = 0, handoff_crashes = 0, aae_crashes = 0,
+         long_partitions = 0, suspicions = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     SimOptions options;
     options.seed = seed;
@@ -33,6 +34,9 @@ TEST(Simulation, runs_exercise_faults_conflicts_and_failures) {
     acknowledged += result.acknowledged_writes;
     delivered += result.hints_delivered;
     handoff_crashes += result.handoff_crashes;
+    aae_crashes += result.aae_crashes;
+    long_partitions += result.long_partitions;
+    suspicions += result.suspicions;
   }
   // A workload that never conflicts, never fails or never hands off would check nothing.
   EXPECT_GT(conflicts, 20u);
@@ -40,6 +44,9 @@ TEST(Simulation, runs_exercise_faults_conflicts_and_failures) {
   EXPECT_GT(acknowledged, 200u);
   EXPECT_GT(delivered, 20u);
   EXPECT_GT(handoff_crashes, 20u);
+  EXPECT_GT(aae_crashes, 20u);
+  EXPECT_GT(long_partitions, 5u);
+  EXPECT_GT(suspicions, 0u);  // long partitions outlast the failure detector
 }
 
 TEST(Simulation, the_checker_catches_hints_that_are_never_kept_within_ten_seeds) {
@@ -105,9 +112,10 @@ TEST(Simulation, clusters_of_up_to_64_nodes_run_and_hold) {
 }
 
 TEST(Faults, parse_and_print) {
-  EXPECT_EQ(faults_to_string(*parse_faults("all")), "loss,duplicate,delay,partition,crash,slow,handoff");
+  EXPECT_EQ(faults_to_string(*parse_faults("all")), "loss,duplicate,delay,partition,crash,slow,handoff,aae,long_partition");
   EXPECT_EQ(faults_to_string(*parse_faults("none")), "none");
   EXPECT_EQ(faults_to_string(*parse_faults("crash,loss")), "loss,crash");
+  EXPECT_EQ(faults_to_string(*parse_faults("long_partition,aae")), "aae,long_partition");
   EXPECT_FALSE(parse_faults("lightning").is_ok());
 }
 
