@@ -12,6 +12,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "core/merkle_tree.h"
@@ -21,6 +22,7 @@
 #include "net/http_server.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
+#include "runtime/actor_epoch.h"
 #include "runtime/durable_writer.h"
 
 namespace md::runtime {
@@ -46,6 +48,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   ~Impl() override {
     writer_.reset();  // writes what was submitted
     if (engine_) engine_->sync();
+    if (epoch_) epoch_->end();  // a clean stop: nothing acknowledged was lost
   }
 
   void on_peer_message(net::NodeIndex from, std::string payload) override {
@@ -101,6 +104,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   asio::steady_timer tick_{io_};
   std::unique_ptr<storage::Engine> engine_;
   std::unique_ptr<DurableWriter> writer_;  // fsynced writes (--sync always); others run inline
+  std::optional<ActorEpoch> epoch_;         // the actor id new dots are made under
   std::unique_ptr<core::Node> node_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::PeerTransport> peers_;
@@ -137,8 +141,16 @@ Status Server::Impl::start() {
   } else {
     return Status::invalid_argument("--engine must be rocksdb or memory, got " + config_.engine);
   }
-  if (config_.engine == "rocksdb" && config_.storage.sync == storage::SyncPolicy::always) {
-    writer_ = std::make_unique<DurableWriter>(*engine_, io_);
+  const bool synced = config_.engine == "rocksdb" && config_.storage.sync == storage::SyncPolicy::always;
+  if (synced) writer_ = std::make_unique<DurableWriter>(*engine_, io_);
+  auto epoch = ActorEpoch::begin(config_.data_dir, *node_id, synced, config_.engine == "rocksdb");
+  if (!epoch.is_ok()) return epoch.status();
+  epoch_ = std::move(epoch).value();
+  if (epoch_->renewed()) {
+    spdlog::warn("{}: new writes are versioned as {} so that no version made before is made again",
+                 epoch_->previous_run_crashed() ? "the previous run did not stop cleanly and its unsynced writes may be lost"
+                                                : "the memory engine kept nothing from the previous run",
+                 epoch_->actor());
   }
 
   auto ring = core::Ring::create(layout_.members, config_.partitions);
@@ -289,11 +301,11 @@ storage::Update Server::Impl::to_update(core::StorageOp op, std::shared_ptr<uint
   // The function may run on the durable writer's thread: it owns copies of what it needs, and
   // leaves the hash of the bytes it replaced (for the anti-entropy tree) in `previous_hash`.
   return storage::Update{op.partition, std::move(op.key),
-                         [update = std::move(*op.update), node_id = node_->node_id(),
+                         [update = std::move(*op.update), actor = epoch_->actor(),
                           siblings_max = config_.core.siblings_max,
                           previous_hash = std::move(previous_hash)](std::optional<std::string_view> current) {
                            *previous_hash = current ? core::object_hash(*current) : 0;
-                           return core::apply_update(current, update, node_id, siblings_max);
+                           return core::apply_update(current, update, actor, siblings_max);
                          }};
 }
 
@@ -351,6 +363,8 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
   w.Key("address");
   w.String(layout_.members[layout_.self].c_str());
   if (page == net::InfoPage::cluster) {
+    w.Key("actor");  // the id this node versions new writes under (runtime/actor_epoch.h)
+    w.String(epoch_->actor().c_str());
     w.Key("nodes");
     w.StartArray();
     for (uint32_t m = 0; m < layout_.members.size(); ++m) {

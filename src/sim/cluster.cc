@@ -50,7 +50,11 @@ Cluster::Cluster(ClusterOptions options)
       disks_(options.nodes),
       trace_state_(XXH3_createState()) {
   XXH3_64bits_reset(trace_state_.get());
-  for (size_t i = 0; i < options_.nodes; ++i) nodes_.push_back(make_node(i));
+  epochs_.assign(options_.nodes, 0);
+  for (size_t i = 0; i < options_.nodes; ++i) {
+    actors_.push_back(sim_node_id(i));
+    nodes_.push_back(make_node(i));
+  }
   if (options_.sync == DiskSync::none) {
     for (size_t i = 0; i < options_.nodes; ++i) push(options_.flush_interval_ms, i, Flush{});
   }
@@ -269,7 +273,7 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
     done.previous_hash = current ? core::object_hash(*current) : 0;
     std::optional<std::string_view> view;
     if (current) view = *current;
-    auto next = core::apply_update(view, *op.update, nodes_[i]->node_id(), options_.node.siblings_max);
+    auto next = core::apply_update(view, *op.update, actors_[i], options_.node.siblings_max);
     if (!next.is_ok()) {
       done.status = next.status();
       done.object.reset();
@@ -280,7 +284,7 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
       if (std::holds_alternative<core::CoordinatorWrite>(*op.update)) {
         // The new sibling carries the coordinator's newest dot.
         auto object = *core::decode_object(bytes);
-        core::Dot dot{nodes_[i]->node_id(), object.context().get(nodes_[i]->node_id())};
+        core::Dot dot{actors_[i], object.context().get(actors_[i])};
         for (const auto& s : object.siblings()) {
           if (s.dot != dot) continue;
           note("n" + std::to_string(i) + " stored " + op.key + " (" + dot.node + "," + std::to_string(dot.counter) +
@@ -312,6 +316,11 @@ void Cluster::restart(size_t node) {
   recover_hints(node);
   up_[node] = true;
   ++incarnation_[node];  // a new life: notices about the crashed one are stale
+  // As the runtime does (runtime/actor_epoch.h): a crash that may have lost unsynced writes makes
+  // the node version new writes under a new actor id, so that no dot is made twice.
+  if (options_.sync == DiskSync::none && !options_.buggy_actor_epochs) {
+    actors_[node] = sim_node_id(node) + "~" + std::to_string(++epochs_[node]);
+  }
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (i == node || !up_[i]) continue;
     nodes_[i]->on_peer_up(static_cast<core::MemberIndex>(node));

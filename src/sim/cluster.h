@@ -47,6 +47,7 @@ struct ClusterOptions {
   uint64_t seed = 1;
   bool trace = false;                // keep the trace text (its hash is always kept)
   bool buggy_merge = false;          // mutation test only: replica merges drop a sibling
+  bool buggy_actor_epochs = false;   // mutation test only: a node keeps its actor id after losing writes
   bool buggy_handoff = false;        // mutation test only: hints are acknowledged but never kept
 };
 
@@ -150,6 +151,8 @@ class Cluster {
   std::vector<std::unique_ptr<core::Node>> nodes_;
   std::vector<bool> up_;
   std::vector<uint64_t> incarnation_;
+  std::vector<std::string> actors_;  // per node: the id its writes' dots are made under
+  std::vector<uint32_t> epochs_;
   SendObserver send_observer_;
   std::vector<uint64_t> slow_ms_;
   std::vector<int> group_;

@@ -33,6 +33,7 @@ struct SimOptions {
   bool trace = false;
   bool buggy_merge = false;  // mutation test: replicas' merges drop a sibling
   bool buggy_handoff = false;  // mutation test: hints are acknowledged but never kept
+  bool buggy_actor_epochs = false;  // mutation test: after a crash lost writes, dots are made again
   bool anti_entropy = true;  // off only to show that the convergence-without-reads check bites
 };
 
@@ -45,8 +46,6 @@ struct SimResult {
   size_t hints_delivered = 0, handoff_crashes = 0, aae_crashes = 0, long_partitions = 0;
   uint64_t suspicions = 0;  // times a node's failure detector suspected a peer
   uint64_t virtual_ms = 0;
-  // Keys anti-entropy could not converge because a crashed node without synced disks reused a dot.
-  size_t reused_dot_keys = 0;
   bool ok() const { return violations.empty(); }
 };
 

@@ -58,6 +58,8 @@ class Replication(ClusterTest):
 
         c.start(third)
         c.wait_connected()
+        # With --sync always a crash loses nothing acknowledged: the node keeps its actor id.
+        self.assertEqual(request(third, "GET", "/cluster").json["actor"], f"node_{third}")
         # A read of the key it missed repairs it, if handoff did not bring it first.
         self.assertEqual(request(a, "GET", "/kv/after?R=3").json["value"], "missed")
         wait_until(lambda: counter(third, "replica_writes") >= 1, what="the read repair to land")
@@ -154,6 +156,24 @@ class Replication(ClusterTest):
         for k in keys:
             r = request(behind, "GET", f"/kv/{k}?R=1")
             self.assertEqual((r.status, r.json["value"]), (200, k), r)
+
+    def test_a_crash_that_may_lose_unsynced_writes_gives_new_writes_a_new_actor_id(self):
+        c = self.start_cluster(20120, extra_args=["--sync", "none"])
+        a, b, third = c.ports
+        actor = lambda p: request(p, "GET", "/cluster").json["actor"]
+        self.assertEqual(actor(third), f"node_{third}")
+        c.stop(third)  # a clean stop loses nothing: the same actor
+        c.start(third)
+        self.assertEqual(actor(third), f"node_{third}")
+        c.kill9(third)  # a crash with --sync none may have lost writes it versioned
+        c.start(third)
+        c.wait_connected()
+        self.assertEqual(actor(third), f"node_{third}~1")
+        self.assertIn("did not stop cleanly", c.log(third))
+        w = request(third, "PUT", "/kv/after-crash", {"value": 1, "W": 3})
+        self.assertEqual(w.status, 200, w)
+        clock = request(a, "GET", "/kv/after-crash?R=3").json["vector_clock"]
+        self.assertEqual(clock, {f"node_{third}~1": 1})
 
     def test_command_line_client(self):
         c = self.start_cluster(20070)
