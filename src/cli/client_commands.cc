@@ -155,14 +155,17 @@ int status(const ClientOptions& o) {
     std::cerr << "error: HTTP " << result->status << ": " << result->body << "\n";
     return kError;
   }
-  std::printf("%s (%s) sees:\n", doc["node_id"].GetString(), doc["address"].GetString());
-  std::printf("  %-22s %-16s %-8s %8s\n", "ADDRESS", "NODE ID", "STATUS", "PHI");
+  std::printf("%s (%s, versioning new writes as %s) sees:\n", doc["node_id"].GetString(), doc["address"].GetString(),
+              doc["actor"].GetString());
+  std::printf("  %-22s %-16s %-8s %8s %8s\n", "ADDRESS", "NODE ID", "STATUS", "PHI", "HINTS");
   for (const auto& n : doc["nodes"].GetArray()) {
     const std::string node_status = n["self"].GetBool() ? "self" : n["status"].GetString();
     char phi[32] = "-";
     if (node_status == "up" || node_status == "suspect") std::snprintf(phi, sizeof phi, "%.2f", n["phi"].GetDouble());
-    std::printf("  %-22s %-16s %-8s %8s\n", n["address"].GetString(),
-                n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?", node_status.c_str(), phi);
+    // HINTS: writes this node keeps for that node, to hand off when it is reachable.
+    std::printf("  %-22s %-16s %-8s %8s %8lu\n", n["address"].GetString(),
+                n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?", node_status.c_str(), phi,
+                n["pending_hints"].GetUint64());
   }
   std::printf("counters:");
   for (const auto& c : doc["counters"].GetObject()) std::printf(" %s=%lu", c.name.GetString(), c.value.GetUint64());
@@ -174,7 +177,7 @@ int status(const ClientOptions& o) {
 
 void add_client_commands(CLI::App& app) {
   auto o = std::make_shared<ClientOptions>();
-  auto* cmd = app.add_subcommand("status", "Show how a node sees the cluster: each node's status and the counters");
+  auto* cmd = app.add_subcommand("status", "Show how a node sees the cluster: each node's status, the hints kept for it, and the counters");
   cmd->add_option("--node", o->node, "Any node's HTTP address")->capture_default_str();
   cmd->add_option("--timeout-ms", o->timeout_ms, "Give up after this long")->capture_default_str();
   cmd->callback([o] {
