@@ -17,30 +17,13 @@ HTTP_PORTS=(7101 7102 7103)
 REDIS_PORT=7379
 OUT=${OUT:-bench/results}
 
-scripts/build.sh > /dev/null
-bin=build/bin/minidynamo
-work=$(mktemp -d /tmp/minidynamo-bench.XXXXXX)
-pids=()
-cleanup() {
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+source bench/lib.sh
+bench_begin bench
 mkdir -p "$OUT"
-
-nodes=$(printf '127.0.0.1:%s,' "${HTTP_PORTS[@]}"); nodes=${nodes%,}
-for port in "${HTTP_PORTS[@]}"; do
-  "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --sync "$SYNC" --log-level warn \
-    > "$work/node_$port.log" 2>&1 &
-  pids+=($!)
-done
+start_cluster --sync "$SYNC"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
   > "$work/redis.log" 2>&1 &
 pids+=($!)
-for port in "${HTTP_PORTS[@]}"; do
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.1; done
-done
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1 && break; sleep 0.1; done
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -14,26 +14,10 @@ HTTP_PORTS=(7301 7302 7303)
 OUT=${OUT:-bench/results}
 PREFIX="m:"
 
-scripts/build.sh > /dev/null
-bin=build/bin/minidynamo
-work=$(mktemp -d /tmp/minidynamo-membench.XXXXXX)
-pids=()
-cleanup() {
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+source bench/lib.sh
+bench_begin membench
 mkdir -p "$OUT"
-
-nodes=$(printf '127.0.0.1:%s,' "${HTTP_PORTS[@]}"); nodes=${nodes%,}
-for port in "${HTTP_PORTS[@]}"; do
-  "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --log-level warn > "$work/node_$port.log" 2>&1 &
-  pids+=($!)
-done
-for port in "${HTTP_PORTS[@]}"; do
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.1; done
-done
+start_cluster
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 empty_rss=()
 for pid in "${pids[@]}"; do empty_rss+=("$(rss "$pid")"); done

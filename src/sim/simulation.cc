@@ -58,8 +58,14 @@ class Simulation {
         next_fault = cluster_->now_ms() + rng_.long_tail(kFaultEveryMs, 4 * kFaultEveryMs);
       }
       step_clients(fault_phase_ops);
-      if (handoff_crash_armed_) crash_during_handoff();
-      if (aae_crash_armed_) crash_during_anti_entropy();
+      if (handoff_crash_armed_) {
+        crash_during(handoff_crash_armed_, result_.handoff_crashes, "handoff",
+                     [](const core::Node& n) { return n.handoffs_in_flight(); });
+      }
+      if (aae_crash_armed_) {
+        crash_during(aae_crash_armed_, result_.aae_crashes, "anti-entropy",
+                     [](const core::Node& n) { return n.anti_entropy().exchange_peers(); });
+      }
     }
     heal_everything();
     HealedState healed = observe_healed();
@@ -99,31 +105,18 @@ class Simulation {
     if (cluster_->is_up(victim) && down + 1 < cluster_->size()) cluster_->crash(victim);
   }
 
-  // Armed by the schedule; fires at the first moment a hint is on its way, crashing its holder or
-  // its owner.
-  void crash_during_handoff() {
+  // Armed by the schedule; fires at the first moment some node has work with peers under way
+  // (`peers_of(node)` names them: a hint's owners, an anti-entropy exchange's other side), and
+  // crashes that node or one of those peers.
+  template <class PeersOf>
+  void crash_during(bool& armed, size_t& count, const char* what, PeersOf peers_of) {
     for (size_t i = 0; i < cluster_->size(); ++i) {
       if (!cluster_->is_up(i)) continue;
-      auto owners = cluster_->node(i).handoffs_in_flight();
-      if (owners.empty()) continue;
-      handoff_crash_armed_ = false;
-      ++result_.handoff_crashes;
-      cluster_->note("crash during handoff from n" + std::to_string(i));
-      crash_if_allowed(rng_.chance(0.5) ? i : owners[rng_.below(owners.size())]);
-      return;
-    }
-  }
-
-  // Armed by the schedule; fires at the first moment an anti-entropy exchange is under way,
-  // crashing one of its two sides.
-  void crash_during_anti_entropy() {
-    for (size_t i = 0; i < cluster_->size(); ++i) {
-      if (!cluster_->is_up(i)) continue;
-      auto peers = cluster_->node(i).anti_entropy().exchange_peers();
+      std::vector<core::MemberIndex> peers = peers_of(cluster_->node(i));
       if (peers.empty()) continue;
-      aae_crash_armed_ = false;
-      ++result_.aae_crashes;
-      cluster_->note("crash during anti-entropy at n" + std::to_string(i));
+      armed = false;
+      ++count;
+      cluster_->note(std::string("crash during ") + what + " at n" + std::to_string(i));
       crash_if_allowed(rng_.chance(0.5) ? i : peers[rng_.below(peers.size())]);
       return;
     }
