@@ -559,7 +559,8 @@ void Node::on_tick(uint64_t now_ms) {
 
 void Node::storage(RequestId op, uint32_t partition, std::string key, std::optional<StorageUpdate> update,
                    Continuation then) {
-  ops_.emplace(op, PendingOp{partition, key, update.has_value(), std::move(then)});
+  // Only an update needs its key back: it changes the anti-entropy tree.
+  ops_.emplace(op, PendingOp{partition, update ? key : std::string(), update.has_value(), std::move(then)});
   effects_.push_back(StorageOp{op, partition, std::move(key), std::move(update)});
 }
 

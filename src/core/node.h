@@ -215,7 +215,7 @@ class Node {
                                     AfterHintMerge, AfterHintRead, AfterHintRemove>;
   struct PendingOp {
     uint32_t partition;  // a ring partition, or kHintPartition
-    std::string key;
+    std::string key;     // of an update; empty for a read
     bool update;  // a stored update of a ring partition changes the anti-entropy tree
     Continuation then;
   };

@@ -88,8 +88,11 @@ class Server::Impl final : public net::PeerTransport::Handler {
   void run_effects();
   core::StorageDone read(const core::StorageOp& op);
   core::StorageDone remove(const core::StorageOp& op);
-  storage::Update to_update(core::StorageOp op, std::shared_ptr<uint64_t> previous_hash) const;
-  void updates_done(const std::vector<core::RequestId>& ops, const std::vector<std::shared_ptr<uint64_t>>& previous,
+  // Per batch of updates: the hash of the bytes each one replaced (for the anti-entropy tree),
+  // written by the update functions, possibly on the durable writer's thread.
+  using PreviousHashes = std::shared_ptr<std::vector<uint64_t>>;
+  storage::Update to_update(core::StorageOp op, PreviousHashes previous, size_t index) const;
+  void updates_done(const std::vector<core::RequestId>& ops, const std::vector<uint64_t>& previous,
                     std::vector<storage::UpdateResult> results);
   core::ScanDone scan(const core::ScanSegments& scan);
   Status load_trees();
@@ -222,7 +225,7 @@ void Server::Impl::run_effects() {
     std::vector<core::StorageDone> done_here;
     std::vector<storage::Update> updates;
     std::vector<core::RequestId> update_ops;
-    std::vector<std::shared_ptr<uint64_t>> previous;  // per update: the hash of what it replaced
+    auto previous = std::make_shared<std::vector<uint64_t>>();  // sized once the batch is known
     for (auto& effect : effects) {
       if (auto* send = std::get_if<core::SendPeer>(&effect)) {
         if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
@@ -244,20 +247,20 @@ void Server::Impl::run_effects() {
         done_here.push_back(remove(op));
       } else {
         update_ops.push_back(op.op);
-        previous.push_back(std::make_shared<uint64_t>(0));
-        updates.push_back(to_update(std::move(op), previous.back()));
+        updates.push_back(to_update(std::move(op), previous, updates.size()));
       }
     }
     for (auto& done : done_here) node_->on_storage_done(now_ms(), std::move(done));
     if (updates.empty()) continue;
+    previous->resize(updates.size());
     if (writer_) {
       writer_->submit(std::move(updates), [this, ops = std::move(update_ops), previous = std::move(previous)](
                                               std::vector<storage::UpdateResult> results) {
-        updates_done(ops, previous, std::move(results));
+        updates_done(ops, *previous, std::move(results));
         run_effects();
       });
     } else {
-      updates_done(update_ops, previous, engine_->update_all(updates));
+      updates_done(update_ops, *previous, engine_->update_all(updates));
     }
   }
 }
@@ -297,23 +300,23 @@ Status Server::Impl::recover_hints() {
   return Status::ok();
 }
 
-storage::Update Server::Impl::to_update(core::StorageOp op, std::shared_ptr<uint64_t> previous_hash) const {
+storage::Update Server::Impl::to_update(core::StorageOp op, PreviousHashes previous, size_t index) const {
   // The function may run on the durable writer's thread: it owns copies of what it needs, and
-  // leaves the hash of the bytes it replaced (for the anti-entropy tree) in `previous_hash`.
+  // leaves the hash of the bytes it replaced in (*previous)[index].
   return storage::Update{op.partition, std::move(op.key),
                          [update = std::move(*op.update), actor = epoch_->actor(),
                           siblings_max = config_.core.siblings_max,
-                          previous_hash = std::move(previous_hash)](std::optional<std::string_view> current) {
-                           *previous_hash = current ? core::object_hash(*current) : 0;
+                          previous = std::move(previous), index](std::optional<std::string_view> current) {
+                           (*previous)[index] = current ? core::object_hash(*current) : 0;
                            return core::apply_update(current, update, actor, siblings_max);
                          }};
 }
 
 void Server::Impl::updates_done(const std::vector<core::RequestId>& ops,
-                                const std::vector<std::shared_ptr<uint64_t>>& previous,
+                                const std::vector<uint64_t>& previous,
                                 std::vector<storage::UpdateResult> results) {
   for (size_t i = 0; i < ops.size(); ++i) {
-    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt, *previous[i]};
+    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt, previous[i]};
     if (done.status.is_ok()) {
       done.object = std::move(results[i].stored);
     } else if (done.status.code() != Code::conflict) {  // a refused write (too many siblings) is no fault

@@ -306,7 +306,9 @@ void Cluster::crash(size_t node) {
   nodes_[node].reset();  // volatile state is gone
   disks_[node].unsynced.clear();  // and so is what the OS had not written back
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (up_[i]) push(now_ms_ + options_.network.latency_ms, i, PeerDown{static_cast<core::MemberIndex>(node), incarnation_[node]});
+    if (up_[i]) {
+      push(now_ms_ + options_.network.latency_ms, i, PeerDown{static_cast<core::MemberIndex>(node), incarnation_[node]});
+    }
   }
 }
 
