@@ -48,15 +48,28 @@ std::vector<std::string> claim(const std::vector<std::string>& previous, std::ve
   }
   auto share = shares(owned, partitions);
 
-  // Members above their share give up their highest partitions.
-  for (uint32_t p = partitions; p-- > 0;) {
-    if (owners[p].empty()) continue;
-    auto& n = owned[owners[p]];
-    if (n > share[owners[p]]) {
-      --n;
+  // Members above their share give up partitions spread evenly over the ones they own, each at
+  // its own offset, so the freed partitions (which a joiner takes) lie apart around the ring and
+  // the joiner's preference lists reach as many partitions as anyone's.
+  std::map<std::string, std::vector<uint32_t>> held;
+  for (uint32_t p = 0; p < partitions; ++p) {
+    if (!owners[p].empty()) held[owners[p]].push_back(p);
+  }
+  std::vector<std::string> over;
+  for (const auto& [id, ps] : held) {
+    if (ps.size() > share[id]) over.push_back(id);
+  }
+  for (size_t r = 0; r < over.size(); ++r) {
+    const auto& ps = held[over[r]];
+    size_t excess = ps.size() - share[over[r]];
+    for (size_t i = 0; i < excess; ++i) {
+      double at = (static_cast<double>(i) + (static_cast<double>(r) + 0.5) / static_cast<double>(over.size())) *
+                  static_cast<double>(ps.size()) / static_cast<double>(excess);
+      uint32_t p = ps[std::min(ps.size() - 1, static_cast<size_t>(at))];
       owners[p].clear();
       free.push_back(p);
     }
+    owned[over[r]] = share[over[r]];
   }
   std::sort(free.begin(), free.end());
 

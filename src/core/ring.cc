@@ -15,28 +15,40 @@ Result<Ring> Ring::create(std::vector<std::string> members, uint32_t partitions)
                                     std::to_string(partitions));
   }
   if (members.empty()) return Status::invalid_argument("a ring needs at least one member");
+  std::sort(members.begin(), members.end());
   auto owners = claim({}, members, partitions);
-  return from_owners(std::move(members), std::move(owners));
+  return from_owners(std::move(members), owners);
 }
 
-Result<Ring> Ring::from_owners(std::vector<std::string> members, std::vector<std::string> owners) {
-  std::sort(members.begin(), members.end());
-  if (std::adjacent_find(members.begin(), members.end()) != members.end()) {
+Result<Ring> Ring::from_owners(std::vector<std::string> members, const std::vector<std::string>& owners) {
+  std::vector<MemberIndex> indexes;
+  indexes.reserve(owners.size());
+  for (const auto& id : owners) {
+    auto it = std::find(members.begin(), members.end(), id);
+    if (it == members.end()) return Status::invalid_argument("owner " + id + " is not a member");
+    indexes.push_back(static_cast<MemberIndex>(it - members.begin()));
+  }
+  return from_indexes(std::move(members), std::move(indexes));
+}
+
+Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners) {
+  if (members.empty()) return Status::invalid_argument("a ring needs at least one member");
+  auto sorted = members;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
     return Status::invalid_argument("ring members must be distinct");
   }
   auto q = static_cast<uint32_t>(owners.size());
   if (q < 2 || q > kPartitionsMax || !std::has_single_bit(q)) {
     return Status::invalid_argument("partition count must be a power of two between 2 and 32768");
   }
+  for (MemberIndex m : owners) {
+    if (m >= members.size()) return Status::invalid_argument("an owner is not a member");
+  }
   Ring ring;
   ring.members_ = std::move(members);
   ring.log2_q_ = static_cast<uint32_t>(std::countr_zero(q));
-  ring.owner_.reserve(q);
-  for (const auto& id : owners) {
-    auto it = std::lower_bound(ring.members_.begin(), ring.members_.end(), id);
-    if (it == ring.members_.end() || *it != id) return Status::invalid_argument("owner " + id + " is not a member");
-    ring.owner_.push_back(static_cast<MemberIndex>(it - ring.members_.begin()));
-  }
+  ring.owner_ = std::move(owners);
   const size_t k = ring.members_.size();
   ring.walk_.reserve(q * k);
   std::vector<bool> seen(k);

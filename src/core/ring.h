@@ -2,9 +2,9 @@
 //
 // A key's partition is the top log2(Q) bits of its XXH3 hash. Its preference list is the first N
 // distinct members met walking the ring clockwise from that partition; the first N are its
-// replicas. Members are numbered by their position in id order (a MemberIndex), which is the same
-// in every process that was given the same member ids. Lookups are O(1): the walk of every
-// partition is computed once when the ring is built.
+// replicas. Members are numbered by their position in the member list (a MemberIndex): id order
+// for a founding ring, joining order after that (core/cluster_state.h), so the same in every
+// process. Lookups are O(1): the walk of every partition is computed once when the ring is built.
 #pragma once
 
 #include <cstdint>
@@ -24,11 +24,14 @@ inline constexpr uint32_t kPartitionsMax = 32768;  // prefixes above are free: t
 
 class Ring {
  public:
-  // A ring over `members` (distinct ids) with `partitions` (a power of two, 2..32768) dealt by a
-  // first claim. Errors name the offending parameter.
+  // A founding ring over `members` (distinct ids, numbered in id order) with `partitions` (a power
+  // of two, 2..32768) dealt by a first claim. Errors name the offending parameter.
   static Result<Ring> create(std::vector<std::string> members, uint32_t partitions);
-  // A ring with the given owners (owners[p] is a member id), e.g. from claim() after a join.
-  static Result<Ring> from_owners(std::vector<std::string> members, std::vector<std::string> owners);
+  // A ring with the given owners (owners[p] is a member id), e.g. from claim() after a join;
+  // members keep the order given.
+  static Result<Ring> from_owners(std::vector<std::string> members, const std::vector<std::string>& owners);
+  // The same with owners given as member indexes (core/cluster_state.h).
+  static Result<Ring> from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners);
 
   uint32_t partitions() const { return static_cast<uint32_t>(owner_.size()); }
   uint32_t partition_of(uint64_t hash) const { return static_cast<uint32_t>((hash >> 1) >> (63 - log2_q_)); }

@@ -1,0 +1,119 @@
+#include "core/cluster_state.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <algorithm>
+
+namespace md::core {
+namespace {
+
+ClusterState founded(size_t k, uint32_t q = 64) {
+  std::vector<std::string> members;
+  for (size_t i = 0; i < k; ++i) members.push_back("127.0.0.1:" + std::to_string(5001 + i));
+  return founding_state(*Ring::create(members, q));
+}
+
+// A state some node may hold: the founding one after some admissions, having heard of some joiners.
+ClusterState some_history(const std::vector<int>& steps) {
+  ClusterState state = founded(3);
+  for (int step : steps) {
+    if (step % 3 == 0) {
+      admit_joiners(state);
+    } else {
+      state.node_ids["127.0.0.1:" + std::to_string(6000 + step % 7)] = "id" + std::to_string(step % 2);
+    }
+  }
+  return state;
+}
+
+TEST(ClusterState, founding_state_describes_the_ring_and_names_the_cluster) {
+  auto state = founded(3);
+  EXPECT_EQ(state.ring_version, 1u);
+  EXPECT_TRUE(validate(state).is_ok());
+  EXPECT_EQ(ring_of(state).owner_ids(), Ring::create(state.members, 64)->owner_ids());
+  EXPECT_NE(state.cluster_id, founded(4).cluster_id);
+  EXPECT_NE(state.cluster_id, founded(3, 128).cluster_id);
+  EXPECT_TRUE(joiners(state).empty());
+}
+
+TEST(ClusterState, the_claimant_appends_joiners_and_moves_partitions_only_to_them) {
+  auto state = founded(4, 256);
+  auto before = ring_of(state);
+  state.node_ids["127.0.0.1:5009"] = "node_new";
+  state.node_ids["127.0.0.1:5001"] = "node_5001";  // a member's own announcement is no join
+  ASSERT_EQ(joiners(state), std::vector<std::string>{"127.0.0.1:5009"});
+  ASSERT_TRUE(admit_joiners(state));
+  EXPECT_FALSE(admit_joiners(state));  // nothing left to admit
+  EXPECT_EQ(state.ring_version, 2u);
+  ASSERT_EQ(state.members.size(), 5u);
+  EXPECT_EQ(state.members.back(), "127.0.0.1:5009");  // indexes of earlier members never change
+  auto after = ring_of(state);
+  uint32_t moved = 0, replica_of = 0;
+  for (uint32_t p = 0; p < 256; ++p) {
+    if (after.owner(p) != before.owner(p)) {
+      EXPECT_EQ(after.owner(p), 4u) << p;
+      ++moved;
+    }
+    auto list = after.preference_list(p, 3);
+    replica_of += std::find(list.begin(), list.end(), 4u) != list.end();
+  }
+  EXPECT_EQ(moved, 256u / 5);
+  // Spread out, not one block: the newcomer replicates close to its 3/5 share of partitions.
+  EXPECT_GE(replica_of, 256u * 2 / 5) << "the newcomer's partitions lie together";
+}
+
+TEST(ClusterState, validate_refuses_broken_states) {
+  auto good = founded(3);
+  auto bad = good;
+  bad.owners[5] = 3;  // no such member
+  EXPECT_FALSE(validate(bad).is_ok());
+  bad = good;
+  bad.owners.pop_back();  // not a power of two
+  EXPECT_FALSE(validate(bad).is_ok());
+  bad = good;
+  bad.members[1] = bad.members[0];
+  EXPECT_FALSE(validate(bad).is_ok());
+  bad = good;
+  bad.ring_version = 0;
+  EXPECT_FALSE(validate(bad).is_ok());
+  bad = good;
+  bad.node_ids["127.0.0.1:1"] = "";
+  EXPECT_FALSE(validate(bad).is_ok());
+}
+
+RC_GTEST_PROP(ClusterState, merge_is_commutative_associative_and_idempotent,
+              (std::vector<int> a, std::vector<int> b, std::vector<int> c)) {
+  auto sa = some_history(a), sb = some_history(b), sc = some_history(c);
+  auto ab = sa;
+  merge(ab, sb);
+  auto ba = sb;
+  merge(ba, sa);
+  RC_ASSERT(ab == ba);
+  auto ab_c = ab;
+  merge(ab_c, sc);
+  auto bc = sb;
+  merge(bc, sc);
+  auto a_bc = sa;
+  merge(a_bc, bc);
+  RC_ASSERT(ab_c == a_bc);
+  auto aa = sa;
+  RC_ASSERT(!merge(aa, sa));
+  RC_ASSERT(aa == sa);
+}
+
+TEST(ClusterState, merge_keeps_the_newer_ring_and_every_announcement) {
+  auto old_state = founded(3);
+  auto newer = old_state;
+  newer.node_ids["127.0.0.1:5004"] = "d";
+  admit_joiners(newer);
+  old_state.node_ids["127.0.0.1:5005"] = "e";
+  EXPECT_TRUE(merge(old_state, newer));
+  EXPECT_EQ(old_state.ring_version, 2u);
+  EXPECT_EQ(old_state.members, newer.members);
+  EXPECT_EQ(joiners(old_state), std::vector<std::string>{"127.0.0.1:5005"});
+}
+
+}  // namespace
+}  // namespace md::core
