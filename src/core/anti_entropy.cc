@@ -6,27 +6,46 @@ namespace md::core {
 
 AntiEntropy::AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options,
                          std::vector<Effect>& effects, RequestId& next_id)
-    : partitions_(ring.partitions()), options_(options), effects_(effects), next_id_(next_id) {
-  n = std::min<uint32_t>(n, static_cast<uint32_t>(ring.members().size()));
-  for (uint32_t p = 0; p < ring.partitions(); ++p) {
-    auto replicas = ring.preference_list(p, n);
-    if (std::find(replicas.begin(), replicas.end(), self) == replicas.end()) continue;
-    for (MemberIndex peer : replicas) {
-      if (peer != self) schedule_.emplace_back(p, peer);
+    : ring_(ring), partitions_(ring.partitions()), self_(self), n_(n), options_(options), effects_(effects),
+      next_id_(next_id) {
+  plan();
+}
+
+void AntiEntropy::on_ring_changed() { plan(); }
+
+bool AntiEntropy::replicates(uint32_t partition) const {
+  auto replicas = ring_.preference_list(partition, std::min<size_t>(n_, ring_.members().size()));
+  return std::find(replicas.begin(), replicas.end(), self_) != replicas.end();
+}
+
+void AntiEntropy::holds(uint32_t partition) {
+  if (held_.insert(partition).second && !replicates(partition)) replan_ = true;
+}
+
+void AntiEntropy::plan() {
+  replan_ = false;
+  schedule_.clear();
+  for (uint32_t p = 0; p < partitions_; ++p) {
+    if (!replicates(p) && !held_.contains(p)) continue;
+    for (MemberIndex peer : ring_.preference_list(p, std::min<size_t>(n_, ring_.members().size()))) {
+      if (peer != self_) schedule_.emplace_back(p, peer);
     }
   }
   // Interleave the peers (p0-a, p0-b, p1-a, ...) as built; start at a node-specific place so that
   // all nodes do not compare the same partition at the same time.
-  if (!schedule_.empty()) cursor_ = (static_cast<size_t>(self) * 7919) % schedule_.size();
+  cursor_ = schedule_.empty() ? 0 : (static_cast<size_t>(self_) * 7919) % schedule_.size();
 }
 
 void AntiEntropy::load(uint32_t partition, std::string_view key, std::string_view object) {
   if (!known(partition)) return;  // not data: the hint store
   trees_[partition].update(key, 0, object_hash(object));
+  holds(partition);
 }
 
 void AntiEntropy::changed(uint32_t partition, std::string_view key, uint64_t before, uint64_t after) {
-  if (before != after && known(partition)) trees_[partition].update(key, before, after);
+  if (before == after || !known(partition)) return;
+  trees_[partition].update(key, before, after);
+  if (after != 0) holds(partition);
 }
 
 const MerkleTree* AntiEntropy::tree(uint32_t partition) const {
@@ -53,6 +72,7 @@ std::vector<MemberIndex> AntiEntropy::exchange_peers() const {
 }
 
 void AntiEntropy::on_tick(uint64_t now_ms, const std::vector<bool>& peer_up) {
+  if (replan_) plan();
   if (options_.interval_ms == 0 || schedule_.empty() || now_ms < next_start_ms_) return;
   if (current_ && now_ms < current_->deadline_ms) return;
   current_.reset();

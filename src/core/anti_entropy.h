@@ -4,7 +4,7 @@
 // Each node keeps a MerkleTree per partition, updated as writes land (Node feeds every stored
 // update's before/after object hashes) and rebuilt from the engine on start (load). Every
 // interval it starts one exchange, walking round robin over (partition, peer) for the
-// partitions it replicates and the peers that are up:
+// partitions it replicates or holds data of, and the partition's replicas that are up:
 //   initiator --AaeTree(inner hashes)--> peer --AaeSegments(its segments under differing inner
 //   nodes)--> initiator: scans the differing segments --AaeKeys(keys, object hashes)--> peer:
 //   scans the same segments, sends the initiator (ReplicaWrite, no ack) every object the
@@ -45,10 +45,18 @@ struct AntiEntropyCounters {
 
 class AntiEntropy {
  public:
-  // Exchanges cover the partitions whose first `n` replicas include `self`. Effects go to
-  // `effects`, with op and request ids taken from `next_id`.
+  // Exchanges cover the partitions whose first `n` replicas include `self` (and see
+  // on_ring_changed). `ring` must outlive this. Effects go to `effects`, with op and request ids
+  // taken from `next_id`.
   AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options,
               std::vector<Effect>& effects, RequestId& next_id);
+
+  // The ring changed (members were added; `ring` is the one given at construction, updated).
+  // Exchanges cover the partitions this node replicates and also those it holds data of without
+  // replicating them (it dropped out of their preference lists), each with its replicas under
+  // the ring: a partition's new replica gets its data from the old ones, the one it replaced
+  // included, even after that one restarted.
+  void on_ring_changed();
 
   // A key present in the engine at start (rebuilds the tree). Both ignore partitions beyond the
   // ring's (the hint store).
@@ -95,13 +103,21 @@ class AntiEntropy {
   };
   using Purpose = std::variant<SendKeys, Compare, Serve>;
 
+  void plan();
+  bool replicates(uint32_t partition) const;
+  void holds(uint32_t partition);
   void scan(uint32_t partition, std::vector<uint32_t> segments, Purpose purpose);
   void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
   void send_object(MemberIndex to, const std::string& key, const std::string& object);
 
   bool known(uint32_t partition) const { return partition < partitions_; }  // peers' messages are checked
 
+  const Ring& ring_;
   uint32_t partitions_;
+  MemberIndex self_;
+  uint32_t n_;
+  std::set<uint32_t> held_;  // partitions this node stored data in
+  bool replan_ = false;      // it holds data of a partition it does not replicate and does not exchange yet
   std::vector<std::pair<uint32_t, MemberIndex>> schedule_;  // (partition, peer) pairs, walked round robin
   size_t cursor_ = 0;
   AntiEntropyOptions options_;

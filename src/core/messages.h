@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/cluster_state.h"
 #include "core/dvv_set.h"
 #include "core/ring.h"
 #include "core/status.h"
@@ -130,9 +131,15 @@ struct AaePull {
   uint32_t partition = 0;
   std::vector<std::string> keys;
 };
+// Membership gossip: the sender's cluster state; the receiver merges it and, when `reply` is set
+// and its own state differed, answers with the merge (push-pull).
+struct Gossip {
+  ClusterState state;
+  bool reply = true;
+};
 using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
                                  ForwardReply, HintedWrite, HintedWriteReply, Heartbeat, AaeTree, AaeSegments,
-                                 AaeKeys, AaePull>;
+                                 AaeKeys, AaePull, Gossip>;
 
 // What a storage update does to a key; apply_update() (replica.h) turns it into new bytes.
 struct CoordinatorWrite {
@@ -170,7 +177,12 @@ struct ScanSegments {
   uint32_t partition = 0;
   std::vector<uint32_t> segments;  // sorted
 };
-using Effect = std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments>;
+// The cluster state changed (a new ring version, or a node announced): keep it, so a restart
+// serves by it; a new ring's members are peers to connect to.
+struct SaveClusterState {
+  ClusterState state;
+};
+using Effect = std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments, SaveClusterState>;
 
 // The runtime's answer to a StorageOp.
 struct StorageDone {

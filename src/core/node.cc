@@ -21,7 +21,13 @@ Outcome outcome_of(const Status& status) {
 }  // namespace
 
 Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base)
-    : ring_(std::move(ring)),
+    : Node(founding_state(ring), self, std::move(node_id), options, request_id_base) {}
+
+Node::Node(ClusterState state, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base)
+    : state_(std::move(state)),
+      gossip_rng_(request_id_base),
+      ring_version_(state_.ring_version),
+      ring_(ring_of(state_)),
       self_(self),
       node_id_(std::move(node_id)),
       options_(options),
@@ -34,6 +40,10 @@ Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options
       anti_entropy_(ring_, self_, options_.defaults.n, options_.anti_entropy, effects_, next_id_) {
   assert(self_ < ring_.members().size());
   peer_ids_[self_] = node_id_;
+  if (state_.node_ids[ring_.members()[self_]] != node_id_) {  // announce ourselves: gossip spreads it
+    state_.node_ids[ring_.members()[self_]] = node_id_;
+    effects_.push_back(SaveClusterState{state_});
+  }
 }
 
 std::vector<Effect> Node::take_effects() { return std::exchange(effects_, {}); }
@@ -347,6 +357,8 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, Hello>) {
           peer_ids_[from] = std::move(m.node_id);
+        } else if constexpr (std::is_same_v<M, Gossip>) {
+          on_gossip(from, std::move(m));
         } else if constexpr (std::is_same_v<M, Heartbeat>) {
           detectors_[from].heartbeat(now_ms);
           suspected_[from] = false;
@@ -553,6 +565,7 @@ void Node::on_tick(uint64_t now_ms) {
     forwards_.erase(id);
   }
   handoff_tick(now_ms);
+  gossip_tick(now_ms);
 }
 
 // ---- helpers ----------------------------------------------------------------------------------

@@ -7,6 +7,11 @@
 // deterministic simulator.
 //
 // What it does (Dynamo's coordination, with dotted version vectors):
+//  - Membership spreads by gossip (core/cluster_state.h, node_membership.cc): every gossip
+//    interval the node sends its cluster state to one random reachable member, which merges it and
+//    answers with its own if they differed (push-pull). A node asking to join (on_join_request) is
+//    announced in the state; the claimant admits joiners into a new ring version, and every node
+//    that learns a new ring version serves by it (SaveClusterState asks the runtime to keep it).
 //  - Replicas converge without reads by anti-entropy (core/anti_entropy.h): the node keeps a hash
 //    tree per partition, fed by every stored update, and periodically compares it with a peer's.
 //  - Peers are up, suspect or down (PeerStatus): the connection notices say down, and a
@@ -38,6 +43,7 @@
 #include <vector>
 
 #include "core/anti_entropy.h"
+#include "core/cluster_state.h"
 #include "core/failure_detector.h"
 #include "core/hinted_handoff.h"
 #include "core/messages.h"
@@ -58,6 +64,7 @@ struct NodeOptions {
   uint32_t handoffs_in_flight_max = 16;   // hint deliveries at once: handoff is background work
   uint64_t handoff_retry_ms = 100;        // a failed delivery is retried after this, doubled per failure,
   uint64_t handoff_retry_max_ms = 2000;   // up to this
+  uint64_t gossip_interval_ms = 1000;     // the cluster state goes to one random member this often
 };
 
 // How this node sees a peer: its connection is up and heartbeats arrive (up), the connection is
@@ -82,6 +89,9 @@ struct NodeCounters {
   uint64_t handoff_failures = 0;    // deliveries that failed or timed out (retried with backoff)
   uint64_t hints_recovered = 0;     // pending hints found in the engine at start
   uint64_t hints_unreadable = 0;    // hint keys at start that name no member (left in the engine)
+  uint64_t gossip_rounds = 0;       // cluster states this node sent on its own initiative
+  uint64_t gossip_refused = 0;      // states received from another cluster, or invalid ones
+  uint64_t ring_changes = 0;        // newer ring versions adopted (or made, by the claimant)
 };
 
 class Node {
@@ -90,6 +100,9 @@ class Node {
   // OS, the simulator from its seed): replies that peers send to an earlier incarnation must never
   // match a request of this one.
   Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base);
+  // A node of a cluster in `state` (valid, with `self` one of its members), e.g. as kept by
+  // SaveClusterState or learnt when joining.
+  Node(ClusterState state, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base);
 
   // `client` is the runtime's handle for the reply (ReplyClient carries it back).
   void on_client_request(uint64_t now_ms, RequestId client, ClientRequest request);
@@ -108,10 +121,16 @@ class Node {
   // start; they are delivered like hints stored in this life.
   void on_hints_recovered(const std::vector<std::string>& hint_keys);
 
+  // A node at `address` with `node_id` asks to join (through this node): it is announced in the
+  // state, which gossip carries to the claimant. Returns this node's state: the joiner starts
+  // serving once its address is in the ring.
+  const ClusterState& on_join_request(const std::string& address, const std::string& node_id);
+
   // The effects produced since the last call, in the order they must be carried out.
   std::vector<Effect> take_effects();
 
   const Ring& ring() const { return ring_; }
+  const ClusterState& cluster_state() const { return state_; }
   MemberIndex self() const { return self_; }
   const std::string& node_id() const { return node_id_; }
   PeerStatus peer_status(MemberIndex peer) const;
@@ -260,6 +279,16 @@ class Node {
   void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
   void heartbeats(uint64_t now_ms);
 
+  // Membership (node_membership.cc).
+  void gossip_tick(uint64_t now_ms);
+  void on_gossip(MemberIndex from, Gossip gossip);
+  // After the state changed: the claimant admits joiners; a newer ring is served from now on.
+  void state_changed();
+
+  ClusterState state_;
+  uint64_t gossip_rng_;  // seeded from the request-id base: which member to gossip with
+  uint64_t next_gossip_ms_ = 0;
+  uint64_t ring_version_;  // of ring_
   Ring ring_;
   MemberIndex self_;
   std::string node_id_;
