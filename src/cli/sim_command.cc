@@ -52,7 +52,8 @@ int run(SimArgs& args) {
                 << result.acknowledged_writes << " acknowledged writes, " << result.unavailable << " 503s, "
                 << result.conflicts_seen << " reads with siblings, " << result.faults_injected << " faults ("
                 << result.handoff_crashes << " crashes during handoff, " << result.aae_crashes
-                << " during anti-entropy, " << result.long_partitions << " long partitions), " << result.suspicions
+                << " during anti-entropy, " << result.long_partitions << " long partitions, " << result.joins
+                << " joins), " << result.suspicions
                 << " suspicions, " << result.hints_delivered << " hints delivered, "
                 << result.virtual_ms << " ms virtual, trace " << std::hex << result.trace_hash << std::dec << "\n";
     }

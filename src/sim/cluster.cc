@@ -14,7 +14,7 @@ namespace {
 
 core::Ring make_ring(const ClusterOptions& options) {
   std::vector<std::string> ids;
-  for (size_t i = 0; i < options.nodes; ++i) ids.push_back(sim_node_id(i));
+  for (size_t i = 0; i + options.joiners < options.nodes; ++i) ids.push_back(sim_node_id(i));
   auto ring = core::Ring::create(ids, options.partitions);
   assert(ring.is_ok());
   return std::move(ring).value();
@@ -23,7 +23,7 @@ core::Ring make_ring(const ClusterOptions& options) {
 const char* message_name(const core::PeerMessage& m) {
   static constexpr const char* names[] = {"hello", "replica_read", "read_reply", "replica_write", "write_reply",
                                           "forward", "forward_reply", "hinted_write", "hinted_write_reply",
-                                          "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull"};
+                                          "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull", "gossip"};
   static_assert(std::size(names) == std::variant_size_v<core::PeerMessage>, "a name per peer message");
   return names[m.index()];
 }
@@ -44,6 +44,8 @@ Cluster::Cluster(ClusterOptions options)
       ring_(make_ring(options)),
       rng_(options.seed),
       up_(options.nodes, true),
+      member_(options.nodes, true),
+      joining_via_(options.nodes),
       incarnation_(options.nodes, 0),
       slow_ms_(options.nodes, 0),
       group_(options.nodes, 0),
@@ -53,7 +55,9 @@ Cluster::Cluster(ClusterOptions options)
   epochs_.assign(options_.nodes, 0);
   for (size_t i = 0; i < options_.nodes; ++i) {
     actors_.push_back(sim_node_id(i));
-    nodes_.push_back(make_node(i));
+    bool joiner = i + options_.joiners >= options_.nodes;
+    nodes_.push_back(joiner ? nullptr : make_node(i));
+    up_[i] = member_[i] = !joiner;
   }
   if (options_.sync == DiskSync::none) {
     for (size_t i = 0; i < options_.nodes; ++i) push(options_.flush_interval_ms, i, Flush{});
@@ -61,9 +65,13 @@ Cluster::Cluster(ClusterOptions options)
 }
 
 std::unique_ptr<core::Node> Cluster::make_node(size_t i) {
-  // Ids sort like their indexes ("node_5001" < "node_5002" ...), so member index i is node i.
-  auto node = std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), sim_node_id(i), options_.node,
-                                           rng_.next() >> 1);
+  // Ids sort like their indexes ("node_5001" < "node_5002" ...), and joiners join one at a time
+  // in index order, so member index i is node i.
+  auto node = disks_[i].cluster_state
+                  ? std::make_unique<core::Node>(*disks_[i].cluster_state, static_cast<core::MemberIndex>(i),
+                                                 sim_node_id(i), options_.node, rng_.next() >> 1)
+                  : std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), sim_node_id(i),
+                                                 options_.node, rng_.next() >> 1);
   // As the runtime does on start: the anti-entropy trees are rebuilt from what the disk kept.
   for (const auto& [key, bytes] : disk_view(i)) node->load_object(key.first, key.second, bytes);
   return node;
@@ -103,6 +111,7 @@ void Cluster::run_for(uint64_t ms) {
       deliver(e);
     } else if (next_tick <= end) {
       now_ms_ = next_tick;
+      poll_joins();
       for (size_t i = 0; i < nodes_.size(); ++i) {
         if (!up_[i]) continue;
         nodes_[i]->on_tick(now_ms_);
@@ -189,9 +198,51 @@ void Cluster::drain(size_t i) {
         }
       }
       push(now_ms_ + slow_ms_[i], i, std::move(done));
+    } else if (auto* save = std::get_if<core::SaveClusterState>(&effect)) {
+      if (save->state.ring_version > ring_version_) {
+        ring_version_ = save->state.ring_version;
+        ring_ = core::ring_of(save->state);
+        note("n" + std::to_string(i) + " ring version " + std::to_string(ring_version_) + ": " +
+             std::to_string(ring_.members().size()) + " members");
+      }
+      disks_[i].cluster_state = std::move(save->state);
     } else {
       execute(i, std::get<core::StorageOp>(effect));
     }
+  }
+}
+
+void Cluster::join(size_t node, size_t via) {
+  assert(!member_[node] && (node == 0 || member_[node - 1]));
+  note("n" + std::to_string(node) + " joins via n" + std::to_string(via));
+  joining_via_[node] = via;
+  next_join_poll_ms_ = now_ms_;
+  poll_joins();
+}
+
+void Cluster::poll_joins() {
+  if (now_ms_ < next_join_poll_ms_) return;
+  next_join_poll_ms_ = now_ms_ + kJoinPollMs;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!joining_via_[i] || !up_[*joining_via_[i]] || group_[i] != group_[*joining_via_[i]]) continue;
+    size_t via = *joining_via_[i];
+    core::ClusterState state = nodes_[via]->on_join_request(sim_node_id(i), sim_node_id(i));
+    drain(via);
+    if (state.members.size() <= i || state.members[i] != sim_node_id(i)) continue;
+    joining_via_[i].reset();
+    disks_[i].cluster_state = std::move(state);
+    nodes_[i] = make_node(i);
+    up_[i] = member_[i] = true;
+    note("n" + std::to_string(i) + " joined");
+    // Connections both ways, as after a restart: members that already knew it (and failed to
+    // reach it before it ran) reconnect now.
+    for (size_t j = 0; j < nodes_.size(); ++j) {
+      if (j == i || !up_[j]) continue;
+      nodes_[j]->on_peer_up(static_cast<core::MemberIndex>(i));
+      drain(j);
+      nodes_[i]->on_peer_up(static_cast<core::MemberIndex>(j));
+    }
+    drain(i);
   }
 }
 
@@ -313,6 +364,7 @@ void Cluster::crash(size_t node) {
 }
 
 void Cluster::restart(size_t node) {
+  assert(member_[node]);
   note("restart n" + std::to_string(node));
   nodes_[node] = make_node(node);
   recover_hints(node);

@@ -38,6 +38,7 @@ enum class DiskSync { always, none };  // none: writes reach the platter only at
 
 struct ClusterOptions {
   size_t nodes = 3;
+  size_t joiners = 0;                // the last `joiners` nodes start outside the ring (join() adds them)
   uint32_t partitions = 64;
   core::NodeOptions node;
   uint64_t tick_ms = 10;
@@ -80,8 +81,14 @@ class Cluster {
   std::optional<core::ClientResponse> await(uint64_t handle, uint64_t limit_ms = 10'000);
 
   void crash(size_t node);
-  void restart(size_t node);
+  void restart(size_t node);  // a crashed member
   bool is_up(size_t node) const { return up_[node]; }
+  // `node` (one of the joiners; the one of lowest index not yet a member) asks `via` to join, and
+  // keeps asking every kJoinPollMs, as the runtime's --join does, until the ring has it: then it
+  // starts with the state `via` answered.
+  void join(size_t node, size_t via);
+  bool is_member(size_t node) const { return member_[node]; }
+  static constexpr uint64_t kJoinPollMs = 200;
   // group[i] is node i's side; messages between sides are silently lost until heal().
   void partition(std::vector<int> group);
   void heal();
@@ -99,6 +106,7 @@ class Cluster {
   const std::vector<StoredWrite>& stored_writes() const { return stored_writes_; }
   const std::vector<Crash>& crashes() const { return crashes_; }
   core::Node& node(size_t i) { return *nodes_[i]; }
+  // The newest ring any node adopted (every node's, once gossip converged).
   const core::Ring& ring() const { return ring_; }
   size_t size() const { return nodes_.size(); }
   uint64_t now_ms() const { return now_ms_; }
@@ -125,6 +133,7 @@ class Cluster {
     bool operator>(const Event& o) const { return at_ms != o.at_ms ? at_ms > o.at_ms : seq > o.seq; }
   };
   struct Disk {
+    std::optional<core::ClusterState> cluster_state;  // SaveClusterState: kept at once (the runtime fsyncs it)
     std::map<std::pair<uint32_t, std::string>, std::string> synced;
     std::map<std::pair<uint32_t, std::string>, std::optional<std::string>> unsynced;  // newer; nullopt: removed
   };
@@ -140,6 +149,7 @@ class Cluster {
   std::optional<std::string> read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const;
   void write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes);
   void recover_hints(size_t node);
+  void poll_joins();
   // What the node's storage holds now: the synced data overlaid by what is not yet synced.
   std::map<std::pair<uint32_t, std::string>, std::string> disk_view(
       size_t node, std::optional<uint32_t> partition = std::nullopt) const;
@@ -147,9 +157,13 @@ class Cluster {
 
   ClusterOptions options_;
   core::Ring ring_;
+  uint64_t ring_version_ = 1;
   Rng rng_;
   std::vector<std::unique_ptr<core::Node>> nodes_;
   std::vector<bool> up_;
+  std::vector<bool> member_;
+  std::vector<std::optional<size_t>> joining_via_;
+  uint64_t next_join_poll_ms_ = 0;
   std::vector<uint64_t> incarnation_;
   std::vector<std::string> actors_;  // per node: the id its writes' dots are made under
   std::vector<uint32_t> epochs_;

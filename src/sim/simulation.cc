@@ -17,6 +17,7 @@ constexpr uint64_t kQuiesceMs = 3000;      // after the calm phase and the final
 constexpr uint64_t kHandoffMs = 5000;      // after healing: deadlines pass, hints are handed off (with backoff)
 constexpr uint64_t kAntiEntropyMs = 20000; // then: time for anti-entropy alone to converge the replicas
 constexpr uint64_t kExchangeEveryMs = 50; // each node starts an anti-entropy exchange this often
+constexpr uint64_t kJoinMs = 30000;        // after healing: a join under way must be complete by then
 
 // A simulated client: one operation at a time; a read-modify-write is a read then a write.
 struct Client {
@@ -44,8 +45,13 @@ class Simulation {
     c.buggy_merge = options.buggy_merge;
     c.buggy_handoff = options.buggy_handoff;
     c.buggy_actor_epochs = options.buggy_actor_epochs;
+    // A join moves partitions while the workload runs: the newcomer is filled by anti-entropy.
+    if (options.faults.join && c.nodes >= 4 && rng_.chance(0.5)) {
+      c.joiners = 1;
+      join_at_ms_ = rng_.below(options.steps * 10);
+    }
     cluster_ = std::make_unique<Cluster>(c);
-    n_max_ = std::min<uint32_t>(3, static_cast<uint32_t>(c.nodes));
+    n_max_ = std::min<uint32_t>(3, static_cast<uint32_t>(c.nodes - c.joiners));
     for (size_t i = 0; i < options.clients; ++i) clients_.push_back(Client{i, 0, rng_.below(kThinkMs), 0, false, false, 0});
   }
 
@@ -58,6 +64,12 @@ class Simulation {
         next_fault = cluster_->now_ms() + rng_.long_tail(kFaultEveryMs, 4 * kFaultEveryMs);
       }
       step_clients(fault_phase_ops);
+      if (join_at_ms_ && cluster_->now_ms() >= *join_at_ms_) {
+        size_t joiner = cluster_->size() - 1;
+        cluster_->join(joiner, rng_.below(joiner));
+        join_at_ms_.reset();
+        ++result_.joins;
+      }
       if (handoff_crash_armed_) {
         crash_during(handoff_crash_armed_, result_.handoff_crashes, "handoff",
                      [](const core::Node& n) { return n.handoffs_in_flight(); });
@@ -144,7 +156,7 @@ class Simulation {
       }
       case 1:
         for (size_t i = 0; i < k; ++i) {
-          if (!cluster_->is_up(i)) {
+          if (cluster_->is_member(i) && !cluster_->is_up(i)) {
             cluster_->restart(i);
             break;
           }
@@ -194,7 +206,20 @@ class Simulation {
     cluster_->set_network(NetworkFaults{});
     for (size_t i = 0; i < cluster_->size(); ++i) {
       cluster_->set_slow(i, 0);
-      if (!cluster_->is_up(i)) cluster_->restart(i);
+      if (cluster_->is_member(i) && !cluster_->is_up(i)) cluster_->restart(i);
+    }
+    if (join_at_ms_) {  // the fault phase ended first
+      cluster_->join(cluster_->size() - 1, 0);
+      join_at_ms_.reset();
+      ++result_.joins;
+    }
+    // A join under way completes once gossip carried it to the claimant and back.
+    for (uint64_t waited = 0; !cluster_->is_member(cluster_->size() - 1) && waited < kJoinMs; waited += 100) {
+      cluster_->run_for(100);
+    }
+    if (!cluster_->is_member(cluster_->size() - 1)) {
+      result_.violations.push_back("join_not_completed: n" + std::to_string(cluster_->size() - 1) +
+                                   " is not in the ring " + std::to_string(kJoinMs) + " ms after healing");
     }
     cluster_->run_for(kHandoffMs);
   }
@@ -253,7 +278,8 @@ class Simulation {
     auto request = request_for(op, context);
     history_.push_back(std::move(op));
     c.op = history_.size() - 1;
-    c.handle = cluster_->submit(rng_.below(cluster_->size()), std::move(request));
+    size_t at = rng_.below(cluster_->size());
+    c.handle = cluster_->submit(cluster_->is_member(at) ? at : 0, std::move(request));
   }
 
   HistoryOp new_op(const Client& c, OpKind kind, const std::string& key_name) {
@@ -371,6 +397,7 @@ class Simulation {
   bool handoff_crash_armed_ = false;
   bool aae_crash_armed_ = false;
   uint64_t heal_not_before_ms_ = 0;  // a long partition holds until then
+  std::optional<uint64_t> join_at_ms_;  // when the joiner asks to join, if it has not yet
   SimResult result_;
 };
 
@@ -378,7 +405,7 @@ class Simulation {
 
 Result<FaultSet> parse_faults(const std::string& text) {
   if (text == "all") return FaultSet{};
-  FaultSet f{false, false, false, false, false, false, false, false, false};
+  FaultSet f{false, false, false, false, false, false, false, false, false, false};
   if (text == "none") return f;
   std::stringstream in(text);
   std::string name;
@@ -392,8 +419,9 @@ Result<FaultSet> parse_faults(const std::string& text) {
     else if (name == "handoff") f.handoff = true;
     else if (name == "aae") f.aae = true;
     else if (name == "long_partition") f.long_partition = true;
+    else if (name == "join") f.join = true;
     else return Status::invalid_argument("unknown fault '" + name + "': use loss, duplicate, delay, partition, crash, slow, "
-                                         "handoff, aae, long_partition, all or none");
+                                         "handoff, aae, long_partition, join, all or none");
   }
   return f;
 }
@@ -403,7 +431,7 @@ std::string faults_to_string(const FaultSet& f) {
   for (auto [on, name] : {std::pair{f.loss, "loss"}, std::pair{f.duplicate, "duplicate"}, std::pair{f.delay, "delay"},
                           std::pair{f.partition, "partition"}, std::pair{f.crash, "crash"}, std::pair{f.slow, "slow"},
                           std::pair{f.handoff, "handoff"}, std::pair{f.aae, "aae"},
-                          std::pair{f.long_partition, "long_partition"}}) {
+                          std::pair{f.long_partition, "long_partition"}, std::pair{f.join, "join"}}) {
     if (on) out += (out.empty() ? "" : ",") + std::string(name);
   }
   return out.empty() ? "none" : out;

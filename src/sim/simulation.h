@@ -16,9 +16,10 @@ struct FaultSet {
   bool handoff = true;  // crash a hint's holder or owner while the hint is being delivered
   bool aae = true;      // crash one side of an anti-entropy exchange while it is under way
   bool long_partition = true;  // a partition that holds for seconds, outlasting the failure detector
+  bool join = true;     // (4 nodes or more) the last node joins during the run, through gossip
 };
 // "all", "none", or a comma-separated list of loss, duplicate, delay, partition, crash, slow,
-// handoff, aae, long_partition.
+// handoff, aae, long_partition, join.
 Result<FaultSet> parse_faults(const std::string& text);
 std::string faults_to_string(const FaultSet& faults);
 
@@ -43,7 +44,7 @@ struct SimResult {
   std::string trace;  // only with SimOptions::trace
   size_t nodes = 0;
   size_t operations = 0, acknowledged_writes = 0, unavailable = 0, conflicts_seen = 0, faults_injected = 0;
-  size_t hints_delivered = 0, handoff_crashes = 0, aae_crashes = 0, long_partitions = 0;
+  size_t hints_delivered = 0, handoff_crashes = 0, aae_crashes = 0, long_partitions = 0, joins = 0;
   uint64_t suspicions = 0;  // times a node's failure detector suspected a peer
   uint64_t virtual_ms = 0;
   bool ok() const { return violations.empty(); }

@@ -1,0 +1,118 @@
+// Gossip membership in simulated clusters: how many gossip rounds a join takes to reach every node,
+// for 3 to 64 nodes, and that the newcomer gets its partitions' data without any read. The numbers
+// these tests print are the ones docs/design.md quotes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "sim/cluster.h"
+
+namespace md::sim {
+namespace {
+
+constexpr uint64_t kGossipMs = 1000;  // NodeOptions' default
+
+bool everyone_agrees(Cluster& cluster) {
+  for (size_t i = 1; i < cluster.size(); ++i) {
+    if (!cluster.is_member(i) || cluster.node(i).cluster_state() != cluster.node(0).cluster_state()) return false;
+  }
+  return true;
+}
+
+struct JoinTimes {
+  uint64_t admitted_ms = 0;   // the claimant's ring has the newcomer
+  uint64_t converged_ms = 0;  // every node, the newcomer included, holds the same state
+};
+
+// n-1 founding members, then the n-th joins through a random one; times are from its request.
+JoinTimes time_a_join(size_t n, uint64_t seed) {
+  ClusterOptions options;
+  options.nodes = n;
+  options.joiners = 1;
+  options.seed = seed;
+  options.network = NetworkFaults{0, 0, 5, 50};
+  Cluster cluster(options);
+  cluster.run_for(3000);
+  const uint64_t start = cluster.now_ms();
+  cluster.join(n - 1, cluster.rng().below(n - 1));
+  JoinTimes t;
+  while (cluster.now_ms() - start < 120'000) {
+    if (t.admitted_ms == 0 && cluster.node(0).cluster_state().members.size() == n) t.admitted_ms = cluster.now_ms() - start;
+    if (everyone_agrees(cluster)) {
+      t.converged_ms = cluster.now_ms() - start;
+      break;
+    }
+    cluster.run_for(10);
+  }
+  return t;
+}
+
+TEST(Membership, a_join_reaches_every_node_in_a_logarithmic_number_of_gossip_rounds) {
+  std::printf("nodes  rounds to the claimant  rounds to every node (max of 5 seeds)  log2(n)\n");
+  for (size_t n : {3, 4, 8, 16, 32, 64}) {
+    uint64_t admitted = 0, converged = 0;
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+      auto t = time_a_join(n, seed);
+      ASSERT_GT(t.converged_ms, 0u) << n << " nodes, seed " << seed << ": membership never converged";
+      admitted = std::max(admitted, t.admitted_ms);
+      converged = std::max(converged, t.converged_ms);
+    }
+    double rounds = static_cast<double>(converged) / kGossipMs;
+    std::printf("%5zu  %22.1f  %37.1f  %7.1f\n", n, static_cast<double>(admitted) / kGossipMs, rounds, std::log2(n));
+    // Push-pull gossip spreads a change in about log2(n) rounds; a join needs two spreads (the
+    // announcement to the claimant, the new ring from it), hence the bound.
+    EXPECT_LE(rounds, 4 * std::log2(static_cast<double>(n)) + 4) << n << " nodes";
+  }
+}
+
+TEST(Membership, the_newcomer_gets_its_partitions_data_by_anti_entropy_without_reads) {
+  ClusterOptions options;
+  options.nodes = 5;
+  options.joiners = 1;
+  options.seed = 11;
+  Cluster cluster(options);
+  constexpr int kKeys = 200;
+  for (int i = 0; i < kKeys; ++i) {
+    core::ClientRequest put;
+    put.op = core::Op::put;
+    put.key = "key" + std::to_string(i);
+    put.value = "\"v" + std::to_string(i) + "\"";
+    auto answer = cluster.await(cluster.submit(static_cast<size_t>(i) % 4, put));
+    ASSERT_TRUE(answer && answer->outcome == core::Outcome::ok) << put.key;
+  }
+  cluster.join(4, 2);
+  cluster.run_for(30'000);
+  ASSERT_TRUE(cluster.is_member(4));
+  ASSERT_TRUE(everyone_agrees(cluster));
+  const auto& ring = cluster.ring();
+  ASSERT_EQ(ring.members().size(), 5u);
+  int on_newcomer = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    std::string key = "key" + std::to_string(i);
+    for (auto m : ring.preference_list(ring.partition_of_key(key), 3)) {
+      auto stored = cluster.stored(m, key);
+      ASSERT_TRUE(stored && stored->siblings().size() == 1) << key << " is missing on its replica n" << m;
+      on_newcomer += m == 4;
+    }
+  }
+  std::printf("%d of %d keys have the newcomer among their replicas; all got there without a read\n", on_newcomer, kKeys);
+  EXPECT_GT(on_newcomer, kKeys / 5);
+}
+
+TEST(Membership, a_restarted_node_serves_by_the_ring_it_kept) {
+  ClusterOptions options;
+  options.nodes = 4;
+  options.joiners = 1;
+  Cluster cluster(options);
+  cluster.join(3, 1);
+  cluster.run_for(20'000);
+  ASSERT_TRUE(everyone_agrees(cluster));
+  cluster.crash(2);
+  cluster.restart(2);
+  EXPECT_EQ(cluster.node(2).ring().members().size(), 4u);
+  EXPECT_EQ(cluster.node(2).cluster_state(), cluster.node(0).cluster_state());
+}
+
+}  // namespace
+}  // namespace md::sim
