@@ -20,9 +20,16 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--host", config->host, "IP address this node listens on and is known by in --nodes")
       ->capture_default_str();
   cmd->add_option("--nodes", config->nodes,
-                  "The cluster's HTTP addresses host:port, comma separated, this node's included; every node "
-                  "must be given the same list")
+                  "The founding members' HTTP addresses host:port, comma separated, this node's included; every "
+                  "founding node must be given the same list. Used on a data dir's first start only: membership "
+                  "is kept in the data dir and spread by gossip from then on")
       ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--join", config->join,
+                  "Join the cluster of the node at this HTTP address host:port instead of founding one from "
+                  "--nodes (first start only); this node starts serving once the cluster's claimant admitted it");
+  cmd->add_option("--gossip-ms", config->core.gossip_interval_ms,
+                  "How often this node sends its view of the membership to one random member")
       ->capture_default_str();
   cmd->add_option("--peer-port-offset", config->peer_port_offset,
                   "Each node serves its peers on its HTTP port plus this offset (5001 -> 6001)")

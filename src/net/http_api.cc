@@ -131,6 +131,36 @@ void write_clock(Writer& w, const core::VersionVector& clock) {
   w.EndObject();
 }
 
+ApiCall parse_join(const HttpRequest& request) {
+  if (request.method != boost::beast::http::verb::post) {
+    return error_response(405, "method " + request.method_string + " is not allowed on /cluster/join; use POST");
+  }
+  rapidjson::Document body;
+  body.Parse(request.body.data(), request.body.size());
+  if (body.HasParseError() || !body.IsObject()) return bad_request("the body must be a JSON object with address and node_id");
+  JoinRequest join;
+  for (auto [name, slot] : {std::pair{"address", &join.address}, std::pair{"node_id", &join.node_id}}) {
+    auto it = body.FindMember(name);
+    if (it == body.MemberEnd() || !it->value.IsString() || it->value.GetStringLength() == 0) {
+      return bad_request(std::string(name) + " must be a non-empty string");
+    }
+    *slot = it->value.GetString();
+  }
+  auto colon = join.address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || join.address.size() > 262) {
+    return bad_request("address must be host:port, got '" + join.address + "'");
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(join.address.data() + colon + 1, join.address.data() + join.address.size(), port);
+  if (ec != std::errc() || end != join.address.data() + join.address.size() || port == 0 || port > 65535) {
+    return bad_request("address must be host:port, got '" + join.address + "'");
+  }
+  if (join.node_id.size() > 128 || join.node_id.find_first_of(" \t\r\n\"\\") != std::string::npos) {
+    return bad_request("node_id must be at most 128 characters without spaces, quotes or backslashes");
+  }
+  return join;
+}
+
 }  // namespace
 
 HttpResponse error_response(unsigned status, std::string_view message) {
@@ -144,6 +174,7 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
   constexpr std::string_view kv = "/kv/";
   if (request.path.starts_with(kv)) return parse_kv(request, std::string_view(request.path).substr(kv.size()), limits);
   if (request.path == "/kv") return bad_request("the key must not be empty: use /kv/{key}");
+  if (request.path == "/cluster/join") return parse_join(request);
   for (auto [path, page] : {std::pair{"/health", InfoPage::health}, std::pair{"/cluster", InfoPage::cluster},
                             std::pair{"/ring", InfoPage::ring}}) {
     if (request.path != path) continue;
@@ -153,7 +184,7 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
     return page;
   }
   return error_response(404, "no such route: " + request.method_string + " " + request.path +
-                                 " (routes: /kv/{key}, /health, /cluster, /ring)");
+                                 " (routes: /kv/{key}, /health, /cluster, /ring, /cluster/join)");
 }
 
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response) {

@@ -2,6 +2,8 @@
 //
 // Pure translation, no sockets. Routes (docs/api.md):
 //   PUT|GET|DELETE /kv/{key}   GET /health   GET /cluster   GET /ring
+//   POST /cluster/join {"address": "host:port", "node_id": "..."}  (a node's --join; answered with
+//   the cluster state in protobuf, net/peer_codec.h)
 // Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
 // and the body is accepted whatever its Content-Type, as the seed's curl examples send it.
 // Errors are {"status":"error","error":"..."} with the status code that fits.
@@ -21,9 +23,14 @@ struct ApiLimits {
   size_t value_bytes_max = 1024 * 1024; // longer values (as compact JSON): 400; bodies beyond the server's limit: 413
 };
 
-// What a request asks for: a key operation, one of the info pages, or an error to send as is.
+// What a request asks for: a key operation, one of the info pages, a node's join, or an error to
+// send as is.
 enum class InfoPage { health, cluster, ring };
-using ApiCall = std::variant<core::ClientRequest, InfoPage, HttpResponse>;
+struct JoinRequest {
+  std::string address;  // the joiner's HTTP address
+  std::string node_id;
+};
+using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, HttpResponse>;
 
 ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits);
 

@@ -40,6 +40,25 @@ void to_wire(const core::ClientResponse& r, wire::ClientResponse* out) {
   out->set_required(r.required);
 }
 
+void to_wire(const core::ClusterState& state, wire::ClusterState* out) {
+  out->set_cluster_id(state.cluster_id);
+  out->set_ring_version(state.ring_version);
+  for (const auto& m : state.members) out->add_members(m);
+  out->mutable_owners()->Add(state.owners.begin(), state.owners.end());
+  for (const auto& [address, id] : state.node_ids) (*out->mutable_node_ids())[address] = id;
+}
+
+Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
+  core::ClusterState state;
+  state.cluster_id = in.cluster_id();
+  state.ring_version = in.ring_version();
+  state.members.assign(in.members().begin(), in.members().end());
+  state.owners.assign(in.owners().begin(), in.owners().end());
+  for (const auto& [address, id] : in.node_ids()) state.node_ids.emplace(address, id);
+  if (auto s = core::validate(state); !s.is_ok()) return Status::corruption(s.message());
+  return state;
+}
+
 Result<core::ClientRequest> from_wire(const wire::ClientRequest& in) {
   if (in.op() > static_cast<uint32_t>(core::Op::del)) return Status::corruption("unknown request op");
   core::ClientRequest r;
@@ -133,6 +152,10 @@ std::string encode_peer_message(const core::PeerMessage& message) {
           auto* w = out.mutable_forward_reply();
           w->set_id(m.id);
           to_wire(m.response, w->mutable_response());
+        } else if constexpr (std::is_same_v<M, core::Gossip>) {
+          auto* w = out.mutable_gossip();
+          to_wire(m.state, w->mutable_state());
+          w->set_reply(m.reply);
         } else if constexpr (std::is_same_v<M, core::HintedWrite>) {
           auto* w = out.mutable_hinted_write();
           w->set_id(m.id);
@@ -209,9 +232,26 @@ Result<core::PeerMessage> decode_peer_message(std::string_view bytes) {
       const auto& m = in.aae_pull();
       return core::PeerMessage(core::AaePull{m.partition(), {m.keys().begin(), m.keys().end()}});
     }
+    case wire::PeerMessage::kGossip: {
+      auto state = from_wire(in.gossip().state());
+      if (!state.is_ok()) return state.status();
+      return core::PeerMessage(core::Gossip{std::move(state).value(), in.gossip().reply()});
+    }
     case wire::PeerMessage::BODY_NOT_SET: break;
   }
   return Status::corruption("peer message of unknown kind");
+}
+
+std::string encode_cluster_state(const core::ClusterState& state) {
+  wire::ClusterState out;
+  to_wire(state, &out);
+  return out.SerializeAsString();
+}
+
+Result<core::ClusterState> decode_cluster_state(std::string_view bytes) {
+  wire::ClusterState in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return Status::corruption("cluster state does not parse");
+  return from_wire(in);
 }
 
 }  // namespace md::net

@@ -146,6 +146,11 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   Counters counters() const { return counters_; }
   void stop();
   size_t peer_count() const { return peers_.size(); }
+  NodeIndex add_peer(const tcp::endpoint& endpoint) {
+    peers_.push_back(endpoint);
+    links_.push_back(std::make_unique<Link>(io_));
+    return static_cast<NodeIndex>(peers_.size() - 1);
+  }
   NodeIndex self() const { return self_; }
 
  private:
@@ -174,7 +179,7 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   asio::io_context& io_;
   const NodeIndex self_;
   const uint64_t fingerprint_;
-  const std::vector<tcp::endpoint> peers_;
+  std::vector<tcp::endpoint> peers_;
   Handler& handler_;
   const PeerTransportOptions opt_;
   std::mt19937_64 rng_;
@@ -619,6 +624,8 @@ void PeerTransport::Impl::stop() {
 }
 
 // --------------------------------------------------------------------------- facade
+
+NodeIndex PeerTransport::add_peer(const tcp::endpoint& endpoint) { return impl_->add_peer(endpoint); }
 
 PeerTransport::PeerTransport(asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint, std::vector<tcp::endpoint> peers,
                              Handler& handler, PeerTransportOptions options)

@@ -1,6 +1,8 @@
-// Peer transport: framed, checksummed messages between the nodes of a static cluster.
+// Peer transport: framed, checksummed messages between the nodes of a cluster.
 //
-// Nodes are numbered 0..k-1. Each node keeps ONE outgoing TCP connection per peer and
+// Nodes are numbered 0..k-1 (their MemberIndex); a node that joins gets the next number
+// (add_peer). A hello from a number this node does not know yet is refused like any bad
+// hello, and the sender retries with backoff until gossip told us about it. Each node keeps ONE outgoing TCP connection per peer and
 // sends everything for that peer on it (requests and replies alike; request ids are the
 // caller's business), and reads the incoming connections that peers open to it. Messages
 // sent to one peer arrive in the order sent while the connection stays up; a message
@@ -113,6 +115,9 @@ class PeerTransport {
   // Binds and starts accepting peers on `endpoint`. Returns io_error naming the address
   // when it cannot (e.g. the port is taken). Call at most once.
   Status listen(const boost::asio::ip::tcp::endpoint& endpoint);
+
+  // Adds a peer (a member that joined the cluster) with the next index, and returns that index.
+  NodeIndex add_peer(const boost::asio::ip::tcp::endpoint& endpoint);
 
   // Starts connecting to every peer now instead of on the first send(), so on_peer_up
   // and on_peer_down report reachability early.

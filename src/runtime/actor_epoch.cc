@@ -1,49 +1,14 @@
 #include "runtime/actor_epoch.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/durable_file.h"
+
 namespace md::runtime {
-namespace {
 
 namespace fs = std::filesystem;
-
-Status io_error(const fs::path& path, const char* what) {
-  return Status::io_error(std::string("cannot ") + what + " " + path.string() + ": " + std::strerror(errno));
-}
-
-Status fsync_path(const fs::path& path, int flags) {
-  int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return io_error(path, "open");
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::ok() : io_error(path, "fsync");
-}
-
-// Writes `text` to `path` durably: a temporary file, fsynced, renamed over, and the dir fsynced.
-Status write_durably(const fs::path& path, const std::string& text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return io_error(tmp, "write");
-  }
-  if (auto s = fsync_path(tmp, O_RDONLY); !s.is_ok()) return s;
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::io_error("cannot rename " + tmp.string() + ": " + ec.message());
-  return fsync_path(path.parent_path(), O_RDONLY | O_DIRECTORY);
-}
-
-}  // namespace
 
 Result<ActorEpoch> ActorEpoch::begin(const std::string& data_dir, const std::string& node_id, bool synced_writes,
                                      bool state_survives_restarts) {
@@ -64,8 +29,8 @@ Result<ActorEpoch> ActorEpoch::begin(const std::string& data_dir, const std::str
   }
   e.renewed_ = ran_before && ((e.crashed_ && !synced_writes) || !state_survives_restarts);
   if (e.renewed_) ++e.epoch_;
-  if (auto s = write_durably(epoch_file, std::to_string(e.epoch_) + "\n"); !s.is_ok()) return s;
-  if (auto s = write_durably(running, "a RUNNING marker left behind means the node did not stop cleanly\n");
+  if (auto s = write_file_durably(epoch_file.string(), std::to_string(e.epoch_) + "\n"); !s.is_ok()) return s;
+  if (auto s = write_file_durably(running.string(), "a RUNNING marker left behind means the node did not stop cleanly\n");
       !s.is_ok()) {
     return s;
   }

@@ -1,7 +1,5 @@
 #include "runtime/config.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -13,46 +11,45 @@ namespace {
 Result<std::pair<std::string, uint16_t>> split_address(const std::string& address) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return Status::invalid_argument("--nodes: '" + address + "' is not host:port");
+    return Status::invalid_argument("address '" + address + "' is not host:port");
   }
   unsigned port = 0;
   const char* begin = address.data() + colon + 1;
   const char* end = address.data() + address.size();
   auto [ptr, ec] = std::from_chars(begin, end, port);
   if (ec != std::errc() || ptr != end || port == 0 || port > 65535) {
-    return Status::invalid_argument("--nodes: '" + address + "' has no valid port");
+    return Status::invalid_argument("address '" + address + "' has no valid port");
   }
   return std::make_pair(address.substr(0, colon), static_cast<uint16_t>(port));
 }
 
 }  // namespace
 
-Result<ClusterLayout> layout_cluster(const NodeConfig& config) {
-  ClusterLayout layout;
-  layout.members = config.nodes;
-  std::sort(layout.members.begin(), layout.members.end());
-  if (layout.members.empty()) return Status::invalid_argument("--nodes must list at least this node");
-  if (std::adjacent_find(layout.members.begin(), layout.members.end()) != layout.members.end()) {
+std::string self_address(const NodeConfig& config) { return config.host + ":" + std::to_string(config.port); }
+
+Result<std::vector<std::string>> founding_members(const NodeConfig& config) {
+  auto members = config.nodes;
+  std::sort(members.begin(), members.end());
+  if (members.empty()) return Status::invalid_argument("--nodes must list at least this node");
+  if (std::adjacent_find(members.begin(), members.end()) != members.end()) {
     return Status::invalid_argument("--nodes lists an address twice");
   }
-  std::string self = config.host + ":" + std::to_string(config.port);
-  auto it = std::find(layout.members.begin(), layout.members.end(), self);
-  if (it == layout.members.end()) {
-    return Status::invalid_argument("this node's address " + self + " is not in --nodes");
+  if (std::find(members.begin(), members.end(), self_address(config)) == members.end()) {
+    return Status::invalid_argument("this node's address " + self_address(config) + " is not in --nodes");
   }
-  layout.self = static_cast<uint32_t>(it - layout.members.begin());
-  std::string fingerprint_input = std::to_string(config.partitions);
-  for (const auto& m : layout.members) {
-    auto split = split_address(m);
-    if (!split.is_ok()) return split.status();
-    if (split->second + config.peer_port_offset > 65535) {
-      return Status::invalid_argument("--peer-port-offset puts " + m + "'s peer port above 65535");
-    }
-    layout.peer_endpoints.emplace_back(split->first, static_cast<uint16_t>(split->second + config.peer_port_offset));
-    fingerprint_input += "," + m;
+  for (const auto& m : members) {
+    if (auto endpoint = peer_endpoint(m, config.peer_port_offset); !endpoint.is_ok()) return endpoint.status();
   }
-  layout.fingerprint = XXH3_64bits(fingerprint_input.data(), fingerprint_input.size());
-  return layout;
+  return members;
+}
+
+Result<std::pair<std::string, uint16_t>> peer_endpoint(const std::string& member, uint16_t peer_port_offset) {
+  auto split = split_address(member);
+  if (!split.is_ok()) return split.status();
+  if (split->second + peer_port_offset > 65535) {
+    return Status::invalid_argument("--peer-port-offset puts " + member + "'s peer port above 65535");
+  }
+  return std::make_pair(split->first, static_cast<uint16_t>(split->second + peer_port_offset));
 }
 
 Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted, uint16_t port) {

@@ -16,7 +16,8 @@ struct NodeConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 5001;                      // HTTP API
   uint16_t peer_port_offset = 1000;          // every node's peer port is its HTTP port + this
-  std::vector<std::string> nodes = {"127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"};  // HTTP addresses
+  std::vector<std::string> nodes = {"127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"};  // founding members' HTTP addresses
+  std::string join;                          // an HTTP address: join that node's cluster instead of founding one
   std::string data_dir;                      // default: ./data/node_<port>
   std::string node_id;                       // default: node_<port>, then kept in the data dir
   uint32_t partitions = core::kDefaultPartitions;  // Q; every node of a cluster must agree
@@ -27,16 +28,15 @@ struct NodeConfig {
   uint32_t tick_ms = 5;                      // how often deadlines are checked
 };
 
-// Where a node sits in its cluster, derived from the config.
-struct ClusterLayout {
-  std::vector<std::string> members;  // HTTP addresses, sorted: member index = position
-  uint32_t self = 0;
-  std::vector<std::pair<std::string, uint16_t>> peer_endpoints;  // per member: host, peer port
-  uint64_t fingerprint = 0;  // same on every node configured alike; peers with another are refused
-};
+// This node's HTTP address, as members know it: host:port.
+std::string self_address(const NodeConfig& config);
 
-// Checks the config and lays out the cluster. Errors say which flag is wrong.
-Result<ClusterLayout> layout_cluster(const NodeConfig& config);
+// The founding members (--nodes), checked (this node among them, no address twice, every peer port
+// valid) and sorted. Errors say which flag is wrong.
+Result<std::vector<std::string>> founding_members(const NodeConfig& config);
+
+// A member's peer endpoint (host, peer port) from its HTTP address host:port.
+Result<std::pair<std::string, uint16_t>> peer_endpoint(const std::string& member, uint16_t peer_port_offset);
 
 // Reads the node id kept in `data_dir`, or keeps `wanted` (or node_<port>) there on first start.
 // A different --node-id for an existing data dir is refused: dots made under the old id live in its data.

@@ -10,19 +10,23 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include "core/merkle_tree.h"
 #include "core/node.h"
 #include "core/replica.h"
 #include "net/http_api.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
 #include "runtime/actor_epoch.h"
+#include "runtime/durable_file.h"
 #include "runtime/durable_writer.h"
 
 namespace md::runtime {
@@ -55,19 +59,19 @@ class Server::Impl final : public net::PeerTransport::Handler {
     auto message = net::decode_peer_message(payload);
     if (!message.is_ok()) {
       ++bad_peer_messages_;
-      spdlog::warn("dropping a message from {}: {}", layout_.members[from], message.status().message());
+      spdlog::warn("dropping a message from {}: {}", member(from), message.status().message());
       return;
     }
     node_->on_peer_message(now_ms(), from, std::move(message).value());
     run_effects();
   }
   void on_peer_up(net::NodeIndex peer) override {
-    spdlog::info("peer {} is up", layout_.members[peer]);
+    spdlog::info("peer {} is up", member(peer));
     node_->on_peer_up(peer);
     run_effects();
   }
   void on_peer_down(net::NodeIndex peer) override {
-    spdlog::warn("peer {} is down", layout_.members[peer]);
+    spdlog::warn("peer {} is down", member(peer));
     node_->on_peer_down(now_ms(), peer);
     run_effects();
   }
@@ -83,7 +87,13 @@ class Server::Impl final : public net::PeerTransport::Handler {
     return static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
   }
-  Status resolve_peers(std::vector<tcp::endpoint>* endpoints);
+  const std::string& member(net::NodeIndex m) const { return node_->ring().members()[m]; }
+  std::string cluster_file() const { return config_.data_dir + "/CLUSTER"; }
+  Result<core::ClusterState> load_cluster_state(const std::string& node_id);
+  Result<core::ClusterState> join(const std::string& node_id);
+  Status save_cluster_state(const core::ClusterState& state);
+  Result<tcp::endpoint> resolve_peer(const std::string& member);
+  void add_new_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   void run_effects();
   core::StorageDone read(const core::StorageOp& op);
@@ -101,7 +111,6 @@ class Server::Impl final : public net::PeerTransport::Handler {
   std::string info_page(net::InfoPage page) const;
 
   NodeConfig config_;
-  ClusterLayout layout_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   asio::io_context io_{1};
   asio::steady_timer tick_{io_};
@@ -111,26 +120,96 @@ class Server::Impl final : public net::PeerTransport::Handler {
   std::unique_ptr<core::Node> node_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::PeerTransport> peers_;
+  std::vector<uint16_t> peer_ports_;  // per member, as the transport knows them
   std::map<core::RequestId, PendingHttp> pending_http_;
   core::RequestId next_client_id_ = 1;
   uint64_t bad_peer_messages_ = 0;
 };
 
-Status Server::Impl::resolve_peers(std::vector<tcp::endpoint>* endpoints) {
+Result<tcp::endpoint> Server::Impl::resolve_peer(const std::string& member) {
+  auto endpoint = peer_endpoint(member, config_.peer_port_offset);
+  if (!endpoint.is_ok()) return endpoint.status();
   tcp::resolver resolver(io_);
-  for (const auto& [host, port] : layout_.peer_endpoints) {
-    boost::system::error_code ec;
-    auto results = resolver.resolve(host, std::to_string(port), ec);
-    if (ec || results.empty()) return Status::invalid_argument("cannot resolve node host " + host + ": " + ec.message());
-    endpoints->push_back(*results.begin());
+  boost::system::error_code ec;
+  auto results = resolver.resolve(endpoint->first, std::to_string(endpoint->second), ec);
+  if (ec || results.empty()) return Status::invalid_argument("cannot resolve node host " + endpoint->first + ": " + ec.message());
+  return results.begin()->endpoint();
+}
+
+// The cluster this node serves in: the one kept in its data dir, or the one it joins (--join),
+// or a new one founded by --nodes.
+Result<core::ClusterState> Server::Impl::load_cluster_state(const std::string& node_id) {
+  std::ifstream in(cluster_file(), std::ios::binary);
+  if (in) {
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto state = net::decode_cluster_state(bytes);
+    if (!state.is_ok()) return Status::corruption(cluster_file() + " is damaged: " + state.status().message());
+    if (!config_.join.empty()) spdlog::info("already a member: --join {} is not needed and ignored", config_.join);
+    return state;
   }
-  return Status::ok();
+  if (!config_.join.empty()) return join(node_id);
+  auto members = founding_members(config_);
+  if (!members.is_ok()) return members.status();
+  auto ring = core::Ring::create(std::move(members).value(), config_.partitions);
+  if (!ring.is_ok()) return ring.status();
+  return core::founding_state(*ring);
+}
+
+// Asks the node at --join to take us in, again every 200 ms, until its ring has us (its claimant
+// admitted us and gossip brought the new ring back to it).
+Result<core::ClusterState> Server::Impl::join(const std::string& node_id) {
+  auto seed = peer_endpoint(config_.join, 0);
+  if (!seed.is_ok()) return Status::invalid_argument("--join: " + seed.status().message());
+  const std::string self = self_address(config_);
+  std::string body = "{\"address\":\"" + self + "\",\"node_id\":\"" + node_id + "\"}";
+  net::HttpClient client(seed->first, seed->second, 2000);
+  constexpr auto kGiveUpAfter = std::chrono::seconds(60);
+  auto started = std::chrono::steady_clock::now();
+  spdlog::info("joining the cluster of {} as {} ({})", config_.join, self, node_id);
+  std::string last_problem;
+  while (std::chrono::steady_clock::now() - started < kGiveUpAfter) {
+    auto response = client.request(boost::beast::http::verb::post, "/cluster/join", body);
+    if (!response.is_ok()) {
+      last_problem = response.status().message();
+    } else if (response->status != 200) {
+      return Status::invalid_argument("--join " + config_.join + " refused us: " + response->body);
+    } else if (auto state = net::decode_cluster_state(response->body); !state.is_ok()) {
+      return Status::corruption("--join " + config_.join + " answered a bad cluster state: " + state.status().message());
+    } else if (std::find(state->members.begin(), state->members.end(), self) != state->members.end()) {
+      spdlog::info("joined: ring version {}, {} members", state->ring_version, state->members.size());
+      return state;
+    } else {
+      last_problem = "not admitted yet (ring version " + std::to_string(state->ring_version) + ", claimant " +
+                     state->members[core::claimant(*state)] + ")";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return Status::unavailable("--join " + config_.join + ": not admitted within 60 s (" + last_problem +
+                             "); the claimant must be up to admit nodes");
+}
+
+Status Server::Impl::save_cluster_state(const core::ClusterState& state) {
+  return write_file_durably(cluster_file(), net::encode_cluster_state(state));
+}
+
+// Members a new ring added become peers (the transport numbers them as the ring does).
+void Server::Impl::add_new_peers() {
+  const auto& members = node_->ring().members();
+  while (peer_ports_.size() < members.size()) {
+    const auto& m = members[peer_ports_.size()];
+    auto endpoint = resolve_peer(m);
+    if (!endpoint.is_ok()) {  // its index must still be taken, so later members keep theirs
+      spdlog::error("new member {}: {}; it cannot be reached", m, endpoint.status().message());
+      endpoint = tcp::endpoint(asio::ip::address_v4::loopback(), 0);
+    }
+    peers_->add_peer(*endpoint);
+    peer_ports_.push_back(endpoint->port());
+    spdlog::info("member {} joined the ring", m);
+  }
+  peers_->connect_all();
 }
 
 Status Server::Impl::start() {
-  auto layout = layout_cluster(config_);
-  if (!layout.is_ok()) return layout.status();
-  layout_ = std::move(layout).value();
   if (config_.data_dir.empty()) config_.data_dir = "data/node_" + std::to_string(config_.port);
   auto node_id = load_node_id(config_.data_dir, config_.node_id, config_.port);
   if (!node_id.is_ok()) return node_id.status();
@@ -156,19 +235,33 @@ Status Server::Impl::start() {
                  epoch_->actor());
   }
 
-  auto ring = core::Ring::create(layout_.members, config_.partitions);
-  if (!ring.is_ok()) return ring.status();
+  auto state = load_cluster_state(*node_id);
+  if (!state.is_ok()) return state.status();
+  const std::string self_addr = self_address(config_);
+  auto self_at = std::find(state->members.begin(), state->members.end(), self_addr);
+  if (self_at == state->members.end()) {
+    return Status::invalid_argument("this node's address " + self_addr + " is not a member of the cluster kept in " +
+                                    cluster_file());
+  }
+  if (auto s = save_cluster_state(*state); !s.is_ok()) return s;
+  const auto self = static_cast<core::MemberIndex>(self_at - state->members.begin());
+  const uint64_t cluster_id = state->cluster_id;
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
-  node_ = std::make_unique<core::Node>(std::move(ring).value(), layout_.self, *node_id, config_.core, id_base);
+  node_ = std::make_unique<core::Node>(std::move(state).value(), self, *node_id, config_.core, id_base);
   if (auto s = load_trees(); !s.is_ok()) return s;
   if (auto s = recover_hints(); !s.is_ok()) return s;
 
   std::vector<tcp::endpoint> peer_endpoints;
-  if (auto s = resolve_peers(&peer_endpoints); !s.is_ok()) return s;
-  peers_ = std::make_unique<net::PeerTransport>(io_, layout_.self, layout_.fingerprint, peer_endpoints, *this,
+  for (const auto& m : node_->ring().members()) {
+    auto endpoint = resolve_peer(m);
+    if (!endpoint.is_ok()) return endpoint.status();
+    peer_endpoints.push_back(*endpoint);
+    peer_ports_.push_back(endpoint->port());
+  }
+  peers_ = std::make_unique<net::PeerTransport>(io_, self, cluster_id, peer_endpoints, *this,
                                                 net::PeerTransportOptions{});
-  tcp::endpoint peer_listen(peer_endpoints[layout_.self].address(), peer_endpoints[layout_.self].port());
+  tcp::endpoint peer_listen(peer_endpoints[self].address(), peer_endpoints[self].port());
   if (auto s = peers_->listen(peer_listen); !s.is_ok()) return s;
   peers_->connect_all();  // so /cluster shows who is reachable before any request
 
@@ -183,9 +276,9 @@ Status Server::Impl::start() {
   if (auto s = http_->listen(tcp::endpoint(address, config_.port)); !s.is_ok()) return s;
 
   arm_tick();
-  spdlog::info("node {} ({}) serving HTTP on {}:{}, peers on port {}, {} nodes, Q={}, engine {} in {}", *node_id,
-               layout_.members[layout_.self], config_.host, config_.port, peer_listen.port(), layout_.members.size(),
-               config_.partitions, config_.engine, config_.data_dir);
+  spdlog::info("node {} ({}) serving HTTP on {}:{}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
+               *node_id, self_addr, config_.host, config_.port, peer_listen.port(), node_->ring().members().size(),
+               node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
   return Status::ok();
 }
 
@@ -205,6 +298,14 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   if (auto* page = std::get_if<net::InfoPage>(&call)) {
     net::HttpResponse response;
     response.body = info_page(*page);
+    return respond(std::move(response));
+  }
+  if (auto* join = std::get_if<net::JoinRequest>(&call)) {
+    spdlog::info("{} ({}) asks to join", join->address, join->node_id);
+    net::HttpResponse response;
+    response.body = net::encode_cluster_state(node_->on_join_request(join->address, join->node_id));
+    response.content_type = "application/x-protobuf";
+    run_effects();
     return respond(std::move(response));
   }
   auto& client_request = std::get<core::ClientRequest>(call);
@@ -239,6 +340,11 @@ void Server::Impl::run_effects() {
         if (it == pending_http_.end()) continue;
         it->second.respond(net::kv_response(it->second.op, it->second.key, reply->response));
         pending_http_.erase(it);
+      } else if (auto* save = std::get_if<core::SaveClusterState>(&effect)) {
+        if (auto status = save_cluster_state(save->state); !status.is_ok()) {
+          spdlog::error("keeping the cluster state failed: {}", status.message());  // gossip brings it again
+        }
+        add_new_peers();
       } else if (auto* scan_op = std::get_if<core::ScanSegments>(&effect)) {
         node_->on_scan_done(scan(*scan_op));  // queues effects for the next pass
       } else if (auto& op = std::get<core::StorageOp>(effect); !op.update) {
@@ -364,24 +470,35 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
   w.Key("node_id");
   w.String(node_->node_id().c_str());
   w.Key("address");
-  w.String(layout_.members[layout_.self].c_str());
+  w.String(member(node_->self()).c_str());
   if (page == net::InfoPage::cluster) {
+    const auto& state = node_->cluster_state();
+    w.Key("ring_version");
+    w.Uint64(state.ring_version);
+    w.Key("claimant");
+    w.String(member(core::claimant(state)).c_str());
+    w.Key("joining");  // announced, not yet admitted into the ring by the claimant
+    w.StartArray();
+    for (const auto& address : core::joiners(state)) w.String(address.c_str());
+    w.EndArray();
     w.Key("actor");  // the id this node versions new writes under (runtime/actor_epoch.h)
     w.String(epoch_->actor().c_str());
     w.Key("nodes");
     w.StartArray();
-    for (uint32_t m = 0; m < layout_.members.size(); ++m) {
+    for (uint32_t m = 0; m < ring.members().size(); ++m) {
       w.StartObject();
       w.Key("address");
-      w.String(layout_.members[m].c_str());
+      w.String(member(m).c_str());
       w.Key("node_id");
-      w.String(node_->peer_node_id(m).c_str());
+      auto announced = state.node_ids.find(member(m));
+      w.String(!node_->peer_node_id(m).empty() || announced == state.node_ids.end() ? node_->peer_node_id(m).c_str()
+                                                                                   : announced->second.c_str());
       w.Key("peer_port");
-      w.Uint(layout_.peer_endpoints[m].second);
+      w.Uint(peer_ports_[m]);
       w.Key("self");
-      w.Bool(m == layout_.self);
+      w.Bool(m == node_->self());
       w.Key("reachable");
-      w.Bool(node_->peer_status(m) != core::PeerStatus::down && (m == layout_.self || peers_->is_up(m)));
+      w.Bool(node_->peer_status(m) != core::PeerStatus::down && (m == node_->self() || peers_->is_up(m)));
       w.Key("status");
       w.String(core::to_string(node_->peer_status(m)));
       w.Key("phi");

@@ -74,14 +74,23 @@ class Cluster:
 
     def start(self, port=None):
         for p in [port] if port else self.ports:
-            with open(os.path.join(self.root, f"node_{p}.log"), "ab") as log:  # the child keeps its own copy
-                self.procs[p] = subprocess.Popen(
-                    [BINARY, "node", "--port", str(p), "--nodes", self.nodes_flag,
-                     "--peer-port-offset", str(PEER_OFFSET), "--data-dir", self.data_dir(p)] + self.extra_args,
-                    stdout=log, stderr=subprocess.STDOUT)
+            self.spawn(p, ["--nodes", self.nodes_flag])
         for p in [port] if port else self.ports:
             self.wait_healthy(p)
         return self
+
+    def join(self, port, via):
+        """Starts a new node on `port` that joins the cluster through the node on port `via`."""
+        self.ports.append(port)
+        self.spawn(port, ["--join", f"{HOST}:{via}"])
+        self.wait_healthy(port)
+
+    def spawn(self, port, membership_args):
+        with open(os.path.join(self.root, f"node_{port}.log"), "ab") as log:  # the child keeps its own copy
+            self.procs[port] = subprocess.Popen(
+                [BINARY, "node", "--port", str(port), "--peer-port-offset", str(PEER_OFFSET),
+                 "--data-dir", self.data_dir(port)] + membership_args + self.extra_args,
+                stdout=log, stderr=subprocess.STDOUT)
 
     def wait_healthy(self, port):
         def healthy():
