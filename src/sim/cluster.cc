@@ -234,16 +234,18 @@ void Cluster::poll_joins() {
     nodes_[i] = make_node(i);
     up_[i] = member_[i] = true;
     note("n" + std::to_string(i) + " joined");
-    // Connections both ways, as after a restart: members that already knew it (and failed to
-    // reach it before it ran) reconnect now.
-    for (size_t j = 0; j < nodes_.size(); ++j) {
-      if (j == i || !up_[j]) continue;
-      nodes_[j]->on_peer_up(static_cast<core::MemberIndex>(i));
-      drain(j);
-      nodes_[i]->on_peer_up(static_cast<core::MemberIndex>(j));
-    }
-    drain(i);
+    connect(i);  // members that knew it (and failed to reach it before it ran) reconnect too
   }
+}
+
+void Cluster::connect(size_t node) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (i == node || !up_[i]) continue;
+    nodes_[i]->on_peer_up(static_cast<core::MemberIndex>(node));
+    drain(i);
+    nodes_[node]->on_peer_up(static_cast<core::MemberIndex>(i));
+  }
+  drain(node);
 }
 
 void Cluster::send(size_t from, const core::SendPeer& s) {
@@ -375,13 +377,7 @@ void Cluster::restart(size_t node) {
   if (options_.sync == DiskSync::none && !options_.buggy_actor_epochs) {
     actors_[node] = sim_node_id(node) + "~" + std::to_string(++epochs_[node]);
   }
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (i == node || !up_[i]) continue;
-    nodes_[i]->on_peer_up(static_cast<core::MemberIndex>(node));
-    drain(i);
-    nodes_[node]->on_peer_up(static_cast<core::MemberIndex>(i));
-  }
-  drain(node);
+  connect(node);
 }
 
 void Cluster::partition(std::vector<int> group) {

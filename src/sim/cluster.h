@@ -150,6 +150,8 @@ class Cluster {
   void write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes);
   void recover_hints(size_t node);
   void poll_joins();
+  // `node` (re)started: every running node and it connect to each other, as their transports do.
+  void connect(size_t node);
   // What the node's storage holds now: the synced data overlaid by what is not yet synced.
   std::map<std::pair<uint32_t, std::string>, std::string> disk_view(
       size_t node, std::optional<uint32_t> partition = std::nullopt) const;

@@ -83,21 +83,16 @@ TEST(ClusterState, validate_refuses_broken_states) {
   EXPECT_FALSE(validate(bad).is_ok());
 }
 
+ClusterState merged(ClusterState into, const ClusterState& other) {
+  merge(into, other);
+  return into;
+}
+
 RC_GTEST_PROP(ClusterState, merge_is_commutative_associative_and_idempotent,
               (std::vector<int> a, std::vector<int> b, std::vector<int> c)) {
   auto sa = some_history(a), sb = some_history(b), sc = some_history(c);
-  auto ab = sa;
-  merge(ab, sb);
-  auto ba = sb;
-  merge(ba, sa);
-  RC_ASSERT(ab == ba);
-  auto ab_c = ab;
-  merge(ab_c, sc);
-  auto bc = sb;
-  merge(bc, sc);
-  auto a_bc = sa;
-  merge(a_bc, bc);
-  RC_ASSERT(ab_c == a_bc);
+  RC_ASSERT(merged(sa, sb) == merged(sb, sa));
+  RC_ASSERT(merged(merged(sa, sb), sc) == merged(sa, merged(sb, sc)));
   auto aa = sa;
   RC_ASSERT(!merge(aa, sa));
   RC_ASSERT(aa == sa);
