@@ -44,15 +44,15 @@ bool merge(ClusterState& into, const ClusterState& other) {
     into.owners = other.owners;
     changed = true;
   }
-  for (const auto& [address, id] : other.node_ids) {
-    auto [it, inserted] = into.node_ids.emplace(address, id);
-    if (!inserted && id > it->second) {  // one address, two ids (a wiped data dir): the same choice everywhere
-      it->second = id;
-      inserted = true;
-    }
-    changed |= inserted;
-  }
+  for (const auto& [address, id] : other.node_ids) changed |= announce(into, address, id);
   return changed;
+}
+
+bool announce(ClusterState& state, const std::string& address, const std::string& node_id) {
+  auto [it, inserted] = state.node_ids.emplace(address, node_id);
+  if (inserted || node_id <= it->second) return inserted;
+  it->second = node_id;  // e.g. a wiped data dir restarted under a new id
+  return true;
 }
 
 std::vector<std::string> joiners(const ClusterState& state) {

@@ -40,6 +40,10 @@ ClusterState founding_state(const Ring& ring);
 // Checks a state received from elsewhere (a peer, a file) before it is used; errors say what is wrong.
 Status validate(const ClusterState& state);
 
+// Records that `address` is node `node_id`; one address announced with two ids keeps the larger,
+// on every node alike. Returns true if the state changed.
+bool announce(ClusterState& state, const std::string& address, const std::string& node_id);
+
 // Merges `other` into `into` (same cluster id; the caller checks). Returns true if `into` changed.
 bool merge(ClusterState& into, const ClusterState& other);
 

@@ -40,10 +40,7 @@ Node::Node(ClusterState state, MemberIndex self, std::string node_id, NodeOption
       anti_entropy_(ring_, self_, options_.defaults.n, options_.anti_entropy, effects_, next_id_) {
   assert(self_ < ring_.members().size());
   peer_ids_[self_] = node_id_;
-  if (state_.node_ids[ring_.members()[self_]] != node_id_) {  // announce ourselves: gossip spreads it
-    state_.node_ids[ring_.members()[self_]] = node_id_;
-    effects_.push_back(SaveClusterState{state_});
-  }
+  if (announce(state_, ring_.members()[self_], node_id_)) effects_.push_back(SaveClusterState{state_});  // gossip spreads it
 }
 
 std::vector<Effect> Node::take_effects() { return std::exchange(effects_, {}); }

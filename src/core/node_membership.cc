@@ -43,12 +43,7 @@ void Node::on_gossip(MemberIndex from, Gossip gossip) {
 }
 
 const ClusterState& Node::on_join_request(const std::string& address, const std::string& node_id) {
-  auto [it, inserted] = state_.node_ids.emplace(address, node_id);
-  if (!inserted && node_id > it->second) {  // as merge() decides between two ids for one address
-    it->second = node_id;
-    inserted = true;
-  }
-  if (inserted) state_changed();
+  if (announce(state_, address, node_id)) state_changed();
   return state_;
 }
 

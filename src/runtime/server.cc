@@ -301,7 +301,8 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
     return respond(std::move(response));
   }
   if (auto* join = std::get_if<net::JoinRequest>(&call)) {
-    spdlog::info("{} ({}) asks to join", join->address, join->node_id);
+    const auto& announced = node_->cluster_state().node_ids;
+    if (!announced.contains(join->address)) spdlog::info("{} ({}) asks to join", join->address, join->node_id);
     net::HttpResponse response;
     response.body = net::encode_cluster_state(node_->on_join_request(join->address, join->node_id));
     response.content_type = "application/x-protobuf";
@@ -524,7 +525,8 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"hints_unreadable", c.hints_unreadable},
                                std::pair{"aae_exchanges", a.exchanges}, std::pair{"aae_exchanges_in_sync", a.exchanges_in_sync},
                                std::pair{"aae_segments_differing", a.segments_differing},
-                               std::pair{"aae_objects_sent", a.objects_sent}}) {
+                               std::pair{"aae_objects_sent", a.objects_sent}, std::pair{"gossip_rounds", c.gossip_rounds},
+                               std::pair{"gossip_refused", c.gossip_refused}, std::pair{"ring_changes", c.ring_changes}}) {
       w.Key(name);
       w.Uint64(value);
     }
