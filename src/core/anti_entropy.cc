@@ -6,7 +6,7 @@ namespace md::core {
 
 AntiEntropy::AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options,
                          std::vector<Effect>& effects, RequestId& next_id)
-    : ring_(ring), partitions_(ring.partitions()), self_(self), n_(n), options_(options), effects_(effects),
+    : ring_(ring), self_(self), n_(n), options_(options), effects_(effects),
       next_id_(next_id) {
   plan();
 }
@@ -25,7 +25,7 @@ void AntiEntropy::holds(uint32_t partition) {
 void AntiEntropy::plan() {
   replan_ = false;
   schedule_.clear();
-  for (uint32_t p = 0; p < partitions_; ++p) {
+  for (uint32_t p = 0; p < ring_.partitions(); ++p) {
     if (!replicates(p) && !held_.contains(p)) continue;
     for (MemberIndex peer : ring_.preference_list(p, std::min<size_t>(n_, ring_.members().size()))) {
       if (peer != self_) schedule_.emplace_back(p, peer);

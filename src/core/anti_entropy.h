@@ -110,10 +110,9 @@ class AntiEntropy {
   void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
   void send_object(MemberIndex to, const std::string& key, const std::string& object);
 
-  bool known(uint32_t partition) const { return partition < partitions_; }  // peers' messages are checked
+  bool known(uint32_t partition) const { return partition < ring_.partitions(); }  // peers' messages are checked
 
   const Ring& ring_;
-  uint32_t partitions_;
   MemberIndex self_;
   uint32_t n_;
   std::set<uint32_t> held_;  // partitions this node stored data in

@@ -90,6 +90,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   const std::string& member(net::NodeIndex m) const { return node_->ring().members()[m]; }
   std::string cluster_file() const { return config_.data_dir + "/CLUSTER"; }
   Result<core::ClusterState> load_cluster_state(const std::string& node_id);
+  Result<core::ClusterState> found_cluster();
   Result<core::ClusterState> join(const std::string& node_id);
   Status save_cluster_state(const core::ClusterState& state);
   Result<tcp::endpoint> resolve_peer(const std::string& member);
@@ -147,7 +148,13 @@ Result<core::ClusterState> Server::Impl::load_cluster_state(const std::string& n
     if (!config_.join.empty()) spdlog::info("already a member: --join {} is not needed and ignored", config_.join);
     return state;
   }
-  if (!config_.join.empty()) return join(node_id);
+  auto state = config_.join.empty() ? found_cluster() : join(node_id);
+  if (!state.is_ok()) return state;
+  if (auto s = save_cluster_state(*state); !s.is_ok()) return s;  // from now on, the node starts from it
+  return state;
+}
+
+Result<core::ClusterState> Server::Impl::found_cluster() {
   auto members = founding_members(config_);
   if (!members.is_ok()) return members.status();
   auto ring = core::Ring::create(std::move(members).value(), config_.partitions);
@@ -195,6 +202,7 @@ Status Server::Impl::save_cluster_state(const core::ClusterState& state) {
 // Members a new ring added become peers (the transport numbers them as the ring does).
 void Server::Impl::add_new_peers() {
   const auto& members = node_->ring().members();
+  if (peer_ports_.size() == members.size()) return;
   while (peer_ports_.size() < members.size()) {
     const auto& m = members[peer_ports_.size()];
     auto endpoint = resolve_peer(m);
@@ -243,7 +251,6 @@ Status Server::Impl::start() {
     return Status::invalid_argument("this node's address " + self_addr + " is not a member of the cluster kept in " +
                                     cluster_file());
   }
-  if (auto s = save_cluster_state(*state); !s.is_ok()) return s;
   const auto self = static_cast<core::MemberIndex>(self_at - state->members.begin());
   const uint64_t cluster_id = state->cluster_id;
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
