@@ -167,6 +167,8 @@ int status(const ClientOptions& o) {
                 n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?", node_status.c_str(), phi,
                 n["pending_hints"].GetUint64());
   }
+  std::printf("tombstones: %lu held here, waiting to be reaped (new dots are numbered above %lu)\n",
+              doc["tombstones"].GetUint64(), doc["dot_floor"].GetUint64());
   std::printf("counters:");
   for (const auto& c : doc["counters"].GetObject()) std::printf(" %s=%lu", c.name.GetString(), c.value.GetUint64());
   std::printf("\n");

@@ -70,6 +70,12 @@ void add_node_command(CLI::App& app) {
                   "Anti-entropy: start one Merkle-tree exchange with a replica peer this often (0: off); "
                   "each node walks its (partition, peer) pairs round robin")
       ->capture_default_str();
+  cmd->add_option("--tombstone-grace-ms", config->core.reaping.grace_ms,
+                  "A deleted key's tombstone is removed once every member has held it this long and none holds a "
+                  "hint for it (0: keep tombstones forever). Must exceed --timeout-ms plus --read-repair-window-ms "
+                  "plus the longest a peer message may be delayed (a paused process included): an older copy "
+                  "arriving after the removal would bring the deleted value back")
+      ->capture_default_str();
   cmd->add_option("--max-siblings", config->core.siblings_max,
                   "A write that would leave more siblings on a key is refused (409) until a client resolves them")
       ->capture_default_str();
@@ -92,6 +98,11 @@ void add_node_command(CLI::App& app) {
     if (config->core.defaults.r > config->core.defaults.n || config->core.defaults.w > config->core.defaults.n ||
         config->core.defaults.n == 0 || config->core.defaults.r == 0 || config->core.defaults.w == 0) {
       throw CLI::ValidationError("--n/--r/--w", "need 1 <= R <= N and 1 <= W <= N");
+    }
+    const uint64_t grace = config->core.reaping.grace_ms;
+    if (grace != 0 && grace <= config->core.request_timeout_ms + config->core.read_repair_window_ms) {
+      throw CLI::ValidationError("--tombstone-grace-ms",
+                                 "must exceed --timeout-ms plus --read-repair-window-ms (or be 0: never reap)");
     }
     runtime::Server server(*config);
     if (auto s = server.start(); !s.is_ok()) {

@@ -54,7 +54,8 @@ int run(SimArgs& args) {
                 << result.handoff_crashes << " crashes during handoff, " << result.aae_crashes
                 << " during anti-entropy, " << result.long_partitions << " long partitions, " << result.joins
                 << " joins), " << result.suspicions
-                << " suspicions, " << result.hints_delivered << " hints delivered, "
+                << " suspicions, " << result.hints_delivered << " hints delivered, " << result.tombstones_reaped
+                << " tombstones reaped, "
                 << result.virtual_ms << " ms virtual, trace " << std::hex << result.trace_hash << std::dec << "\n";
     }
     if (result.ok()) {
@@ -93,6 +94,10 @@ void add_sim_command(CLI::App& app) {
                 "Mutation test: hints are acknowledged but never kept, so never delivered");
   cmd->add_flag("--buggy-actor-epochs", args->options.buggy_actor_epochs,
                 "Mutation test: a node that lost unsynced writes in a crash keeps its actor id and makes their dots again");
+  cmd->add_flag("--buggy-reaping", args->options.buggy_reaping,
+                "Mutation test: a node removes a tombstone as soon as it stores it, asking no other member");
+  cmd->add_flag("--buggy-dot-floor", args->options.buggy_dot_floor,
+                "Mutation test: coordinators ignore the dot floor, so a key written again after reaping reuses dots");
   cmd->callback([args] {
     int code = run(*args);
     if (code != 0) throw CLI::RuntimeError(code);

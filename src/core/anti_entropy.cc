@@ -18,7 +18,7 @@ bool AntiEntropy::replicates(uint32_t partition) const {
   return std::find(replicas.begin(), replicas.end(), self_) != replicas.end();
 }
 
-void AntiEntropy::holds(uint32_t partition) {
+void AntiEntropy::mark_held(uint32_t partition) {
   if (held_.insert(partition).second && !replicates(partition)) replan_ = true;
 }
 
@@ -39,13 +39,13 @@ void AntiEntropy::plan() {
 void AntiEntropy::load(uint32_t partition, std::string_view key, std::string_view object) {
   if (!known(partition)) return;  // not data: the hint store
   trees_[partition].update(key, 0, object_hash(object));
-  holds(partition);
+  mark_held(partition);
 }
 
 void AntiEntropy::changed(uint32_t partition, std::string_view key, uint64_t before, uint64_t after) {
   if (before == after || !known(partition)) return;
   trees_[partition].update(key, before, after);
-  if (after != 0) holds(partition);
+  if (after != 0) mark_held(partition);
 }
 
 const MerkleTree* AntiEntropy::tree(uint32_t partition) const {

@@ -78,6 +78,8 @@ class AntiEntropy {
   // simulator to crash a node in the middle of one.
   std::vector<MemberIndex> exchange_peers() const;
   const MerkleTree* tree(uint32_t partition) const;
+  // This node stored data of the partition (in this life, or found at start).
+  bool holds_data(uint32_t partition) const { return held_.contains(partition); }
 
  private:
   struct Exchange {
@@ -105,7 +107,7 @@ class AntiEntropy {
 
   void plan();
   bool replicates(uint32_t partition) const;
-  void holds(uint32_t partition);
+  void mark_held(uint32_t partition);
   void scan(uint32_t partition, std::vector<uint32_t> segments, Purpose purpose);
   void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
   void send_object(MemberIndex to, const std::string& key, const std::string& object);

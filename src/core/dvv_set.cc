@@ -5,12 +5,14 @@
 
 namespace md::core {
 
-Dot DvvSet::update(const VersionVector& ctx, const std::string& node, bool tombstone, std::string value) {
+Dot DvvSet::update(const VersionVector& ctx, const std::string& node, bool tombstone, std::string value,
+                   uint64_t floor) {
   std::erase_if(siblings_, [&](const Sibling& s) { return ctx.covers(s.dot); });
   context_.merge(ctx);
   // The counter is taken from this object's own context, and the caller stores the result in the
-  // same atomic step, so two writes through one coordinator can never make the same dot.
-  Dot dot{node, context_.get(node) + 1};
+  // same atomic step, so two writes through one coordinator can never make the same dot. Skipping
+  // counters up to `floor` is harmless: the context then covers dots this key never had.
+  Dot dot{node, std::max(context_.get(node), floor) + 1};
   context_.raise(node, dot.counter);
   Sibling sibling{dot, ctx, tombstone, tombstone ? std::string() : std::move(value)};
   auto at = std::lower_bound(siblings_.begin(), siblings_.end(), dot,

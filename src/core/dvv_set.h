@@ -9,6 +9,9 @@
 //  - merge is commutative, associative and idempotent, and keeps every sibling that the other side
 //    has not seen and overwritten: concurrent writes are never lost;
 //  - a delete is an update whose new sibling is a tombstone.
+//  - a dot is never made twice: update() numbers above `floor` too, which the node raises past
+//    every counter of the tombstones it reaped (core/tombstone_reaper.h), so a key written again
+//    after its tombstone was removed never reuses a dot that a surviving old copy covers.
 // Replicas always exchange whole objects, so a context is always downward closed per node and a
 // VersionVector represents it exactly.
 #pragma once
@@ -44,9 +47,11 @@ class DvvSet {
  public:
   DvvSet() = default;
 
-  // The coordinator's write: drops the siblings covered by `ctx`, makes the next dot of `node` and
-  // adds the new sibling. Returns the new dot.
-  Dot update(const VersionVector& ctx, const std::string& node, bool tombstone, std::string value);
+  // The coordinator's write: drops the siblings covered by `ctx`, makes the next dot of `node`
+  // (above both this object's counter of `node` and `floor`) and adds the new sibling. Returns
+  // the new dot.
+  Dot update(const VersionVector& ctx, const std::string& node, bool tombstone, std::string value,
+             uint64_t floor = 0);
 
   // Replica sync: afterwards this object holds the join of both histories.
   void merge(const DvvSet& other);

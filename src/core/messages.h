@@ -137,9 +137,31 @@ struct Gossip {
   ClusterState state;
   bool reply = true;
 };
+// Tombstone reaping (core/tombstone_reaper.h), one round for some tombstones of a partition: its
+// reaper asks every member whether they may go...
+struct ReapCheck {
+  RequestId id = 0;
+  uint64_t ring_version = 0;  // a member serving another ring answers that none may
+  uint32_t partition = 0;
+  std::vector<std::string> keys;
+  std::vector<uint64_t> hashes;  // object_hash of each key's tombstone at the reaper
+};
+// ...each member answers which may: it has held exactly that tombstone for the grace period (or
+// holds no data of the partition at all), and it holds no hint for the key...
+struct ReapCheckReply {
+  RequestId id = 0;
+  std::vector<uint32_t> ready;  // indexes into the check's keys, ascending
+};
+// ...and the reaper tells every member to remove those all members said may go; each removes a
+// key only if it still holds exactly that tombstone.
+struct Reap {
+  uint32_t partition = 0;
+  std::vector<std::string> keys;
+  std::vector<uint64_t> hashes;
+};
 using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
                                  ForwardReply, HintedWrite, HintedWriteReply, Heartbeat, AaeTree, AaeSegments,
-                                 AaeKeys, AaePull, Gossip>;
+                                 AaeKeys, AaePull, Gossip, ReapCheck, ReapCheckReply, Reap>;
 
 // What a storage update does to a key; apply_update() (replica.h) turns it into new bytes.
 struct CoordinatorWrite {
@@ -148,12 +170,17 @@ struct CoordinatorWrite {
   std::optional<VersionVector> context;
   bool tombstone = false;
   std::string value;
+  uint64_t dot_floor = 0;  // the new dot's counter is above this (DvvSet::update)
 };
 struct MergeWrite {
   std::string object;  // encoded
 };
-// Removes the key: a hint the owner has acknowledged. The runtime calls its engine's remove.
-struct RemoveKey {};
+// Removes the key: a hint the owner has acknowledged, or (with if_hash) a reaped tombstone, which
+// is removed only if the stored object's object_hash still equals if_hash. Runs in order with the
+// node's other storage operations on the key.
+struct RemoveKey {
+  std::optional<uint64_t> if_hash;
+};
 using StorageUpdate = std::variant<CoordinatorWrite, MergeWrite, RemoveKey>;
 
 // Effects the runtime carries out, in order.
@@ -182,14 +209,19 @@ struct ScanSegments {
 struct SaveClusterState {
   ClusterState state;
 };
-using Effect = std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments, SaveClusterState>;
+// The node's dot floor rose (DvvSet::update; it is about to remove reaped tombstones): keep it
+// durably before carrying out the effects after this one, and pass it back after a restart.
+struct SaveDotFloor {
+  uint64_t floor = 0;
+};
+using Effect = std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments, SaveClusterState, SaveDotFloor>;
 
 // The runtime's answer to a StorageOp.
 struct StorageDone {
   RequestId op = 0;
   Status status;                      // conflict: the sibling limit refused a coordinator write
   std::optional<std::string> object;  // the encoded object now stored; nullopt when absent
-  uint64_t previous_hash = 0;         // an update: object_hash of the bytes it replaced (0: absent)
+  uint64_t previous_hash = 0;         // an update or removal: object_hash of the bytes it replaced (0: absent)
 };
 
 // The runtime's answer to a ScanSegments: the keys of those segments with their objects.

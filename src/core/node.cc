@@ -37,6 +37,7 @@ Node::Node(ClusterState state, MemberIndex self, std::string node_id, NodeOption
       peer_ids_(ring_.members().size()),
       next_id_(request_id_base | 1),  // never 0: read repairs send id 0, which nothing waits for
       pending_hints_(ring_.members().size(), 0),
+      reaper_(ring_, self_, options_.reaping),
       anti_entropy_(ring_, self_, options_.defaults.n, options_.anti_entropy, effects_, next_id_) {
   assert(self_ < ring_.members().size());
   peer_ids_[self_] = node_id_;
@@ -123,7 +124,7 @@ void Node::start_write(uint64_t now_ms, Origin origin, ClientRequest& request, c
       write.targets.push_back(*target);
     }
   }
-  CoordinatorWrite update{std::move(context), request.op == Op::del, std::move(request.value)};
+  CoordinatorWrite update{std::move(context), request.op == Op::del, std::move(request.value), dot_floor_};
   storage(next_id_++, partition, std::move(request.key), std::move(update), AfterLocalWrite{id});
 }
 
@@ -356,6 +357,12 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
           peer_ids_[from] = std::move(m.node_id);
         } else if constexpr (std::is_same_v<M, Gossip>) {
           on_gossip(from, std::move(m));
+        } else if constexpr (std::is_same_v<M, ReapCheck>) {
+          on_reap_check(now_ms, from, m);
+        } else if constexpr (std::is_same_v<M, ReapCheckReply>) {
+          on_reap_reply(from, m);
+        } else if constexpr (std::is_same_v<M, Reap>) {
+          remove_tombstones(m);
         } else if constexpr (std::is_same_v<M, Heartbeat>) {
           detectors_[from].heartbeat(now_ms);
           suspected_[from] = false;
@@ -413,8 +420,12 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
   if (it == ops_.end()) return;
   PendingOp op = std::move(it->second);
   ops_.erase(it);
-  if (op.update && done.status.is_ok() && done.object) {
-    anti_entropy_.changed(op.partition, op.key, done.previous_hash, object_hash(*done.object));
+  if (op.update && done.status.is_ok()) {
+    const uint64_t hash = done.object ? object_hash(*done.object) : 0;
+    anti_entropy_.changed(op.partition, op.key, done.previous_hash, hash);
+    std::optional<std::string_view> object;
+    if (done.object) object = *done.object;
+    reaper_.stored(op.partition, op.key, object, hash, now_ms);
   }
   Continuation& then = op.then;
   std::visit(
@@ -436,6 +447,8 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
           hint_read(now_ms, c.hint, done);
         } else if constexpr (std::is_same_v<C, AfterHintRemove>) {
           hint_removed(c.hint, done.status.is_ok());
+        } else if constexpr (std::is_same_v<C, AfterReap>) {
+          if (done.status.is_ok() && !done.object) ++counters_.tombstones_reaped;
         }
       },
       then);
@@ -443,8 +456,9 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
 
 void Node::on_scan_done(ScanDone done) { anti_entropy_.on_scan_done(done); }
 
-void Node::load_object(uint32_t partition, std::string_view key, std::string_view object) {
+void Node::load_object(uint64_t now_ms, uint32_t partition, std::string_view key, std::string_view object) {
   anti_entropy_.load(partition, key, object);
+  reaper_.stored(partition, key, object, object_hash(object), now_ms);  // its grace starts again
 }
 
 void Node::on_peer_up(MemberIndex peer) {
@@ -465,6 +479,7 @@ void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   detectors_[peer].restart();  // heartbeats pause while it reconnects; that pause is not learnt
   suspected_[peer] = false;
   anti_entropy_.on_peer_down(peer);
+  reaper_.on_peer_down(peer);
   // Whatever the peer still owed us will not come: count it as failed now rather than at the
   // deadline. Ids are collected first because answering erases requests.
   std::vector<std::pair<RequestId, MemberIndex>> targets;  // (write, owner) the peer was to store
@@ -563,6 +578,7 @@ void Node::on_tick(uint64_t now_ms) {
   }
   handoff_tick(now_ms);
   gossip_tick(now_ms);
+  reap_tick(now_ms);
 }
 
 // ---- helpers ----------------------------------------------------------------------------------

@@ -35,6 +35,9 @@
 //  - A read: asks all N replicas, answers after R replies with their merge, and once all replied
 //    (or the repair window ends) sends the merged object to every replica that answered with a
 //    stale or missing copy.
+//  - Tombstone reaping (core/tombstone_reaper.h, node_reaping.cc): a deleted key is removed from
+//    every member once all of them held its tombstone for the grace period and none holds a hint
+//    for it; new dots are numbered above the counters of every tombstone removed here.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +52,7 @@
 #include "core/messages.h"
 #include "core/quorum.h"
 #include "core/ring.h"
+#include "core/tombstone_reaper.h"
 
 namespace md::core {
 
@@ -60,6 +64,7 @@ struct NodeOptions {
   uint32_t pending_requests_max = 65536;  // requests in flight at this node; beyond it: 503 at once
   FailureDetectorOptions failure_detector;
   AntiEntropyOptions anti_entropy;
+  TombstoneReaperOptions reaping;
   uint32_t hints_max = 1'000'000;         // pending hints held (one per owner and key); beyond it: refused
   uint32_t handoffs_in_flight_max = 16;   // hint deliveries at once: handoff is background work
   uint64_t handoff_retry_ms = 100;        // a failed delivery is retried after this, doubled per failure,
@@ -92,6 +97,8 @@ struct NodeCounters {
   uint64_t gossip_rounds = 0;       // cluster states this node sent on its own initiative
   uint64_t gossip_refused = 0;      // states received from another cluster, or invalid ones
   uint64_t ring_changes = 0;        // newer ring versions adopted (or made, by the claimant)
+  uint64_t reap_rounds = 0;         // reaping rounds this node started, as a partition's reaper
+  uint64_t tombstones_reaped = 0;   // tombstones removed from this node's store
 };
 
 class Node {
@@ -109,8 +116,9 @@ class Node {
   void on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage message);
   void on_storage_done(uint64_t now_ms, StorageDone done);
   void on_scan_done(ScanDone done);
-  // A key found in the engine at start: rebuilds the anti-entropy trees (before serving).
-  void load_object(uint32_t partition, std::string_view key, std::string_view object);
+  // A key found in the engine at start: rebuilds the anti-entropy trees and finds the tombstones
+  // (before serving).
+  void load_object(uint64_t now_ms, uint32_t partition, std::string_view key, std::string_view object);
   // The connection to `peer` is up (a Hello is sent) or lost (what it owed us counts as failed).
   void on_peer_up(MemberIndex peer);
   void on_peer_down(uint64_t now_ms, MemberIndex peer);
@@ -120,6 +128,8 @@ class Node {
   // The storage keys of the hints the engine holds (its kHintPartition), read by the runtime at
   // start; they are delivered like hints stored in this life.
   void on_hints_recovered(const std::vector<std::string>& hint_keys);
+  // The dot floor this node kept (SaveDotFloor) before it stopped; call it at start.
+  void restore_dot_floor(uint64_t floor) { dot_floor_ = std::max(dot_floor_, floor); }
 
   // A node at `address` with `node_id` asks to join (through this node): it is announced in the
   // state, which gossip carries to the claimant. Returns this node's state: the joiner starts
@@ -141,6 +151,8 @@ class Node {
   const std::string& peer_node_id(MemberIndex peer) const { return peer_ids_[peer]; }
   const NodeCounters& counters() const { return counters_; }
   const AntiEntropy& anti_entropy() const { return anti_entropy_; }
+  const TombstoneReaper& reaper() const { return reaper_; }
+  uint64_t dot_floor() const { return dot_floor_; }
   size_t pending_requests() const { return writes_.size() + reads_.size() + forwards_.size(); }
   // Hints this node holds, per intended owner (indexed by MemberIndex).
   const std::vector<uint64_t>& pending_hints() const { return pending_hints_; }
@@ -230,12 +242,13 @@ class Node {
   struct AfterHintMerge { HintKey hint; };
   struct AfterHintRead { HintKey hint; };
   struct AfterHintRemove { HintKey hint; };
+  struct AfterReap {};
   using Continuation = std::variant<AfterLocalWrite, AfterLocalRead, AfterServeRead, AfterServeWrite, AfterRepair,
-                                    AfterHintMerge, AfterHintRead, AfterHintRemove>;
+                                    AfterHintMerge, AfterHintRead, AfterHintRemove, AfterReap>;
   struct PendingOp {
     uint32_t partition;  // a ring partition, or kHintPartition
     std::string key;     // of an update; empty for a read
-    bool update;  // a stored update of a ring partition changes the anti-entropy tree
+    bool update;  // a stored update of a ring partition changes the anti-entropy tree and the tombstones
     Continuation then;
   };
 
@@ -279,6 +292,16 @@ class Node {
   void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
   void heartbeats(uint64_t now_ms);
 
+  // Tombstone reaping (node_reaping.cc).
+  void reap_tick(uint64_t now_ms);
+  void on_reap_check(uint64_t now_ms, MemberIndex from, const ReapCheck& check);
+  void on_reap_reply(MemberIndex from, const ReapCheckReply& reply);
+  // Sends a round's outcome to every member and removes the tombstones here too.
+  void reap_everywhere(const Reap& reap);
+  // Removes those of `reap`'s tombstones this node still holds exactly, after raising its dot floor.
+  void remove_tombstones(const Reap& reap);
+  bool holds_hint(std::string_view key) const;
+
   // Membership (node_membership.cc).
   void gossip_tick(uint64_t now_ms);
   void on_gossip(MemberIndex from, Gossip gossip);
@@ -309,6 +332,8 @@ class Node {
   uint64_t next_handoff_scan_ms_ = 0;
   std::vector<Effect> effects_;
   NodeCounters counters_;
+  uint64_t dot_floor_ = 0;    // new dots are numbered above it (DvvSet::update)
+  TombstoneReaper reaper_;
   AntiEntropy anti_entropy_;  // last: it holds references to effects_ and next_id_
 };
 

@@ -61,6 +61,7 @@ void Node::state_changed() {
   peer_ids_.resize(k);
   pending_hints_.resize(k, 0);
   anti_entropy_.on_ring_changed();
+  reaper_.on_ring_changed();
 }
 
 }  // namespace md::core

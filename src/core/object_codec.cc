@@ -33,6 +33,18 @@ bool read_vv(ByteReader& in, const std::vector<std::string_view>& ids, VersionVe
   return true;
 }
 
+// Skips a context, keeping the largest counter in *max.
+bool skip_vv(ByteReader& in, uint64_t* max) {
+  uint64_t n = 0;
+  if (!in.varint(&n)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t idx = 0, counter = 0;
+    if (!in.varint(&idx) || !in.varint(&counter)) return false;
+    *max = std::max(*max, counter);
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string encode_object(const DvvSet& object) {
@@ -97,6 +109,26 @@ Result<DvvSet> decode_object(std::string_view bytes) {
     return bad("sibling order");
   }
   return DvvSet::from_parts(std::move(context), std::move(siblings));
+}
+
+std::optional<uint64_t> deleted_object_counter(std::string_view bytes) {
+  ByteReader in(bytes);
+  uint8_t version = 0;
+  uint64_t n = 0, max = 0;
+  if (!in.byte(&version) || version != kVersion || !in.varint(&n)) return std::nullopt;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view id;
+    if (!in.bytes(&id)) return std::nullopt;
+  }
+  if (!skip_vv(in, &max) || !in.varint(&n)) return std::nullopt;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t idx = 0, counter = 0, ignored = 0;
+    uint8_t flags = 0;
+    std::string_view value;
+    if (!in.varint(&idx) || !in.varint(&counter) || !in.byte(&flags) || (flags & kTombstone) == 0) return std::nullopt;
+    if (!skip_vv(in, &ignored) || !in.bytes(&value)) return std::nullopt;
+  }
+  return max;
 }
 
 }  // namespace md::core

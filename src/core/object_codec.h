@@ -9,6 +9,8 @@
 // object's context does not cover.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,5 +21,11 @@ namespace md::core {
 
 std::string encode_object(const DvvSet& object);
 Result<DvvSet> decode_object(std::string_view bytes);
+
+// For the encoding of a deleted object (every sibling a tombstone): the largest counter of its
+// context, which reaping raises the node's dot floor to. nullopt when a sibling holds a value, or
+// for bytes that are not an object. Reads the bytes in place, allocating nothing: the node asks
+// this of every object it stores.
+std::optional<uint64_t> deleted_object_counter(std::string_view bytes);
 
 }  // namespace md::core

@@ -16,7 +16,7 @@ Result<std::optional<std::string>> apply_update(std::optional<std::string_view> 
   if (const auto* write = std::get_if<CoordinatorWrite>(&update)) {
     // A delete without context covers what this node has; a put without one covers nothing.
     VersionVector context = write->context ? *write->context : (write->tombstone ? object.context() : VersionVector());
-    object.update(context, node_id, write->tombstone, write->value);
+    object.update(context, node_id, write->tombstone, write->value, write->dot_floor);
     if (object.siblings().size() > siblings_max) {
       return Status::conflict("the key has reached its limit of " + std::to_string(siblings_max) +
                               " siblings; read it and write back with the read's context to resolve them");

@@ -156,6 +156,22 @@ std::string encode_peer_message(const core::PeerMessage& message) {
           auto* w = out.mutable_gossip();
           to_wire(m.state, w->mutable_state());
           w->set_reply(m.reply);
+        } else if constexpr (std::is_same_v<M, core::ReapCheck>) {
+          auto* w = out.mutable_reap_check();
+          w->set_id(m.id);
+          w->set_ring_version(m.ring_version);
+          w->set_partition(m.partition);
+          for (const auto& k : m.keys) w->add_keys(k);
+          w->mutable_hashes()->Add(m.hashes.begin(), m.hashes.end());
+        } else if constexpr (std::is_same_v<M, core::ReapCheckReply>) {
+          auto* w = out.mutable_reap_check_reply();
+          w->set_id(m.id);
+          w->mutable_ready()->Add(m.ready.begin(), m.ready.end());
+        } else if constexpr (std::is_same_v<M, core::Reap>) {
+          auto* w = out.mutable_reap();
+          w->set_partition(m.partition);
+          for (const auto& k : m.keys) w->add_keys(k);
+          w->mutable_hashes()->Add(m.hashes.begin(), m.hashes.end());
         } else if constexpr (std::is_same_v<M, core::HintedWrite>) {
           auto* w = out.mutable_hinted_write();
           w->set_id(m.id);
@@ -236,6 +252,21 @@ Result<core::PeerMessage> decode_peer_message(std::string_view bytes) {
       auto state = from_wire(in.gossip().state());
       if (!state.is_ok()) return state.status();
       return core::PeerMessage(core::Gossip{std::move(state).value(), in.gossip().reply()});
+    }
+    case wire::PeerMessage::kReapCheck: {
+      const auto& m = in.reap_check();
+      return core::PeerMessage(core::ReapCheck{m.id(), m.ring_version(), m.partition(),
+                                               {m.keys().begin(), m.keys().end()},
+                                               {m.hashes().begin(), m.hashes().end()}});
+    }
+    case wire::PeerMessage::kReapCheckReply: {
+      const auto& m = in.reap_check_reply();
+      return core::PeerMessage(core::ReapCheckReply{m.id(), {m.ready().begin(), m.ready().end()}});
+    }
+    case wire::PeerMessage::kReap: {
+      const auto& m = in.reap();
+      return core::PeerMessage(core::Reap{m.partition(), {m.keys().begin(), m.keys().end()},
+                                          {m.hashes().begin(), m.hashes().end()}});
     }
     case wire::PeerMessage::BODY_NOT_SET: break;
   }

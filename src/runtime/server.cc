@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -89,6 +90,8 @@ class Server::Impl final : public net::PeerTransport::Handler {
   }
   const std::string& member(net::NodeIndex m) const { return node_->ring().members()[m]; }
   std::string cluster_file() const { return config_.data_dir + "/CLUSTER"; }
+  std::string dot_floor_file() const { return config_.data_dir + "/DOT_FLOOR"; }  // core::SaveDotFloor
+  Status restore_dot_floor();
   Result<core::ClusterState> load_cluster_state(const std::string& node_id);
   Result<core::ClusterState> found_cluster();
   Result<core::ClusterState> join(const std::string& node_id);
@@ -256,6 +259,7 @@ Status Server::Impl::start() {
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
   node_ = std::make_unique<core::Node>(std::move(state).value(), self, *node_id, config_.core, id_base);
+  if (auto s = restore_dot_floor(); !s.is_ok()) return s;
   if (auto s = load_trees(); !s.is_ok()) return s;
   if (auto s = recover_hints(); !s.is_ok()) return s;
 
@@ -332,6 +336,7 @@ void Server::Impl::run_effects() {
     auto effects = node_->take_effects();
     if (effects.empty()) return;
     std::vector<core::StorageDone> done_here;
+    bool floor_kept = true;
     std::vector<storage::Update> updates;
     std::vector<core::RequestId> update_ops;
     auto previous = std::make_shared<std::vector<uint64_t>>();  // sized once the batch is known
@@ -353,12 +358,18 @@ void Server::Impl::run_effects() {
           spdlog::error("keeping the cluster state failed: {}", status.message());  // gossip brings it again
         }
         add_new_peers();
+      } else if (auto* floor = std::get_if<core::SaveDotFloor>(&effect)) {
+        // Durable before the removals that follow it; if it cannot be kept, they do not happen.
+        if (auto status = write_file_durably(dot_floor_file(), std::to_string(floor->floor) + "\n"); !status.is_ok()) {
+          spdlog::error("keeping the dot floor failed: {}; tombstones stay until it can be kept", status.message());
+          floor_kept = false;
+        }
       } else if (auto* scan_op = std::get_if<core::ScanSegments>(&effect)) {
         node_->on_scan_done(scan(*scan_op));  // queues effects for the next pass
       } else if (auto& op = std::get<core::StorageOp>(effect); !op.update) {
         done_here.push_back(read(op));
-      } else if (std::holds_alternative<core::RemoveKey>(*op.update)) {
-        done_here.push_back(remove(op));
+      } else if (auto* removal = std::get_if<core::RemoveKey>(&*op.update)) {
+        done_here.push_back(removal->if_hash && !floor_kept ? read(op) : remove(op));
       } else {
         update_ops.push_back(op.op);
         updates.push_back(to_update(std::move(op), previous, updates.size()));
@@ -393,11 +404,40 @@ core::StorageDone Server::Impl::read(const core::StorageOp& op) {
 }
 
 core::StorageDone Server::Impl::remove(const core::StorageOp& op) {
-  // A delivered hint. Not synced on its own: if a crash loses the removal, the hint is delivered
-  // again, and the owner's merge makes that harmless.
-  core::StorageDone done{op.op, engine_->remove(op.partition, op.key), std::nullopt};
-  if (!done.status.is_ok()) spdlog::error("removing hint '{}' failed: {}", op.key, done.status.message());
+  // A delivered hint, or a reaped tombstone. Not synced on its own: if a crash loses the removal,
+  // the hint is delivered again and the owner's merge makes that harmless; the tombstone is
+  // reaped again.
+  const auto& removal = std::get<core::RemoveKey>(*op.update);
+  core::StorageDone done{op.op, Status::ok(), std::nullopt};
+  if (removal.if_hash) {
+    // Only if it is still exactly the tombstone every member agreed on. The core has no update of
+    // the key in flight, so nothing changes it between this read and the removal.
+    done = read(op);
+    if (!done.status.is_ok() || !done.object) return done;
+    done.previous_hash = core::object_hash(*done.object);
+    if (done.previous_hash != *removal.if_hash) return done;
+  }
+  done.status = engine_->remove(op.partition, op.key);
+  if (done.status.is_ok()) {
+    done.object.reset();
+  } else {
+    spdlog::error("removing '{}' failed: {}", op.key, done.status.message());
+  }
   return done;
+}
+
+// The floor the node's dots are numbered above, as the last run kept it (none yet: 0).
+Status Server::Impl::restore_dot_floor() {
+  std::ifstream in(dot_floor_file());
+  if (!in) return Status::ok();
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint64_t floor = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), floor);
+  if (ec != std::errc() || (end != text.data() + text.size() && *end != '\n')) {
+    return Status::corruption(dot_floor_file() + " does not hold a number: '" + text + "'");
+  }
+  node_->restore_dot_floor(floor);
+  return Status::ok();
 }
 
 // The hints this node held when it stopped (their own key space of the engine): the core
@@ -457,7 +497,7 @@ Status Server::Impl::load_trees() {
   uint64_t keys = 0;
   for (uint32_t p = 0; p < node_->ring().partitions(); ++p) {
     auto s = engine_->for_each(p, std::nullopt, [&](std::string_view key, std::string_view object) {
-      node_->load_object(p, key, object);
+      node_->load_object(now_ms(), p, key, object);
       ++keys;
       return true;
     });
@@ -491,6 +531,10 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
     w.EndArray();
     w.Key("actor");  // the id this node versions new writes under (runtime/actor_epoch.h)
     w.String(epoch_->actor().c_str());
+    w.Key("dot_floor");  // its new dots are numbered above this (core/tombstone_reaper.h)
+    w.Uint64(node_->dot_floor());
+    w.Key("tombstones");  // deleted keys this node holds, waiting to be reaped
+    w.Uint64(node_->reaper().tombstones());
     w.Key("nodes");
     w.StartArray();
     for (uint32_t m = 0; m < ring.members().size(); ++m) {
@@ -533,7 +577,8 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"aae_exchanges", a.exchanges}, std::pair{"aae_exchanges_in_sync", a.exchanges_in_sync},
                                std::pair{"aae_segments_differing", a.segments_differing},
                                std::pair{"aae_objects_sent", a.objects_sent}, std::pair{"gossip_rounds", c.gossip_rounds},
-                               std::pair{"gossip_refused", c.gossip_refused}, std::pair{"ring_changes", c.ring_changes}}) {
+                               std::pair{"gossip_refused", c.gossip_refused}, std::pair{"ring_changes", c.ring_changes},
+                               std::pair{"reap_rounds", c.reap_rounds}, std::pair{"tombstones_reaped", c.tombstones_reaped}}) {
       w.Key(name);
       w.Uint64(value);
     }

@@ -10,6 +10,20 @@ std::string describe(const core::Dot& dot) { return "(" + dot.node + "," + std::
 
 }  // namespace
 
+core::VersionVector reaped_context(const std::vector<ReapedTombstone>& reaped, const std::string& key,
+                                   uint64_t before_ms) {
+  core::VersionVector context;
+  for (const auto& r : reaped) {
+    if (r.key == key && r.at_ms < before_ms) context.merge(r.context);
+  }
+  return context;
+}
+
+core::DvvSet unless_reaped(core::DvvSet object, const core::VersionVector& reaped) {
+  if (!object.empty() && object.deleted() && reaped.descends(object.context())) return core::DvvSet();
+  return object;
+}
+
 std::vector<std::string> check_history(const History& history, const std::vector<StoredWrite>& stored,
                                        const FinalState& final_state, bool synced_disks) {
   std::vector<std::string> violations;
@@ -22,10 +36,18 @@ std::vector<std::string> check_history(const History& history, const std::vector
     auto it = final_state.merged.find(key);
     return it == final_state.merged.end() ? empty : it->second;
   };
-  // The write that overwrote `w`: a write that took effect (its dot reached the final history)
+  // A key's history: what its replicas hold now and what reaped tombstones had seen.
+  std::map<std::string, core::VersionVector> history_of;
+  for (const auto& w : stored) {
+    if (history_of.contains(w.key)) continue;
+    auto context = reaped_context(final_state.reaped, w.key);
+    context.merge(final_of(w.key).context());
+    history_of.emplace(w.key, std::move(context));
+  }
+  // The write that overwrote `w`: a write that took effect (its dot reached the key's history)
   // and whose context covered w's dot.
   auto overwriter = [&](const StoredWrite& w) -> const StoredWrite* {
-    const auto& context = final_of(w.key).context();
+    const auto& context = history_of.at(w.key);
     for (const auto& other : stored) {
       if (other.key == w.key && other.dot != w.dot && other.context.covers(w.dot) && context.covers(other.dot)) {
         return &other;
@@ -55,15 +77,31 @@ std::vector<std::string> check_history(const History& history, const std::vector
   }
   if (synced_disks) {
     for (const auto& w : stored) {
-      if (!final_of(w.key).context().covers(w.dot)) {
+      if (!history_of.at(w.key).covers(w.dot)) {
         violations.push_back("lost_write: stored write " + describe(w.dot) + " of " + w.key + " vanished from history");
       }
     }
   }
 
-  // stale_sibling / resurrected_delete
+  // reused_dot
+  std::map<std::pair<std::string, core::Dot>, const StoredWrite*> by_dot;
+  for (const auto& w : stored) {
+    auto [it, added] = by_dot.emplace(std::pair{w.key, w.dot}, &w);
+    if (!added) {
+      violations.push_back("reused_dot: " + w.key + " " + describe(w.dot) + " was made at t=" +
+                           std::to_string(it->second->at_ms) + " and again at t=" + std::to_string(w.at_ms));
+    }
+  }
+
+  // stale_sibling / resurrected_delete / resurrected_after_reap
   for (const auto& [key, object] : final_state.merged) {
+    const auto reaped = reaped_context(final_state.reaped, key);
     for (const auto& s : object.siblings()) {
+      if (!s.tombstone && reaped.covers(s.dot)) {
+        violations.push_back("resurrected_after_reap: " + key + " keeps " + describe(s.dot) +
+                             " although a reaped tombstone had deleted it");
+        continue;
+      }
       for (const auto& w : stored) {
         if (w.key != key || w.dot != s.dot) continue;
         if (const auto* by = overwriter(w)) {
@@ -77,8 +115,9 @@ std::vector<std::string> check_history(const History& history, const std::vector
 
   // divergent_replicas
   for (const auto& [key, replicas] : final_state.per_replica) {
+    const auto reaped = reaped_context(final_state.reaped, key);
     for (size_t i = 1; i < replicas.size(); ++i) {
-      if (!(replicas[i] == replicas[0])) {
+      if (!(unless_reaped(replicas[i], reaped) == unless_reaped(replicas[0], reaped))) {
         violations.push_back("divergent_replicas: " + key + " differs between replica 0 and replica " +
                              std::to_string(i) + " after healing and a read with R=N");
         break;
@@ -99,7 +138,9 @@ std::vector<std::string> check_history(const History& history, const std::vector
         continue;
       }
       auto it = by_value.find(write.value);
-      if (it != by_value.end() && !read.read_context.covers(it->second->dot)) {
+      // A read after the key's tombstone was reaped finds nothing, and rightly so.
+      if (it != by_value.end() && !read.read_context.covers(it->second->dot) &&
+          !reaped_context(final_state.reaped, read.key, read.start_ms).covers(it->second->dot)) {
         violations.push_back("stale_read: read of " + read.key + " at t=" + std::to_string(read.start_ms) +
                              " (R=" + std::to_string(read.r) + ") missed " + write.value + " acknowledged at t=" +
                              std::to_string(write.end_ms) + " (W=" + std::to_string(write.w) + ")");
@@ -135,8 +176,9 @@ std::vector<std::string> check_healed(const History& history, const std::vector<
     auto it = by_value.find(op.value);
     if (it == by_value.end() || crashed_while_settling(*it->second)) continue;  // lost_write reports the former
     const StoredWrite& w = *it->second;
+    const auto reaped = reaped_context(healed.reaped, op.key);
     for (auto m : ring.preference_list(ring.partition_of_key(op.key), op.n)) {
-      if (!healed.per_node.at(op.key)[m].context().covers(w.dot)) {
+      if (!healed.per_node.at(op.key)[m].context().covers(w.dot) && !reaped.covers(w.dot)) {
         violations.push_back("missing_replica: acknowledged write " + op.value + " " + describe(w.dot) + " of " +
                              op.key + " (N=" + std::to_string(op.n) + ") is not on its replica n" +
                              std::to_string(m) + " after healing");

@@ -23,7 +23,8 @@ core::Ring make_ring(const ClusterOptions& options) {
 const char* message_name(const core::PeerMessage& m) {
   static constexpr const char* names[] = {"hello", "replica_read", "read_reply", "replica_write", "write_reply",
                                           "forward", "forward_reply", "hinted_write", "hinted_write_reply",
-                                          "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull", "gossip"};
+                                          "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull", "gossip",
+                                          "reap_check", "reap_check_reply", "reap"};
   static_assert(std::size(names) == std::variant_size_v<core::PeerMessage>, "a name per peer message");
   return names[m.index()];
 }
@@ -72,8 +73,10 @@ std::unique_ptr<core::Node> Cluster::make_node(size_t i) {
                                                  sim_node_id(i), options_.node, rng_.next() >> 1)
                   : std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), sim_node_id(i),
                                                  options_.node, rng_.next() >> 1);
-  // As the runtime does on start: the anti-entropy trees are rebuilt from what the disk kept.
-  for (const auto& [key, bytes] : disk_view(i)) node->load_object(key.first, key.second, bytes);
+  // As the runtime does on start: the dot floor comes back, the anti-entropy trees and the
+  // tombstones are found again in what the disk kept.
+  node->restore_dot_floor(disks_[i].dot_floor);
+  for (const auto& [key, bytes] : disk_view(i)) node->load_object(now_ms_, key.first, key.second, bytes);
   return node;
 }
 
@@ -198,6 +201,8 @@ void Cluster::drain(size_t i) {
         }
       }
       push(now_ms_ + slow_ms_[i], i, std::move(done));
+    } else if (auto* floor = std::get_if<core::SaveDotFloor>(&effect)) {
+      disks_[i].dot_floor = floor->floor;
     } else if (auto* save = std::get_if<core::SaveClusterState>(&effect)) {
       if (save->state.ring_version > ring_version_) {
         ring_version_ = save->state.ring_version;
@@ -317,7 +322,15 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
   auto key = std::make_pair(op.partition, op.key);
   auto current = read_disk(i, key);
   core::StorageDone done{op.op, Status::ok(), current};
-  if (op.update && std::holds_alternative<core::RemoveKey>(*op.update)) {
+  const auto* removal = op.update ? std::get_if<core::RemoveKey>(&*op.update) : nullptr;
+  if (removal && removal->if_hash) {
+    done.previous_hash = current ? core::object_hash(*current) : 0;
+    if (current && done.previous_hash == *removal->if_hash) {
+      reap(i, op.key, *current);
+      write_disk(i, key, std::nullopt);
+      done.object.reset();
+    }
+  } else if (removal) {
     write_disk(i, key, std::nullopt);
     done.object.reset();
   } else if (op.update && options_.buggy_handoff && op.partition == core::kHintPartition) {
@@ -326,7 +339,14 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
     done.previous_hash = current ? core::object_hash(*current) : 0;
     std::optional<std::string_view> view;
     if (current) view = *current;
-    auto next = core::apply_update(view, *op.update, actors_[i], options_.node.siblings_max);
+    const core::StorageUpdate* update = &*op.update;
+    core::StorageUpdate floorless;
+    if (options_.buggy_dot_floor && std::holds_alternative<core::CoordinatorWrite>(*update)) {
+      floorless = *update;
+      std::get<core::CoordinatorWrite>(floorless).dot_floor = 0;
+      update = &floorless;
+    }
+    auto next = core::apply_update(view, *update, actors_[i], options_.node.siblings_max);
     if (!next.is_ok()) {
       done.status = next.status();
       done.object.reset();
@@ -345,10 +365,22 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
           stored_writes_.push_back(StoredWrite{op.key, dot, s.context, s.tombstone, s.value, now_ms_});
         }
       }
-      done.object = std::move(bytes);
+      if (options_.buggy_reaping && op.partition < ring_.partitions() && core::deleted_object_counter(bytes)) {
+        reap(i, op.key, bytes);  // at once, asking no one
+        write_disk(i, key, std::nullopt);
+        done.object.reset();
+      } else {
+        done.object = std::move(bytes);
+      }
     }
   }
   push(now_ms_ + slow_ms_[i], i, std::move(done));
+}
+
+void Cluster::reap(size_t i, const std::string& key, const std::string& tombstone) {
+  auto object = *core::decode_object(tombstone);
+  note("n" + std::to_string(i) + " reaped " + key);
+  reaped_.push_back(ReapedTombstone{i, key, object.context(), now_ms_});
 }
 
 void Cluster::crash(size_t node) {

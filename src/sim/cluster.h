@@ -50,6 +50,8 @@ struct ClusterOptions {
   bool buggy_merge = false;          // mutation test only: replica merges drop a sibling
   bool buggy_actor_epochs = false;   // mutation test only: a node keeps its actor id after losing writes
   bool buggy_handoff = false;        // mutation test only: hints are acknowledged but never kept
+  bool buggy_reaping = false;        // mutation test only: a node removes a tombstone as soon as it stores it
+  bool buggy_dot_floor = false;      // mutation test only: coordinators ignore the dot floor
 };
 
 // A write as its coordinator stored it: observed on the virtual disk, for the checker.
@@ -60,6 +62,15 @@ struct StoredWrite {
   bool tombstone = false;
   std::string value;
   uint64_t at_ms = 0;  // when the coordinator stored it
+};
+
+// A tombstone a node removed (core/tombstone_reaper.h): what it deleted is gone from that node
+// for good, and the checker takes its context as part of the key's history.
+struct ReapedTombstone {
+  size_t node = 0;
+  std::string key;
+  core::VersionVector context;
+  uint64_t at_ms = 0;
 };
 
 struct Crash {
@@ -104,6 +115,7 @@ class Cluster {
   // The object on `node`'s disk for `key` (what survives a crash and what is not yet synced), decoded.
   std::optional<core::DvvSet> stored(size_t node, const std::string& key) const;
   const std::vector<StoredWrite>& stored_writes() const { return stored_writes_; }
+  const std::vector<ReapedTombstone>& reaped() const { return reaped_; }
   const std::vector<Crash>& crashes() const { return crashes_; }
   core::Node& node(size_t i) { return *nodes_[i]; }
   // The newest ring any node adopted (every node's, once gossip converged).
@@ -134,6 +146,7 @@ class Cluster {
   };
   struct Disk {
     std::optional<core::ClusterState> cluster_state;  // SaveClusterState: kept at once (the runtime fsyncs it)
+    uint64_t dot_floor = 0;                           // SaveDotFloor: likewise
     std::map<std::pair<uint32_t, std::string>, std::string> synced;
     std::map<std::pair<uint32_t, std::string>, std::optional<std::string>> unsynced;  // newer; nullopt: removed
   };
@@ -146,6 +159,7 @@ class Cluster {
   void drain(size_t node);
   void send(size_t from, const core::SendPeer& send);
   void execute(size_t node, const core::StorageOp& op);
+  void reap(size_t node, const std::string& key, const std::string& tombstone);  // records a removal
   std::optional<std::string> read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const;
   void write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes);
   void recover_hints(size_t node);
@@ -176,6 +190,7 @@ class Cluster {
   std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
   std::map<uint64_t, core::ClientResponse> responses_;
   std::vector<StoredWrite> stored_writes_;
+  std::vector<ReapedTombstone> reaped_;
   std::vector<Crash> crashes_;
   uint64_t now_ms_ = 0;
   uint64_t seq_ = 0;

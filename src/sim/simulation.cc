@@ -18,6 +18,10 @@ constexpr uint64_t kHandoffMs = 5000;      // after healing: deadlines pass, hin
 constexpr uint64_t kAntiEntropyMs = 20000; // then: time for anti-entropy alone to converge the replicas
 constexpr uint64_t kExchangeEveryMs = 50; // each node starts an anti-entropy exchange this often
 constexpr uint64_t kJoinMs = 30000;        // after healing: a join under way must be complete by then
+// Above the longest a message can take here (a delay's tail of 1 s, two slow nodes' 0.4 s each)
+// plus the request deadline and the read-repair window, as core/tombstone_reaper.h requires.
+constexpr uint64_t kTombstoneGraceMs = 5000;
+constexpr uint64_t kReapEveryMs = 200;
 
 // A simulated client: one operation at a time; a read-modify-write is a read then a write.
 struct Client {
@@ -39,12 +43,16 @@ class Simulation {
     c.node.request_timeout_ms = kRequestTimeoutMs;
     c.node.read_repair_window_ms = 200;
     c.node.anti_entropy.interval_ms = options.anti_entropy ? kExchangeEveryMs : 0;
+    c.node.reaping.grace_ms = kTombstoneGraceMs;
+    c.node.reaping.interval_ms = kReapEveryMs;
     c.seed = options.seed;
     c.trace = options.trace;
     c.sync = options.sync;
     c.buggy_merge = options.buggy_merge;
     c.buggy_handoff = options.buggy_handoff;
     c.buggy_actor_epochs = options.buggy_actor_epochs;
+    c.buggy_reaping = options.buggy_reaping;
+    c.buggy_dot_floor = options.buggy_dot_floor;
     // A join moves partitions while the workload runs: the newcomer is filled by anti-entropy.
     if (options.faults.join && c.nodes >= 4 && rng_.chance(0.5)) {
       c.joiners = 1;
@@ -104,6 +112,7 @@ class Simulation {
     result_.nodes = cluster_->size();
     result_.operations = history_.size();
     result_.virtual_ms = cluster_->now_ms();
+    result_.tombstones_reaped = cluster_->reaped().size();
     return result_;
   }
 
@@ -231,6 +240,7 @@ class Simulation {
       uint64_t pending = 0;
       for (uint64_t count : cluster_->node(n).pending_hints()) pending += count;
       healed.pending_hints.push_back(pending);
+      healed.reaped = cluster_->reaped();
       result_.hints_delivered += cluster_->node(n).counters().hints_delivered;
       result_.suspicions += cluster_->node(n).counters().suspicions;  // of the nodes' current lives
       for (size_t i = 0; i < options_.keys; ++i) {
@@ -349,10 +359,10 @@ class Simulation {
     for (size_t i = 0; i < options_.keys; ++i) {
       const std::string k = key(i);
       auto replicas = cluster_->ring().preference_list(cluster_->ring().partition_of_key(k), n_max_);
-      auto first = cluster_->stored(replicas[0], k);
-      if (std::all_of(replicas.begin(), replicas.end(), [&](auto m) { return cluster_->stored(m, k) == first; })) {
-        continue;
-      }
+      const auto reaped = reaped_context(cluster_->reaped(), k);
+      auto kept = [&](core::MemberIndex m) { return unless_reaped(cluster_->stored(m, k).value_or(core::DvvSet()), reaped); };
+      auto first = kept(replicas[0]);
+      if (std::all_of(replicas.begin(), replicas.end(), [&](auto m) { return kept(m) == first; })) continue;
       result_.violations.push_back("not_converged_by_anti_entropy: replicas of " + k + " still differ " +
                                    std::to_string(kAntiEntropyMs) + " ms after healing, before any final read");
     }
@@ -383,6 +393,7 @@ class Simulation {
       }
       state.merged[k] = std::move(merged);
     }
+    state.reaped = cluster_->reaped();
     return state;
   }
 
@@ -447,6 +458,8 @@ std::string replay_command(const SimOptions& o) {
   if (o.buggy_merge) cmd += " --buggy-merge";
   if (o.buggy_handoff) cmd += " --buggy-handoff";
   if (o.buggy_actor_epochs) cmd += " --buggy-actor-epochs";
+  if (o.buggy_reaping) cmd += " --buggy-reaping";
+  if (o.buggy_dot_floor) cmd += " --buggy-dot-floor";
   return cmd + " --trace";
 }
 

@@ -35,6 +35,8 @@ struct SimOptions {
   bool buggy_merge = false;  // mutation test: replicas' merges drop a sibling
   bool buggy_handoff = false;  // mutation test: hints are acknowledged but never kept
   bool buggy_actor_epochs = false;  // mutation test: after a crash lost writes, dots are made again
+  bool buggy_reaping = false;  // mutation test: a tombstone is removed as soon as it is stored, asking no one
+  bool buggy_dot_floor = false;  // mutation test: dots are numbered from the object alone after reaping
   bool anti_entropy = true;  // off only to show that the convergence-without-reads check bites
 };
 
@@ -45,6 +47,7 @@ struct SimResult {
   size_t nodes = 0;
   size_t operations = 0, acknowledged_writes = 0, unavailable = 0, conflicts_seen = 0, faults_injected = 0;
   size_t hints_delivered = 0, handoff_crashes = 0, aae_crashes = 0, long_partitions = 0, joins = 0;
+  size_t tombstones_reaped = 0;  // removals, on all nodes
   uint64_t suspicions = 0;  // times a node's failure detector suspected a peer
   uint64_t virtual_ms = 0;
   bool ok() const { return violations.empty(); }

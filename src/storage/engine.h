@@ -68,7 +68,9 @@ class Engine {
   virtual std::vector<UpdateResult> update_all(std::span<const Update> updates) = 0;
   // One update: a batch of one. On ok, *stored holds the bytes now stored.
   Status update(Partition p, std::string_view key, UpdateFn fn, std::string* stored);
-  // Removes a key; removing an absent key is ok.
+  // Removes a key; removing an absent key is ok. Not synced on its own (callers tolerate a crash
+  // bringing the key back: a delivered hint, a reaped tombstone); the next synced write makes it
+  // durable.
   virtual Status remove(Partition p, std::string_view key) = 0;
   // Visits partition p's keys in key order, starting strictly after `after` when given.
   virtual Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) = 0;

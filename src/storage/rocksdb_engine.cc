@@ -69,7 +69,7 @@ class RocksDbEngine final : public Engine {
   }
 
   Status remove(Partition p, std::string_view key) override {
-    return to_status(db_->Delete(write_options_, storage_key(p, key)), "delete");
+    return to_status(db_->Delete(rocksdb::WriteOptions(), storage_key(p, key)), "delete");
   }
 
   Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) override {

@@ -41,6 +41,26 @@ RC_GTEST_PROP(ObjectCodec, garbage_never_crashes_the_decoder, (std::string garba
   if (result.is_ok()) RC_ASSERT(decode_object(encode_object(*result)).is_ok());
 }
 
+TEST(ObjectCodec, a_deleted_object_reports_its_largest_counter_without_decoding) {
+  DvvSet x = sample();  // a live value of node_5002 beside a tombstone
+  EXPECT_EQ(deleted_object_counter(encode_object(x)), std::nullopt);
+  x.update(x.context(), "node_5002", true, "");  // deletes what it saw: (node_5001,2) and (node_5002,1)
+  ASSERT_TRUE(x.deleted());
+  EXPECT_EQ(deleted_object_counter(encode_object(x)), 2u);
+  x.update(x.context(), "node_5003", true, "");
+  for (int i = 0; i < 6; ++i) x.update(x.context(), "node_5003", true, "");
+  EXPECT_EQ(deleted_object_counter(encode_object(x)), 7u);
+  auto bytes = encode_object(x);
+  EXPECT_EQ(deleted_object_counter(bytes.substr(0, bytes.size() - 1)), std::nullopt);  // truncated
+  EXPECT_EQ(deleted_object_counter(""), std::nullopt);
+}
+
+RC_GTEST_PROP(ObjectCodec, garbage_never_crashes_the_deleted_check, (std::string garbage)) {
+  auto counter = deleted_object_counter(garbage);
+  auto decoded = decode_object(garbage);
+  if (decoded.is_ok()) RC_ASSERT(counter.has_value() == decoded->deleted());
+}
+
 TEST(ContextToken, round_trips_and_is_url_safe) {
   VersionVector vv;
   vv.raise("node_5001", 3);

@@ -160,5 +160,26 @@ TEST(DvvSet, a_delete_is_a_tombstone_that_a_concurrent_write_survives) {
   EXPECT_EQ(x.siblings()[1].value, "\"w\"");
 }
 
+TEST(DvvSet, a_dot_floor_keeps_a_rewritten_key_out_of_reach_of_an_old_copy) {
+  // The key was written and deleted through node_a; a copy of that tombstone survives somewhere
+  // while the key was removed (reaped) here and is written again.
+  DvvSet old;
+  old.update({}, "node_a", false, "\"v\"");
+  old.update(old.context(), "node_a", true, "");
+  ASSERT_EQ(old.context().get("node_a"), 2u);
+
+  DvvSet reused;  // numbered from the (empty) object alone: (node_a,1), which the old copy covers
+  EXPECT_EQ(reused.update({}, "node_a", false, "\"again\""), (Dot{"node_a", 1}));
+  reused.merge(old);
+  EXPECT_TRUE(reused.deleted()) << "the new write was taken for one the tombstone had deleted";
+
+  DvvSet floored;  // numbered above the floor the reaping raised to the tombstone's counters
+  EXPECT_EQ(floored.update({}, "node_a", false, "\"again\"", 2), (Dot{"node_a", 3}));
+  floored.merge(old);
+  ASSERT_EQ(floored.siblings().size(), 1u);
+  EXPECT_EQ(floored.siblings()[0].value, "\"again\"");
+  EXPECT_EQ(floored.update(floored.context(), "node_a", false, "\"next\"", 2), (Dot{"node_a", 4}));
+}
+
 }  // namespace
 }  // namespace md::core

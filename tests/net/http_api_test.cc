@@ -107,7 +107,8 @@ TEST(PeerCodec, every_message_round_trips_and_garbage_is_refused) {
       core::ReplicaWriteReply{9, false}, core::Forward{10, request}, core::ForwardReply{10, response},
       core::HintedWrite{11, 2, "k", "obj"}, core::HintedWriteReply{11, 2, true}, core::Heartbeat{},
       core::AaeTree{11, 3, {1, 2}}, core::AaeSegments{11, 3, {0}, {5, 6}}, core::AaeKeys{11, 3, {7}, {"a", "b"}, {8, 9}},
-      core::AaePull{3, {"a"}}, core::Gossip{gossiped, false}};
+      core::AaePull{3, {"a"}}, core::Gossip{gossiped, false}, core::ReapCheck{12, 2, 3, {"a", "b"}, {8, 9}},
+      core::ReapCheckReply{12, {0, 1}}, core::Reap{3, {"b"}, {9}}};
   std::vector<bool> covered(std::variant_size_v<core::PeerMessage>);
   for (const auto& m : messages) {
     covered[m.index()] = true;
