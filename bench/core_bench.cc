@@ -74,6 +74,16 @@ void BM_object_decode_merge_encode(benchmark::State& state) {
 }
 BENCHMARK(BM_object_decode_merge_encode);
 
+// What every stored update costs the tombstone reaper: is the object deleted (it is not, here)?
+void BM_deleted_object_check(benchmark::State& state) {
+  DvvSet a;
+  a.update({}, "node_5001", false, std::string(100, 'a'));
+  a.update({}, "node_5002", false, std::string(100, 'b'));
+  std::string stored = encode_object(a);
+  for (auto _ : state) benchmark::DoNotOptimize(deleted_object_counter(stored));
+}
+BENCHMARK(BM_deleted_object_check);
+
 }  // namespace
 }  // namespace md::core
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/node.h"
+#include "core/tombstone_reaper.h"
 #include "core/object_codec.h"
 #include "sim/cluster.h"
 
@@ -171,6 +172,107 @@ TEST_F(Reaping, a_key_written_again_after_reaping_is_numbered_above_the_floor_wh
   ASSERT_EQ(object->siblings().size(), 1u);
   EXPECT_GT(object->siblings()[0].dot.counter, floor);
   EXPECT_FALSE(deleted.covers(object->siblings()[0].dot)) << "the new write's dot was one the delete had seen";
+}
+
+// The reaper's own bookkeeping, without a cluster.
+class Reaper : public ::testing::Test {
+ protected:
+  std::string tombstone(uint64_t deletes = 1) {
+    DvvSet x;
+    x.update({}, "n", false, "\"v\"");
+    for (uint64_t i = 0; i < deletes; ++i) x.update(x.context(), "n", true, "");
+    return encode_object(x);
+  }
+  // Partitions member `m` is the reaper of.
+  std::vector<uint32_t> led_by(MemberIndex m) {
+    std::vector<uint32_t> out;
+    for (uint32_t p = 0; p < ring.partitions(); ++p) {
+      if (ring.preference_list(p, 1)[0] == m) out.push_back(p);
+    }
+    return out;
+  }
+  std::optional<ReapCheck> start(uint64_t now_ms, std::function<bool(std::string_view)> blocked = {}) {
+    if (!blocked) blocked = [](std::string_view) { return false; };
+    return reaper.start_round(now_ms, 9, 1, {1, 2}, now_ms + 1000, blocked);
+  }
+
+  Ring ring = *Ring::create({"a", "b", "c"}, 16);
+  TombstoneReaper reaper{ring, 0, TombstoneReaperOptions{1000, 100, 2}};
+};
+
+TEST_F(Reaper, tracks_a_key_from_when_it_became_deleted_and_forgets_it_once_live_or_gone) {
+  const uint32_t p = led_by(0)[0];
+  const std::string t1 = tombstone(1), t2 = tombstone(2);
+  reaper.stored(p, "k", t1, object_hash(t1), 100);
+  EXPECT_FALSE(reaper.ripe(p, "k", object_hash(t1), 1099));
+  EXPECT_TRUE(reaper.ripe(p, "k", object_hash(t1), 1100));
+  EXPECT_EQ(reaper.counter(p, "k", object_hash(t1)), 2u);
+  reaper.stored(p, "k", t2, object_hash(t2), 900);  // still deleted: the time stays
+  EXPECT_FALSE(reaper.ripe(p, "k", object_hash(t1), 1100)) << "another tombstone than the one held now";
+  EXPECT_TRUE(reaper.ripe(p, "k", object_hash(t2), 1100));
+  EXPECT_EQ(reaper.counter(p, "k", object_hash(t2)), 3u);
+
+  DvvSet written = *decode_object(t2);
+  written.update(written.context(), "n", false, "\"back\"");
+  const std::string back = encode_object(written);
+  reaper.stored(p, "k", back, object_hash(back), 1200);  // live again: no longer tracked
+  EXPECT_EQ(reaper.tombstones(), 0u);
+  reaper.stored(p, "k", t2, object_hash(t2), 1300);  // deleted again: its grace starts again
+  EXPECT_FALSE(reaper.ripe(p, "k", object_hash(t2), 2299));
+  reaper.stored(p, "k", std::nullopt, 0, 2400);  // removed
+  EXPECT_EQ(reaper.tombstones(), 0u);
+  reaper.stored(ring.partitions(), "hint", t1, object_hash(t1), 0);  // the hint store is not data
+  EXPECT_EQ(reaper.tombstones(), 0u);
+}
+
+TEST_F(Reaper, a_round_takes_ripe_unblocked_tombstones_of_one_partition_it_leads_at_most_batch_max) {
+  const uint32_t mine = led_by(0)[0], theirs = led_by(1)[0];
+  const std::string t = tombstone();
+  for (const char* k : {"a", "b", "c", "d"}) reaper.stored(mine, k, t, object_hash(t), 0);
+  reaper.stored(theirs, "x", t, object_hash(t), 0);
+  EXPECT_FALSE(start(999).has_value()) << "nothing is ripe yet";
+  auto check = start(2000, [](std::string_view k) { return k == "a"; });
+  ASSERT_TRUE(check.has_value());
+  EXPECT_EQ(check->partition, mine);
+  EXPECT_EQ(check->keys, (std::vector<std::string>{"b", "c"}));  // "a" is blocked; two per round
+  EXPECT_EQ(check->ring_version, 1u);
+  EXPECT_FALSE(start(5000).has_value()) << "one round at a time";
+
+  EXPECT_FALSE(reaper.on_reply(1, ReapCheckReply{9, {0, 1}}).has_value()) << "member 2 has not answered";
+  EXPECT_FALSE(reaper.on_reply(1, ReapCheckReply{9, {0}}).has_value()) << "one answer per member";
+  auto reap = reaper.on_reply(2, ReapCheckReply{9, {1}});
+  ASSERT_TRUE(reap.has_value());
+  EXPECT_EQ(reap->keys, std::vector<std::string>{"c"});  // the only one both found ready
+  EXPECT_FALSE(reaper.round_under_way());
+}
+
+TEST_F(Reaper, a_malformed_or_late_answer_a_down_member_or_the_deadline_ends_the_round_with_nothing_removed) {
+  const uint32_t mine = led_by(0)[0];
+  const std::string t = tombstone();
+  reaper.stored(mine, "a", t, object_hash(t), 0);
+  auto fresh_round = [&](uint64_t now_ms) {
+    EXPECT_TRUE(start(now_ms).has_value());
+    EXPECT_TRUE(reaper.round_under_way());
+  };
+  fresh_round(2000);
+  EXPECT_FALSE(reaper.on_reply(1, ReapCheckReply{8, {0}}).has_value());  // another round's id: ignored
+  EXPECT_TRUE(reaper.round_under_way());
+  EXPECT_FALSE(reaper.on_reply(1, ReapCheckReply{9, {5}}).has_value());  // an index it was not asked about
+  EXPECT_FALSE(reaper.round_under_way());
+  fresh_round(3000);
+  EXPECT_FALSE(reaper.on_reply(1, ReapCheckReply{9, {0, 0}}).has_value());  // not ascending
+  EXPECT_FALSE(reaper.round_under_way());
+  fresh_round(4000);
+  reaper.on_peer_down(2);
+  EXPECT_FALSE(reaper.round_under_way());
+  fresh_round(5000);
+  reaper.on_tick(5999);
+  EXPECT_TRUE(reaper.round_under_way());
+  reaper.on_tick(6000);
+  EXPECT_FALSE(reaper.round_under_way());
+  fresh_round(7000);
+  reaper.on_ring_changed();
+  EXPECT_FALSE(reaper.round_under_way());
 }
 
 }  // namespace
