@@ -1,7 +1,9 @@
 """Bad input gets a clear error with the right status, and the node keeps serving."""
+import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import unittest
 
 from harness import ClusterTest, HOST, PEER_OFFSET, counter, request
@@ -77,6 +79,26 @@ class BadInput(ClusterTest):
                                 counter(self.port, "peer_closed_bad_frame"), 4)
         self.assertEqual(request(self.port, "PUT", "/kv/after-garbage", {"value": 1, "W": 3}).status, 200)
         self.assertEqual(request(self.c.ports[1], "GET", "/kv/after-garbage?R=3").json["value"], 1)
+
+
+
+class BadFlags(ClusterTest):
+    """A node refuses flags it cannot honour before it starts (port 20190, never bound)."""
+
+    def test_negative_numbers_and_a_grace_shorter_than_a_request_are_refused_at_start(self):
+        data_dir = tempfile.mkdtemp(prefix="minidynamo-flags-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        for flags, says in ((["--timeout-ms", "-1"], "must not be negative"),
+                            (["--max-hints", "-5"], "must not be negative"),
+                            (["--tombstone-grace-ms", "-5"], "must not be negative"),
+                            (["--tombstone-grace-ms", "100"], "must exceed --timeout-ms")):
+            r = self.run_cli("node", "--port", "20190", "--nodes", f"{HOST}:20190", "--data-dir", data_dir, *flags)
+            self.assertNotEqual(r.returncode, 0, flags)
+            self.assertIn(flags[0], r.stdout + r.stderr)
+            self.assertIn(says, r.stdout + r.stderr)
+        r = self.run_cli("sim", "--seed", "-1")  # every command's unsigned options
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("must not be negative", r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
