@@ -1,6 +1,7 @@
 #include "core/tombstone_reaper.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/object_codec.h"
 
@@ -62,16 +63,25 @@ std::optional<ReapCheck> TombstoneReaper::start_round(uint64_t now_ms, RequestId
   if (!enabled() || round_ || now_ms < next_round_ms_ || tombstones_.empty()) return std::nullopt;
   next_round_ms_ = now_ms + options_.interval_ms;
   const uint32_t partitions = ring_.partitions();
-  for (uint32_t step = 0; step < partitions; ++step) {
+  size_t budget = options_.scan_max;
+  for (uint32_t step = 0; step < partitions && budget > 0; ++step) {
     const uint32_t p = (cursor_ + step) % partitions;
     auto held = tombstones_.find(p);
     if (held == tombstones_.end() || !leads(p)) continue;
+    const Keys& keys = held->second;
+    auto resume = resume_after_.find(p);
+    auto it = resume == resume_after_.end() ? keys.begin() : keys.upper_bound(resume->second);
     Reap reap{p, {}, {}};
-    for (const auto& [key, t] : held->second) {
-      if (reap.keys.size() == options_.batch_max) break;
+    for (; it != keys.end() && budget > 0 && reap.keys.size() < options_.batch_max; ++it, --budget) {
+      const auto& [key, t] = *it;
       if (now_ms - t.since_ms < options_.grace_ms || blocked(key)) continue;
       reap.keys.push_back(key);
       reap.hashes.push_back(t.hash);
+    }
+    if (it == keys.end()) {
+      resume_after_.erase(p);  // the next look starts from the first key again
+    } else if (it != keys.begin()) {
+      resume_after_[p] = std::prev(it)->first;
     }
     if (reap.keys.empty()) continue;
     cursor_ = (p + 1) % partitions;

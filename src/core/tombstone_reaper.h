@@ -43,6 +43,7 @@ struct TombstoneReaperOptions {
   uint64_t grace_ms = 3'600'000;  // every member held the tombstone this long; 0 keeps tombstones forever
   uint64_t interval_ms = 1000;    // a round starts at most this often
   uint32_t batch_max = 256;       // tombstones per round
+  uint32_t scan_max = 4096;       // tombstones looked at per round: a partition's next round goes on from there
 };
 
 class TombstoneReaper {
@@ -62,7 +63,9 @@ class TombstoneReaper {
 
   // Starts a round when one is due and none is under way: up to batch_max ripe tombstones for
   // which `blocked` is false, of the next partition (round robin) that this node is the reaper
-  // of. `members` are the ones that must answer (every other member). Returns the check to send.
+  // of, looking at no more than scan_max tombstones (in key order, from where the partition's
+  // last look stopped). `members` are the ones that must answer (every other member). Returns
+  // the check to send.
   std::optional<ReapCheck> start_round(uint64_t now_ms, RequestId id, uint64_t ring_version,
                                        const std::vector<MemberIndex>& members, uint64_t deadline_ms,
                                        const std::function<bool(std::string_view key)>& blocked);
@@ -105,6 +108,7 @@ class TombstoneReaper {
   TombstoneReaperOptions options_;
   std::map<uint32_t, Keys> tombstones_;  // by partition
   uint32_t cursor_ = 0;                  // the partition the next round looks at first
+  std::map<uint32_t, std::string> resume_after_;  // per partition: the last key a look stopped at
   uint64_t next_round_ms_ = 0;
   std::optional<Round> round_;
 };

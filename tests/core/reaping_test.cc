@@ -246,6 +246,23 @@ TEST_F(Reaper, a_round_takes_ripe_unblocked_tombstones_of_one_partition_it_leads
   EXPECT_FALSE(reaper.round_under_way());
 }
 
+TEST_F(Reaper, a_round_looks_at_no_more_than_scan_max_tombstones_and_the_next_goes_on_from_there) {
+  TombstoneReaper bounded{ring, 0, TombstoneReaperOptions{1000, 100, 256, 3}};
+  const uint32_t mine = led_by(0)[0];
+  const std::string t = tombstone();
+  for (const char* k : {"a", "b", "c"}) bounded.stored(mine, k, t, object_hash(t), 1000);  // ripe at 2000
+  for (const char* k : {"d", "e"}) bounded.stored(mine, k, t, object_hash(t), 0);
+  auto never = [](std::string_view) { return false; };
+  EXPECT_FALSE(bounded.start_round(1500, 9, 1, {1}, 5000, never).has_value()) << "a, b, c looked at: none ripe";
+  auto check = bounded.start_round(1600, 9, 1, {1}, 5000, never);
+  ASSERT_TRUE(check.has_value());
+  EXPECT_EQ(check->keys, (std::vector<std::string>{"d", "e"}));
+  EXPECT_TRUE(bounded.on_reply(1, ReapCheckReply{9, {}}).has_value());
+  check = bounded.start_round(2100, 10, 1, {1}, 5000, never);  // from the first key again
+  ASSERT_TRUE(check.has_value());
+  EXPECT_EQ(check->keys, (std::vector<std::string>{"a", "b", "c"}));
+}
+
 TEST_F(Reaper, a_malformed_or_late_answer_a_down_member_or_the_deadline_ends_the_round_with_nothing_removed) {
   const uint32_t mine = led_by(0)[0];
   const std::string t = tombstone();
