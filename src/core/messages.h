@@ -176,8 +176,8 @@ struct MergeWrite {
   std::string object;  // encoded
 };
 // Removes the key: a hint the owner has acknowledged, or (with if_hash) a reaped tombstone, which
-// is removed only if the stored object's object_hash still equals if_hash. Runs in order with the
-// node's other storage operations on the key.
+// is removed only if the stored object's object_hash still equals if_hash. The node issues it only
+// while no update of the key is in flight, so the runtime may carry it out at once.
 struct RemoveKey {
   std::optional<uint64_t> if_hash;
 };

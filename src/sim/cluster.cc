@@ -380,7 +380,7 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
 void Cluster::reap(size_t i, const std::string& key, const std::string& tombstone) {
   auto object = *core::decode_object(tombstone);
   note("n" + std::to_string(i) + " reaped " + key);
-  reaped_.push_back(ReapedTombstone{i, key, object.context(), now_ms_});
+  reaped_.push_back(ReapedTombstone{key, object.context(), now_ms_});
 }
 
 void Cluster::crash(size_t node) {

@@ -67,7 +67,6 @@ struct StoredWrite {
 // A tombstone a node removed (core/tombstone_reaper.h): what it deleted is gone from that node
 // for good, and the checker takes its context as part of the key's history.
 struct ReapedTombstone {
-  size_t node = 0;
   std::string key;
   core::VersionVector context;
   uint64_t at_ms = 0;
