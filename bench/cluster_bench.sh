@@ -21,45 +21,68 @@ source bench/lib.sh
 bench_begin bench
 mkdir -p "$OUT"
 start_cluster --sync "$SYNC"
+node_pids=("${pids[@]}")
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
   > "$work/redis.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1 && break; sleep 0.1; done
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# CPU time, in clock ticks, that processes (user + system, all threads) and this shell's waited-for
+# children (the load generators) have used so far: what bounds throughput on a shared machine.
+ticks_of() { local pid total=0; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
+# (Sets children_ticks; `times` must run in this shell, not in a $(...) subshell.)
+count_children_ticks() { times > "$work/times"; children_ticks=$(awk -v hz="$(getconf CLK_TCK)" 'NR==2 {
+  split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }' "$work/times"); }
+# Microseconds of CPU per operation from a tick count.
+per_op_us() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'; }
 minmax() { sort -g | awk 'NR==1{min=$1} {max=$1} END {printf "%s..%s", min, max}'; }
 
 # Redis reference: SET and GET, same connections, value size and key space.
-redis_tput=() redis_p99=()
+redis_tput=() redis_p99=() redis_server_cpu=() redis_client_cpu=()
+redis_pid=${pids[-1]}
 for run in $(seq 1 "$RUNS"); do
+  count_children_ticks; server_before=$(ticks_of "$redis_pid") client_before=$children_ticks
   csv=$(redis-benchmark -p "$REDIS_PORT" -c "$CONNECTIONS" -d "$VALUE_BYTES" -r "$KEYS" -n 200000 -t set,get --csv)
   echo "$csv" > "$OUT/redis-run$run.csv"
   # Columns: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   redis_tput+=("$(echo "$csv" | awk -F'"' '/^"(SET|GET)"/ {s+=$4; n++} END {print s/n}')")
   redis_p99+=("$(echo "$csv" | awk -F'"' '/^"(SET|GET)"/ {if ($14>m) m=$14} END {print m}')")
+  redis_server_cpu+=("$(per_op_us $(($(ticks_of "$redis_pid") - server_before)) 400000)")
+  count_children_ticks; redis_client_cpu+=("$(per_op_us $((children_ticks - client_before)) 400000)")
 done
 redis_median=$(printf '%s\n' "${redis_tput[@]}" | median)
 redis_p99_median=$(printf '%s\n' "${redis_p99[@]}" | median)
 
 {
   echo "# cluster_bench $(date -u +%FT%TZ): RUNS=$RUNS DURATION=${DURATION}s, $CONNECTIONS connections, ${VALUE_BYTES}-byte values, $KEYS keys, N=3 W=2 R=2, --sync $SYNC"
-  printf '%-12s %14s %18s %8s %10s %10s\n' workload "ops/s median" "ops/s min..max" "x redis" "p99 ms" "redis p99"
-  printf '%-12s %14.0f %18s %8s %10s %10s\n' "redis" "$redis_median" "$(printf '%s\n' "${redis_tput[@]}" | minmax)" "1.00" "$redis_p99_median" "$redis_p99_median"
+  echo "# cpu us/op: CPU time per request, user + system, medians; server: the three nodes together (or"
+  echo "# redis-server), client: the load generator (or redis-benchmark); the preload's writes count as requests"
+  printf '%-12s %14s %18s %8s %10s %10s %12s %12s\n' workload "ops/s median" "ops/s min..max" "x redis" "p99 ms" "redis p99" \
+    "server cpu" "client cpu"
+  printf '%-12s %14.0f %18s %8s %10s %10s %12s %12s\n' "redis" "$redis_median" "$(printf '%s\n' "${redis_tput[@]}" | minmax)" "1.00" \
+    "$redis_p99_median" "$redis_p99_median" "$(printf '%s\n' "${redis_server_cpu[@]}" | median)" \
+    "$(printf '%s\n' "${redis_client_cpu[@]}" | median)"
 } | tee "$OUT/summary.txt"
 
 for workload in $WORKLOADS; do
-  tput=() p99=()
+  tput=() p99=() server_cpu=() client_cpu=()
   for run in $(seq 1 "$RUNS"); do
+    count_children_ticks; server_before=$(ticks_of "${node_pids[@]}") client_before=$children_ticks
     json=$("$bin" bench --nodes "$nodes" --workload "$workload" --duration "$DURATION" --connections "$CONNECTIONS" \
       --value-bytes "$VALUE_BYTES" --keys "$KEYS" --n 3 --w 2 --r 2 --json --key-prefix "b$run:")
     echo "$json" > "$OUT/$workload-run$run.json"
     tput+=("$(echo "$json" | sed -E 's/.*"ops_per_second":([0-9.]+).*/\1/')")
     p99+=("$(echo "$json" | sed -E 's/.*"p99":([0-9.]+).*/\1/')")
+    requests=$(echo "$json" | sed -E 's/.*"operations":([0-9]+).*/\1/')
+    [ "$workload" = write ] || requests=$((requests + KEYS))  # the preload wrote every key once
+    server_cpu+=("$(per_op_us $(($(ticks_of "${node_pids[@]}") - server_before)) "$requests")")
+    count_children_ticks; client_cpu+=("$(per_op_us $((children_ticks - client_before)) "$requests")")
   done
   t=$(printf '%s\n' "${tput[@]}" | median)
-  printf '%-12s %14.0f %18s %8.2f %10s %10s\n' "$workload" "$t" "$(printf '%s\n' "${tput[@]}" | minmax)" \
+  printf '%-12s %14.0f %18s %8.2f %10s %10s %12s %12s\n' "$workload" "$t" "$(printf '%s\n' "${tput[@]}" | minmax)" \
     "$(echo "$t $redis_median" | awk '{print $1/$2}')" "$(printf '%s\n' "${p99[@]}" | median)" "$redis_p99_median" \
-    | tee -a "$OUT/summary.txt"
+    "$(printf '%s\n' "${server_cpu[@]}" | median)" "$(printf '%s\n' "${client_cpu[@]}" | median)" | tee -a "$OUT/summary.txt"
 done
 
 echo
