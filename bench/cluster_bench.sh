@@ -2,7 +2,9 @@
 # Benchmarks a fresh three-node Mini Dynamo cluster (durable RocksDB, --sync always) against a
 # redis-server measured by redis-benchmark, in one run, with the same client settings: 64
 # connections, 100-byte values, 10,000 keys. Prints our throughput as a ratio of Redis's SET/GET
-# average beside the p99s. Everything it starts it stops, also on failure or Ctrl-C.
+# average beside the p99s, and the CPU time one request costs the servers and the load generators
+# (the runs are CPU-bound: that cost is what decides the ratio). Everything it starts it stops,
+# also on failure or Ctrl-C.
 #
 #   bench/cluster_bench.sh                # 3 runs of each workload, 10 s each
 #   RUNS=1 DURATION=3 bench/cluster_bench.sh   # a quick smoke run
