@@ -22,6 +22,7 @@ OUT=${OUT:-bench/results}
 source bench/lib.sh
 bench_begin bench
 mkdir -p "$OUT"
+rm -f "$OUT"/*-run*.json "$OUT"/redis-run*.csv  # an earlier set's runs must not pass for this one's
 start_cluster --sync "$SYNC"
 node_pids=("${pids[@]}")
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
