@@ -60,9 +60,8 @@ Cluster::Cluster(ClusterOptions options)
     nodes_.push_back(joiner ? nullptr : make_node(i));
     up_[i] = member_[i] = !joiner;
   }
-  if (options_.sync == DiskSync::none) {
-    for (size_t i = 0; i < options_.nodes; ++i) push(options_.flush_interval_ms, i, Flush{});
-  }
+  // The OS writes back what is not synced (with DiskSync::always: removals, which are not synced).
+  for (size_t i = 0; i < options_.nodes; ++i) push(options_.flush_interval_ms, i, Flush{});
 }
 
 std::unique_ptr<core::Node> Cluster::make_node(size_t i) {
@@ -138,15 +137,7 @@ std::optional<core::ClientResponse> Cluster::await(uint64_t handle, uint64_t lim
 void Cluster::deliver(Event& e) {
   if (std::holds_alternative<Flush>(e.what)) {
     // The OS writes back what it holds, crashed or not; then the next flush is due.
-    auto& disk = disks_[e.node];
-    for (auto& [k, v] : disk.unsynced) {
-      if (v) {
-        disk.synced[k] = std::move(*v);
-      } else {
-        disk.synced.erase(k);
-      }
-    }
-    disk.unsynced.clear();
+    write_back(e.node);
     push(now_ms_ + options_.flush_interval_ms, e.node, Flush{});
     return;
   }
@@ -296,13 +287,24 @@ std::optional<std::string> Cluster::read_disk(size_t node, const std::pair<uint3
 
 void Cluster::write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes) {
   auto& disk = disks_[node];
-  if (options_.sync == DiskSync::none) {
+  if (options_.sync == DiskSync::none || !bytes) {
     disk.unsynced[key] = std::move(bytes);
-  } else if (bytes) {
-    disk.synced[key] = std::move(*bytes);
   } else {
-    disk.synced.erase(key);
+    write_back(node);  // a synced write to the log makes everything written before it durable too
+    disk.synced[key] = std::move(*bytes);
   }
+}
+
+void Cluster::write_back(size_t node) {
+  auto& disk = disks_[node];
+  for (auto& [k, v] : disk.unsynced) {
+    if (v) {
+      disk.synced[k] = std::move(*v);
+    } else {
+      disk.synced.erase(k);
+    }
+  }
+  disk.unsynced.clear();
 }
 
 // What the runtime does at start: the node learns the hints its disk holds.

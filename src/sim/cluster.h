@@ -34,7 +34,10 @@ struct NetworkFaults {
   uint64_t latency_max_ms = 1;   // the long tail is cut here; equal to latency_ms: no tail
 };
 
-enum class DiskSync { always, none };  // none: writes reach the platter only at the next flush
+// always: an update is durable when stored (and so is everything written before it, as with a
+// synced log); a removal is not synced and reaches the platter with the next update or the OS's
+// next flush, as the runtime's removals do. none: writes reach the platter only at the next flush.
+enum class DiskSync { always, none };
 
 struct ClusterOptions {
   size_t nodes = 3;
@@ -44,7 +47,7 @@ struct ClusterOptions {
   uint64_t tick_ms = 10;
   NetworkFaults network;
   DiskSync sync = DiskSync::always;
-  uint64_t flush_interval_ms = 200;  // DiskSync::none: how often the OS writes back
+  uint64_t flush_interval_ms = 200;  // how often the OS writes back what is not synced
   uint64_t seed = 1;
   bool trace = false;                // keep the trace text (its hash is always kept)
   bool buggy_merge = false;          // mutation test only: replica merges drop a sibling
@@ -131,7 +134,7 @@ class Cluster {
     core::MemberIndex peer;
     uint64_t peer_incarnation;  // the life of the peer whose connection failed
   };
-  struct Flush {};
+  struct Flush {};  // the OS writes back
   using What = std::variant<core::ClientRequest, std::pair<core::MemberIndex, core::PeerMessage>, core::StorageDone,
                             core::ScanDone, PeerDown, Flush>;
   struct Event {
@@ -161,6 +164,7 @@ class Cluster {
   void reap(size_t node, const std::string& key, const std::string& tombstone);  // records a removal
   std::optional<std::string> read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const;
   void write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes);
+  void write_back(size_t node);  // what is not synced reaches the platter
   void recover_hints(size_t node);
   void poll_joins();
   // `node` (re)started: every running node and it connect to each other, as their transports do.
