@@ -31,8 +31,9 @@ pids+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1 && break; sleep 0.1; done
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# CPU time, in clock ticks, that processes (user + system, all threads) and this shell's waited-for
-# children (the load generators) have used so far: what bounds throughput on a shared machine.
+# CPU time used so far, in clock ticks (user + system, all threads): by processes (ticks_of), and
+# by this shell's waited-for children, the load generators (count_children_ticks). The runs are
+# CPU-bound, so the CPU one request costs is what bounds throughput.
 ticks_of() { local pid total=0; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
 # (Sets children_ticks; `times` must run in this shell, not in a $(...) subshell.)
 count_children_ticks() { times > "$work/times"; children_ticks=$(awk -v hz="$(getconf CLK_TCK)" 'NR==2 {
