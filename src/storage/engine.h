@@ -34,6 +34,7 @@ struct Options {
   uint32_t sync_interval_ms = 100;            // for SyncPolicy::interval
   uint32_t lock_stripes = 1024;               // per-key serialisation of update(); more stripes, fewer false waits
   uint64_t block_cache_bytes = 64ull << 20;   // RocksDB: cache of uncompressed blocks
+  uint64_t row_cache_bytes = 32ull << 20;     // RocksDB: latest bytes of recently used keys (row_cache.h)
   uint64_t write_buffer_bytes = 32ull << 20;  // RocksDB: memtable size before a flush
 };
 

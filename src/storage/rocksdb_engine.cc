@@ -1,6 +1,7 @@
 // The default, durable engine: RocksDB. A batch of updates is Gets, then one WriteBatch under the
 // keys' stripe locks; with SyncPolicy::always the write asks for an fsynced WAL, so a whole batch
-// costs one fsync, and RocksDB's write group lets concurrent batches share one too.
+// costs one fsync, and RocksDB's write group lets concurrent batches share one too. Gets ask the
+// row cache first (storage/row_cache.h).
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -15,6 +16,7 @@
 
 #include "storage/batch.h"
 #include "storage/engine.h"
+#include "storage/row_cache.h"
 
 namespace md::storage {
 namespace {
@@ -22,7 +24,11 @@ namespace {
 class RocksDbEngine final : public Engine {
  public:
   RocksDbEngine(std::unique_ptr<rocksdb::DB> db, std::string path, const Options& options)
-      : db_(std::move(db)), path_(std::move(path)), options_(options), locks_(options.lock_stripes) {
+      : db_(std::move(db)),
+        path_(std::move(path)),
+        options_(options),
+        locks_(options.lock_stripes),
+        rows_(options.row_cache_bytes) {
     write_options_.sync = options.sync == SyncPolicy::always;
     if (options.sync == SyncPolicy::interval) syncer_ = std::thread([this] { sync_periodically(); });
   }
@@ -41,22 +47,18 @@ class RocksDbEngine final : public Engine {
   }
 
   Status get(Partition p, std::string_view key, std::string* value) override {
-    auto s = db_->Get(rocksdb::ReadOptions(), storage_key(p, key), value);
-    if (s.IsNotFound()) return Status::not_found("no such key");
-    return to_status(s, "get");
+    auto found = read(storage_key(p, key));
+    if (!found.is_ok()) return found.status();
+    if (!*found) return Status::not_found("no such key");
+    *value = std::move(**found);
+    return Status::ok();
   }
 
   std::vector<UpdateResult> update_all(std::span<const Update> updates) override {
     auto keys = storage_keys(updates);
     BatchLock guard(locks_, keys);
     std::vector<UpdateResult> results;
-    auto writes = apply_updates(updates, keys, [this](const std::string& k) -> Result<std::optional<std::string>> {
-      std::string current;
-      auto s = db_->Get(rocksdb::ReadOptions(), k, &current);
-      if (s.IsNotFound()) return std::optional<std::string>();
-      if (!s.ok()) return to_status(s, "get");
-      return std::optional<std::string>(std::move(current));
-    }, &results);
+    auto writes = apply_updates(updates, keys, [this](const std::string& k) { return read(k); }, &results);
     if (writes.empty()) return results;
     rocksdb::WriteBatch batch;
     for (const auto& [k, v] : writes) batch.Put(k, v);
@@ -64,12 +66,20 @@ class RocksDbEngine final : public Engine {
       for (auto& r : results) {
         if (r.status.is_ok()) r.status = to_status(s, "write");
       }
+      return results;
     }
+    for (const auto& [k, v] : writes) rows_.put(k, v);  // still under the keys' locks
     return results;
   }
 
   Status remove(Partition p, std::string_view key) override {
-    return to_status(db_->Delete(rocksdb::WriteOptions(), storage_key(p, key)), "delete");
+    // Under the key's lock, like an update, so that the cache follows the engine's order. Removals
+    // are rare (delivered hints, reaped tombstones): waiting out a batch's fsync now and then is fine.
+    std::vector<std::string> keys{storage_key(p, key)};
+    BatchLock guard(locks_, keys);
+    auto s = db_->Delete(rocksdb::WriteOptions(), keys[0]);
+    rows_.erase(keys[0]);  // also on failure: the engine's state is then unknown
+    return to_status(s, "delete");
   }
 
   Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) override {
@@ -104,6 +114,18 @@ class RocksDbEngine final : public Engine {
     return Status::io_error(std::string("rocksdb ") + what + " in " + path_ + ": " + s.ToString());
   }
 
+  // The key's bytes (nullopt when absent): from the row cache, else from RocksDB, kept in the cache.
+  Result<std::optional<std::string>> read(const std::string& k) {
+    std::string value;
+    RowCache::Miss miss;
+    if (rows_.lookup(k, &value, &miss)) return std::optional<std::string>(std::move(value));
+    auto s = db_->Get(rocksdb::ReadOptions(), k, &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return to_status(s, "get");
+    rows_.fill(k, value, miss);
+    return std::optional<std::string>(std::move(value));
+  }
+
   void sync_periodically() {
     std::unique_lock lock(stop_mutex_);
     while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(options_.sync_interval_ms), [this] { return stopping_; })) {
@@ -115,6 +137,7 @@ class RocksDbEngine final : public Engine {
   std::string path_;
   Options options_;
   KeyLock locks_;
+  RowCache rows_;
   rocksdb::WriteOptions write_options_;
   std::thread syncer_;
   std::mutex stop_mutex_;
