@@ -49,6 +49,11 @@ void add_node_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--sync-interval-ms", config->storage.sync_interval_ms, "WAL fsync period for --sync interval")
       ->capture_default_str();
+  cmd->add_option("--commit-window-us", config->storage.commit_window_us,
+                  "With --sync always: a node starts at most one fsync per window, so under load each covers "
+                  "more writes (0: each batch at once)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   cmd->add_option("--n", config->core.defaults.n, "Default replicas N per key")->capture_default_str();
   cmd->add_option("--r", config->core.defaults.r, "Default read quorum R")->capture_default_str();
   cmd->add_option("--w", config->core.defaults.w, "Default write quorum W")->capture_default_str();

@@ -6,8 +6,9 @@
 
 namespace md::runtime {
 
-DurableWriter::DurableWriter(storage::Engine& engine, boost::asio::io_context& completions)
-    : engine_(engine), completions_(completions), thread_([this] { run(); }) {}
+DurableWriter::DurableWriter(storage::Engine& engine, boost::asio::io_context& completions,
+                             std::chrono::microseconds commit_window)
+    : engine_(engine), completions_(completions), commit_window_(commit_window), thread_([this] { run(); }) {}
 
 DurableWriter::~DurableWriter() {
   {
@@ -29,6 +30,7 @@ void DurableWriter::submit(std::vector<storage::Update> updates, Done done) {
 }
 
 void DurableWriter::run() {
+  auto window_ends = std::chrono::steady_clock::now();
   while (true) {
     std::vector<storage::Update> batch;
     std::vector<Submission> submissions;
@@ -36,6 +38,8 @@ void DurableWriter::run() {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
       if (queued_.empty()) return;  // stopping, and nothing left to write
+      wake_.wait_until(lock, window_ends, [this] { return stopping_; });  // what arrives meanwhile joins
+      window_ends = std::chrono::steady_clock::now() + commit_window_;
       batch.swap(queued_);
       submissions.swap(submissions_);
     }

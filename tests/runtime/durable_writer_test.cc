@@ -1,0 +1,117 @@
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+
+#include "runtime/durable_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+namespace md::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// An engine in memory that records when each batch was written and how many updates it held.
+class RecordingEngine final : public storage::Engine {
+ public:
+  struct Batch {
+    Clock::time_point at;
+    size_t updates;
+  };
+  Status get(storage::Partition p, std::string_view key, std::string* value) override { return inner_->get(p, key, value); }
+  std::vector<storage::UpdateResult> update_all(std::span<const storage::Update> updates) override {
+    {
+      std::lock_guard lock(mutex_);
+      batches_.push_back(Batch{Clock::now(), updates.size()});
+    }
+    return inner_->update_all(updates);
+  }
+  Status remove(storage::Partition p, std::string_view key) override { return inner_->remove(p, key); }
+  Status for_each(storage::Partition p, std::optional<std::string_view> after, const storage::Visitor& visit) override {
+    return inner_->for_each(p, after, visit);
+  }
+  Status sync() override { return Status::ok(); }
+  std::vector<Batch> batches() {
+    std::lock_guard lock(mutex_);
+    return batches_;
+  }
+
+ private:
+  std::unique_ptr<storage::Engine> inner_ = storage::make_memory_engine();
+  std::mutex mutex_;
+  std::vector<Batch> batches_;
+};
+
+std::vector<storage::Update> one_update(std::string key) {
+  return {storage::Update{0, std::move(key), [](std::optional<std::string_view>) -> Result<std::optional<std::string>> {
+                            return std::optional<std::string>("v");
+                          }}};
+}
+
+class DurableWriterTest : public ::testing::Test {
+ protected:
+  // Submits one update of `key`; `done` counts the completions run on io_.
+  void submit(DurableWriter& writer, std::string key) {
+    writer.submit(one_update(std::move(key)), [this](std::vector<storage::UpdateResult> results) {
+      ASSERT_EQ(results.size(), 1u);
+      EXPECT_TRUE(results[0].status.is_ok());
+      ++done_;
+    });
+  }
+  // Runs completions until `count` updates are done.
+  void run_until_done(int count) {
+    io_.restart();  // an earlier call may have left it stopped, out of work
+    auto guard = boost::asio::make_work_guard(io_);
+    while (done_ < count) io_.run_one();
+  }
+  boost::asio::io_context io_;
+  RecordingEngine engine_;
+  int done_ = 0;
+};
+
+TEST_F(DurableWriterTest, a_batch_starts_no_sooner_than_one_commit_window_after_the_last) {
+  DurableWriter writer(engine_, io_, 300ms);
+  submit(writer, "a");
+  run_until_done(1);
+  submit(writer, "b");
+  run_until_done(2);
+  auto batches = engine_.batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_GE(batches[1].at - batches[0].at, 300ms);
+}
+
+TEST_F(DurableWriterTest, writes_that_arrive_within_the_window_share_its_batch) {
+  DurableWriter writer(engine_, io_, 1s);
+  submit(writer, "a");
+  run_until_done(1);
+  // Writes arriving 20 ms apart (the load pattern under test, not a wait for anything): without
+  // the window, the writer would have taken b alone long before c came.
+  for (const char* key : {"b", "c", "d"}) {
+    submit(writer, key);
+    std::this_thread::sleep_for(20ms);
+  }
+  run_until_done(4);
+  auto batches = engine_.batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].updates, 1u);
+  EXPECT_EQ(batches[1].updates, 3u);
+}
+
+TEST_F(DurableWriterTest, stopping_writes_what_was_submitted_without_waiting_out_the_window) {
+  auto writer = std::make_unique<DurableWriter>(engine_, io_, 1h);
+  submit(*writer, "a");
+  run_until_done(1);
+  submit(*writer, "b");
+  writer.reset();  // would hang for an hour if the window held the last batch
+  ASSERT_EQ(engine_.batches().size(), 2u);
+  std::string value;
+  EXPECT_TRUE(engine_.get(0, "b", &value).is_ok());
+}
+
+}  // namespace
+}  // namespace md::runtime
