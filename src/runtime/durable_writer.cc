@@ -21,12 +21,16 @@ DurableWriter::~DurableWriter() {
 
 void DurableWriter::submit(std::vector<storage::Update> updates, Done done) {
   if (updates.empty()) return;
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     submissions_.push_back(Submission{updates.size(), std::move(done)});
     for (auto& u : updates) queued_.push_back(std::move(u));
+    wake = idle_;
   }
-  wake_.notify_one();
+  // Only an idle thread needs waking: one that waits out its commit window takes the queue when
+  // the window ends, and waking it for nothing would cost a context switch per submission.
+  if (wake) wake_.notify_one();
 }
 
 void DurableWriter::run() {
@@ -36,7 +40,9 @@ void DurableWriter::run() {
     std::vector<Submission> submissions;
     {
       std::unique_lock lock(mutex_);
+      idle_ = true;
       wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+      idle_ = false;
       if (queued_.empty()) return;  // stopping, and nothing left to write
       wake_.wait_until(lock, window_ends, [this] { return stopping_; });  // what arrives meanwhile joins
       window_ends = std::chrono::steady_clock::now() + commit_window_;

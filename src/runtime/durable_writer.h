@@ -51,6 +51,7 @@ class DurableWriter {
   std::condition_variable wake_;
   std::vector<storage::Update> queued_;
   std::vector<Submission> submissions_;
+  bool idle_ = false;  // waiting for work, not for the end of a commit window
   bool stopping_ = false;
   std::thread thread_;  // last: starts after everything it uses exists
 };
