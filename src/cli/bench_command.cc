@@ -92,10 +92,10 @@ class Bench {
     return std::uniform_int_distribution<int>(0, 99)(rng_) < read_percent;
   }
   asio::awaitable<void> connection(tcp::endpoint endpoint, bool measuring_phase, uint64_t first_key, uint64_t step);
-  asio::awaitable<unsigned> call(beast::tcp_stream& stream, beast::flat_buffer& buffer, http::verb verb,
-                                 const std::string& k, const std::string& body);
-  void remember_context(const std::string& k, const std::string& body);
-  std::string write_body(const std::string& k);
+  struct Connection;
+  asio::awaitable<unsigned> call(Connection& c, http::verb verb, uint64_t key_index, std::string body);
+  void remember_context(uint64_t key_index, const std::string& body);
+  std::string write_body(uint64_t key_index);
   void progress(double elapsed_s, bool final_line);
   void report(double seconds);
 
@@ -104,7 +104,7 @@ class Bench {
   Zipf zipf_;
   std::string value_json_;
   std::string query_;
-  std::unordered_map<std::string, std::string> contexts_;  // last context seen per key
+  std::unordered_map<uint64_t, std::string> contexts_;  // last context seen, by key index
   std::vector<tcp::endpoint> endpoints_;
   Stats stats_;
   bool measuring_ = false;
@@ -112,47 +112,55 @@ class Bench {
   uint64_t done_ops_ = 0;
 };
 
-std::string Bench::write_body(const std::string& k) {
+// One keep-alive connection's state; the request is reused, so each call only changes what differs.
+struct Bench::Connection {
+  explicit Connection(const asio::any_io_executor& executor) : stream(executor) {
+    request.version(11);
+    request.set(http::field::host, "minidynamo");
+    request.set(http::field::content_type, "application/json");
+    request.keep_alive(true);
+  }
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  http::request<http::string_body> request;
+};
+
+std::string Bench::write_body(uint64_t key_index) {
   // Fresh random letters each write: values that compress like real data, not like "xxxx".
   static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   for (size_t i = 1; i + 1 < value_json_.size(); ++i) value_json_[i] = kAlphabet[rng_() % kAlphabet.size()];
   std::string body = "{\"value\":" + value_json_;
   if (!o_.blind) {
-    auto it = contexts_.find(k);
+    auto it = contexts_.find(key_index);
     if (it != contexts_.end()) body += ",\"context\":\"" + it->second + "\"";
   }
   return body + "}";
 }
 
-void Bench::remember_context(const std::string& k, const std::string& body) {
+void Bench::remember_context(uint64_t key_index, const std::string& body) {
   constexpr std::string_view marker = "\"context\":\"";
   auto at = body.rfind(marker);
   if (at == std::string::npos) return;
   auto start = at + marker.size();
   auto end = body.find('"', start);
-  if (end != std::string::npos) contexts_[k] = body.substr(start, end - start);
+  if (end != std::string::npos) contexts_[key_index] = body.substr(start, end - start);
 }
 
-asio::awaitable<unsigned> Bench::call(beast::tcp_stream& stream, beast::flat_buffer& buffer, http::verb verb,
-                                      const std::string& k, const std::string& body) {
-  http::request<http::string_body> request{verb, "/kv/" + k + query_, 11};
-  request.set(http::field::host, "minidynamo");
-  request.keep_alive(true);
-  if (!body.empty()) {
-    request.set(http::field::content_type, "application/json");
-    request.body() = body;
-  }
-  request.prepare_payload();
-  co_await http::async_write(stream, request, asio::use_awaitable);
+asio::awaitable<unsigned> Bench::call(Connection& c, http::verb verb, uint64_t key_index, std::string body) {
+  c.request.method(verb);
+  c.request.target("/kv/" + key(key_index) + query_);
+  c.request.body() = std::move(body);
+  c.request.prepare_payload();
+  co_await http::async_write(c.stream, c.request, asio::use_awaitable);
   http::response<http::string_body> response;
-  co_await http::async_read(stream, buffer, response, asio::use_awaitable);
-  remember_context(k, response.body());
+  co_await http::async_read(c.stream, c.buffer, response, asio::use_awaitable);
+  remember_context(key_index, response.body());
   co_return response.result_int();
 }
 
 asio::awaitable<void> Bench::connection(tcp::endpoint endpoint, bool preload, uint64_t first_key, uint64_t step) {
-  beast::tcp_stream stream(co_await asio::this_coro::executor);
-  beast::flat_buffer buffer;
+  Connection c(co_await asio::this_coro::executor);
+  auto& stream = c.stream;
   bool connected = false;
   uint64_t next_preload = first_key;
   while (!stopping_) {
@@ -166,16 +174,16 @@ asio::awaitable<void> Bench::connection(tcp::endpoint endpoint, bool preload, ui
       auto started = Clock::now();
       unsigned status = 0;
       bool is_read = !preload && pick_read();
-      std::string k = key(preload ? next_preload : pick_key());
+      const uint64_t k = preload ? next_preload : pick_key();
       if (preload) {
         next_preload += step;
-        status = co_await call(stream, buffer, http::verb::put, k, write_body(k));
+        status = co_await call(c, http::verb::put, k, write_body(k));
       } else if (is_read) {
-        status = co_await call(stream, buffer, http::verb::get, k, "");
+        status = co_await call(c, http::verb::get, k, "");
       } else {
         // An update as a real client makes it: with the context of what it last saw, read first if none.
-        if (!o_.blind && !contexts_.count(k)) status = co_await call(stream, buffer, http::verb::get, k, "");
-        if (status == 0 || status == 200 || status == 404) status = co_await call(stream, buffer, http::verb::put, k, write_body(k));
+        if (!o_.blind && !contexts_.contains(k)) status = co_await call(c, http::verb::get, k, "");
+        if (status == 0 || status == 200 || status == 404) status = co_await call(c, http::verb::put, k, write_body(k));
       }
       if (!measuring_ || preload) continue;
       auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
@@ -189,7 +197,7 @@ asio::awaitable<void> Bench::connection(tcp::endpoint endpoint, bool preload, ui
       beast::error_code ignored;
       stream.socket().close(ignored);  // the next connect opens it again
       connected = false;
-      buffer.clear();
+      c.buffer.clear();
     }
   }
 }
