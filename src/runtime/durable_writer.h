@@ -6,7 +6,7 @@
 // fsync, and an idle node's write goes out at once.
 //
 // A batch starts no sooner than one commit window after the previous one started. An fsync costs
-// a lot of CPU besides its wait (the I/O submission, the journal commit, the wake-ups), so under
+// a lot of CPU besides its wait (the I/O submissions, the file-size update, the wake-ups), so under
 // load fewer, larger batches leave more CPU to the requests; an idle node's write, long after the
 // last batch, still goes out at once.
 #pragma once
