@@ -49,7 +49,7 @@ void add_node_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--sync-interval-ms", config->storage.sync_interval_ms, "WAL fsync period for --sync interval")
       ->capture_default_str();
-  cmd->add_option("--commit-window-us", config->storage.commit_window_us,
+  cmd->add_option("--commit-window-us", config->commit_window_us,
                   "With --sync always: a node starts at most one fsync per window, so under load each covers "
                   "more writes (0: each batch at once)")
       ->check(CLI::Range(0, 100000))

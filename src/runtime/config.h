@@ -23,6 +23,7 @@ struct NodeConfig {
   uint32_t partitions = core::kDefaultPartitions;  // Q; every node of a cluster must agree
   std::string engine = "rocksdb";            // or "memory" (nothing survives a restart)
   storage::Options storage;
+  uint32_t commit_window_us = 1000;          // with --sync always: at most one fsync per window (durable_writer.h)
   core::NodeOptions core;
   net::ApiLimits limits;
   uint32_t tick_ms = 5;                      // how often deadlines are checked

@@ -236,7 +236,7 @@ Status Server::Impl::start() {
   }
   const bool synced = config_.engine == "rocksdb" && config_.storage.sync == storage::SyncPolicy::always;
   if (synced) {
-    writer_ = std::make_unique<DurableWriter>(*engine_, io_, std::chrono::microseconds(config_.storage.commit_window_us));
+    writer_ = std::make_unique<DurableWriter>(*engine_, io_, std::chrono::microseconds(config_.commit_window_us));
   }
   auto epoch = ActorEpoch::begin(config_.data_dir, *node_id, synced, config_.engine == "rocksdb");
   if (!epoch.is_ok()) return epoch.status();

@@ -32,7 +32,6 @@ Result<SyncPolicy> parse_sync_policy(std::string_view text);
 struct Options {
   SyncPolicy sync = SyncPolicy::always;
   uint32_t sync_interval_ms = 100;            // for SyncPolicy::interval
-  uint32_t commit_window_us = 1000;           // for SyncPolicy::always: at most one fsync per window (runtime/durable_writer.h)
   uint32_t lock_stripes = 1024;               // per-key serialisation of update(); more stripes, fewer false waits
   uint64_t block_cache_bytes = 64ull << 20;   // RocksDB: cache of uncompressed blocks
   uint64_t row_cache_bytes = 32ull << 20;     // RocksDB: latest bytes of recently used keys (row_cache.h)
