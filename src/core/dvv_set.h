@@ -12,6 +12,10 @@
 //  - a dot is never made twice: update() numbers above `floor` too, which the node raises past
 //    every counter of the tombstones it reaped (core/tombstone_reaper.h), so a key written again
 //    after its tombstone was removed never reuses a dot that a surviving old copy covers.
+//  - should a dot be made twice all the same (two nodes under one id: a protocol violation that
+//    the membership refuses, docs/operations.md), merge keeps both writes as siblings under that
+//    dot instead of taking them for one write, so neither is lost silently; dot_collisions()
+//    counts them and a write with a context covering the dot resolves them like any siblings.
 // Replicas always exchange whole objects, so a context is always downward closed per node and a
 // VersionVector represents it exactly.
 #pragma once
@@ -43,6 +47,10 @@ struct Sibling {
   }
 };
 
+// The order siblings are kept in: by dot, then (only for siblings that share a dot by a protocol
+// violation) by contents, so that every replica holds them in the same order.
+bool sibling_order(const Sibling& a, const Sibling& b);
+
 class DvvSet {
  public:
   DvvSet() = default;
@@ -57,7 +65,10 @@ class DvvSet {
   void merge(const DvvSet& other);
 
   const VersionVector& context() const { return context_; }
-  const std::vector<Sibling>& siblings() const { return siblings_; }  // sorted by dot
+  const std::vector<Sibling>& siblings() const { return siblings_; }  // in sibling_order
+  // Siblings that share their dot with another sibling of different contents (0 unless two
+  // coordinators made the same dot).
+  size_t dot_collisions() const;
   bool empty() const { return siblings_.empty() && context_.empty(); }
   // True when no sibling is a live value: a read answers not found.
   bool deleted() const;

@@ -102,10 +102,10 @@ Result<DvvSet> decode_object(std::string_view bytes) {
     s.value = std::string(value);
   }
   if (!in.at_end()) return bad("trailing bytes");
-  auto by_dot = [](const Sibling& x, const Sibling& y) { return x.dot < y.dot; };
-  if (!std::is_sorted(siblings.begin(), siblings.end(), by_dot) ||
-      std::adjacent_find(siblings.begin(), siblings.end(),
-                         [](const Sibling& x, const Sibling& y) { return x.dot == y.dot; }) != siblings.end()) {
+  // Strictly in sibling_order: sorted by dot, and two siblings share a dot only if their contents
+  // differ (a dot made twice, kept by merge: dvv_set.h).
+  if (std::adjacent_find(siblings.begin(), siblings.end(),
+                         [](const Sibling& x, const Sibling& y) { return !sibling_order(x, y); }) != siblings.end()) {
     return bad("sibling order");
   }
   return DvvSet::from_parts(std::move(context), std::move(siblings));

@@ -4,8 +4,8 @@
 
 namespace md::core {
 
-Result<std::optional<std::string>> apply_update(std::optional<std::string_view> current, const StorageUpdate& update,
-                                                const std::string& node_id, uint32_t siblings_max) {
+Result<Applied> apply_update(std::optional<std::string_view> current, const StorageUpdate& update,
+                             const std::string& node_id, uint32_t siblings_max) {
   DvvSet object;
   if (current) {
     auto decoded = decode_object(*current);
@@ -21,7 +21,7 @@ Result<std::optional<std::string>> apply_update(std::optional<std::string_view> 
       return Status::conflict("the key has reached its limit of " + std::to_string(siblings_max) +
                               " siblings; read it and write back with the read's context to resolve them");
     }
-    return std::optional<std::string>(encode_object(object));
+    return Applied{encode_object(object)};
   }
 
   const auto* merge = std::get_if<MergeWrite>(&update);
@@ -30,8 +30,9 @@ Result<std::optional<std::string>> apply_update(std::optional<std::string_view> 
   if (!incoming.is_ok()) return incoming.status();
   DvvSet merged = object;
   merged.merge(*incoming);
-  if (current && merged == object) return std::optional<std::string>();
-  return std::optional<std::string>(encode_object(merged));
+  const bool collision = merged.dot_collisions() > object.dot_collisions();
+  if (current && merged == object) return Applied{};
+  return Applied{encode_object(merged), collision};
 }
 
 }  // namespace md::core

@@ -12,15 +12,22 @@
 
 namespace md::core {
 
+// What an update makes of a key's stored bytes.
+struct Applied {
+  std::optional<std::string> bytes;  // nullopt: nothing changes (no write, no fsync)
+  // A merge met a write under a dot this copy holds with other contents (two nodes under one id,
+  // a protocol violation): both are kept as siblings, and the caller counts and reports it.
+  bool dot_collision = false;
+};
+
 // Computes the bytes to store for a key from what is stored now (nullopt: nothing).
 //  - CoordinatorWrite: makes the next dot of `node_id` (dvv_set.h) and refuses, with
 //    Code::conflict, a write that would leave more than `siblings_max` siblings; the stored
 //    siblings stay as they are.
 //  - MergeWrite: merges the incoming object; merges are never refused, so no replica drops data.
 //  - RemoveKey is not an update (the engine removes the key): Code::invalid_argument.
-// Returns nullopt when nothing changes (no write, no fsync), and Code::corruption for bytes that
-// do not decode.
-Result<std::optional<std::string>> apply_update(std::optional<std::string_view> current, const StorageUpdate& update,
-                                                const std::string& node_id, uint32_t siblings_max);
+// Returns Code::corruption for bytes that do not decode.
+Result<Applied> apply_update(std::optional<std::string_view> current, const StorageUpdate& update,
+                             const std::string& node_id, uint32_t siblings_max);
 
 }  // namespace md::core

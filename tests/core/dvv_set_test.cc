@@ -1,5 +1,8 @@
 #include "core/dvv_set.h"
 
+#include "core/object_codec.h"
+#include "core/replica.h"
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -179,6 +182,51 @@ TEST(DvvSet, a_dot_floor_keeps_a_rewritten_key_out_of_reach_of_an_old_copy) {
   ASSERT_EQ(floored.siblings().size(), 1u);
   EXPECT_EQ(floored.siblings()[0].value, "\"again\"");
   EXPECT_EQ(floored.update(floored.context(), "node_a", false, "\"next\"", 2), (Dot{"node_a", 4}));
+}
+
+// Two nodes under one id (a protocol violation the membership refuses) both make (node_x,1).
+TEST(DvvSet, a_dot_made_twice_keeps_both_writes_as_siblings_until_a_write_resolves_them) {
+  DvvSet side1, side2;
+  side1.update({}, "node_x", false, "\"side-1\"");
+  side2.update({}, "node_x", false, "\"side-2\"");
+  ASSERT_EQ(side1.siblings()[0].dot, side2.siblings()[0].dot);
+  EXPECT_EQ(side1.dot_collisions(), 0u);
+
+  DvvSet a = side1, b = side2;
+  a.merge(side2);
+  b.merge(side1);
+  EXPECT_EQ(a, b);  // in the same order on every replica
+  ASSERT_EQ(a.siblings().size(), 2u) << "one of two acknowledged writes was taken for the other";
+  EXPECT_EQ(a.dot_collisions(), 2u);
+  DvvSet again = a;
+  again.merge(side1);
+  again.merge(b);
+  EXPECT_EQ(again, a);  // merging what is already held changes nothing
+
+  // The object travels between replicas like any other.
+  EXPECT_EQ(*decode_object(encode_object(a)), a);
+
+  // A write that saw both replaces both; a replica still holding one of them drops it on merge.
+  a.update(a.context(), "node_y", false, "\"merged\"");
+  ASSERT_EQ(a.siblings().size(), 1u);
+  side2.merge(a);
+  EXPECT_EQ(side2, a);
+}
+
+TEST(DvvSet, a_replica_reports_a_dot_made_twice_once) {
+  DvvSet side1, side2;
+  side1.update({}, "node_x", false, "\"side-1\"");
+  side2.update({}, "node_x", false, "\"side-2\"");
+  auto stored = encode_object(side1);
+  auto first = apply_update(stored, MergeWrite{encode_object(side2)}, "node_z", 100);
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_TRUE(first->dot_collision);
+  ASSERT_TRUE(first->bytes);
+  EXPECT_EQ(decode_object(*first->bytes)->siblings().size(), 2u);
+  auto second = apply_update(*first->bytes, MergeWrite{encode_object(side2)}, "node_z", 100);
+  ASSERT_TRUE(second.is_ok());
+  EXPECT_FALSE(second->dot_collision);
+  EXPECT_FALSE(second->bytes);  // nothing new: no write
 }
 
 }  // namespace
