@@ -17,8 +17,17 @@ void add_node_command(CLI::App& app) {
   auto sync = std::make_shared<std::string>("always");
   auto* cmd = app.add_subcommand("node", "Run one node of a cluster (in the foreground; Ctrl-C stops it)");
   cmd->add_option("--port", config->port, "HTTP API port")->capture_default_str();
-  cmd->add_option("--host", config->host, "IP address this node listens on and is known by in --nodes")
+  cmd->add_option("--host", config->host,
+                  "Address (IP or name) this node listens on and is known by in --nodes; --listen and --advertise "
+                  "set the two apart")
       ->capture_default_str();
+  cmd->add_option("--listen", config->listen,
+                  "IP address (or a name resolved at start) to bind the HTTP and peer ports on, e.g. 0.0.0.0 in a "
+                  "container (default: --host)");
+  cmd->add_option("--advertise", config->advertise,
+                  "host:port other nodes and --nodes know this node by, e.g. a DNS name (default: --host:--port); "
+                  "peers resolve it again at every connect, so a node that comes back under the same name with a "
+                  "new IP is found");
   cmd->add_option("--nodes", config->nodes,
                   "The founding members' HTTP addresses host:port, comma separated, this node's included; every "
                   "founding node must be given the same list. Used on a data dir's first start only: membership "
@@ -36,7 +45,8 @@ void add_node_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--data-dir", config->data_dir, "Where this node keeps its data (default: ./data/node_<port>)");
   cmd->add_option("--node-id", config->node_id,
-                  "Stable id used in vector clocks (default: node_<port>); kept in the data dir on first start");
+                  "Stable id used in vector clocks, unique in the cluster (default: node_ and 128 random bits); "
+                  "kept in the data dir on first start");
   cmd->add_option("--partitions", config->partitions, "Ring partitions Q, a power of two; the same on every node")
       ->capture_default_str();
   cmd->add_option("--engine", config->engine, "Storage engine: rocksdb (durable) or memory")

@@ -98,6 +98,9 @@ void add_sim_command(CLI::App& app) {
                 "Mutation test: a node removes a tombstone as soon as it stores it, asking no other member");
   cmd->add_flag("--buggy-dot-floor", args->options.buggy_dot_floor,
                 "Mutation test: coordinators ignore the dot floor, so a key written again after reaping reuses dots");
+  cmd->add_flag("--buggy-ids", args->options.buggy_ids,
+                "Mutation test: every node makes its dots under one shared id, as nodes that all defaulted to "
+                "node_5001 on their own hosts did");
   cmd->callback([args] {
     int code = run(*args);
     if (code != 0) throw CLI::RuntimeError(code);

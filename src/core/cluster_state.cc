@@ -28,14 +28,33 @@ Status validate(const ClusterState& state) {
   if (state.ring_version == 0) return Status::invalid_argument("cluster state without a ring version");
   auto ring = Ring::from_indexes(state.members, state.owners);
   if (!ring.is_ok()) return Status::invalid_argument("cluster state with a bad ring: " + ring.status().message());
+  std::map<std::string, std::string> holders;  // id -> address
   for (const auto& [address, id] : state.node_ids) {
     if (address.empty() || id.empty()) return Status::invalid_argument("cluster state with an empty address or node id");
+    auto [it, added] = holders.emplace(id, address);
+    if (!added) return Status::invalid_argument("cluster state with node id " + id + " under two addresses");
   }
   return Status::ok();
 }
 
-bool merge(ClusterState& into, const ClusterState& other) {
+Result<bool> merge(ClusterState& into, const ClusterState& other) {
+  // The ids first, on a copy: a refused merge changes nothing, not even the ring.
+  auto ids = into.node_ids;
   bool changed = false;
+  for (const auto& [address, id] : other.node_ids) {
+    auto [it, added] = ids.emplace(address, id);
+    if (!added && id > it->second) it->second = id;
+    changed |= added || (it->second == id && id != into.node_ids.at(address));
+  }
+  std::map<std::string, std::string> holders;  // id -> address
+  for (const auto& [address, id] : ids) {
+    auto [it, added] = holders.emplace(id, address);
+    if (!added) {
+      return Status::conflict("node id " + id + " is claimed by both " + it->second + " and " + address +
+                              "; a node id must name one node");
+    }
+  }
+  into.node_ids = std::move(ids);
   // Only the claimant makes ring versions, so equal versions carry equal rings; the tie-break
   // only keeps merge deterministic should that ever be broken (e.g. two clusters' states mixed).
   if (std::tie(other.ring_version, other.members, other.owners) > std::tie(into.ring_version, into.members, into.owners)) {
@@ -44,15 +63,20 @@ bool merge(ClusterState& into, const ClusterState& other) {
     into.owners = other.owners;
     changed = true;
   }
-  for (const auto& [address, id] : other.node_ids) changed |= announce(into, address, id);
   return changed;
 }
 
-bool announce(ClusterState& state, const std::string& address, const std::string& node_id) {
-  auto [it, inserted] = state.node_ids.emplace(address, node_id);
-  if (inserted || node_id <= it->second) return inserted;
-  it->second = node_id;  // e.g. a wiped data dir restarted under a new id
-  return true;
+Result<bool> announce(ClusterState& state, const std::string& address, const std::string& node_id) {
+  ClusterState one;
+  one.node_ids.emplace(address, node_id);
+  return merge(state, one);
+}
+
+std::string other_holder(const ClusterState& state, const std::string& address, const std::string& node_id) {
+  for (const auto& [a, id] : state.node_ids) {
+    if (id == node_id && a != address) return a;
+  }
+  return {};
 }
 
 std::vector<std::string> joiners(const ClusterState& state) {

@@ -7,7 +7,9 @@
 //    under a version. Only the claimant, the ring's first member, makes new versions, so versions
 //    are totally ordered and a merge keeps the higher one (Riak's claimant).
 //  - The announced node ids: address -> node id, grown by every node (its own entry) and by nodes
-//    that ask to join (`--join`). An address announced but not yet in the ring is joining; the
+//    that ask to join (`--join`). A node id names one node: a state never holds one id under two
+//    addresses (announce and merge refuse it), since two nodes making dots under one id would take
+//    each other's writes for their own. An address announced but not yet in the ring is joining; the
 //    claimant adds every joiner in its next ring version, moving the fewest partitions
 //    (core/claim.h), and the new ring spreads like any other state.
 // The cluster id (a hash of Q and the founding members) names the cluster: states and peers of
@@ -41,11 +43,18 @@ ClusterState founding_state(const Ring& ring);
 Status validate(const ClusterState& state);
 
 // Records that `address` is node `node_id`; one address announced with two ids keeps the larger,
-// on every node alike. Returns true if the state changed.
-bool announce(ClusterState& state, const std::string& address, const std::string& node_id);
+// on every node alike (a data dir replaced under a new id). Returns true if the state changed.
+// An id that another address holds is refused (Code::conflict, naming both addresses) and the
+// state is left as it was.
+Result<bool> announce(ClusterState& state, const std::string& address, const std::string& node_id);
 
 // Merges `other` into `into` (same cluster id; the caller checks). Returns true if `into` changed.
-bool merge(ClusterState& into, const ClusterState& other);
+// A merge under which one id would name two addresses is refused like announce's, leaving `into`
+// as it was.
+Result<bool> merge(ClusterState& into, const ClusterState& other);
+
+// The address other than `address` that holds `node_id` in `state`; empty if none does.
+std::string other_holder(const ClusterState& state, const std::string& address, const std::string& node_id);
 
 // The addresses announced but not in the ring, in address order.
 std::vector<std::string> joiners(const ClusterState& state);

@@ -214,7 +214,12 @@ struct SaveClusterState {
 struct SaveDotFloor {
   uint64_t floor = 0;
 };
-using Effect = std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments, SaveClusterState, SaveDotFloor>;
+// Something an operator must hear about (e.g. two nodes claiming one node id): the runtime logs
+// it, the simulator traces it. Said once per distinct message.
+struct Warn {
+  std::string message;
+};
+using Effect = std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments, SaveClusterState, SaveDotFloor, Warn>;
 
 // The runtime's answer to a StorageOp.
 struct StorageDone {

@@ -41,7 +41,12 @@ Node::Node(ClusterState state, MemberIndex self, std::string node_id, NodeOption
       anti_entropy_(ring_, self_, options_.defaults.n, options_.anti_entropy, effects_, next_id_) {
   assert(self_ < ring_.members().size());
   peer_ids_[self_] = node_id_;
-  if (announce(state_, ring_.members()[self_], node_id_)) effects_.push_back(SaveClusterState{state_});  // gossip spreads it
+  const std::string& address = ring_.members()[self_];
+  if (auto announced = announce(state_, address, node_id_); !announced.is_ok()) {
+    refused_duplicate_id(announced.status().message(), other_holder(state_, address, node_id_), node_id_);
+  } else if (*announced) {
+    effects_.push_back(SaveClusterState{state_});  // gossip spreads it
+  }
 }
 
 std::vector<Effect> Node::take_effects() { return std::exchange(effects_, {}); }
@@ -79,6 +84,11 @@ void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool for
     return start_forward(now_ms, origin, std::move(request), std::move(replicas));
   }
   if (request.op == Op::get) return start_read(now_ms, origin, request, *quorum, partition, std::move(replicas));
+  if (!id_conflict_.empty()) {
+    return fail(origin, Outcome::unavailable,
+                "this node versions no writes: its node id " + node_id_ + " is also claimed by " + id_conflict_ +
+                    "; give one of them a new data dir (docs/operations.md) and restart it");
+  }
   start_write(now_ms, origin, request, *quorum, std::move(context), partition, std::move(replicas));
 }
 
@@ -354,6 +364,11 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
       [&](auto& m) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, Hello>) {
+          if (m.node_id == node_id_) {
+            refused_duplicate_id("node id " + node_id_ + " is claimed by both " + ring_.members()[self_] + " and " +
+                                     ring_.members()[from] + "; a node id must name one node",
+                                 ring_.members()[from], node_id_);
+          }
           peer_ids_[from] = std::move(m.node_id);
         } else if constexpr (std::is_same_v<M, Gossip>) {
           on_gossip(from, std::move(m));

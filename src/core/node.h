@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <string>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "core/anti_entropy.h"
@@ -96,6 +97,7 @@ struct NodeCounters {
   uint64_t hints_unreadable = 0;    // hint keys at start that name no member (left in the engine)
   uint64_t gossip_rounds = 0;       // cluster states this node sent on its own initiative
   uint64_t gossip_refused = 0;      // states received from another cluster, or invalid ones
+  uint64_t duplicate_ids_refused = 0;  // states, joins and hellos refused: a node id held by another address
   uint64_t ring_changes = 0;        // newer ring versions adopted (or made, by the claimant)
   uint64_t reap_rounds = 0;         // reaping rounds this node started, as a partition's reaper
   uint64_t tombstones_reaped = 0;   // tombstones removed from this node's store
@@ -132,9 +134,9 @@ class Node {
   void restore_dot_floor(uint64_t floor) { dot_floor_ = std::max(dot_floor_, floor); }
 
   // A node at `address` with `node_id` asks to join (through this node): it is announced in the
-  // state, which gossip carries to the claimant. Returns this node's state: the joiner starts
-  // serving once its address is in the ring.
-  const ClusterState& on_join_request(const std::string& address, const std::string& node_id);
+  // state, which gossip carries to the claimant; the joiner starts serving once its address is in
+  // the ring (cluster_state()). An id that another address holds is refused (Code::conflict).
+  Status on_join_request(const std::string& address, const std::string& node_id);
 
   // The effects produced since the last call, in the order they must be carried out.
   std::vector<Effect> take_effects();
@@ -143,6 +145,10 @@ class Node {
   const ClusterState& cluster_state() const { return state_; }
   MemberIndex self() const { return self_; }
   const std::string& node_id() const { return node_id_; }
+  // The address of another node found claiming this node's id (in its hello, gossip or the state
+  // this node started from); empty if none. While it is set this node coordinates no writes: two
+  // coordinators under one id would make the same dots for different writes.
+  const std::string& id_conflict() const { return id_conflict_; }
   PeerStatus peer_status(MemberIndex peer) const;
   bool peer_up(MemberIndex peer) const { return peer_status(peer) == PeerStatus::up; }
   // The failure detector's phi for `peer` at `now_ms` (0 for this node and before any heartbeat).
@@ -307,6 +313,9 @@ class Node {
   void on_gossip(MemberIndex from, Gossip gossip);
   // After the state changed: the claimant admits joiners; a newer ring is served from now on.
   void state_changed();
+  // A duplicate node id was refused: counts it, warns once per message, and stops versioning
+  // writes if it is this node's id (`holder` is then the other address).
+  void refused_duplicate_id(const std::string& message, const std::string& holder, const std::string& id);
 
   ClusterState state_;
   uint64_t gossip_rng_;  // seeded from the request-id base: which member to gossip with
@@ -315,6 +324,8 @@ class Node {
   Ring ring_;
   MemberIndex self_;
   std::string node_id_;
+  std::string id_conflict_;
+  std::set<std::string> warned_;  // Warn messages already said
   NodeOptions options_;
   std::vector<bool> reachable_;  // the connection is up
   std::vector<PhiAccrualDetector> detectors_;

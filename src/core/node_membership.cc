@@ -37,14 +37,35 @@ void Node::on_gossip(MemberIndex from, Gossip gossip) {
     ++counters_.gossip_refused;
     return;
   }
-  bool changed = merge(state_, gossip.state);
+  auto changed = merge(state_, gossip.state);
+  if (!changed.is_ok()) {
+    // Our own id under another address in the sender's view means another node claims it.
+    refused_duplicate_id("gossip from " + ring_.members()[from] + " refused: " + changed.status().message(),
+                         other_holder(gossip.state, ring_.members()[self_], node_id_), node_id_);
+    return;
+  }
   if (gossip.reply && state_ != gossip.state) send(from, Gossip{state_, false});
-  if (changed) state_changed();
+  if (*changed) state_changed();
 }
 
-const ClusterState& Node::on_join_request(const std::string& address, const std::string& node_id) {
-  if (announce(state_, address, node_id)) state_changed();
-  return state_;
+Status Node::on_join_request(const std::string& address, const std::string& node_id) {
+  auto changed = announce(state_, address, node_id);
+  if (!changed.is_ok()) {
+    refused_duplicate_id("join of " + address + " refused: " + changed.status().message(), std::string(), node_id);
+    return changed.status();
+  }
+  if (*changed) state_changed();
+  return Status::ok();
+}
+
+void Node::refused_duplicate_id(const std::string& message, const std::string& holder, const std::string& id) {
+  ++counters_.duplicate_ids_refused;
+  if (!holder.empty() && id == node_id_ && id_conflict_.empty()) {
+    id_conflict_ = holder;
+    effects_.push_back(Warn{"this node's id " + node_id_ + " is also claimed by " + holder +
+                            ": it versions no writes until one of them restarts under a new id"});
+  }
+  if (warned_.insert(message).second) effects_.push_back(Warn{message});
 }
 
 void Node::state_changed() {

@@ -6,6 +6,8 @@
 
 #include <array>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -125,7 +127,7 @@ enum class CloseReason { bad_frame, bad_handshake, hung, oversized, incoming_eof
 
 class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::Impl> {
  public:
-  Impl(asio::io_context& io, NodeIndex self, uint64_t fingerprint, std::vector<tcp::endpoint> peers, Handler& handler,
+  Impl(asio::io_context& io, NodeIndex self, uint64_t fingerprint, std::vector<PeerAddress> peers, Handler& handler,
        PeerTransportOptions options)
       : io_(io),
         self_(self),
@@ -146,8 +148,8 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   Counters counters() const { return counters_; }
   void stop();
   size_t peer_count() const { return peers_.size(); }
-  NodeIndex add_peer(const tcp::endpoint& endpoint) {
-    peers_.push_back(endpoint);
+  NodeIndex add_peer(PeerAddress address) {
+    peers_.push_back(std::move(address));
     links_.push_back(std::make_unique<Link>(io_));
     return static_cast<NodeIndex>(peers_.size() - 1);
   }
@@ -179,7 +181,7 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   asio::io_context& io_;
   const NodeIndex self_;
   const uint64_t fingerprint_;
-  std::vector<tcp::endpoint> peers_;
+  std::vector<PeerAddress> peers_;
   Handler& handler_;
   const PeerTransportOptions opt_;
   std::mt19937_64 rng_;
@@ -377,7 +379,7 @@ bool PeerTransport::Impl::send(NodeIndex to, std::string payload) {
   if (payload.size() > opt_.frame_bytes_max) {
     ++counters_.dropped_sends;
     spdlog::warn("peer_transport[{}]: peer {} ({}): refusing to send {} bytes, over frame_bytes_max {}", self_, to,
-                 to_string(peers_[to]), payload.size(), opt_.frame_bytes_max);
+                 peers_[to].to_string(), payload.size(), opt_.frame_bytes_max);
     return false;
   }
   if (link.state == LinkState::idle) start_link(to);
@@ -393,7 +395,7 @@ bool PeerTransport::Impl::send(NodeIndex to, std::string payload) {
                      fmt::format("send queue would exceed {} bytes ({} queued)", opt_.send_queue_bytes_max, link.queued_bytes()));
     } else {
       spdlog::warn("peer_transport[{}]: peer {} ({}): send refused while connecting: queue would exceed {} bytes", self_, to,
-                   to_string(peers_[to]), opt_.send_queue_bytes_max);
+                   peers_[to].to_string(), opt_.send_queue_bytes_max);
     }
     return false;
   }
@@ -420,7 +422,7 @@ awaitable<void> PeerTransport::Impl::run_link(NodeIndex peer) {
       link.state = LinkState::down;
       const auto level = announce ? spdlog::level::warn : spdlog::level::debug;
       spdlog::log(level, "peer_transport[{}]: peer {} ({}): connect failed: {}; {} queued messages dropped", self_, peer,
-                  to_string(peers_[peer]), ec.message(), dropped);
+                  peers_[peer].to_string(), ec.message(), dropped);
       if (announce) handler_.on_peer_down(peer);
     } else {
       ++counters_.connects;
@@ -448,16 +450,27 @@ milliseconds PeerTransport::Impl::next_backoff(Link& link) {
 }
 
 awaitable<error_code> PeerTransport::Impl::connect(NodeIndex peer, std::shared_ptr<OutConn> conn) {
+  // The name is resolved at every attempt, within the connect timeout.
+  auto resolver = std::make_shared<tcp::resolver>(io_);
   asio::steady_timer timer(io_);
   timer.expires_after(milliseconds(opt_.connect_timeout_ms));
-  timer.async_wait([conn](const error_code& ec) {
+  timer.async_wait([conn, resolver](const error_code& ec) {
     if (ec) return;
     conn->connect_timed_out = true;
+    resolver->cancel();
     error_code ignored;
     conn->socket.close(ignored);
   });
   error_code ec;
-  co_await conn->socket.async_connect(peers_[peer], asio::redirect_error(asio::use_awaitable, ec));
+  const auto& address = peers_[peer];
+  auto endpoints = co_await resolver->async_resolve(address.host, std::to_string(address.port),
+                                                    asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec) {
+    // Each of the name's addresses in turn, unless the timeout closed the socket meanwhile.
+    co_await asio::async_connect(
+        conn->socket, endpoints, [conn](const error_code&, const tcp::endpoint&) { return !conn->connect_timed_out; },
+        asio::redirect_error(asio::use_awaitable, ec));
+  }
   timer.cancel();
   if (conn->connect_timed_out) co_return asio::error::timed_out;
   co_return ec;
@@ -468,7 +481,7 @@ awaitable<void> PeerTransport::Impl::run_connection(NodeIndex peer, std::shared_
   Link& link = *links_[peer];
   error_code ec;
   conn->socket.set_option(tcp::no_delay(true), ec);
-  if (ec) spdlog::warn("peer_transport[{}]: peer {} ({}): cannot set TCP_NODELAY: {}", self_, peer, to_string(peers_[peer]), ec.message());
+  if (ec) spdlog::warn("peer_transport[{}]: peer {} ({}): cannot set TCP_NODELAY: {}", self_, peer, peers_[peer].to_string(), ec.message());
 
   const std::string hello = encode_frame(make_hello_payload(self_, fingerprint_));
   conn->writing = true;  // the stall watch covers the hello too
@@ -485,7 +498,7 @@ awaitable<void> PeerTransport::Impl::run_connection(NodeIndex peer, std::shared_
 
   link.state = LinkState::up;
   conn->up_since = Clock::now();
-  spdlog::info("peer_transport[{}]: peer {} ({}): connected", self_, peer, to_string(peers_[peer]));
+  spdlog::info("peer_transport[{}]: peer {} ({}): connected", self_, peer, peers_[peer].to_string());
   handler_.on_peer_up(peer);
   if (stopped_ || conn->closed) co_return;
   spawn(watch_reads(peer, conn));
@@ -576,7 +589,7 @@ void PeerTransport::Impl::close_outgoing(NodeIndex peer, const std::shared_ptr<O
   link.state = LinkState::down;
   const uint64_t dropped = drop_queue(link, *conn);
   spdlog::warn("peer_transport[{}]: peer {} ({}): closing outgoing connection: {}; {} queued messages dropped", self_, peer,
-               to_string(peers_[peer]), why, dropped);
+               peers_[peer].to_string(), why, dropped);
   error_code ignored;
   conn->socket.close(ignored);
   conn->stall_timer.cancel();
@@ -625,9 +638,9 @@ void PeerTransport::Impl::stop() {
 
 // --------------------------------------------------------------------------- facade
 
-NodeIndex PeerTransport::add_peer(const tcp::endpoint& endpoint) { return impl_->add_peer(endpoint); }
+NodeIndex PeerTransport::add_peer(PeerAddress address) { return impl_->add_peer(std::move(address)); }
 
-PeerTransport::PeerTransport(asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint, std::vector<tcp::endpoint> peers,
+PeerTransport::PeerTransport(asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint, std::vector<PeerAddress> peers,
                              Handler& handler, PeerTransportOptions options)
     : impl_(std::make_shared<Impl>(io, self, cluster_fingerprint, std::move(peers), handler, options)) {}
 

@@ -47,6 +47,14 @@ inline constexpr size_t kHelloPayloadBytes = sizeof(kHelloMagic) + 1 + 4 + 8;
 // The hello payload a node with index `sender` sends first on each outgoing connection.
 std::string make_hello_payload(NodeIndex sender, uint64_t cluster_fingerprint);
 
+// Where a peer listens: a host name or IP address and a port. The name is resolved again at every
+// connect, so a peer that comes back under the same name with a new IP (a restarted pod) is found.
+struct PeerAddress {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+};
+
 struct PeerTransportOptions {
   // Largest payload sent or accepted; a bigger incoming frame closes the connection.
   uint32_t frame_bytes_max = 16 << 20;
@@ -92,7 +100,7 @@ class PeerTransport {
     uint64_t bytes_sent = 0;        // socket bytes, headers and hellos included
     uint64_t bytes_received = 0;
     uint64_t connects = 0;          // outgoing TCP connects that succeeded
-    uint64_t connect_failures = 0;  // outgoing connects refused, unreachable or timed out
+    uint64_t connect_failures = 0;  // outgoing connects refused, unreachable, unresolved or timed out
     uint64_t closed_bad_frame = 0;       // incoming: checksum mismatch after the hello
     uint64_t closed_bad_handshake = 0;   // incoming: bad/late/missing hello (any garbage before it)
     uint64_t closed_hung = 0;            // outgoing: stalled writes or send queue over its max
@@ -106,8 +114,8 @@ class PeerTransport {
 
   // `peers[i]` is the address of node i; peers[self] is unused. `handler` must outlive
   // the transport or the call to stop(), whichever comes first.
-  PeerTransport(boost::asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint,
-                std::vector<boost::asio::ip::tcp::endpoint> peers, Handler& handler, PeerTransportOptions options);
+  PeerTransport(boost::asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint, std::vector<PeerAddress> peers,
+                Handler& handler, PeerTransportOptions options);
   ~PeerTransport();  // calls stop()
   PeerTransport(const PeerTransport&) = delete;
   PeerTransport& operator=(const PeerTransport&) = delete;
@@ -117,7 +125,7 @@ class PeerTransport {
   Status listen(const boost::asio::ip::tcp::endpoint& endpoint);
 
   // Adds a peer (a member that joined the cluster) with the next index, and returns that index.
-  NodeIndex add_peer(const boost::asio::ip::tcp::endpoint& endpoint);
+  NodeIndex add_peer(PeerAddress address);
 
   // Starts connecting to every peer now instead of on the first send(), so on_peer_up
   // and on_peer_down report reachability early.

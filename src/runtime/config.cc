@@ -4,6 +4,8 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <array>
 
 namespace md::runtime {
 namespace {
@@ -25,7 +27,9 @@ Result<std::pair<std::string, uint16_t>> split_address(const std::string& addres
 
 }  // namespace
 
-std::string self_address(const NodeConfig& config) { return config.host + ":" + std::to_string(config.port); }
+std::string self_address(const NodeConfig& config) {
+  return config.advertise.empty() ? config.host + ":" + std::to_string(config.port) : config.advertise;
+}
 
 Result<std::vector<std::string>> founding_members(const NodeConfig& config) {
   auto members = config.nodes;
@@ -52,7 +56,26 @@ Result<std::pair<std::string, uint16_t>> peer_endpoint(const std::string& member
   return std::make_pair(split->first, static_cast<uint16_t>(split->second + peer_port_offset));
 }
 
-Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted, uint16_t port) {
+std::string new_node_id() {
+  std::random_device entropy;
+  std::array<uint32_t, 4> bits{entropy(), entropy(), entropy(), entropy()};
+  static constexpr char kDigits[] = "abcdefghijklmnopqrstuvwxyz234567";
+  std::string id = "node_";
+  uint64_t buffer = 0;
+  int buffered = 0;
+  for (uint32_t word : bits) {
+    buffer = buffer << 32 | word;
+    buffered += 32;
+    while (buffered >= 5) {
+      buffered -= 5;
+      id.push_back(kDigits[(buffer >> buffered) & 31]);
+    }
+  }
+  if (buffered > 0) id.push_back(kDigits[(buffer << (5 - buffered)) & 31]);
+  return id;
+}
+
+Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(data_dir, ec);
@@ -67,7 +90,7 @@ Result<std::string> load_node_id(const std::string& data_dir, const std::string&
     }
     return kept;
   }
-  std::string id = wanted.empty() ? "node_" + std::to_string(port) : wanted;
+  std::string id = wanted.empty() ? new_node_id() : wanted;
   if (id.size() > 128 || id.find_first_of(" \t\r\n\"\\") != std::string::npos) {
     return Status::invalid_argument("--node-id must be at most 128 characters without spaces, quotes or backslashes");
   }

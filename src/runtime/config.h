@@ -13,13 +13,15 @@
 namespace md::runtime {
 
 struct NodeConfig {
-  std::string host = "127.0.0.1";
+  std::string host = "127.0.0.1";            // what this node binds and is known by, unless the next two say otherwise
+  std::string listen;                        // the IP (or a name resolved at start) to bind; default: host
+  std::string advertise;                     // host:port members know it by (may be a DNS name); default: host:port
   uint16_t port = 5001;                      // HTTP API
   uint16_t peer_port_offset = 1000;          // every node's peer port is its HTTP port + this
   std::vector<std::string> nodes = {"127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"};  // founding members' HTTP addresses
   std::string join;                          // an HTTP address: join that node's cluster instead of founding one
   std::string data_dir;                      // default: ./data/node_<port>
-  std::string node_id;                       // default: node_<port>, then kept in the data dir
+  std::string node_id;                       // default: drawn at first start (new_node_id), then kept in the data dir
   uint32_t partitions = core::kDefaultPartitions;  // Q; every node of a cluster must agree
   std::string engine = "rocksdb";            // or "memory" (nothing survives a restart)
   storage::Options storage;
@@ -29,18 +31,30 @@ struct NodeConfig {
   uint32_t tick_ms = 5;                      // how often deadlines are checked
 };
 
-// This node's HTTP address, as members know it: host:port.
+// This node's HTTP address, as members know it: --advertise, or host:port.
 std::string self_address(const NodeConfig& config);
+
+// What this node binds its HTTP and peer ports on: --listen, or --host.
+inline const std::string& listen_host(const NodeConfig& config) {
+  return config.listen.empty() ? config.host : config.listen;
+}
 
 // The founding members (--nodes), checked (this node among them, no address twice, every peer port
 // valid) and sorted. Errors say which flag is wrong.
 Result<std::vector<std::string>> founding_members(const NodeConfig& config);
 
-// A member's peer endpoint (host, peer port) from its HTTP address host:port.
+// A member's peer endpoint (host, peer port) from its HTTP address host:port; the host is not
+// resolved here (the peer transport resolves it at every connect).
 Result<std::pair<std::string, uint16_t>> peer_endpoint(const std::string& member, uint16_t peer_port_offset);
 
-// Reads the node id kept in `data_dir`, or keeps `wanted` (or node_<port>) there on first start.
-// A different --node-id for an existing data dir is refused: dots made under the old id live in its data.
-Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted, uint16_t port);
+// A node id no other node has: "node_" and 128 random bits from the OS (26 base-32 digits). Ids
+// are not derived from addresses, which hosts share (every pod on port 5001) and reuse (a wiped
+// data dir restarted at the same address must not make the dots its predecessor made).
+std::string new_node_id();
+
+// Reads the node id kept in `data_dir`, or keeps `wanted` (or a new_node_id()) there on first
+// start. A different --node-id for an existing data dir is refused: dots made under the old id
+// live in its data.
+Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted);
 
 }  // namespace md::runtime

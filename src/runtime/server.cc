@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -96,7 +97,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   Result<core::ClusterState> found_cluster();
   Result<core::ClusterState> join(const std::string& node_id);
   Status save_cluster_state(const core::ClusterState& state);
-  Result<tcp::endpoint> resolve_peer(const std::string& member);
+  Result<asio::ip::address> resolve_listen_host();
   void add_new_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   void run_effects();
@@ -105,7 +106,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   // Per batch of updates: the hash of the bytes each one replaced (for the anti-entropy tree),
   // written by the update functions, possibly on the durable writer's thread.
   using PreviousHashes = std::shared_ptr<std::vector<uint64_t>>;
-  storage::Update to_update(core::StorageOp op, PreviousHashes previous, size_t index) const;
+  storage::Update to_update(core::StorageOp op, PreviousHashes previous, size_t index);
   void updates_done(const std::vector<core::RequestId>& ops, const std::vector<uint64_t>& previous,
                     std::vector<storage::UpdateResult> results);
   core::ScanDone scan(const core::ScanSegments& scan);
@@ -128,16 +129,20 @@ class Server::Impl final : public net::PeerTransport::Handler {
   std::map<core::RequestId, PendingHttp> pending_http_;
   core::RequestId next_client_id_ = 1;
   uint64_t bad_peer_messages_ = 0;
+  std::atomic<uint64_t> dot_collisions_{0};  // counted where updates run, possibly the durable writer's thread
 };
 
-Result<tcp::endpoint> Server::Impl::resolve_peer(const std::string& member) {
-  auto endpoint = peer_endpoint(member, config_.peer_port_offset);
-  if (!endpoint.is_ok()) return endpoint.status();
-  tcp::resolver resolver(io_);
+Result<asio::ip::address> Server::Impl::resolve_listen_host() {
+  const std::string& host = listen_host(config_);
   boost::system::error_code ec;
-  auto results = resolver.resolve(endpoint->first, std::to_string(endpoint->second), ec);
-  if (ec || results.empty()) return Status::invalid_argument("cannot resolve node host " + endpoint->first + ": " + ec.message());
-  return results.begin()->endpoint();
+  if (auto ip = asio::ip::make_address(host, ec); !ec) return ip;
+  tcp::resolver resolver(io_);
+  auto results = resolver.resolve(host, "", ec);
+  if (ec || results.empty()) {
+    return Status::invalid_argument((config_.listen.empty() ? "--host " : "--listen ") + host +
+                                    " is neither an IP address nor a name that resolves here: " + ec.message());
+  }
+  return results.begin()->endpoint().address();
 }
 
 // The cluster this node serves in: the one kept in its data dir, or the one it joins (--join),
@@ -208,13 +213,13 @@ void Server::Impl::add_new_peers() {
   if (peer_ports_.size() == members.size()) return;
   while (peer_ports_.size() < members.size()) {
     const auto& m = members[peer_ports_.size()];
-    auto endpoint = resolve_peer(m);
+    auto endpoint = peer_endpoint(m, config_.peer_port_offset);
     if (!endpoint.is_ok()) {  // its index must still be taken, so later members keep theirs
       spdlog::error("new member {}: {}; it cannot be reached", m, endpoint.status().message());
-      endpoint = tcp::endpoint(asio::ip::address_v4::loopback(), 0);
+      endpoint = std::make_pair(std::string(), uint16_t{0});
     }
-    peers_->add_peer(*endpoint);
-    peer_ports_.push_back(endpoint->port());
+    peers_->add_peer(net::PeerAddress{endpoint->first, endpoint->second});
+    peer_ports_.push_back(endpoint->second);
     spdlog::info("member {} joined the ring", m);
   }
   peers_->connect_all();
@@ -222,7 +227,9 @@ void Server::Impl::add_new_peers() {
 
 Status Server::Impl::start() {
   if (config_.data_dir.empty()) config_.data_dir = "data/node_" + std::to_string(config_.port);
-  auto node_id = load_node_id(config_.data_dir, config_.node_id, config_.port);
+  auto listen_ip = resolve_listen_host();  // before anything is written or bound
+  if (!listen_ip.is_ok()) return listen_ip.status();
+  auto node_id = load_node_id(config_.data_dir, config_.node_id);
   if (!node_id.is_ok()) return node_id.status();
 
   if (config_.engine == "rocksdb") {
@@ -261,20 +268,28 @@ Status Server::Impl::start() {
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
   node_ = std::make_unique<core::Node>(std::move(state).value(), self, *node_id, config_.core, id_base);
+  if (!node_->id_conflict().empty()) {
+    return Status::invalid_argument("this node's id " + *node_id + " is held by " + node_->id_conflict() +
+                                    " in the cluster kept in " + cluster_file() +
+                                    "; a node id must name one node: start this node with a new data dir");
+  }
   if (auto s = restore_dot_floor(); !s.is_ok()) return s;
   if (auto s = load_trees(); !s.is_ok()) return s;
   if (auto s = recover_hints(); !s.is_ok()) return s;
 
-  std::vector<tcp::endpoint> peer_endpoints;
+  std::vector<net::PeerAddress> peer_addresses;
   for (const auto& m : node_->ring().members()) {
-    auto endpoint = resolve_peer(m);
+    auto endpoint = peer_endpoint(m, config_.peer_port_offset);
     if (!endpoint.is_ok()) return endpoint.status();
-    peer_endpoints.push_back(*endpoint);
-    peer_ports_.push_back(endpoint->port());
+    peer_addresses.push_back(net::PeerAddress{endpoint->first, endpoint->second});
+    peer_ports_.push_back(endpoint->second);
   }
-  peers_ = std::make_unique<net::PeerTransport>(io_, self, cluster_id, peer_endpoints, *this,
+  peers_ = std::make_unique<net::PeerTransport>(io_, self, cluster_id, std::move(peer_addresses), *this,
                                                 net::PeerTransportOptions{});
-  tcp::endpoint peer_listen(peer_endpoints[self].address(), peer_endpoints[self].port());
+  if (config_.port + config_.peer_port_offset > 65535) {
+    return Status::invalid_argument("--port plus --peer-port-offset is above 65535");
+  }
+  tcp::endpoint peer_listen(*listen_ip, static_cast<uint16_t>(config_.port + config_.peer_port_offset));
   if (auto s = peers_->listen(peer_listen); !s.is_ok()) return s;
   peers_->connect_all();  // so /cluster shows who is reachable before any request
 
@@ -283,14 +298,11 @@ Status Server::Impl::start() {
   http_options.body_bytes_max = config_.limits.value_bytes_max + config_.limits.key_bytes_max + 64 * 1024;
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(config_.host, ec);
-  if (ec) return Status::invalid_argument("--host must be an IP address, got " + config_.host);
-  if (auto s = http_->listen(tcp::endpoint(address, config_.port)); !s.is_ok()) return s;
+  if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
 
   arm_tick();
   spdlog::info("node {} ({}) serving HTTP on {}:{}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
-               *node_id, self_addr, config_.host, config_.port, peer_listen.port(), node_->ring().members().size(),
+               *node_id, self_addr, listen_ip->to_string(), config_.port, peer_listen.port(), node_->ring().members().size(),
                node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
   return Status::ok();
 }
@@ -316,10 +328,12 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   if (auto* join = std::get_if<net::JoinRequest>(&call)) {
     const auto& announced = node_->cluster_state().node_ids;
     if (!announced.contains(join->address)) spdlog::info("{} ({}) asks to join", join->address, join->node_id);
-    net::HttpResponse response;
-    response.body = net::encode_cluster_state(node_->on_join_request(join->address, join->node_id));
-    response.content_type = "application/x-protobuf";
+    const Status asked = node_->on_join_request(join->address, join->node_id);
     run_effects();
+    if (!asked.is_ok()) return respond(net::error_response(409, asked.message()));
+    net::HttpResponse response;
+    response.body = net::encode_cluster_state(node_->cluster_state());
+    response.content_type = "application/x-protobuf";
     return respond(std::move(response));
   }
   auto& client_request = std::get<core::ClientRequest>(call);
@@ -360,6 +374,8 @@ void Server::Impl::run_effects() {
           spdlog::error("keeping the cluster state failed: {}", status.message());  // gossip brings it again
         }
         add_new_peers();
+      } else if (auto* warn = std::get_if<core::Warn>(&effect)) {
+        spdlog::warn("{}", warn->message);
       } else if (auto* floor = std::get_if<core::SaveDotFloor>(&effect)) {
         // Durable before the removals that follow it; if it cannot be kept, they do not happen.
         if (auto status = write_file_durably(dot_floor_file(), std::to_string(floor->floor) + "\n"); !status.is_ok()) {
@@ -456,15 +472,24 @@ Status Server::Impl::recover_hints() {
   return Status::ok();
 }
 
-storage::Update Server::Impl::to_update(core::StorageOp op, PreviousHashes previous, size_t index) const {
+storage::Update Server::Impl::to_update(core::StorageOp op, PreviousHashes previous, size_t index) {
   // The function may run on the durable writer's thread: it owns copies of what it needs, and
   // leaves the hash of the bytes it replaced in (*previous)[index].
   return storage::Update{op.partition, std::move(op.key),
                          [update = std::move(*op.update), actor = epoch_->actor(),
-                          siblings_max = config_.core.siblings_max,
-                          previous = std::move(previous), index](std::optional<std::string_view> current) {
+                          siblings_max = config_.core.siblings_max, key = op.key, collisions = &dot_collisions_,
+                          previous = std::move(previous),
+                          index](std::optional<std::string_view> current) -> Result<std::optional<std::string>> {
                            (*previous)[index] = current ? core::object_hash(*current) : 0;
-                           return core::apply_update(current, update, actor, siblings_max);
+                           auto applied = core::apply_update(current, update, actor, siblings_max);
+                           if (!applied.is_ok()) return applied.status();
+                           if (applied->dot_collision) {
+                             ++*collisions;
+                             spdlog::error("key '{}': a replica write carries a version whose dot this node holds "
+                                           "with other contents (two nodes share a node id?); both are kept as "
+                                           "siblings", key);
+                           }
+                           return std::move(applied->bytes);
                          }};
 }
 
@@ -533,6 +558,12 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
     w.EndArray();
     w.Key("actor");  // the id this node versions new writes under (runtime/actor_epoch.h)
     w.String(epoch_->actor().c_str());
+    w.Key("id_conflict");  // another node's address that claims this node's id (core/node.h), or null
+    if (node_->id_conflict().empty()) {
+      w.Null();
+    } else {
+      w.String(node_->id_conflict().c_str());
+    }
     w.Key("dot_floor");  // its new dots are numbered above this (core/tombstone_reaper.h)
     w.Uint64(node_->dot_floor());
     w.Key("tombstones");  // deleted keys this node holds, waiting to be reaped
@@ -571,7 +602,8 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"blind_writes", c.blind_writes}, std::pair{"replica_writes", c.replica_writes},
                                std::pair{"replica_reads", c.replica_reads},
                                std::pair{"bad_replica_objects", c.bad_replica_objects}, std::pair{"suspicions", c.suspicions},
-                               std::pair{"bad_peer_messages", bad_peer_messages_}, std::pair{"hints_stored", c.hints_stored},
+                               std::pair{"bad_peer_messages", bad_peer_messages_},
+                               std::pair{"dot_collisions", dot_collisions_.load()}, std::pair{"hints_stored", c.hints_stored},
                                std::pair{"hints_refused", c.hints_refused}, std::pair{"hints_delivered", c.hints_delivered},
                                std::pair{"handoff_failures", c.handoff_failures},
                                std::pair{"hints_recovered", c.hints_recovered},
@@ -579,7 +611,9 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"aae_exchanges", a.exchanges}, std::pair{"aae_exchanges_in_sync", a.exchanges_in_sync},
                                std::pair{"aae_segments_differing", a.segments_differing},
                                std::pair{"aae_objects_sent", a.objects_sent}, std::pair{"gossip_rounds", c.gossip_rounds},
-                               std::pair{"gossip_refused", c.gossip_refused}, std::pair{"ring_changes", c.ring_changes},
+                               std::pair{"gossip_refused", c.gossip_refused},
+                               std::pair{"duplicate_ids_refused", c.duplicate_ids_refused},
+                               std::pair{"ring_changes", c.ring_changes},
                                std::pair{"reap_rounds", c.reap_rounds}, std::pair{"tombstones_reaped", c.tombstones_reaped}}) {
       w.Key(name);
       w.Uint64(value);

@@ -2,20 +2,44 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdio>
 
 #include "core/object_codec.h"
 #include "core/replica.h"
 
 namespace md::sim {
 
-std::string sim_node_id(size_t i) { return "node_" + std::to_string(5001 + i); }
-
 namespace {
 
-core::Ring make_ring(const ClusterOptions& options) {
-  std::vector<std::string> ids;
-  for (size_t i = 0; i + options.joiners < options.nodes; ++i) ids.push_back(sim_node_id(i));
-  auto ring = core::Ring::create(ids, options.partitions);
+// Addresses as deployments have them: hosts in 10.0.0.0/16, most on the default port 5001 (one
+// node per host), some on another port; founders sorted, as a founding ring numbers them.
+std::vector<std::string> draw_addresses(const ClusterOptions& options, Rng& rng) {
+  std::vector<std::string> out;
+  while (out.size() < options.nodes) {
+    const uint64_t host = rng.between(1, 65534);
+    const uint64_t port = rng.below(4) == 0 ? rng.between(1024, 32767) : 5001;
+    std::string address = "10.0." + std::to_string(host >> 8) + "." + std::to_string(host & 0xff) + ":" +
+                          std::to_string(port);
+    if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(std::move(address));
+  }
+  std::sort(out.begin(), out.end() - static_cast<std::ptrdiff_t>(options.joiners));
+  return out;
+}
+
+std::vector<std::string> draw_ids(const ClusterOptions& options, Rng& rng) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < options.nodes; ++i) {
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(rng.next()),
+                  static_cast<unsigned long long>(rng.next()));
+    out.push_back(std::string("node_") + hex);
+  }
+  return out;
+}
+
+core::Ring make_ring(const ClusterOptions& options, const std::vector<std::string>& addresses) {
+  auto ring = core::Ring::create({addresses.begin(), addresses.end() - static_cast<std::ptrdiff_t>(options.joiners)},
+                                 options.partitions);
   assert(ring.is_ok());
   return std::move(ring).value();
 }
@@ -42,8 +66,10 @@ std::string drop_a_sibling(const std::string& bytes) {
 
 Cluster::Cluster(ClusterOptions options)
     : options_(options),
-      ring_(make_ring(options)),
       rng_(options.seed),
+      addresses_(draw_addresses(options, rng_)),
+      ids_(draw_ids(options, rng_)),
+      ring_(make_ring(options, addresses_)),
       up_(options.nodes, true),
       member_(options.nodes, true),
       joining_via_(options.nodes),
@@ -55,7 +81,9 @@ Cluster::Cluster(ClusterOptions options)
   XXH3_64bits_reset(trace_state_.get());
   epochs_.assign(options_.nodes, 0);
   for (size_t i = 0; i < options_.nodes; ++i) {
-    actors_.push_back(sim_node_id(i));
+    // The mutation: ids that collide, as every node defaulting to node_5001 on its own host did,
+    // with nothing to refuse them.
+    actors_.push_back(options_.buggy_ids ? ids_[0] : ids_[i]);
     bool joiner = i + options_.joiners >= options_.nodes;
     nodes_.push_back(joiner ? nullptr : make_node(i));
     up_[i] = member_[i] = !joiner;
@@ -65,12 +93,12 @@ Cluster::Cluster(ClusterOptions options)
 }
 
 std::unique_ptr<core::Node> Cluster::make_node(size_t i) {
-  // Ids sort like their indexes ("node_5001" < "node_5002" ...), and joiners join one at a time
-  // in index order, so member index i is node i.
+  // Founders' addresses are sorted and joiners join one at a time in index order, so member
+  // index i is node i.
   auto node = disks_[i].cluster_state
                   ? std::make_unique<core::Node>(*disks_[i].cluster_state, static_cast<core::MemberIndex>(i),
-                                                 sim_node_id(i), options_.node, rng_.next() >> 1)
-                  : std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), sim_node_id(i),
+                                                 ids_[i], options_.node, rng_.next() >> 1)
+                  : std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), ids_[i],
                                                  options_.node, rng_.next() >> 1);
   // As the runtime does on start: the dot floor comes back, the anti-entropy trees and the
   // tombstones are found again in what the disk kept.
@@ -194,6 +222,8 @@ void Cluster::drain(size_t i) {
       push(now_ms_ + slow_ms_[i], i, std::move(done));
     } else if (auto* floor = std::get_if<core::SaveDotFloor>(&effect)) {
       disks_[i].dot_floor = floor->floor;
+    } else if (auto* warn = std::get_if<core::Warn>(&effect)) {
+      note("n" + std::to_string(i) + " warns: " + warn->message);
     } else if (auto* save = std::get_if<core::SaveClusterState>(&effect)) {
       if (save->state.ring_version > ring_version_) {
         ring_version_ = save->state.ring_version;
@@ -222,9 +252,11 @@ void Cluster::poll_joins() {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (!joining_via_[i] || !up_[*joining_via_[i]] || group_[i] != group_[*joining_via_[i]]) continue;
     size_t via = *joining_via_[i];
-    core::ClusterState state = nodes_[via]->on_join_request(sim_node_id(i), sim_node_id(i));
+    const Status asked = nodes_[via]->on_join_request(addresses_[i], ids_[i]);
+    core::ClusterState state = nodes_[via]->cluster_state();
     drain(via);
-    if (state.members.size() <= i || state.members[i] != sim_node_id(i)) continue;
+    if (!asked.is_ok()) continue;  // ids are drawn distinct: only a test's own setup gets here
+    if (state.members.size() <= i || state.members[i] != addresses_[i]) continue;
     joining_via_[i].reset();
     disks_[i].cluster_state = std::move(state);
     nodes_[i] = make_node(i);
@@ -352,8 +384,12 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
     if (!next.is_ok()) {
       done.status = next.status();
       done.object.reset();
-    } else if (*next) {
-      std::string bytes = std::move(**next);
+    } else if (next->bytes) {
+      if (next->dot_collision) {
+        ++dot_collisions_;
+        note("n" + std::to_string(i) + " " + op.key + ": a merge met a dot held with other contents");
+      }
+      std::string bytes = std::move(*next->bytes);
       if (options_.buggy_merge && std::holds_alternative<core::MergeWrite>(*op.update)) bytes = drop_a_sibling(bytes);
       write_disk(i, key, bytes);
       if (std::holds_alternative<core::CoordinatorWrite>(*op.update)) {
@@ -409,7 +445,7 @@ void Cluster::restart(size_t node) {
   // As the runtime does (runtime/actor_epoch.h): a crash that may have lost unsynced writes makes
   // the node version new writes under a new actor id, so that no dot is made twice.
   if (options_.sync == DiskSync::none && !options_.buggy_actor_epochs) {
-    actors_[node] = sim_node_id(node) + "~" + std::to_string(++epochs_[node]);
+    actors_[node] = (options_.buggy_ids ? ids_[0] : ids_[node]) + "~" + std::to_string(++epochs_[node]);
   }
   connect(node);
 }

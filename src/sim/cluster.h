@@ -55,6 +55,7 @@ struct ClusterOptions {
   bool buggy_handoff = false;        // mutation test only: hints are acknowledged but never kept
   bool buggy_reaping = false;        // mutation test only: a node removes a tombstone as soon as it stores it
   bool buggy_dot_floor = false;      // mutation test only: coordinators ignore the dot floor
+  bool buggy_ids = false;            // mutation test only: every node makes its dots under one shared id
 };
 
 // A write as its coordinator stored it: observed on the virtual disk, for the checker.
@@ -122,6 +123,12 @@ class Cluster {
   core::Node& node(size_t i) { return *nodes_[i]; }
   // The newest ring any node adopted (every node's, once gossip converged).
   const core::Ring& ring() const { return ring_; }
+  // Node i's address (host:port) and node id, drawn from the seed as real ones are made: random
+  // hosts, often on one port, and random ids (runtime/config.h), so that neither sorts like i.
+  const std::string& address(size_t i) const { return addresses_[i]; }
+  const std::string& node_id(size_t i) const { return ids_[i]; }
+  // Replica merges that met a dot held with other contents (core/replica.h).
+  uint64_t dot_collisions() const { return dot_collisions_; }
   size_t size() const { return nodes_.size(); }
   uint64_t now_ms() const { return now_ms_; }
   Rng& rng() { return rng_; }
@@ -175,9 +182,11 @@ class Cluster {
   std::unique_ptr<core::Node> make_node(size_t i);
 
   ClusterOptions options_;
+  Rng rng_;
+  std::vector<std::string> addresses_;  // per node; founders sorted, so founder i is member i
+  std::vector<std::string> ids_;        // per node
   core::Ring ring_;
   uint64_t ring_version_ = 1;
-  Rng rng_;
   std::vector<std::unique_ptr<core::Node>> nodes_;
   std::vector<bool> up_;
   std::vector<bool> member_;
@@ -195,14 +204,12 @@ class Cluster {
   std::vector<StoredWrite> stored_writes_;
   std::vector<ReapedTombstone> reaped_;
   std::vector<Crash> crashes_;
+  uint64_t dot_collisions_ = 0;
   uint64_t now_ms_ = 0;
   uint64_t seq_ = 0;
   uint64_t next_handle_ = 1;
   std::unique_ptr<XXH3_state_t, XxhDeleter> trace_state_;
   std::string trace_;
 };
-
-// Member ids of a simulated cluster: "node_5001", "node_5002", ... (as the seed's ports).
-std::string sim_node_id(size_t i);
 
 }  // namespace md::sim

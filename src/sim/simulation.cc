@@ -53,6 +53,7 @@ class Simulation {
     c.buggy_actor_epochs = options.buggy_actor_epochs;
     c.buggy_reaping = options.buggy_reaping;
     c.buggy_dot_floor = options.buggy_dot_floor;
+    c.buggy_ids = options.buggy_ids;
     // A join moves partitions while the workload runs: the newcomer is filled by anti-entropy.
     if (options.faults.join && c.nodes >= 4 && rng_.chance(0.5)) {
       c.joiners = 1;
@@ -237,6 +238,7 @@ class Simulation {
   HealedState observe_healed() {
     HealedState healed;
     for (size_t n = 0; n < cluster_->size(); ++n) {
+      if (!cluster_->is_member(n)) continue;  // a joiner never admitted (reported above) holds nothing
       uint64_t pending = 0;
       for (uint64_t count : cluster_->node(n).pending_hints()) pending += count;
       healed.pending_hints.push_back(pending);
@@ -460,6 +462,7 @@ std::string replay_command(const SimOptions& o) {
   if (o.buggy_actor_epochs) cmd += " --buggy-actor-epochs";
   if (o.buggy_reaping) cmd += " --buggy-reaping";
   if (o.buggy_dot_floor) cmd += " --buggy-dot-floor";
+  if (o.buggy_ids) cmd += " --buggy-ids";
   return cmd + " --trace";
 }
 

@@ -37,6 +37,7 @@ struct SimOptions {
   bool buggy_actor_epochs = false;  // mutation test: after a crash lost writes, dots are made again
   bool buggy_reaping = false;  // mutation test: a tombstone is removed as soon as it is stored, asking no one
   bool buggy_dot_floor = false;  // mutation test: dots are numbered from the object alone after reaping
+  bool buggy_ids = false;  // mutation test: every node makes its dots under one shared id
   bool anti_entropy = true;  // off only to show that the convergence-without-reads check bites
 };
 

@@ -22,7 +22,9 @@ ClusterState some_history(const std::vector<int>& steps) {
     if (step % 3 == 0) {
       admit_joiners(state);
     } else {
-      state.node_ids["127.0.0.1:" + std::to_string(6000 + step % 7)] = "id" + std::to_string(step % 2);
+      // Each address has ids of its own (a data dir replaced under a new id), never another's.
+      state.node_ids["127.0.0.1:" + std::to_string(6000 + step % 7)] =
+          "id" + std::to_string(step % 7) + "_" + std::to_string(step % 2);
     }
   }
   return state;
@@ -81,11 +83,41 @@ TEST(ClusterState, validate_refuses_broken_states) {
   bad = good;
   bad.node_ids["127.0.0.1:1"] = "";
   EXPECT_FALSE(validate(bad).is_ok());
+  bad = good;
+  bad.node_ids["10.0.0.1:5001"] = "node_x";
+  bad.node_ids["10.0.0.2:5001"] = "node_x";  // one id, two nodes
+  EXPECT_FALSE(validate(bad).is_ok());
 }
 
 ClusterState merged(ClusterState into, const ClusterState& other) {
-  merge(into, other);
+  EXPECT_TRUE(merge(into, other).is_ok());
   return into;
+}
+
+TEST(ClusterState, an_id_held_by_another_address_is_refused_and_changes_nothing) {
+  auto state = founded(3);
+  ASSERT_TRUE(*announce(state, "127.0.0.1:5001", "node_a"));
+  auto before = state;
+  auto refused = announce(state, "127.0.0.1:5009", "node_a");  // a joiner that took a member's id
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), Code::conflict);
+  EXPECT_NE(refused.status().message().find("127.0.0.1:5001"), std::string::npos) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("127.0.0.1:5009"), std::string::npos) << refused.status().message();
+  EXPECT_EQ(state, before);
+  EXPECT_EQ(other_holder(state, "127.0.0.1:5009", "node_a"), "127.0.0.1:5001");
+  EXPECT_EQ(other_holder(state, "127.0.0.1:5001", "node_a"), "");
+
+  // Gossip that would put the id under a second address is refused whole: not even its newer ring
+  // is taken, so one refusal cannot leave half a state behind.
+  auto other = founded(3);
+  other.node_ids["127.0.0.1:5002"] = "node_a";
+  other.node_ids["127.0.0.1:5004"] = "node_d";
+  admit_joiners(other);
+  EXPECT_FALSE(merge(state, other).is_ok());
+  EXPECT_EQ(state, before);
+
+  // The same address under a new id (its data dir replaced) is no duplicate.
+  EXPECT_TRUE(announce(state, "127.0.0.1:5001", "node_b").is_ok());
 }
 
 RC_GTEST_PROP(ClusterState, merge_is_commutative_associative_and_idempotent,
@@ -94,7 +126,7 @@ RC_GTEST_PROP(ClusterState, merge_is_commutative_associative_and_idempotent,
   RC_ASSERT(merged(sa, sb) == merged(sb, sa));
   RC_ASSERT(merged(merged(sa, sb), sc) == merged(sa, merged(sb, sc)));
   auto aa = sa;
-  RC_ASSERT(!merge(aa, sa));
+  RC_ASSERT(!*merge(aa, sa));
   RC_ASSERT(aa == sa);
 }
 
@@ -104,7 +136,7 @@ TEST(ClusterState, merge_keeps_the_newer_ring_and_every_announcement) {
   newer.node_ids["127.0.0.1:5004"] = "d";
   admit_joiners(newer);
   old_state.node_ids["127.0.0.1:5005"] = "e";
-  EXPECT_TRUE(merge(old_state, newer));
+  EXPECT_TRUE(*merge(old_state, newer));
   EXPECT_EQ(old_state.ring_version, 2u);
   EXPECT_EQ(old_state.members, newer.members);
   EXPECT_EQ(joiners(old_state), std::vector<std::string>{"127.0.0.1:5005"});

@@ -53,6 +53,12 @@ std::vector<tcp::endpoint> endpoints(std::vector<uint16_t> ports) {
   return out;
 }
 
+std::vector<PeerAddress> addresses(const std::vector<tcp::endpoint>& peers) {
+  std::vector<PeerAddress> out;
+  for (const auto& ep : peers) out.push_back(PeerAddress{ep.address().to_string(), ep.port()});
+  return out;
+}
+
 // Options with short timers so failures show up in test time.
 PeerTransportOptions fast_options() {
   PeerTransportOptions o;
@@ -78,7 +84,7 @@ class PeerTransportTest : public ::testing::Test {
 
   std::unique_ptr<PeerTransport> make_node(NodeIndex self, const std::vector<tcp::endpoint>& peers, Recorder& rec,
                                            PeerTransportOptions opt = fast_options(), uint64_t fingerprint = kFingerprint) {
-    auto t = std::make_unique<PeerTransport>(io, self, fingerprint, peers, rec, opt);
+    auto t = std::make_unique<PeerTransport>(io, self, fingerprint, addresses(peers), rec, opt);
     const Status s = t->listen(peers[self]);
     EXPECT_TRUE(s.is_ok()) << s.message();
     return t;
@@ -154,6 +160,27 @@ TEST_F(PeerTransportTest, two_nodes_exchange_10000_messages_in_order) {
   EXPECT_EQ(ra.count('d', 1), 0);
   EXPECT_EQ(a->counters().frames_sent, 10000u);
   EXPECT_EQ(b->counters().frames_received, 10000u);
+}
+
+// A peer known by a name (a DNS name in a deployment) is resolved when connecting, not before.
+TEST_F(PeerTransportTest, a_peer_known_by_name_is_resolved_at_connect) {
+  const auto peers = endpoints({23300, 23301});
+  Recorder ra, rb;
+  auto b = make_node(1, peers, rb);
+  PeerTransport a(io, 0, kFingerprint, {PeerAddress{"127.0.0.1", 23300}, PeerAddress{"localhost", 23301}}, ra,
+                  fast_options());
+  ASSERT_TRUE(a.send(1, "by name"));
+  ASSERT_TRUE(run_until([&] { return rb.message_count == 1; }));
+  EXPECT_EQ(rb.messages[0], std::vector<std::string>{"by name"});
+
+  // A name that does not resolve is a failed connect, reported like one, never a crash.
+  Recorder rc;
+  PeerTransport c(io, 0, kFingerprint, {PeerAddress{"127.0.0.1", 23302}, PeerAddress{"no-such-host.invalid", 23303}},
+                  rc, fast_options());
+  c.connect_all();
+  ASSERT_TRUE(run_until([&] { return rc.count('d', 1) == 1; }));
+  EXPECT_GE(c.counters().connect_failures, 1u);
+  EXPECT_FALSE(c.send(1, "nowhere"));
 }
 
 TEST_F(PeerTransportTest, three_nodes_exchange_messages_in_order_per_sender) {
@@ -394,7 +421,7 @@ TEST_F(PeerTransportTest, listen_on_taken_port_fails_with_clear_error) {
   const auto peers = endpoints({23210, 23211});
   Recorder r1, r2;
   auto first = make_node(0, peers, r1);
-  PeerTransport second(io, 0, kFingerprint, peers, r2, fast_options());
+  PeerTransport second(io, 0, kFingerprint, addresses(peers), r2, fast_options());
   const Status s = second.listen(peers[0]);
   ASSERT_FALSE(s.is_ok());
   EXPECT_EQ(s.code(), Code::io_error);

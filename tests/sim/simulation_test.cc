@@ -109,6 +109,12 @@ TEST(Simulation, the_checker_catches_dots_reused_after_reaping_within_ten_seeds)
   EXPECT_GE(seeds_caught(options, 10, "reused_dot"), 2u);  // 5 of 10
 }
 
+TEST(Simulation, the_checker_catches_nodes_that_share_an_id_within_ten_seeds) {
+  SimOptions options;
+  options.buggy_ids = true;
+  EXPECT_GE(seeds_caught(options, 10, "reused_dot"), 5u);
+}
+
 TEST(Simulation, clusters_of_up_to_64_nodes_run_and_hold) {
   for (size_t nodes : {3u, 16u, 64u}) {
     SimOptions options;
