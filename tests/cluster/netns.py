@@ -62,10 +62,12 @@ class Network:
         _run(["ip", "link", "set", self.bridge, "up"])
         for i, (ns, address) in enumerate(zip(self.namespaces, self.addresses)):
             self._can("create a network namespace", ["ip", "netns", "add", ns])
-            # Deleting the namespace also removes its veth end (and so the pair) and any cut rules.
+            # The namespace, and its cut rules, go once nothing uses it; sockets a stopped node left
+            # behind can keep it a while after `ip netns del`, so its veth pair is deleted first.
             test.addCleanup(subprocess.run, ["ip", "netns", "del", ns], capture_output=True)
             veth = f"mdv{tag}h{i}"
             _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+            test.addCleanup(subprocess.run, ["ip", "link", "del", veth], capture_output=True)
             _run(["ip", "link", "set", veth, "master", self.bridge, "up"])
             _run(["ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0"])
             _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
