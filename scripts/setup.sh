@@ -14,6 +14,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   redis-server redis-tools           # reference for the cluster benchmark
+  iproute2 nftables                  # multi-host test: network namespaces, a bridge, partitions
 )
 
 missing=()

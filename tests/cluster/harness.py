@@ -32,11 +32,11 @@ class Response:
         return f"<{self.status} {self.raw[:300]!r}>"
 
 
-def request(port, method, path, body=None, headers=None, timeout=10):
+def request(port, method, path, body=None, headers=None, timeout=10, host=HOST):
     """One HTTP request; body may be a dict (sent as JSON), str or bytes."""
     if isinstance(body, dict):
         body = json.dumps(body)
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
@@ -52,6 +52,24 @@ def wait_until(predicate, timeout_s=20, what="condition"):
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL if it is still running 10 s later."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def log_tail(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")[-4000:]
+    except OSError:
+        return ""
 
 
 def counter(port, name):
@@ -119,20 +137,10 @@ class Cluster:
         proc.wait()
 
     def stop(self, port):
-        proc = self.procs.pop(port)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(self.procs.pop(port))
 
     def log(self, port):
-        try:
-            with open(os.path.join(self.root, f"node_{port}.log"), "rb") as f:
-                return f.read().decode("utf-8", "replace")[-4000:]
-        except OSError:
-            return ""
+        return log_tail(os.path.join(self.root, f"node_{port}.log"))
 
     def close(self):
         for port in list(self.procs):
