@@ -461,15 +461,17 @@ awaitable<error_code> PeerTransport::Impl::connect(NodeIndex peer, std::shared_p
     error_code ignored;
     conn->socket.close(ignored);
   });
+  // Named locals, no temporaries with destructors inside the co_await expressions: g++ 12 may
+  // destroy those twice (a shared_ptr captured there was freed under a live connection).
   error_code ec;
-  const auto& address = peers_[peer];
-  auto endpoints = co_await resolver->async_resolve(address.host, std::to_string(address.port),
-                                                    asio::redirect_error(asio::use_awaitable, ec));
+  const std::string host = peers_[peer].host;
+  const std::string port = std::to_string(peers_[peer].port);
+  auto endpoints = co_await resolver->async_resolve(host, port, asio::redirect_error(asio::use_awaitable, ec));
   if (!ec) {
     // Each of the name's addresses in turn, unless the timeout closed the socket meanwhile.
-    co_await asio::async_connect(
-        conn->socket, endpoints, [conn](const error_code&, const tcp::endpoint&) { return !conn->connect_timed_out; },
-        asio::redirect_error(asio::use_awaitable, ec));
+    OutConn* attempt = conn.get();
+    auto not_timed_out = [attempt](const error_code&, const tcp::endpoint&) { return !attempt->connect_timed_out; };
+    co_await asio::async_connect(conn->socket, endpoints, not_timed_out, asio::redirect_error(asio::use_awaitable, ec));
   }
   timer.cancel();
   if (conn->connect_timed_out) co_return asio::error::timed_out;

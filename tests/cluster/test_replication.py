@@ -5,7 +5,7 @@ import signal
 import time
 import unittest
 
-from harness import ClusterTest, counter, request, wait_until
+from harness import HOST, ClusterTest, counter, request, wait_until
 
 
 class Replication(ClusterTest):
@@ -59,7 +59,8 @@ class Replication(ClusterTest):
         c.start(third)
         c.wait_connected()
         # With --sync always a crash loses nothing acknowledged: the node keeps its actor id.
-        self.assertEqual(request(third, "GET", "/cluster").json["actor"], f"node_{third}")
+        view = request(third, "GET", "/cluster").json
+        self.assertEqual(view["actor"], view["node_id"])
         # A read of the key it missed repairs it, if handoff did not bring it first.
         self.assertEqual(request(a, "GET", "/kv/after?R=3").json["value"], "missed")
         wait_until(lambda: counter(third, "replica_writes") >= 1, what="the read repair to land")
@@ -91,7 +92,12 @@ class Replication(ClusterTest):
     def test_cluster_and_ring_pages(self):
         c = self.start_cluster(20060)
         cluster = request(c.ports[0], "GET", "/cluster").json
-        self.assertEqual([n["node_id"] for n in cluster["nodes"]], [f"node_{p}" for p in c.ports])
+        ids = [request(p, "GET", "/cluster").json["node_id"] for p in c.ports]
+        self.assertEqual([n["node_id"] for n in cluster["nodes"]], ids)
+        self.assertEqual(len(set(ids)), 3, "node ids must be unique")
+        self.assertTrue(all(i.startswith("node_") and len(i) == 31 for i in ids), ids)  # node_ + 128 bits in base 32
+        self.assertEqual([n["address"] for n in cluster["nodes"]], [f"{HOST}:{p}" for p in c.ports])
+        self.assertIsNone(cluster["id_conflict"])
         self.assertEqual(sum(n["self"] for n in cluster["nodes"]), 1)
         ring = request(c.ports[1], "GET", "/ring").json
         self.assertEqual(ring["partitions"], 256)
@@ -161,19 +167,20 @@ class Replication(ClusterTest):
         c = self.start_cluster(20120, extra_args=["--sync", "none"])
         a, b, third = c.ports
         actor = lambda p: request(p, "GET", "/cluster").json["actor"]
-        self.assertEqual(actor(third), f"node_{third}")
+        node_id = request(third, "GET", "/cluster").json["node_id"]
+        self.assertEqual(actor(third), node_id)
         c.stop(third)  # a clean stop loses nothing: the same actor
         c.start(third)
-        self.assertEqual(actor(third), f"node_{third}")
+        self.assertEqual(actor(third), node_id)
         c.kill9(third)  # a crash with --sync none may have lost writes it versioned
         c.start(third)
         c.wait_connected()
-        self.assertEqual(actor(third), f"node_{third}~1")
+        self.assertEqual(actor(third), f"{node_id}~1")
         self.assertIn("did not stop cleanly", c.log(third))
         w = request(third, "PUT", "/kv/after-crash", {"value": 1, "W": 3})
         self.assertEqual(w.status, 200, w)
         clock = request(a, "GET", "/kv/after-crash?R=3").json["vector_clock"]
-        self.assertEqual(clock, {f"node_{third}~1": 1})
+        self.assertEqual(clock, {f"{node_id}~1": 1})
 
     def test_command_line_client(self):
         c = self.start_cluster(20070)
