@@ -34,6 +34,9 @@ Status validate(const ClusterState& state) {
     auto [it, added] = holders.emplace(id, address);
     if (!added) return Status::invalid_argument("cluster state with node id " + id + " under two addresses");
   }
+  for (const auto& [name, move] : state.moves) {
+    if (move.address.empty() || move.version == 0) return Status::invalid_argument("cluster state with an empty move");
+  }
   return Status::ok();
 }
 
@@ -55,6 +58,16 @@ Result<bool> merge(ClusterState& into, const ClusterState& other) {
     }
   }
   into.node_ids = std::move(ids);
+  for (const auto& [name, move] : other.moves) {  // the newest move wins (ties: the larger address)
+    auto it = into.moves.find(name);
+    if (it == into.moves.end()) {
+      into.moves.emplace(name, move);
+      changed = true;
+    } else if (it->second < move) {
+      it->second = move;
+      changed = true;
+    }
+  }
   // Only the claimant makes ring versions, so equal versions carry equal rings; the tie-break
   // only keeps merge deterministic should that ever be broken (e.g. two clusters' states mixed).
   if (std::tie(other.ring_version, other.members, other.owners) > std::tie(into.ring_version, into.members, into.owners)) {
@@ -100,6 +113,29 @@ bool admit_joiners(ClusterState& state) {
         std::find(state.members.begin(), state.members.end(), owners[p]) - state.members.begin());
   }
   ++state.ring_version;
+  return true;
+}
+
+const std::string& current_address(const ClusterState& state, const std::string& name) {
+  auto it = state.moves.find(name);
+  return it == state.moves.end() ? name : it->second.address;
+}
+
+std::string find_self(const ClusterState& state, const std::string& node_id, const std::string& address) {
+  for (const auto& name : state.members) {
+    auto id = state.node_ids.find(name);
+    if (id != state.node_ids.end() && id->second == node_id) return name;
+  }
+  for (const auto& name : state.members) {
+    if (current_address(state, name) == address) return name;
+  }
+  return {};
+}
+
+bool move_member(ClusterState& state, const std::string& name, const std::string& address) {
+  if (current_address(state, name) == address) return false;
+  auto& move = state.moves[name];
+  move = Move{address, move.version + 1};
   return true;
 }
 

@@ -12,6 +12,10 @@
 //    each other's writes for their own. An address announced but not yet in the ring is joining; the
 //    claimant adds every joiner in its next ring version, moving the fewest partitions
 //    (core/claim.h), and the new ring spreads like any other state.
+//  - Where members are now: a member is named by the address it founded or joined the cluster
+//    with, and that name never changes (it numbers the ring); a node that comes back at another
+//    address (found by its node id in the state it kept) records a move under a higher version,
+//    and peers connect to the newest address (current_address). Its id, partitions and data stay.
 // The cluster id (a hash of Q and the founding members) names the cluster: states and peers of
 // another cluster are refused.
 #pragma once
@@ -26,15 +30,33 @@
 
 namespace md::core {
 
+// A member's address since it moved, under a version its node raises with each move.
+struct Move {
+  std::string address;
+  uint64_t version = 0;
+  auto operator<=>(const Move&) const = default;
+};
+
 struct ClusterState {
   uint64_t cluster_id = 0;
   uint64_t ring_version = 0;
-  std::vector<std::string> members;             // in joining order: index = MemberIndex
+  std::vector<std::string> members;             // names, in joining order: index = MemberIndex
   std::vector<MemberIndex> owners;              // per partition
-  std::map<std::string, std::string> node_ids;  // announced: members and joiners
+  std::map<std::string, std::string> node_ids;  // announced: members and joiners, by name
+  std::map<std::string, Move> moves;            // member name -> its newest address, if it moved
 
   bool operator==(const ClusterState&) const = default;
 };
+
+// Where member `name` is now: its newest move's address, or its name.
+const std::string& current_address(const ClusterState& state, const std::string& name);
+
+// The member whose node id is `node_id`, else the one now at `address`; empty if neither. This is
+// how a node finds itself in the state it kept: by its id first, since its address may change.
+std::string find_self(const ClusterState& state, const std::string& node_id, const std::string& address);
+
+// Records that member `name` is now at `address` (a newer move). Returns true if the state changed.
+bool move_member(ClusterState& state, const std::string& name, const std::string& address);
 
 // The state of a cluster founded with `ring` (its members in ring order): ring version 1.
 ClusterState founding_state(const Ring& ring);

@@ -46,6 +46,11 @@ void to_wire(const core::ClusterState& state, wire::ClusterState* out) {
   for (const auto& m : state.members) out->add_members(m);
   out->mutable_owners()->Add(state.owners.begin(), state.owners.end());
   for (const auto& [address, id] : state.node_ids) (*out->mutable_node_ids())[address] = id;
+  for (const auto& [name, move] : state.moves) {
+    auto& m = (*out->mutable_moves())[name];
+    m.set_address(move.address);
+    m.set_version(move.version);
+  }
 }
 
 Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
@@ -55,6 +60,7 @@ Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
   state.members.assign(in.members().begin(), in.members().end());
   state.owners.assign(in.owners().begin(), in.owners().end());
   for (const auto& [address, id] : in.node_ids()) state.node_ids.emplace(address, id);
+  for (const auto& [name, move] : in.moves()) state.moves.emplace(name, core::Move{move.address(), move.version()});
   if (auto s = core::validate(state); !s.is_ok()) return Status::corruption(s.message());
   return state;
 }

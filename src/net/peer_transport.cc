@@ -154,6 +154,8 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
     return static_cast<NodeIndex>(peers_.size() - 1);
   }
   NodeIndex self() const { return self_; }
+  const PeerAddress& address(NodeIndex peer) const { return peers_[peer]; }
+  void set_address(NodeIndex peer, PeerAddress address) { peers_[peer] = std::move(address); }
 
  private:
   awaitable<void> accept_loop();
@@ -641,6 +643,10 @@ void PeerTransport::Impl::stop() {
 // --------------------------------------------------------------------------- facade
 
 NodeIndex PeerTransport::add_peer(PeerAddress address) { return impl_->add_peer(std::move(address)); }
+
+const PeerAddress& PeerTransport::address(NodeIndex peer) const { return impl_->address(peer); }
+
+void PeerTransport::set_address(NodeIndex peer, PeerAddress address) { impl_->set_address(peer, std::move(address)); }
 
 PeerTransport::PeerTransport(asio::io_context& io, NodeIndex self, uint64_t cluster_fingerprint, std::vector<PeerAddress> peers,
                              Handler& handler, PeerTransportOptions options)

@@ -126,6 +126,9 @@ class PeerTransport {
 
   // Adds a peer (a member that joined the cluster) with the next index, and returns that index.
   NodeIndex add_peer(PeerAddress address);
+  // Where `peer` is reached; set_address (a member that moved) takes effect at the next connect.
+  const PeerAddress& address(NodeIndex peer) const;
+  void set_address(NodeIndex peer, PeerAddress address);
 
   // Starts connecting to every peer now instead of on the first send(), so on_peer_up
   // and on_peer_down report reachability early.

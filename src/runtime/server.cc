@@ -89,7 +89,10 @@ class Server::Impl final : public net::PeerTransport::Handler {
     return static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
   }
-  const std::string& member(net::NodeIndex m) const { return node_->ring().members()[m]; }
+  // Where member m is now (its name in the ring is the address it joined with).
+  const std::string& member(net::NodeIndex m) const {
+    return core::current_address(node_->cluster_state(), node_->ring().members()[m]);
+  }
   std::string cluster_file() const { return config_.data_dir + "/CLUSTER"; }
   std::string dot_floor_file() const { return config_.data_dir + "/DOT_FLOOR"; }  // core::SaveDotFloor
   Status restore_dot_floor();
@@ -98,7 +101,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   Result<core::ClusterState> join(const std::string& node_id);
   Status save_cluster_state(const core::ClusterState& state);
   Result<asio::ip::address> resolve_listen_host();
-  void add_new_peers();
+  void update_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   void run_effects();
   core::StorageDone read(const core::StorageOp& op);
@@ -207,20 +210,27 @@ Status Server::Impl::save_cluster_state(const core::ClusterState& state) {
   return write_file_durably(cluster_file(), net::encode_cluster_state(state));
 }
 
-// Members a new ring added become peers (the transport numbers them as the ring does).
-void Server::Impl::add_new_peers() {
+// Members a new ring added become peers (the transport numbers them as the ring does), and
+// members that moved are reached at their new address from the next connect on.
+void Server::Impl::update_peers() {
+  const auto& state = node_->cluster_state();
   const auto& members = node_->ring().members();
-  if (peer_ports_.size() == members.size()) return;
-  while (peer_ports_.size() < members.size()) {
-    const auto& m = members[peer_ports_.size()];
-    auto endpoint = peer_endpoint(m, config_.peer_port_offset);
+  for (size_t m = 0; m < members.size(); ++m) {
+    auto endpoint = peer_endpoint(core::current_address(state, members[m]), config_.peer_port_offset);
     if (!endpoint.is_ok()) {  // its index must still be taken, so later members keep theirs
-      spdlog::error("new member {}: {}; it cannot be reached", m, endpoint.status().message());
+      spdlog::error("member {}: {}; it cannot be reached", members[m], endpoint.status().message());
       endpoint = std::make_pair(std::string(), uint16_t{0});
     }
-    peers_->add_peer(net::PeerAddress{endpoint->first, endpoint->second});
-    peer_ports_.push_back(endpoint->second);
-    spdlog::info("member {} joined the ring", m);
+    net::PeerAddress address{endpoint->first, endpoint->second};
+    if (m == peer_ports_.size()) {
+      peers_->add_peer(std::move(address));
+      peer_ports_.push_back(endpoint->second);
+      spdlog::info("member {} joined the ring", members[m]);
+    } else if (peers_->address(static_cast<net::NodeIndex>(m)).to_string() != address.to_string()) {
+      spdlog::info("member {} is now at {}", members[m], current_address(state, members[m]));
+      peers_->set_address(static_cast<net::NodeIndex>(m), std::move(address));
+      peer_ports_[m] = endpoint->second;
+    }
   }
   peers_->connect_all();
 }
@@ -258,12 +268,18 @@ Status Server::Impl::start() {
   auto state = load_cluster_state(*node_id);
   if (!state.is_ok()) return state.status();
   const std::string self_addr = self_address(config_);
-  auto self_at = std::find(state->members.begin(), state->members.end(), self_addr);
-  if (self_at == state->members.end()) {
-    return Status::invalid_argument("this node's address " + self_addr + " is not a member of the cluster kept in " +
-                                    cluster_file());
+  // By its id first: a node keeps its place, partitions and data when its address changes.
+  const std::string name = core::find_self(*state, *node_id, self_addr);
+  if (name.empty()) {
+    return Status::invalid_argument("neither this node's id " + *node_id + " nor its address " + self_addr +
+                                    " is a member of the cluster kept in " + cluster_file());
   }
-  const auto self = static_cast<core::MemberIndex>(self_at - state->members.begin());
+  if (const std::string was = core::current_address(*state, name); core::move_member(*state, name, self_addr)) {
+    spdlog::warn("this node ({}) moved from {} to {}; gossip tells the other members", *node_id, was, self_addr);
+    if (auto s = save_cluster_state(*state); !s.is_ok()) return s;
+  }
+  const auto self = static_cast<core::MemberIndex>(
+      std::find(state->members.begin(), state->members.end(), name) - state->members.begin());
   const uint64_t cluster_id = state->cluster_id;
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
@@ -279,7 +295,7 @@ Status Server::Impl::start() {
 
   std::vector<net::PeerAddress> peer_addresses;
   for (const auto& m : node_->ring().members()) {
-    auto endpoint = peer_endpoint(m, config_.peer_port_offset);
+    auto endpoint = peer_endpoint(core::current_address(node_->cluster_state(), m), config_.peer_port_offset);
     if (!endpoint.is_ok()) return endpoint.status();
     peer_addresses.push_back(net::PeerAddress{endpoint->first, endpoint->second});
     peer_ports_.push_back(endpoint->second);
@@ -373,7 +389,7 @@ void Server::Impl::run_effects() {
         if (auto status = save_cluster_state(save->state); !status.is_ok()) {
           spdlog::error("keeping the cluster state failed: {}", status.message());  // gossip brings it again
         }
-        add_new_peers();
+        update_peers();
       } else if (auto* warn = std::get_if<core::Warn>(&effect)) {
         spdlog::warn("{}", warn->message);
       } else if (auto* floor = std::get_if<core::SaveDotFloor>(&effect)) {
@@ -575,7 +591,7 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
       w.Key("address");
       w.String(member(m).c_str());
       w.Key("node_id");
-      auto announced = state.node_ids.find(member(m));
+      auto announced = state.node_ids.find(ring.members()[m]);
       w.String(!node_->peer_node_id(m).empty() || announced == state.node_ids.end() ? node_->peer_node_id(m).c_str()
                                                                                    : announced->second.c_str());
       w.Key("peer_port");

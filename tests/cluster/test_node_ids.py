@@ -1,12 +1,13 @@
 """Node ids name one node each: two nodes that claim one id are refused on both sides, since they
 would make the same dots for different writes and one acknowledged write would be lost."""
 import os
+import shutil
 import subprocess
 import unittest
 
 from harness import BINARY, HOST, Cluster, ClusterTest, counter, request, wait_until
 
-BASE = 20900  # nodes 20901-20904 (peers 21901-21904)
+BASE = 20900  # nodes 20901-20934 (peers 21901-21934)
 
 
 class NodeIds(ClusterTest):
@@ -64,6 +65,40 @@ class NodeIds(ClusterTest):
         self.assertEqual(request(c.ports[2], "GET", "/cluster").json["node_id"], ids[2])
         with open(os.path.join(c.data_dir(c.ports[2]), "NODE_ID")) as f:
             self.assertEqual(f.read().strip(), ids[2])
+
+    def test_a_node_that_comes_back_at_another_address_keeps_its_id_partitions_and_data(self):
+        c = self.start_cluster(BASE + 30, extra_args=["--heartbeat-ms", "50", "--gossip-ms", "100"])
+        a, b, old = c.ports
+        keys = [f"moved{i}" for i in range(20)]
+        for k in keys:
+            self.assertEqual(request(a, "PUT", f"/kv/{k}", {"value": k, "W": 3}).status, 200)
+        ring_before = request(a, "GET", "/ring").json
+        moved_id = request(old, "GET", "/cluster").json["node_id"]
+
+        c.stop(old)  # the same data dir comes back on another address (a new port here, a new IP on a host)
+        new = BASE + 34
+        shutil.move(c.data_dir(old), c.data_dir(new))
+        c.ports[c.ports.index(old)] = new
+        c.spawn(new, [])
+        c.wait_healthy(new)
+        self.assertIn(f"moved from {HOST}:{old} to {HOST}:{new}", c.log(new))
+
+        def everyone_knows():
+            for p in (a, b, new):
+                nodes = request(p, "GET", "/cluster").json["nodes"]
+                me = [n for n in nodes if n["node_id"] == moved_id]
+                if len(me) != 1 or me[0]["address"] != f"{HOST}:{new}" or not me[0]["reachable"]:
+                    return False
+            return True
+        wait_until(everyone_knows, what="every node to reach the moved node at its new address")
+        self.assertEqual(request(new, "GET", "/cluster").json["node_id"], moved_id)
+        ring_after = request(new, "GET", "/ring").json
+        self.assertEqual((ring_after["members"], ring_after["owners"]), (ring_before["members"], ring_before["owners"]))
+        for k in keys:  # its data came along
+            r = request(new, "GET", f"/kv/{k}?R=1")
+            self.assertEqual((r.status, r.json["value"]), (200, k), r)
+        w = request(a, "PUT", "/kv/after-move", {"value": 1, "W": 3, "sloppy": False})  # all three replicas ack
+        self.assertEqual(w.status, 200, w)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ ClusterState some_history(const std::vector<int>& steps) {
   for (int step : steps) {
     if (step % 3 == 0) {
       admit_joiners(state);
+    } else if (step % 5 == 0) {
+      move_member(state, state.members[static_cast<size_t>(step) % 3], "10.0.0." + std::to_string(step % 4) + ":5001");
     } else {
       // Each address has ids of its own (a data dir replaced under a new id), never another's.
       state.node_ids["127.0.0.1:" + std::to_string(6000 + step % 7)] =
@@ -128,6 +130,33 @@ RC_GTEST_PROP(ClusterState, merge_is_commutative_associative_and_idempotent,
   auto aa = sa;
   RC_ASSERT(!*merge(aa, sa));
   RC_ASSERT(aa == sa);
+}
+
+TEST(ClusterState, a_member_that_moved_is_found_by_its_id_and_reached_at_its_newest_address) {
+  auto state = founded(3);
+  ASSERT_TRUE(*announce(state, "127.0.0.1:5002", "node_b"));
+  EXPECT_EQ(current_address(state, "127.0.0.1:5002"), "127.0.0.1:5002");
+  // Restarted elsewhere with its data dir: its id finds its place, whatever its address now.
+  EXPECT_EQ(find_self(state, "node_b", "10.1.0.7:5001"), "127.0.0.1:5002");
+  EXPECT_EQ(find_self(state, "node_new", "127.0.0.1:5003"), "127.0.0.1:5003");  // first start: by address
+  EXPECT_EQ(find_self(state, "node_new", "10.9.9.9:5001"), "");
+  ASSERT_TRUE(move_member(state, "127.0.0.1:5002", "10.1.0.7:5001"));
+  EXPECT_FALSE(move_member(state, "127.0.0.1:5002", "10.1.0.7:5001"));  // already there
+  EXPECT_EQ(current_address(state, "127.0.0.1:5002"), "10.1.0.7:5001");
+  EXPECT_EQ(find_self(state, "node_x", "10.1.0.7:5001"), "127.0.0.1:5002");
+
+  // An older view of the member's address loses to the newer move in any merge order.
+  auto older = founded(3);
+  older.node_ids = state.node_ids;
+  older.moves["127.0.0.1:5002"] = Move{"10.1.0.6:5001", 0 + 1};
+  auto newer = state;
+  ASSERT_TRUE(move_member(newer, "127.0.0.1:5002", "10.1.0.8:5001"));
+  EXPECT_EQ(current_address(merged(older, newer), "127.0.0.1:5002"), "10.1.0.8:5001");
+  EXPECT_EQ(current_address(merged(newer, older), "127.0.0.1:5002"), "10.1.0.8:5001");
+  EXPECT_TRUE(validate(newer).is_ok());
+  // The ring is untouched: the member keeps its index and partitions.
+  EXPECT_EQ(newer.members, founded(3).members);
+  EXPECT_EQ(newer.owners, founded(3).owners);
 }
 
 TEST(ClusterState, merge_keeps_the_newer_ring_and_every_announcement) {

@@ -101,6 +101,7 @@ TEST(PeerCodec, every_message_round_trips_and_garbage_is_refused) {
   core::ClientResponse response{core::Outcome::ok, "", {core::Sibling{core::Dot{"n", 1}, {}, false, "1"}}, "ctx", 2, 0};
   auto gossiped = core::founding_state(*core::Ring::create({"a:1", "b:2"}, 8));
   gossiped.node_ids["c:3"] = "node_c";
+  gossiped.moves["b:2"] = core::Move{"b.example:2", 3};  // round trips are compared by value below
   std::vector<core::PeerMessage> messages = {
       core::Hello{"node_5001"}, core::ReplicaRead{7, "k"}, core::ReplicaReadReply{7, true, std::string("obj")},
       core::ReplicaReadReply{8, true, std::nullopt}, core::ReplicaWrite{9, "k", "obj", false},
