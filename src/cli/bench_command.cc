@@ -1,4 +1,4 @@
-#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
 
 #include "cli/bench_command.h"
 
