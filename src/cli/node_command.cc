@@ -28,7 +28,7 @@ void add_node_command(CLI::App& app) {
                   "host:port other nodes and --nodes know this node by, e.g. a DNS name (default: --host:--port); "
                   "peers resolve it again at every connect, so a node that comes back under the same name with a "
                   "new IP is found");
-  cmd->add_option("--nodes", config->nodes,
+  auto* nodes = cmd->add_option("--nodes", config->nodes,
                   "The founding members' HTTP addresses host:port, comma separated, this node's included; every "
                   "founding node must be given the same list. Used on a data dir's first start only: membership "
                   "is kept in the data dir and spread by gossip from then on")
@@ -47,8 +47,11 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--node-id", config->node_id,
                   "Stable id used in vector clocks, unique in the cluster (default: node_ and 128 random bits); "
                   "kept in the data dir on first start");
-  cmd->add_option("--partitions", config->partitions, "Ring partitions Q, a power of two; the same on every node")
-      ->capture_default_str();
+  auto* partitions =
+      cmd->add_option("--partitions", config->partitions,
+                      "Ring partitions Q, a power of two; the same on every node (first start only: given again, "
+                      "it must match the cluster kept in the data dir)")
+          ->capture_default_str();
   cmd->add_option("--engine", config->engine, "Storage engine: rocksdb (durable) or memory")
       ->check(CLI::IsMember({"rocksdb", "memory"}))
       ->capture_default_str();
@@ -106,7 +109,9 @@ void add_node_command(CLI::App& app) {
      }, "trace, debug, info, warn, error")
       ->default_str("info");
 
-  cmd->callback([config, sync] {
+  cmd->callback([config, sync, nodes, partitions] {
+    config->nodes_given = nodes->count() > 0;
+    config->partitions_given = partitions->count() > 0;
     auto policy = storage::parse_sync_policy(*sync);
     if (!policy.is_ok()) throw CLI::ValidationError("--sync", policy.status().message());
     config->storage.sync = *policy;

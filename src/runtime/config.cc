@@ -1,5 +1,7 @@
 #include "runtime/config.h"
 
+#include "runtime/durable_file.h"
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -75,12 +77,8 @@ std::string new_node_id() {
   return id;
 }
 
-Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(data_dir, ec);
-  if (ec) return Status::io_error("cannot create data dir " + data_dir + ": " + ec.message());
-  fs::path file = fs::path(data_dir) / "NODE_ID";
+Result<NodeIdentity> read_node_id(const std::string& data_dir, const std::string& wanted) {
+  const std::filesystem::path file = std::filesystem::path(data_dir) / "NODE_ID";
   std::ifstream in(file);
   std::string kept;
   if (in && std::getline(in, kept) && !kept.empty()) {
@@ -88,23 +86,17 @@ Result<std::string> load_node_id(const std::string& data_dir, const std::string&
       return Status::invalid_argument("--node-id " + wanted + " differs from the id " + kept + " kept in " +
                                       file.string() + "; use that id or a new data dir");
     }
-    return kept;
+    return NodeIdentity{kept, true};
   }
   std::string id = wanted.empty() ? new_node_id() : wanted;
   if (id.size() > 128 || id.find_first_of(" \t\r\n\"\\") != std::string::npos) {
     return Status::invalid_argument("--node-id must be at most 128 characters without spaces, quotes or backslashes");
   }
-  fs::path tmp = file;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << id << "\n";
-    out.flush();
-    if (!out) return Status::io_error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, file, ec);
-  if (ec) return Status::io_error("cannot write " + file.string() + ": " + ec.message());
-  return id;
+  return NodeIdentity{id, false};
+}
+
+Status keep_node_id(const std::string& data_dir, const std::string& id) {
+  return write_file_durably((std::filesystem::path(data_dir) / "NODE_ID").string(), id + "\n");
 }
 
 }  // namespace md::runtime

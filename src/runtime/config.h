@@ -23,6 +23,8 @@ struct NodeConfig {
   std::string data_dir;                      // default: ./data/node_<port>
   std::string node_id;                       // default: drawn at first start (new_node_id), then kept in the data dir
   uint32_t partitions = core::kDefaultPartitions;  // Q; every node of a cluster must agree
+  bool partitions_given = false;             // --partitions or --nodes on the command line: a kept
+  bool nodes_given = false;                  // membership that disagrees with them is refused
   std::string engine = "rocksdb";            // or "memory" (nothing survives a restart)
   storage::Options storage;
   uint32_t commit_window_us = 1000;          // with --sync always: at most one fsync per window (durable_writer.h)
@@ -52,9 +54,15 @@ Result<std::pair<std::string, uint16_t>> peer_endpoint(const std::string& member
 // data dir restarted at the same address must not make the dots its predecessor made).
 std::string new_node_id();
 
-// Reads the node id kept in `data_dir`, or keeps `wanted` (or a new_node_id()) there on first
-// start. A different --node-id for an existing data dir is refused: dots made under the old id
-// live in its data.
-Result<std::string> load_node_id(const std::string& data_dir, const std::string& wanted);
+// The node id kept in `data_dir`, or on a first start `wanted` (or a new_node_id()), checked but not
+// yet kept: a first start keeps it (keep_node_id) only once the node serves, so a start that fails
+// leaves nothing behind. A different --node-id for an existing data dir is refused: dots made
+// under the old id live in its data.
+struct NodeIdentity {
+  std::string id;
+  bool kept = false;  // read from the data dir
+};
+Result<NodeIdentity> read_node_id(const std::string& data_dir, const std::string& wanted);
+Status keep_node_id(const std::string& data_dir, const std::string& id);
 
 }  // namespace md::runtime

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -96,7 +97,8 @@ class Server::Impl final : public net::PeerTransport::Handler {
   std::string cluster_file() const { return config_.data_dir + "/CLUSTER"; }
   std::string dot_floor_file() const { return config_.data_dir + "/DOT_FLOOR"; }  // core::SaveDotFloor
   Status restore_dot_floor();
-  Result<core::ClusterState> load_cluster_state(const std::string& node_id);
+  Result<core::ClusterState> load_cluster_state(const std::string& node_id, bool* kept);
+  Status check_flags_against(const core::ClusterState& kept) const;
   Result<core::ClusterState> found_cluster();
   Result<core::ClusterState> join(const std::string& node_id);
   Status save_cluster_state(const core::ClusterState& state);
@@ -148,10 +150,11 @@ Result<asio::ip::address> Server::Impl::resolve_listen_host() {
   return results.begin()->endpoint().address();
 }
 
-// The cluster this node serves in: the one kept in its data dir, or the one it joins (--join),
-// or a new one founded by --nodes.
-Result<core::ClusterState> Server::Impl::load_cluster_state(const std::string& node_id) {
+// The cluster this node serves in: the one kept in its data dir (*kept), or the one it joins
+// (--join), or a new one founded by --nodes; start() keeps a new one once the node serves.
+Result<core::ClusterState> Server::Impl::load_cluster_state(const std::string& node_id, bool* kept) {
   std::ifstream in(cluster_file(), std::ios::binary);
+  *kept = static_cast<bool>(in);
   if (in) {
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto state = net::decode_cluster_state(bytes);
@@ -159,10 +162,30 @@ Result<core::ClusterState> Server::Impl::load_cluster_state(const std::string& n
     if (!config_.join.empty()) spdlog::info("already a member: --join {} is not needed and ignored", config_.join);
     return state;
   }
-  auto state = config_.join.empty() ? found_cluster() : join(node_id);
-  if (!state.is_ok()) return state;
-  if (auto s = save_cluster_state(*state); !s.is_ok()) return s;  // from now on, the node starts from it
-  return state;
+  return config_.join.empty() ? found_cluster() : join(node_id);
+}
+
+// Flags that describe a cluster (--partitions, --nodes) are read on a data dir's first start only;
+// given again, they must describe the cluster kept there, or the node would quietly run by another.
+Status Server::Impl::check_flags_against(const core::ClusterState& kept) const {
+  const auto q = static_cast<uint32_t>(kept.owners.size());
+  const std::string way_out = "; drop the flag (membership is kept in " + cluster_file() +
+                              " and spread by gossip) or start with a new data dir to found another cluster";
+  if (config_.partitions_given && config_.partitions != q) {
+    return Status::invalid_argument("--partitions " + std::to_string(config_.partitions) +
+                                    " disagrees with the cluster kept in " + cluster_file() + " (Q=" +
+                                    std::to_string(q) + ")" + way_out);
+  }
+  if (config_.nodes_given) {
+    auto members = config_.nodes;
+    std::sort(members.begin(), members.end());
+    auto ring = core::Ring::create(members, q);
+    if (!ring.is_ok() || core::founding_state(*ring).cluster_id != kept.cluster_id) {
+      return Status::invalid_argument("--nodes does not name the founders of the cluster kept in " + cluster_file() +
+                                      way_out);
+    }
+  }
+  return Status::ok();
 }
 
 Result<core::ClusterState> Server::Impl::found_cluster() {
@@ -235,12 +258,18 @@ void Server::Impl::update_peers() {
   peers_->connect_all();
 }
 
+// Nothing is kept in the data dir (NODE_ID, EPOCH, CLUSTER) until the node holds its ports: a
+// first start that fails leaves no membership behind for a later start to take silently.
 Status Server::Impl::start() {
   if (config_.data_dir.empty()) config_.data_dir = "data/node_" + std::to_string(config_.port);
-  auto listen_ip = resolve_listen_host();  // before anything is written or bound
+  auto listen_ip = resolve_listen_host();
   if (!listen_ip.is_ok()) return listen_ip.status();
-  auto node_id = load_node_id(config_.data_dir, config_.node_id);
-  if (!node_id.is_ok()) return node_id.status();
+  auto identity = read_node_id(config_.data_dir, config_.node_id);
+  if (!identity.is_ok()) return identity.status();
+  const std::string* node_id = &identity->id;
+  std::error_code dir_error;
+  std::filesystem::create_directories(config_.data_dir, dir_error);
+  if (dir_error) return Status::io_error("cannot create data dir " + config_.data_dir + ": " + dir_error.message());
 
   if (config_.engine == "rocksdb") {
     auto engine = storage::open_rocksdb_engine(config_.data_dir + "/db", config_.storage);
@@ -255,18 +284,13 @@ Status Server::Impl::start() {
   if (synced) {
     writer_ = std::make_unique<DurableWriter>(*engine_, io_, std::chrono::microseconds(config_.commit_window_us));
   }
-  auto epoch = ActorEpoch::begin(config_.data_dir, *node_id, synced, config_.engine == "rocksdb");
-  if (!epoch.is_ok()) return epoch.status();
-  epoch_ = std::move(epoch).value();
-  if (epoch_->renewed()) {
-    spdlog::warn("{}: new writes are versioned as {} so that no version made before is made again",
-                 epoch_->previous_run_crashed() ? "the previous run did not stop cleanly and its unsynced writes may be lost"
-                                                : "the memory engine kept nothing from the previous run",
-                 epoch_->actor());
-  }
 
-  auto state = load_cluster_state(*node_id);
+  bool kept = false;
+  auto state = load_cluster_state(*node_id, &kept);
   if (!state.is_ok()) return state.status();
+  if (kept) {
+    if (auto s = check_flags_against(*state); !s.is_ok()) return s;
+  }
   const std::string self_addr = self_address(config_);
   // By its id first: a node keeps its place, partitions and data when its address changes.
   const std::string name = core::find_self(*state, *node_id, self_addr);
@@ -274,13 +298,15 @@ Status Server::Impl::start() {
     return Status::invalid_argument("neither this node's id " + *node_id + " nor its address " + self_addr +
                                     " is a member of the cluster kept in " + cluster_file());
   }
+  bool save_state = !kept;
   if (const std::string was = core::current_address(*state, name); core::move_member(*state, name, self_addr)) {
     spdlog::warn("this node ({}) moved from {} to {}; gossip tells the other members", *node_id, was, self_addr);
-    if (auto s = save_cluster_state(*state); !s.is_ok()) return s;
+    save_state = true;
   }
   const auto self = static_cast<core::MemberIndex>(
       std::find(state->members.begin(), state->members.end(), name) - state->members.begin());
   const uint64_t cluster_id = state->cluster_id;
+  const core::ClusterState to_keep = *state;
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
   node_ = std::make_unique<core::Node>(std::move(state).value(), self, *node_id, config_.core, id_base);
@@ -315,6 +341,23 @@ Status Server::Impl::start() {
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
+
+  // The ports are ours: from here on this node is a member, and its data dir says so.
+  if (!identity->kept) {
+    if (auto s = keep_node_id(config_.data_dir, *node_id); !s.is_ok()) return s;
+  }
+  auto epoch = ActorEpoch::begin(config_.data_dir, *node_id, synced, config_.engine == "rocksdb");
+  if (!epoch.is_ok()) return epoch.status();
+  epoch_ = std::move(epoch).value();
+  if (epoch_->renewed()) {
+    spdlog::warn("{}: new writes are versioned as {} so that no version made before is made again",
+                 epoch_->previous_run_crashed() ? "the previous run did not stop cleanly and its unsynced writes may be lost"
+                                                : "the memory engine kept nothing from the previous run",
+                 epoch_->actor());
+  }
+  if (save_state) {
+    if (auto s = save_cluster_state(to_keep); !s.is_ok()) return s;
+  }
 
   arm_tick();
   spdlog::info("node {} ({}) serving HTTP on {}:{}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
