@@ -55,9 +55,10 @@ std::vector<std::string> check_history(const History& history, const std::vector
     }
     return nullptr;
   };
+  // By contents too: a dot made twice (two coordinators under one id) names two writes.
   auto present = [&](const StoredWrite& w) {
     for (const auto& s : final_of(w.key).siblings()) {
-      if (s.dot == w.dot) return true;
+      if (s.dot == w.dot && s.tombstone == w.tombstone && s.value == w.value) return true;
     }
     return false;
   };

@@ -8,7 +8,7 @@ import unittest
 
 from harness import BINARY, HOST, ClusterTest, request, stop_process, wait_until
 
-BASE = 20950  # nodes 20951-20953 (peers 21951-21953)
+BASE = 20800  # nodes 20801-20806 (peers 21801-21806)
 
 
 def run_node(*args):

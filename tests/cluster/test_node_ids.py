@@ -7,7 +7,7 @@ import unittest
 
 from harness import BINARY, HOST, Cluster, ClusterTest, counter, request, wait_until
 
-BASE = 20900  # nodes 20901-20934 (peers 21901-21934)
+BASE = 20700  # nodes 20701-20734 (peers 21701-21734)
 
 
 class NodeIds(ClusterTest):
