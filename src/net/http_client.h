@@ -1,7 +1,7 @@
 // A small synchronous HTTP/1.1 client with keep-alive, for the command-line verbs and tools.
 #pragma once
 
-#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 needs it first
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>

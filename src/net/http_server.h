@@ -11,7 +11,7 @@
 //  - every error body is {"status":"error","error":"..."}; a handler exception answers 500.
 #pragma once
 
-#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 needs it first
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,4 +1,4 @@
-#include <utility>  // before Asio: g++ 12 with Boost 1.74 (ARCHITECTURE.md)
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 needs it first
 
 #include "runtime/durable_writer.h"
 
