@@ -74,7 +74,13 @@ int print_response(const Result<net::HttpResponse>& result) {
     std::cerr << "not found: " << text("key") << "\n";
     code = kNotFound;
   } else {
-    std::cerr << "error (HTTP " << result->status << "): " << text("error") << "\n";
+    std::cerr << "error (HTTP " << result->status << "): " << text("error");
+    if (doc.HasMember("required") && doc["required"].IsUint() && doc.HasMember("acknowledged") &&
+        doc["acknowledged"].IsUint()) {
+      std::cerr << " [" << doc["acknowledged"].GetUint() << " of the " << doc["required"].GetUint()
+                << " required acknowledged]";
+    }
+    std::cerr << "\n";
     return result->status == 503 ? kUnavailable : kError;
   }
   if (!text("context").empty()) std::cout << "context: " << text("context") << "\n";

@@ -65,6 +65,7 @@ class Replication(ClusterTest):
         r = self.run_cli("put", "strict-cli", "1", "--node", f"127.0.0.1:{a}", "--w", "3", "--sloppy", "false",
                          check_code=5)
         self.assertIn("strict quorum", r.stderr)
+        self.assertIn("[2 of the 3 required acknowledged]", r.stderr)
         self.run_cli("put", "sloppy-cli", "1", "--node", f"127.0.0.1:{a}", "--w", "3", "--sloppy", "true",
                      check_code=0)
 
