@@ -24,7 +24,7 @@ for pid in "${pids[@]}"; do empty_rss+=("$(rss "$pid")"); done
 
 # A read workload first writes every key once (N=3, W=3: all three hold it when acknowledged).
 started=$(date +%s)
-"$bin" bench --nodes "$nodes" --workload read --keys "$KEYS" --value-bytes "$VALUE_BYTES" --duration 2 \
+"$bin" bench --nodes "$nodes" --workload read --keys "$KEYS" --value-bytes "$VALUE_BYTES" --duration 2 --preload-timeout 3600 \
   --n 3 --w 3 --r 2 --key-prefix "$PREFIX" --json > "$work/bench.json"
 load_s=$(( $(date +%s) - started ))
 # Raw data per key: the key (prefix + decimal index, averaged) plus the value.

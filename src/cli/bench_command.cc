@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include "cli/latency_histogram.h"
@@ -40,6 +41,9 @@ struct BenchOptions {
   bool json = false;
   std::string key_prefix = "bench:";
   uint64_t seed = 1;
+  uint32_t timeout_ms = 5000;            // per request and per connect attempt
+  std::optional<double> preload_timeout_s;  // default: duration_s
+  double max_error_rate_percent = 0.1;
 };
 
 // Zipfian keys (YCSB's generator, theta 0.99): a few keys take most of the traffic.
@@ -64,9 +68,14 @@ class Zipf {
 };
 
 struct Stats {
-  LatencyHistogram latency;
+  LatencyHistogram latency;  // successful operations only
   uint64_t reads = 0, writes = 0;
-  std::map<std::string, uint64_t> errors;  // by kind: "HTTP 503", "connection", ...
+  std::map<std::string, uint64_t> errors;  // by kind: "HTTP 503", "connect: Connection refused", "timeout", ...
+  uint64_t error_count() const {
+    uint64_t n = 0;
+    for (const auto& [kind, count] : errors) n += count;
+    return n;
+  }
 };
 
 class Bench {
@@ -82,6 +91,7 @@ class Bench {
   int run();
 
  private:
+  struct Connection;
   std::string key(uint64_t i) const { return o_.key_prefix + std::to_string(i); }
   uint64_t pick_key() {
     double u = std::uniform_real_distribution<double>(0, 1)(rng_);
@@ -91,9 +101,15 @@ class Bench {
     int read_percent = o_.workload == "read" ? 100 : o_.workload == "write" ? 0 : o_.workload == "mixed" ? 50 : 95;
     return std::uniform_int_distribution<int>(0, 99)(rng_) < read_percent;
   }
-  asio::awaitable<void> connection(tcp::endpoint endpoint, bool measuring_phase, uint64_t first_key, uint64_t step);
-  struct Connection;
+  // One connection's loop: the preload writes each key once (keys handed out in order), the
+  // measurement runs the workload; both until stop().
+  asio::awaitable<void> connection(size_t endpoint, bool preload);
+  asio::awaitable<bool> connect(Connection& c, size_t endpoint, bool preload);
   asio::awaitable<unsigned> call(Connection& c, http::verb verb, uint64_t key_index, std::string body);
+  // Runs the connections of one phase until they are done or `limit` passed; returns the seconds it took.
+  double run_phase(asio::io_context& io, bool preload, std::chrono::duration<double> limit);
+  void stop();
+  void failed(bool preload, const std::string& kind) { ++(preload ? preload_errors_ : stats_.errors)[kind]; }
   void remember_context(uint64_t key_index, const std::string& body);
   std::string write_body(uint64_t key_index);
   void progress(double elapsed_s, bool final_line);
@@ -106,15 +122,17 @@ class Bench {
   std::string query_;
   std::unordered_map<uint64_t, std::string> contexts_;  // last context seen, by key index
   std::vector<tcp::endpoint> endpoints_;
+  std::vector<bool> connect_failure_told_;  // per endpoint: its first connect failure was printed
+  std::set<asio::steady_timer*> backing_off_;  // connections waiting to connect again; stop() wakes them
   Stats stats_;
-  bool measuring_ = false;
+  std::map<std::string, uint64_t> preload_errors_;
+  uint64_t next_preload_ = 0, preloaded_ = 0;
   bool stopping_ = false;
-  uint64_t done_ops_ = 0;
 };
 
 // One keep-alive connection's state; the request is reused, so each call only changes what differs.
 struct Bench::Connection {
-  explicit Connection(const asio::any_io_executor& executor) : stream(executor) {
+  explicit Connection(const asio::any_io_executor& executor) : stream(executor), backoff(executor) {
     request.version(11);
     request.set(http::field::host, "minidynamo");
     request.set(http::field::content_type, "application/json");
@@ -123,6 +141,7 @@ struct Bench::Connection {
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   http::request<http::string_body> request;
+  asio::steady_timer backoff;
 };
 
 std::string Bench::write_body(uint64_t key_index) {
@@ -151,6 +170,7 @@ asio::awaitable<unsigned> Bench::call(Connection& c, http::verb verb, uint64_t k
   c.request.target("/kv/" + key(key_index) + query_);
   c.request.body() = std::move(body);
   c.request.prepare_payload();
+  c.stream.expires_after(std::chrono::milliseconds(o_.timeout_ms));
   co_await http::async_write(c.stream, c.request, asio::use_awaitable);
   http::response<http::string_body> response;
   co_await http::async_read(c.stream, c.buffer, response, asio::use_awaitable);
@@ -158,71 +178,136 @@ asio::awaitable<unsigned> Bench::call(Connection& c, http::verb verb, uint64_t k
   co_return response.result_int();
 }
 
-asio::awaitable<void> Bench::connection(tcp::endpoint endpoint, bool preload, uint64_t first_key, uint64_t step) {
-  Connection c(co_await asio::this_coro::executor);
-  auto& stream = c.stream;
-  bool connected = false;
-  uint64_t next_preload = first_key;
+void Bench::stop() {
+  stopping_ = true;
+  for (auto* timer : backing_off_) timer->cancel();
+}
+
+// Connects, or counts the failure, says so (once per node) and waits before the next attempt:
+// 50 ms, doubling up to 1 s, cut short by stop().
+asio::awaitable<bool> Bench::connect(Connection& c, size_t endpoint, bool preload) {
+  static constexpr auto kFirstBackoff = std::chrono::milliseconds(50), kMaxBackoff = std::chrono::milliseconds(1000);
+  auto backoff = kFirstBackoff;
   while (!stopping_) {
-    if (preload && next_preload >= o_.keys) break;
+    beast::error_code ec;
+    c.stream.expires_after(std::chrono::milliseconds(o_.timeout_ms));
+    co_await c.stream.async_connect(endpoints_[endpoint], asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) {
+      c.stream.socket().set_option(tcp::no_delay(true));
+      co_return true;
+    }
+    const std::string why = ec == beast::error::timeout ? "timed out" : ec.message();
+    c.stream.socket().close(ec);
+    failed(preload, "connect: " + why);
+    if (!connect_failure_told_[endpoint]) {
+      connect_failure_told_[endpoint] = true;
+      std::fprintf(stderr, "bench: cannot connect to %s (%s); retrying with backoff up to %lld ms\n",
+                   o_.nodes[endpoint].c_str(), why.c_str(), static_cast<long long>(kMaxBackoff.count()));
+    }
+    c.backoff.expires_after(backoff);
+    backing_off_.insert(&c.backoff);
+    co_await c.backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    backing_off_.erase(&c.backoff);
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+  co_return false;
+}
+
+asio::awaitable<void> Bench::connection(size_t endpoint, bool preload) {
+  Connection c(co_await asio::this_coro::executor);
+  bool connected = false;
+  while (!stopping_) {
+    if (preload && next_preload_ >= o_.keys) {
+      stop();  // every key is handed out; the others' last writes finish, the connections waiting to connect give up
+      break;
+    }
+    if (!connected && !(connected = co_await connect(c, endpoint, preload))) break;
+    auto started = Clock::now();
+    unsigned status = 0;
+    const bool is_read = !preload && pick_read();
+    const uint64_t k = preload ? next_preload_++ : pick_key();
     try {
-      if (!connected) {
-        co_await stream.async_connect(endpoint, asio::use_awaitable);
-        stream.socket().set_option(tcp::no_delay(true));
-        connected = true;
-      }
-      auto started = Clock::now();
-      unsigned status = 0;
-      bool is_read = !preload && pick_read();
-      const uint64_t k = preload ? next_preload : pick_key();
-      if (preload) {
-        next_preload += step;
+      if (preload || (!is_read && (o_.blind || contexts_.contains(k)))) {
         status = co_await call(c, http::verb::put, k, write_body(k));
       } else if (is_read) {
         status = co_await call(c, http::verb::get, k, "");
       } else {
         // An update as a real client makes it: with the context of what it last saw, read first if none.
-        if (!o_.blind && !contexts_.contains(k)) status = co_await call(c, http::verb::get, k, "");
-        if (status == 0 || status == 200 || status == 404) status = co_await call(c, http::verb::put, k, write_body(k));
+        status = co_await call(c, http::verb::get, k, "");
+        if (status == 200 || status == 404) status = co_await call(c, http::verb::put, k, write_body(k));
       }
-      if (!measuring_ || preload) continue;
-      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-      bool ok = status == 200 || (is_read && status == 404);
-      if (!ok) ++stats_.errors["HTTP " + std::to_string(status)];
-      stats_.latency.record(static_cast<uint64_t>(micros));
-      ++(is_read ? stats_.reads : stats_.writes);
-      ++done_ops_;
     } catch (const boost::system::system_error& e) {
-      if (measuring_ && !preload) ++stats_.errors["connection: " + e.code().message()];
+      failed(preload, e.code() == beast::error::timeout ? "timeout" : "connection: " + e.code().message());
       beast::error_code ignored;
-      stream.socket().close(ignored);  // the next connect opens it again
+      c.stream.socket().close(ignored);  // the next round connects again
       connected = false;
       c.buffer.clear();
+      continue;
+    }
+    const bool ok = status == 200 || (is_read && status == 404);
+    if (!ok) {
+      failed(preload, "HTTP " + std::to_string(status));
+    } else if (preload) {
+      ++preloaded_;
+    } else {
+      stats_.latency.record(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count()));
+      ++(is_read ? stats_.reads : stats_.writes);
     }
   }
 }
 
+double Bench::run_phase(asio::io_context& io, bool preload, std::chrono::duration<double> limit) {
+  stopping_ = false;
+  auto started = Clock::now();
+  for (uint32_t c = 0; c < o_.connections; ++c) {
+    asio::co_spawn(io, connection(c % endpoints_.size(), preload), asio::detached);
+  }
+  asio::steady_timer ticker(io);
+  std::function<void()> tick = [&] {
+    double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+    if (elapsed >= limit.count()) return stop();
+    if (!preload) progress(elapsed, false);
+    const std::chrono::duration<double> left = limit - (Clock::now() - started);
+    ticker.expires_after(std::chrono::duration_cast<Clock::duration>(std::min(std::chrono::duration<double>(0.5), left)));
+    ticker.async_wait([&](beast::error_code) {
+      if (!stopping_) tick();
+    });
+  };
+  tick();
+  // The connections end at stop(), each after its request in flight (at most --timeout-ms); the
+  // ticker then goes too.
+  while (io.run_one() > 0) {
+    if (stopping_) ticker.cancel();
+  }
+  io.restart();
+  return std::chrono::duration<double>(Clock::now() - started).count();
+}
+
 void Bench::progress(double elapsed_s, bool final_line) {
   if (o_.json) return;
-  uint64_t errors = 0;
-  for (const auto& [kind, n] : stats_.errors) errors += n;
   std::fprintf(stderr, "\r%6.1fs  %10.0f ops/s  %8llu errors%s", elapsed_s,
-               elapsed_s > 0 ? static_cast<double>(done_ops_) / elapsed_s : 0.0,
-               static_cast<unsigned long long>(errors), final_line ? "\n" : "");
+               elapsed_s > 0 ? static_cast<double>(stats_.latency.count()) / elapsed_s : 0.0,
+               static_cast<unsigned long long>(stats_.error_count()), final_line ? "\n" : "");
+}
+
+double error_rate(uint64_t ok, uint64_t errors) {
+  return ok + errors == 0 ? 0.0 : static_cast<double>(errors) / static_cast<double>(ok + errors);
 }
 
 void Bench::report(double seconds) {
   const auto& h = stats_.latency;
   double throughput = static_cast<double>(h.count()) / seconds;
+  double rate = error_rate(h.count(), stats_.error_count());
   auto ms = [](uint64_t micros) { return static_cast<double>(micros) / 1000.0; };
   if (o_.json) {
     std::printf("{\"workload\":\"%s\",\"distribution\":\"%s\",\"connections\":%u,\"seconds\":%.3f,\"operations\":%llu,"
                 "\"reads\":%llu,\"writes\":%llu,\"ops_per_second\":%.1f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
-                "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"errors\":{",
+                "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"error_rate\":%.6f,\"errors\":{",
                 o_.workload.c_str(), o_.distribution.c_str(), o_.connections, seconds,
                 static_cast<unsigned long long>(h.count()), static_cast<unsigned long long>(stats_.reads),
                 static_cast<unsigned long long>(stats_.writes), throughput, ms(h.quantile(0.5)), ms(h.quantile(0.9)),
-                ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max()));
+                ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max()), rate);
     bool first = true;
     for (const auto& [kind, n] : stats_.errors) {
       std::printf("%s\"%s\":%llu", first ? "" : ",", kind.c_str(), static_cast<unsigned long long>(n));
@@ -234,12 +319,18 @@ void Bench::report(double seconds) {
   std::printf("workload %s (%s keys: %llu, value %u bytes), %u connections, %.1f s\n", o_.workload.c_str(),
               o_.distribution.c_str(), static_cast<unsigned long long>(o_.keys), o_.value_bytes, o_.connections,
               seconds);
-  std::printf("throughput   %.0f ops/s (%llu reads, %llu writes)\n", throughput,
+  std::printf("throughput   %.0f ops/s succeeded (%llu reads, %llu writes)\n", throughput,
               static_cast<unsigned long long>(stats_.reads), static_cast<unsigned long long>(stats_.writes));
-  std::printf("latency ms   p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", ms(h.quantile(0.5)),
-              ms(h.quantile(0.9)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max()));
+  std::printf("latency ms   p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f (successful operations)\n",
+              ms(h.quantile(0.5)), ms(h.quantile(0.9)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max()));
   if (stats_.errors.empty()) std::printf("errors       none\n");
   for (const auto& [kind, n] : stats_.errors) std::printf("errors       %s: %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
+}
+
+std::string describe(const std::map<std::string, uint64_t>& errors) {
+  std::string text;
+  for (const auto& [kind, n] : errors) text += (text.empty() ? "" : ", ") + kind + ": " + std::to_string(n);
+  return text.empty() ? "no errors" : text;
 }
 
 int Bench::run() {
@@ -248,37 +339,36 @@ int Bench::run() {
   for (const auto& node : o_.nodes) {
     auto colon = node.rfind(':');
     if (colon == std::string::npos) throw CLI::ValidationError("--nodes", node + " is not host:port");
-    endpoints_.push_back(*resolver.resolve(node.substr(0, colon), node.substr(colon + 1)).begin());
+    boost::system::error_code ec;
+    auto resolved = resolver.resolve(node.substr(0, colon), node.substr(colon + 1), ec);
+    if (ec || resolved.empty()) throw CLI::ValidationError("--nodes", "cannot resolve " + node + ": " + ec.message());
+    endpoints_.push_back(*resolved.begin());
   }
+  connect_failure_told_.assign(endpoints_.size(), false);
   if (o_.preload && o_.workload != "write") {
-    for (uint32_t c = 0; c < o_.connections; ++c) {
-      asio::co_spawn(io, connection(endpoints_[c % endpoints_.size()], true, c, o_.connections), asio::detached);
+    const double limit = o_.preload_timeout_s ? *o_.preload_timeout_s : o_.duration_s;
+    double took = run_phase(io, true, std::chrono::duration<double>(limit));
+    if (preloaded_ < o_.keys) {
+      std::fprintf(stderr, "bench: the preload wrote %llu of %llu keys in %.1f s (limit %.1f s; %s); nothing measured\n",
+                   static_cast<unsigned long long>(preloaded_), static_cast<unsigned long long>(o_.keys), took, limit,
+                   describe(preload_errors_).c_str());
+      return 1;
     }
-    io.run();
-    io.restart();
   }
-  measuring_ = true;
-  auto started = Clock::now();
-  for (uint32_t c = 0; c < o_.connections; ++c) {
-    asio::co_spawn(io, connection(endpoints_[c % endpoints_.size()], false, 0, 0), asio::detached);
-  }
-  asio::steady_timer ticker(io);
-  std::function<void()> tick = [&] {
-    double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-    if (elapsed >= o_.duration_s) {
-      stopping_ = true;
-      return;
-    }
-    progress(elapsed, false);
-    ticker.expires_after(std::chrono::milliseconds(500));
-    ticker.async_wait([&](beast::error_code) { tick(); });
-  };
-  tick();
-  io.run();
-  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  double seconds = run_phase(io, false, std::chrono::duration<double>(o_.duration_s));
   progress(seconds, true);
   report(seconds);
-  return stats_.latency.count() > 0 ? 0 : 1;
+  const uint64_t ok = stats_.latency.count(), errors = stats_.error_count();
+  if (ok == 0) {
+    std::fprintf(stderr, "bench: no operation succeeded (%s)\n", describe(stats_.errors).c_str());
+    return 1;
+  }
+  if (error_rate(ok, errors) * 100 > o_.max_error_rate_percent) {
+    std::fprintf(stderr, "bench: %.3f%% of the operations failed, more than --max-error-rate %g%% (%s)\n",
+                 error_rate(ok, errors) * 100, o_.max_error_rate_percent, describe(stats_.errors).c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -296,7 +386,17 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::IsMember({"uniform", "zipfian"}))
       ->capture_default_str();
   cmd->add_option("--connections", o->connections, "Keep-alive connections")->check(CLI::Range(1, 10000))->capture_default_str();
-  cmd->add_option("--duration", o->duration_s, "Seconds to measure")->capture_default_str();
+  cmd->add_option("--duration", o->duration_s, "Seconds to measure (more than 0)")->capture_default_str();
+  cmd->add_option("--preload-timeout", o->preload_timeout_s,
+                  "Seconds the preload may take at most; a preload that does not write every key in time ends the "
+                  "run with exit code 1 (default: --duration)");
+  cmd->add_option("--timeout-ms", o->timeout_ms, "A request or connection attempt that takes longer counts as an error")
+      ->check(CLI::Range(1u, 3600000u))
+      ->capture_default_str();
+  cmd->add_option("--max-error-rate", o->max_error_rate_percent,
+                  "Percent of failed operations above which the run exits with code 1")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
   cmd->add_option("--keys", o->keys, "Key count")->check(CLI::Range(1, 1 << 30))->capture_default_str();
   cmd->add_option("--value-bytes", o->value_bytes, "Value size")->capture_default_str();
   cmd->add_option("--n", o->n, "N per request (default: the nodes' default)");
@@ -308,6 +408,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--key-prefix", o->key_prefix, "Prefix of the benchmark's keys")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the key and operation choice")->capture_default_str();
   cmd->callback([o] {
+    if (!(o->duration_s > 0)) throw CLI::ValidationError("--duration", "must be more than 0 seconds");
+    if (o->preload_timeout_s && !(*o->preload_timeout_s > 0)) {
+      throw CLI::ValidationError("--preload-timeout", "must be more than 0 seconds");
+    }
     int code = Bench(*o).run();
     if (code != 0) throw CLI::RuntimeError(code);
   });

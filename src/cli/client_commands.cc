@@ -12,7 +12,8 @@
 namespace md::cli {
 namespace {
 
-enum Exit { kOk = 0, kError = 1, kNotFound = 3, kConflict = 4, kUnavailable = 5 };
+// Exit codes (docs/api.md); 2, a usage error, is main's.
+enum Exit { kOk = 0, kError = 1, kUsage = 2, kNotFound = 3, kConflict = 4, kUnavailable = 5 };
 
 struct ClientOptions {
   std::string node = "127.0.0.1:5001";
@@ -20,6 +21,7 @@ struct ClientOptions {
   std::string value;
   std::string context;
   std::optional<int> n, r, w;
+  std::string sloppy;  // writes: "true" or "false" (strict quorum); empty: the node's default (sloppy)
   uint32_t timeout_ms = 5000;
 };
 
@@ -35,6 +37,7 @@ std::string query(const ClientOptions& o) {
   for (auto [name, v] : {std::pair{"N", o.n}, std::pair{"R", o.r}, std::pair{"W", o.w}}) {
     if (v) q += std::string(q.empty() ? "?" : "&") + name + "=" + std::to_string(*v);
   }
+  if (!o.sloppy.empty()) q += std::string(q.empty() ? "?" : "&") + "sloppy=" + o.sloppy;
   return q;
 }
 
@@ -71,7 +74,13 @@ int print_response(const Result<net::HttpResponse>& result) {
     std::cerr << "not found: " << text("key") << "\n";
     code = kNotFound;
   } else {
-    std::cerr << "error (HTTP " << result->status << "): " << text("error") << "\n";
+    std::cerr << "error (HTTP " << result->status << "): " << text("error");
+    if (doc.HasMember("required") && doc["required"].IsUint() && doc.HasMember("acknowledged") &&
+        doc["acknowledged"].IsUint()) {
+      std::cerr << " [" << doc["acknowledged"].GetUint() << " of the " << doc["required"].GetUint()
+                << " required acknowledged]";
+    }
+    std::cerr << "\n";
     return result->status == 503 ? kUnavailable : kError;
   }
   if (!text("context").empty()) std::cout << "context: " << text("context") << "\n";
@@ -96,7 +105,7 @@ std::optional<net::HttpClient> client_for(const std::string& node, uint32_t time
 
 int run(const ClientOptions& o, boost::beast::http::verb verb) {
   auto client = client_for(o.node, o.timeout_ms);
-  if (!client) return kError;
+  if (!client) return kUsage;
   rapidjson::Document body(rapidjson::kObjectType);
   auto& alloc = body.GetAllocator();
   if (verb == boost::beast::http::verb::put) {
@@ -131,7 +140,12 @@ void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::h
     cmd->add_option("--r", o->r, "Read quorum R");
   } else {
     cmd->add_option("--w", o->w, "Write quorum W");
-    cmd->add_option("--context", o->context, "The context a read printed: the write replaces what that read saw");
+    cmd->add_option("--context", o->context,
+                    "The context a read printed: the write replaces what that read saw (without it, a put is a "
+                    "blind write, concurrent with what is stored)");
+    cmd->add_option("--sloppy", o->sloppy,
+                    "false: a strict quorum, only the key's own replicas count toward W (default: the node's, true)")
+        ->check(CLI::IsMember({"true", "false"}));
   }
   cmd->add_option("--timeout-ms", o->timeout_ms, "Give up after this long")->capture_default_str();
   cmd->callback([o, verb] {
@@ -143,7 +157,7 @@ void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::h
 // Prints how one node sees the cluster (GET /cluster) as a table.
 int status(const ClientOptions& o) {
   auto client = client_for(o.node, o.timeout_ms);
-  if (!client) return kError;
+  if (!client) return kUsage;
   auto result = client->request(boost::beast::http::verb::get, "/cluster", "");
   if (!result.is_ok()) {
     std::cerr << "error: " << result.status().message() << "\n";

@@ -8,6 +8,8 @@
 
 namespace {
 
+constexpr int kUsageError = 2;
+
 // CLI11 parses an unsigned option with strtoull, which takes "-5" and wraps it to a huge number:
 // every unsigned option refuses a negative value instead.
 void refuse_negative_numbers(CLI::App& app) {
@@ -33,6 +35,13 @@ int main(int argc, char** argv) {
   md::cli::add_sim_command(app);
   md::cli::add_bench_command(app);
   refuse_negative_numbers(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command that ran and failed: it said why, its code says how
+  } catch (const CLI::ParseError& e) {
+    // --help answers 0; every usage error (an unknown flag, a bad value) exits 2, as most tools do.
+    return app.exit(e) == 0 ? 0 : kUsageError;
+  }
   return 0;
 }

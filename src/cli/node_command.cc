@@ -103,13 +103,13 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--max-key-bytes", config->limits.key_bytes_max, "Longest key accepted")->capture_default_str();
   cmd->add_option("--max-value-bytes", config->limits.value_bytes_max, "Largest value accepted, as compact JSON")
       ->capture_default_str();
-  cmd->add_option("--log-level", [](const std::vector<std::string>& v) {
-       spdlog::set_level(spdlog::level::from_str(v.front()));
-       return true;
-     }, "trace, debug, info, warn, error")
-      ->default_str("info");
+  auto log_level = std::make_shared<std::string>("info");
+  cmd->add_option("--log-level", *log_level, "Least severe messages logged")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
 
-  cmd->callback([config, sync, nodes, partitions] {
+  cmd->callback([config, sync, log_level, nodes, partitions] {
+    spdlog::set_level(spdlog::level::from_str(*log_level));
     config->nodes_given = nodes->count() > 0;
     config->partitions_given = partitions->count() > 0;
     auto policy = storage::parse_sync_policy(*sync);

@@ -79,11 +79,12 @@ void add_sim_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("sim", "Run the deterministic simulator: a cluster under faults, checked");
   cmd->add_option("--seed", args->options.seed, "The (first) seed")->capture_default_str();
   cmd->add_option("--seeds", args->seeds, "How many consecutive seeds to run")->capture_default_str();
-  cmd->add_option("--regressions", args->regressions, "Also run the seeds listed in this file");
+  cmd->add_option("--regressions", args->regressions,
+                  "Also run the seeds listed in this file, one per line, '#' comments (tests/sim/regression_seeds.txt)");
   cmd->add_option("--nodes", args->options.nodes, "Cluster size, 3 to 64 (default: the seed picks 3 to 5)")
       ->check(CLI::Range(3, 64));
   cmd->add_option("--steps", args->options.steps, "Client operations during the fault phase")->capture_default_str();
-  cmd->add_option("--faults", args->faults, "all, none, or a list of loss,duplicate,delay,partition,crash,slow,handoff")
+  cmd->add_option("--faults", args->faults, "all, none, or a list of " + sim::faults_to_string(*sim::parse_faults("all")))
       ->capture_default_str();
   cmd->add_option("--sync", args->sync, "Virtual disks: always (acked = synced) or none (lost on crash until flushed)")
       ->check(CLI::IsMember({"always", "none"}))
@@ -91,7 +92,8 @@ void add_sim_command(CLI::App& app) {
   cmd->add_flag("--trace", args->options.trace, "Print every event of the run");
   cmd->add_flag("--buggy-merge", args->options.buggy_merge, "Mutation test: replica merges drop a sibling");
   cmd->add_flag("--buggy-handoff", args->options.buggy_handoff,
-                "Mutation test: hints are acknowledged but never kept, so never delivered");
+                "Mutation test: hints are acknowledged but never kept, so never delivered (anti-entropy repairs what "
+                "they missed, so runs pass; tests/sim catches it with anti-entropy off)");
   cmd->add_flag("--buggy-actor-epochs", args->options.buggy_actor_epochs,
                 "Mutation test: a node that lost unsynced writes in a crash keeps its actor id and makes their dots again");
   cmd->add_flag("--buggy-reaping", args->options.buggy_reaping,

@@ -234,10 +234,15 @@ void Node::check_write(RequestId id) {
     response.context_token = std::move(write.context_token);
     respond(write.origin, std::move(response));
     write.answered = true;
-  } else if (!write.answered && acks + waiting < write.w) {
+  } else if (!write.answered && acks + waiting < write.w && waiting == 0) {
+    // W is out of reach. The answer waits for every replica still writing, so that `acknowledged`
+    // says how many hold the write: a failed write is not undone, and the replicas it missed get
+    // it later from this node's hints, so it may still be read.
     fail(write.origin, Outcome::unavailable,
-         write.sloppy ? "write quorum not reached: too many replicas are unreachable"
-                      : "write quorum not reached: too many replicas are unreachable (strict quorum: no fallbacks)",
+         std::string("write quorum not reached: too many replicas are unreachable") +
+             (write.sloppy ? "" : " (strict quorum: no fallbacks)") +
+             "; the write is indeterminate: it stays on the replicas that acknowledged it and reaches the others "
+             "later",
          acks, write.w);
     write.answered = true;
   }
@@ -578,9 +583,15 @@ void Node::on_tick(uint64_t now_ms) {
   }
   for (RequestId id : expired) {
     auto& read = reads_.at(id);
-    // Replicas that never answered count as failed; check_read answers 503 if R is out of reach,
-    // then repairs what did answer.
+    // Replicas that never answered count as failed: unanswered, the read had fewer than R replies.
+    // check_read then repairs what did answer.
     std::replace(read.slots.begin(), read.slots.end(), Slot::waiting, Slot::failed);
+    if (!read.answered) {
+      auto replied = static_cast<uint32_t>(std::count(read.slots.begin(), read.slots.end(), Slot::replied));
+      fail(read.origin, Outcome::unavailable, "read quorum not reached before the deadline: too few replicas answered in time",
+           replied, read.r);
+      read.answered = true;
+    }
     check_read(now_ms, id);
   }
   expired.clear();

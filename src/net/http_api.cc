@@ -5,7 +5,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 namespace md::net {
 namespace {
@@ -25,8 +27,26 @@ Result<int64_t> parse_int(std::string_view name, std::string_view text) {
   return v;
 }
 
-// Reads N, R, W and context from a parsed JSON body; unknown members are ignored.
+// What a /kv request may carry. Names are case-sensitive: a misspelled one ("w", "Sloppy") is
+// refused rather than ignored, so a client never silently gets a quorum it did not ask for.
+constexpr std::string_view kBodyFields[] = {"value", "context", "N", "R", "W", "sloppy"};
+constexpr std::string_view kQueryParams[] = {"context", "N", "R", "W", "sloppy"};
+
+template <size_t size>
+Status refuse_unknown(std::string_view name, const std::string_view (&accepted)[size], std::string_view what) {
+  if (std::find(std::begin(accepted), std::end(accepted), name) != std::end(accepted)) return Status::ok();
+  std::string list;
+  for (auto a : accepted) list += (list.empty() ? "" : ", ") + std::string(a);
+  return Status::invalid_argument("unknown " + std::string(what) + " '" + std::string(name) + "'; accepted: " + list +
+                                  " (case-sensitive)");
+}
+
+// Reads N, R, W, sloppy and context from a parsed JSON body; any other member but value is refused.
 Status read_body_params(const rapidjson::Value& body, core::ClientRequest* r) {
+  for (const auto& member : body.GetObject()) {
+    auto s = refuse_unknown({member.name.GetString(), member.name.GetStringLength()}, kBodyFields, "field in the body");
+    if (!s.is_ok()) return s;
+  }
   for (auto [name, slot] : {std::pair{"N", &r->n}, std::pair{"R", &r->r}, std::pair{"W", &r->w}}) {
     auto it = body.FindMember(name);
     if (it == body.MemberEnd()) continue;
@@ -46,6 +66,7 @@ Status read_body_params(const rapidjson::Value& body, core::ClientRequest* r) {
 
 Status read_query_params(const HttpRequest& request, core::ClientRequest* r) {
   for (const auto& [name, value] : request.query) {
+    if (auto s = refuse_unknown(name, kQueryParams, "query parameter"); !s.is_ok()) return s;
     std::optional<int64_t>* slot = name == "N" ? &r->n : name == "R" ? &r->r : name == "W" ? &r->w : nullptr;
     if (slot != nullptr) {
       auto v = parse_int(name, value);

@@ -5,7 +5,8 @@
 //   POST /cluster/join {"address": "host:port", "node_id": "..."}  (a node's --join; answered with
 //   the cluster state in protobuf, net/peer_codec.h)
 // Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
-// and the body is accepted whatever its Content-Type, as the seed's curl examples send it.
+// and the body is accepted whatever its Content-Type, as the seed's curl examples send it. Any other
+// name, misspelled or in another case, is refused with a 400 that lists the accepted ones.
 // Errors are {"status":"error","error":"..."} with the status code that fits.
 #pragma once
 

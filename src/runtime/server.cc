@@ -118,6 +118,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   Status load_trees();
   Status recover_hints();
   void arm_tick();
+  void log_suspicions();
   std::string info_page(net::InfoPage page) const;
 
   NodeConfig config_;
@@ -135,6 +136,7 @@ class Server::Impl final : public net::PeerTransport::Handler {
   core::RequestId next_client_id_ = 1;
   uint64_t bad_peer_messages_ = 0;
   std::atomic<uint64_t> dot_collisions_{0};  // counted where updates run, possibly the durable writer's thread
+  std::vector<bool> suspected_;  // per member, as last logged
 };
 
 Result<asio::ip::address> Server::Impl::resolve_listen_host() {
@@ -208,10 +210,12 @@ Result<core::ClusterState> Server::Impl::join(const std::string& node_id) {
   auto started = std::chrono::steady_clock::now();
   spdlog::info("joining the cluster of {} as {} ({})", config_.join, self, node_id);
   std::string last_problem;
-  while (std::chrono::steady_clock::now() - started < kGiveUpAfter) {
+  for (int attempt = 1; std::chrono::steady_clock::now() - started < kGiveUpAfter; ++attempt) {
     auto response = client.request(boost::beast::http::verb::post, "/cluster/join", body);
     if (!response.is_ok()) {
       last_problem = response.status().message();
+      spdlog::warn("--join {}: attempt {} failed: {}; trying again in 200 ms for up to 60 s", config_.join, attempt,
+                   last_problem);
     } else if (response->status != 200) {
       return Status::invalid_argument("--join " + config_.join + " refused us: " + response->body);
     } else if (auto state = net::decode_cluster_state(response->body); !state.is_ok()) {
@@ -222,6 +226,7 @@ Result<core::ClusterState> Server::Impl::join(const std::string& node_id) {
     } else {
       last_problem = "not admitted yet (ring version " + std::to_string(state->ring_version) + ", claimant " +
                      state->members[core::claimant(*state)] + ")";
+      spdlog::info("--join {}: attempt {}: {}", config_.join, attempt, last_problem);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -372,8 +377,27 @@ void Server::Impl::arm_tick() {
     if (ec) return;
     node_->on_tick(now_ms());
     run_effects();
+    log_suspicions();
     arm_tick();
   });
+}
+
+// Logs each peer that turned suspect (connected, heartbeats overdue) and each that came back up.
+void Server::Impl::log_suspicions() {
+  const auto members = node_->ring().members().size();
+  suspected_.resize(members, false);
+  for (core::MemberIndex m = 0; m < members; ++m) {
+    const auto status = node_->peer_status(m);
+    if (status == core::PeerStatus::down) suspected_[m] = false;  // "is down" is logged when its connection goes
+    if (status == core::PeerStatus::down || (status == core::PeerStatus::suspect) == suspected_[m]) continue;
+    suspected_[m] = !suspected_[m];
+    if (suspected_[m]) {
+      spdlog::warn("peer {} is suspect: connected, but its heartbeats stopped (phi {:.1f})", member(m),
+                   node_->peer_phi(m, now_ms()));
+    } else {
+      spdlog::info("peer {} is up again: its heartbeats are back", member(m));
+    }
+  }
 }
 
 void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respond) {

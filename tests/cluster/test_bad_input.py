@@ -1,4 +1,5 @@
 """Bad input gets a clear error with the right status, and the node keeps serving."""
+import os
 import shutil
 import socket
 import struct
@@ -38,6 +39,16 @@ class BadInput(ClusterTest):
         self.expect_error(400, "GET", "/kv/", None, "key must not be empty")
         self.expect_error(400, "GET", "/kv/" + "k" * 65, None, "limit is 64")
         self.expect_error(400, "PUT", "/kv/k", {"value": "v" * 1000}, "limit is 1000")
+
+    def test_an_unknown_or_misspelled_parameter_is_refused_and_nothing_is_written(self):
+        accepted = "accepted: value, context, N, R, W, sloppy (case-sensitive)"
+        self.expect_error(400, "PUT", "/kv/typo", {"value": 1, "w": 3}, "unknown field in the body 'w'; " + accepted)
+        self.expect_error(400, "PUT", "/kv/typo", {"value": 1, "Sloppy": False}, "'Sloppy'")
+        self.expect_error(400, "DELETE", "/kv/typo", {"quorum": 2}, "'quorum'")
+        self.expect_error(400, "GET", "/kv/typo?r=2", None,
+                          "unknown query parameter 'r'; accepted: context, N, R, W, sloppy (case-sensitive)")
+        self.expect_error(400, "PUT", "/kv/typo?W=2&Sloppy=false", {"value": 1}, "'Sloppy'")
+        self.assertEqual(request(self.port, "GET", "/kv/typo").status, 404)
         self.expect_error(400, "GET", "/kv/bad%zzescape", None, "")
         self.expect_error(404, "GET", "/nope", None, "no such route")
         self.expect_error(405, "PATCH", "/kv/k", {"value": 1}, "not allowed")
@@ -101,6 +112,24 @@ class BadFlags(ClusterTest):
         r = self.run_cli("sim", "--seed", "-1")  # every command's unsigned options
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("must not be negative", r.stdout + r.stderr)
+
+    def test_an_unknown_log_level_is_refused_with_the_allowed_names_before_anything_is_written(self):
+        data_dir = tempfile.mkdtemp(prefix="minidynamo-flags-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        for level in ("verbose", "WARN"):
+            r = self.run_cli("node", "--port", "20190", "--nodes", f"{HOST}:20190", "--data-dir", data_dir,
+                             "--log-level", level)
+            self.assertEqual(r.returncode, 2, r)
+            self.assertIn(f"--log-level: {level} not in {{trace,debug,info,warn,error}}", r.stderr)
+            self.assertEqual(os.listdir(data_dir), [])
+
+    def test_usage_errors_exit_2_as_documented(self):
+        for args in (["get"], ["put", "k"], ["get", "k", "--bogus"], ["put", "k", "1", "--sloppy", "no"],
+                     ["get", "k", "--node", "nohostport"], ["bench", "--workload", "nope"], ["node", "--port", "x"]):
+            r = self.run_cli(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stdout, r.stderr))
+            self.assertNotEqual(r.stderr.strip(), "", args)
+        self.assertEqual(self.run_cli("get", "--help").returncode, 0)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ learns the new ring by gossip, the newcomer gets its partitions' data by anti-en
 read, and keeps its membership across a restart."""
 import unittest
 
-from harness import ClusterTest, counter, request, wait_until
+from harness import HOST, Cluster, ClusterTest, counter, request, wait_until
 
 BASE = 20500  # founders 20501-20503, the newcomer 20504 (peers 21501-21504)
 
@@ -76,6 +76,16 @@ class MembershipTest(ClusterTest):
             self.assertEqual(r.status, 400, body)
             self.assertEqual(r.json["status"], "error", body)
         self.assertEqual(cluster_view(p)["joining"], [])
+
+    def test_each_join_attempt_to_an_address_that_refuses_is_logged(self):
+        c = Cluster(BASE + 20, size=0)  # nothing listens on 20529: the newcomer's --join is refused
+        self.addCleanup(c.close)
+        newcomer = BASE + 21
+        c.spawn(newcomer, ["--join", f"{HOST}:{BASE + 29}"])
+        for attempt in (1, 2):
+            wait_until(lambda: f"--join {HOST}:{BASE + 29}: attempt {attempt} failed" in c.log(newcomer),
+                       what=f"join attempt {attempt} to be logged")
+        self.assertIsNone(c.procs[newcomer].poll())  # it keeps trying (for 60 s), saying so each time
 
 
 if __name__ == "__main__":

@@ -50,6 +50,28 @@ TEST(HttpApi, writes_are_sloppy_unless_asked_for_a_strict_quorum) {
   }
 }
 
+TEST(HttpApi, an_unknown_or_misspelled_parameter_is_refused_naming_it_and_the_accepted_ones) {
+  auto refused = [](http::verb method, std::string body, std::vector<std::pair<std::string, std::string>> query,
+                    const std::string& name) {
+    auto call = parse_api_request(make(method, "/kv/k", std::move(body), std::move(query)), ApiLimits{});
+    auto* response = std::get_if<HttpResponse>(&call);
+    ASSERT_NE(response, nullptr) << name;
+    EXPECT_EQ(response->status, 400u);
+    EXPECT_NE(response->body.find("'" + name + "'"), std::string::npos) << response->body;
+    EXPECT_NE(response->body.find("N, R, W, sloppy"), std::string::npos) << response->body;
+  };
+  refused(http::verb::put, R"({"value": 1, "w": 3})", {}, "w");
+  refused(http::verb::put, R"({"value": 1, "Sloppy": false})", {}, "Sloppy");
+  refused(http::verb::delete_, R"({"W": 2, "quorum": 2})", {}, "quorum");
+  refused(http::verb::get, "", {{"r", "2"}}, "r");
+  refused(http::verb::put, R"({"value": 1})", {{"value", "2"}}, "value");  // the value goes in the body only
+  // Every documented name is accepted.
+  auto ok = parse_api_request(make(http::verb::put, "/kv/k", R"({"value":1,"context":null,"N":3,"R":2,"W":2,"sloppy":true})",
+                                   {{"N", "3"}, {"R", "2"}, {"W", "2"}, {"sloppy", "true"}, {"context", ""}}),
+                              ApiLimits{});
+  EXPECT_NE(std::get_if<core::ClientRequest>(&ok), nullptr);
+}
+
 TEST(HttpApi, a_get_accepts_the_seeds_json_body) {
   auto call = parse_api_request(make(http::verb::get, "/kv/k", R"({"R": 2})"), ApiLimits{});
   ASSERT_EQ(std::get<core::ClientRequest>(call).r, 2);
