@@ -178,13 +178,16 @@ Status Server::Impl::check_flags_against(const core::ClusterState& kept) const {
                                     " disagrees with the cluster kept in " + cluster_file() + " (Q=" +
                                     std::to_string(q) + ")" + way_out);
   }
-  if (config_.nodes_given) {
-    auto members = config_.nodes;
-    std::sort(members.begin(), members.end());
-    auto ring = core::Ring::create(members, q);
-    if (!ring.is_ok() || core::founding_state(*ring).cluster_id != kept.cluster_id) {
-      return Status::invalid_argument("--nodes does not name the founders of the cluster kept in " + cluster_file() +
-                                      way_out);
+  if (config_.nodes_given) {  // the founders, as at the first start, or every member as it is now
+    auto given = config_.nodes;
+    std::sort(given.begin(), given.end());
+    auto ring = core::Ring::create(given, q);
+    std::vector<std::string> now;
+    for (const auto& name : kept.members) now.push_back(core::current_address(kept, name));
+    std::sort(now.begin(), now.end());
+    if ((!ring.is_ok() || core::founding_state(*ring).cluster_id != kept.cluster_id) && given != now) {
+      return Status::invalid_argument("--nodes names neither the founders nor the members of the cluster kept in " +
+                                      cluster_file() + way_out);
     }
   }
   return Status::ok();

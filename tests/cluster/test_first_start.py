@@ -51,7 +51,7 @@ class FirstStart(ClusterTest):
         code, out = run_node("--port", str(third), "--data-dir", c.data_dir(third),
                              "--nodes", f"{HOST}:{third},{HOST}:{BASE + 9}")
         self.assertNotEqual(code, 0, out)
-        self.assertIn("--nodes does not name the founders of the cluster kept in", out)
+        self.assertIn("--nodes names neither the founders nor the members of the cluster kept in", out)
         # The same flags as at the first start, or none, start it as before.
         c.spawn(third, ["--nodes", c.nodes_flag])
         c.wait_healthy(third)
