@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <array>
 
 namespace md::runtime {
 namespace {
@@ -60,20 +60,8 @@ Result<std::pair<std::string, uint16_t>> peer_endpoint(const std::string& member
 
 std::string new_node_id() {
   std::random_device entropy;
-  std::array<uint32_t, 4> bits{entropy(), entropy(), entropy(), entropy()};
-  static constexpr char kDigits[] = "abcdefghijklmnopqrstuvwxyz234567";
-  std::string id = "node_";
-  uint64_t buffer = 0;
-  int buffered = 0;
-  for (uint32_t word : bits) {
-    buffer = buffer << 32 | word;
-    buffered += 32;
-    while (buffered >= 5) {
-      buffered -= 5;
-      id.push_back(kDigits[(buffer >> buffered) & 31]);
-    }
-  }
-  if (buffered > 0) id.push_back(kDigits[(buffer << (5 - buffered)) & 31]);
+  char id[5 + 32 + 1];
+  std::snprintf(id, sizeof id, "node_%08x%08x%08x%08x", entropy(), entropy(), entropy(), entropy());
   return id;
 }
 

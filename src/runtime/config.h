@@ -49,7 +49,7 @@ Result<std::vector<std::string>> founding_members(const NodeConfig& config);
 // resolved here (the peer transport resolves it at every connect).
 Result<std::pair<std::string, uint16_t>> peer_endpoint(const std::string& member, uint16_t peer_port_offset);
 
-// A node id no other node has: "node_" and 128 random bits from the OS (26 base-32 digits). Ids
+// A node id no other node has: "node_" and 128 random bits from the OS (32 hex digits). Ids
 // are not derived from addresses, which hosts share (every pod on port 5001) and reuse (a wiped
 // data dir restarted at the same address must not make the dots its predecessor made).
 std::string new_node_id();

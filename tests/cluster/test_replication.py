@@ -1,5 +1,6 @@
 """Quorums, siblings, deletes, failures and durability on a real three-node cluster."""
 import os
+import re
 import shutil
 import signal
 import time
@@ -112,7 +113,7 @@ class Replication(ClusterTest):
         ids = [request(p, "GET", "/cluster").json["node_id"] for p in c.ports]
         self.assertEqual([n["node_id"] for n in cluster["nodes"]], ids)
         self.assertEqual(len(set(ids)), 3, "node ids must be unique")
-        self.assertTrue(all(i.startswith("node_") and len(i) == 31 for i in ids), ids)  # node_ + 128 bits in base 32
+        self.assertTrue(all(re.fullmatch("node_[0-9a-f]{32}", i) for i in ids), ids)  # node_ + 128 random bits
         self.assertEqual([n["address"] for n in cluster["nodes"]], [f"{HOST}:{p}" for p in c.ports])
         self.assertIsNone(cluster["id_conflict"])
         self.assertEqual(sum(n["self"] for n in cluster["nodes"]), 1)
