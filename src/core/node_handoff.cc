@@ -165,12 +165,12 @@ void Node::erase_hint(std::map<HintKey, Hint>::iterator it) {
 }
 
 void Node::on_hints_recovered(const std::vector<std::string>& hint_keys) {
-  const auto& members = ring_.members();
+  const auto& members = ring_.members();  // in joining order, not sorted: a joiner may sort first
   for (const auto& bytes : hint_keys) {
     auto address = decode_hint_key(bytes);
-    auto m = address.is_ok() ? std::lower_bound(members.begin(), members.end(), address->owner) : members.end();
+    auto m = address.is_ok() ? std::find(members.begin(), members.end(), address->owner) : members.end();
     auto owner = static_cast<MemberIndex>(m - members.begin());
-    if (m == members.end() || *m != address->owner || owner == self_) {
+    if (m == members.end() || owner == self_) {
       ++counters_.hints_unreadable;
       continue;
     }

@@ -46,7 +46,7 @@ class Ring {
 
  private:
   Ring() = default;
-  std::vector<std::string> members_;  // sorted ids
+  std::vector<std::string> members_;  // founders sorted, then joiners in joining order
   std::vector<MemberIndex> owner_;    // per partition
   std::vector<MemberIndex> walk_;     // per partition, all members in walk order (row-major)
   uint32_t log2_q_ = 0;

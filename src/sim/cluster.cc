@@ -340,6 +340,8 @@ void Cluster::write_back(size_t node) {
 }
 
 // What the runtime does at start: the node learns the hints its disk holds.
+size_t Cluster::hints_on_disk(size_t node) const { return disk_view(node, core::kHintPartition).size(); }
+
 void Cluster::recover_hints(size_t node) {
   std::vector<std::string> keys;
   const auto& disk = disks_[node];

@@ -127,6 +127,8 @@ class Cluster {
   // hosts, often on one port, and random ids (runtime/config.h), so that neither sorts like i.
   const std::string& address(size_t i) const { return addresses_[i]; }
   const std::string& node_id(size_t i) const { return ids_[i]; }
+  // Hints on `node`'s disk (its kHintPartition): a hint the node cannot name keeps its key there.
+  size_t hints_on_disk(size_t node) const;
   // Replica merges that met a dot held with other contents (core/replica.h).
   uint64_t dot_collisions() const { return dot_collisions_; }
   size_t size() const { return nodes_.size(); }

@@ -241,7 +241,8 @@ class Simulation {
       if (!cluster_->is_member(n)) continue;  // a joiner never admitted (reported above) holds nothing
       uint64_t pending = 0;
       for (uint64_t count : cluster_->node(n).pending_hints()) pending += count;
-      healed.pending_hints.push_back(pending);
+      // What its disk still holds too: a hint the node could not read back is pending nowhere.
+      healed.pending_hints.push_back(std::max<uint64_t>(pending, cluster_->hints_on_disk(n)));
       healed.reaped = cluster_->reaped();
       result_.hints_delivered += cluster_->node(n).counters().hints_delivered;
       result_.suspicions += cluster_->node(n).counters().suspicions;  // of the nodes' current lives

@@ -1,6 +1,7 @@
 """Sloppy quorum and hinted handoff on a real three-node cluster: a write for a killed node
 reaches it by handoff once it returns, with no read touching the key, and hints survive a
-restart of the node that holds them. Ports 20401-20403 (peers 21401-21403)."""
+restart of the node that holds them, also for a joiner whose address sorts before the founders'.
+Ports 20401-20403 and 20450-20463 (peers 21401-21403, 21450-21463)."""
 import unittest
 
 from harness import HOST, ClusterTest, request, wait_until
@@ -77,6 +78,31 @@ class Handoff(ClusterTest):
         self.assertGreaterEqual(counters(holder)["hints_delivered"], 1)
         r = self.read_alone(c, third, "kept")
         self.assertEqual((r.status, r.json.get("value")), (200, "survived"), r)
+
+    def test_hints_for_a_joiner_that_sorts_before_the_founders_survive_a_restart_of_their_holder(self):
+        # Members are numbered in joining order: the joiner on 20450 comes after 20461-20463 although
+        # its address sorts first. Hints for it used to be found by a binary search, as if sorted.
+        c = self.start_cluster(BASE + 60, extra_args=["--timeout-ms", "1500", "--gossip-ms", "100"])
+        joiner = BASE + 50
+        c.join(joiner, via=c.ports[0])
+        wait_until(lambda: all(len(request(p, "GET", "/cluster").json["nodes"]) == 4 for p in c.ports),
+                   what="every node to serve by the ring with the joiner")
+        c.wait_connected()
+        self.kill_and_wait_until_seen_down(c, joiner)
+        keys = [f"late{i}" for i in range(20)]  # some of them are the joiner's
+        for k in keys:
+            self.assertEqual(request(c.ports[0], "PUT", f"/kv/{k}", {"value": k, "W": 2}).status, 200)
+        holder = next(p for p in c.procs if node_view(p, joiner)["pending_hints"] >= 1)
+        held = node_view(holder, joiner)["pending_hints"]
+
+        c.kill9(holder)
+        c.start(holder)
+        self.assertEqual(counters(holder)["hints_unreadable"], 0)
+        self.assertEqual(node_view(holder, joiner)["pending_hints"], held)
+
+        c.start(joiner)
+        wait_until(lambda: node_view(holder, joiner)["pending_hints"] == 0, what="the recovered hints to be handed off")
+        self.assertGreaterEqual(counters(holder)["hints_delivered"], held)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 // Sloppy quorum and hinted handoff, driven message by message in virtual time (sim::Cluster).
 #include <gtest/gtest.h>
 
+#include "core/cluster_state.h"
 #include "core/hinted_handoff.h"
 #include "core/node.h"
 #include "sim/cluster.h"
@@ -172,6 +173,23 @@ TEST_F(Handoff, a_replica_silent_past_the_deadline_gets_the_write_from_its_coord
   cluster.run_for(3000);
   EXPECT_EQ(values(2, "k"), std::vector<std::string>{"\"quiet\""});
   EXPECT_EQ(total(&NodeCounters::read_repairs), 0u);
+}
+
+// Members are numbered in joining order, so a joiner whose address sorts before the founders'
+// (port 10000 joining 5001-5003) comes last: its hints must still be found after a restart.
+TEST(HintRecovery, hints_for_a_joiner_that_sorts_before_the_founders_are_found_again_after_a_restart) {
+  auto state = founding_state(*Ring::create({"127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"}, 64));
+  ASSERT_TRUE(announce(state, "127.0.0.1:10000", "node_joiner").is_ok());
+  ASSERT_TRUE(admit_joiners(state));
+  ASSERT_EQ(state.members.back(), "127.0.0.1:10000");
+  Node node(state, 0, "node_a", NodeOptions{}, 1);
+  node.on_hints_recovered({encode_hint_key("127.0.0.1:10000", "k"), encode_hint_key("127.0.0.1:5002", "k")});
+  EXPECT_EQ(node.counters().hints_recovered, 2u);
+  EXPECT_EQ(node.counters().hints_unreadable, 0u);
+  EXPECT_EQ(node.pending_hints()[3], 1u);
+  EXPECT_EQ(node.pending_hints()[1], 1u);
+  node.on_hints_recovered({encode_hint_key("127.0.0.1:9999", "k")});  // no such member: left alone
+  EXPECT_EQ(node.counters().hints_unreadable, 1u);
 }
 
 TEST(HintKey, round_trips_and_rejects_what_is_not_a_hint_key) {
