@@ -172,24 +172,25 @@ void Node::dispatch(RequestId id, PendingWrite& write, size_t target) {
 }
 
 // Who keeps a hint for `owner`, a replica that is down or failed. For a sloppy write not yet
-// answered: the first healthy node of the key's ring walk beyond its N replicas that keeps no
-// hint of this write yet, then a healthy replica (as Riak's fallback vnodes share nodes when
-// fewer than N nodes are healthy); its acknowledgement counts toward W. Otherwise this
-// coordinator keeps the hint: the owner still gets the write later, but it does not count.
+// answered: the first healthy node of the key's ring walk beyond its N replicas that holds no
+// copy of this write yet; its acknowledgement counts toward W, since it is another machine
+// holding the write (the Dynamo paper's first N healthy nodes). Otherwise this coordinator keeps
+// the hint: the owner still gets the write later, but a hint beside a replica on one machine is
+// not another copy, and it does not count.
 std::optional<Node::WriteTarget> Node::stand_in(const PendingWrite& write, MemberIndex owner) const {
   auto tried = [&](MemberIndex node) {
     return std::any_of(write.targets.begin(), write.targets.end(),
                        [&](const WriteTarget& t) { return t.node == node && t.owner == owner; });
   };
   if (write.sloppy && !write.answered) {
-    auto holds_hint = [&](MemberIndex node) {
-      return std::any_of(write.targets.begin(), write.targets.end(),
-                         [&](const WriteTarget& t) { return t.node == node && t.node != t.owner; });
+    auto holds_a_copy = [&](MemberIndex node) {  // a replica of this write, or a hint of it
+      return std::find(write.owners.begin(), write.owners.end(), node) != write.owners.end() ||
+             std::any_of(write.targets.begin(), write.targets.end(), [&](const WriteTarget& t) { return t.node == node; });
     };
     auto walk = ring_.preference_list(write.partition, ring_.members().size());
-    for (size_t step = 0; step < walk.size(); ++step) {
-      MemberIndex m = walk[(write.owners.size() + step) % walk.size()];
-      if (m == owner || !peer_up(m) || holds_hint(m) || tried(m)) continue;
+    for (size_t step = write.owners.size(); step < walk.size(); ++step) {
+      MemberIndex m = walk[step];
+      if (!peer_up(m) || holds_a_copy(m)) continue;
       return WriteTarget{m, owner, true, Slot::waiting};
     }
   }

@@ -34,14 +34,18 @@ class Handoff(ClusterTest):
             c.stop(other)
         return request(port, "GET", f"/kv/{key}?R=1")
 
-    def test_a_sloppy_w3_write_with_a_node_down_reaches_it_by_handoff_and_a_strict_one_is_refused(self):
+    def test_a_write_for_a_node_down_reaches_it_by_handoff_and_w3_counts_only_two_machines(self):
         c = self.start_cluster(BASE, extra_args=["--timeout-ms", "1500"])
         a, b, third = c.ports
         self.kill_and_wait_until_seen_down(c, third)
 
-        w = request(a, "PUT", "/kv/handed", {"value": "by handoff", "W": 3})
+        w = request(a, "PUT", "/kv/handed", {"value": "by handoff", "W": 2})
         self.assertEqual(w.status, 200, w)
-        self.assertEqual(w.json["replicas_written"], 3)
+        self.assertEqual(w.json["replicas_written"], 2)
+        # Two machines hold the write: a hint beside a replica is not a third copy (the seed's drill).
+        sloppy = request(a, "PUT", "/kv/two-copies", {"value": 1, "W": 3})
+        self.assertEqual(sloppy.status, 503, sloppy)
+        self.assertEqual((sloppy.json["required"], sloppy.json["acknowledged"]), (3, 2))
         strict = request(a, "PUT", "/kv/strict?sloppy=false", {"value": 1, "W": 3})
         self.assertEqual(strict.status, 503, strict)
         self.assertEqual(strict.json["required"], 3)
@@ -65,7 +69,7 @@ class Handoff(ClusterTest):
         c = self.start_cluster(BASE, extra_args=["--timeout-ms", "1500"])
         a, b, third = c.ports
         self.kill_and_wait_until_seen_down(c, third)
-        self.assertEqual(request(a, "PUT", "/kv/kept", {"value": "survived", "W": 3}).status, 200)
+        self.assertEqual(request(a, "PUT", "/kv/kept", {"value": "survived", "W": 2}).status, 200)
         holder = next(p for p in (a, b) if node_view(p, third)["pending_hints"] >= 1)
 
         c.kill9(holder)

@@ -67,7 +67,10 @@ class Replication(ClusterTest):
                          check_code=5)
         self.assertIn("strict quorum", r.stderr)
         self.assertIn("[2 of the 3 required acknowledged]", r.stderr)
+        # Sloppy or not, W=3 needs three machines: two are up here.
         self.run_cli("put", "sloppy-cli", "1", "--node", f"127.0.0.1:{a}", "--w", "3", "--sloppy", "true",
+                     check_code=5)
+        self.run_cli("put", "sloppy-cli", "1", "--node", f"127.0.0.1:{a}", "--w", "2", "--sloppy", "true",
                      check_code=0)
 
         c.start(third)

@@ -69,18 +69,26 @@ class HandoffFourNodes : public Handoff {
   HandoffFourNodes() : Handoff(4) {}
 };
 
-TEST_F(Handoff, a_sloppy_w3_write_with_one_of_three_down_succeeds_and_reaches_the_owner_without_a_read) {
+// W counts machines: with one of three nodes down, no node outside the preference list can stand
+// in, and a hint kept beside a replica on one machine is not a third copy.
+TEST_F(Handoff, with_one_of_three_down_w3_answers_503_and_w2_succeeds_and_both_reach_the_owner_without_a_read) {
   cluster.crash(2);
-  auto w = call(0, put("k", "\"handed\"", 3));
+  auto w3 = call(0, put("k3", "\"two copies\"", 3));
+  EXPECT_EQ(w3.outcome, Outcome::unavailable);
+  EXPECT_EQ(w3.required, 3u);
+  EXPECT_EQ(w3.acknowledged, 2u);
+  EXPECT_LT(cluster.now_ms(), NodeOptions{}.request_timeout_ms);  // at once, not at the deadline
+  auto w = call(0, put("k", "\"handed\"", 2));
   ASSERT_EQ(w.outcome, Outcome::ok) << w.message;
-  EXPECT_EQ(w.acknowledged, 3u);
-  EXPECT_EQ(hints_for(2), 1u);
+  EXPECT_EQ(w.acknowledged, 2u);
+  EXPECT_EQ(hints_for(2), 2u);  // kept by the coordinator for both writes
 
   cluster.restart(2);
   cluster.run_for(500);
   EXPECT_EQ(values(2, "k"), std::vector<std::string>{"\"handed\""});
+  EXPECT_EQ(values(2, "k3"), std::vector<std::string>{"\"two copies\""});  // a 503 write is indeterminate
   EXPECT_EQ(hints_for(2), 0u);
-  EXPECT_EQ(total(&NodeCounters::hints_delivered), 1u);
+  EXPECT_EQ(total(&NodeCounters::hints_delivered), 2u);
   EXPECT_EQ(total(&NodeCounters::read_repairs), 0u);
   EXPECT_EQ(total(&NodeCounters::replica_reads), 0u);
 }
@@ -100,6 +108,7 @@ TEST_F(Handoff, a_strict_write_does_not_count_fallbacks_and_fails_once_the_live_
   EXPECT_EQ(values(2, "k"), std::vector<std::string>{"\"strict\""});
 }
 
+// With four nodes a W=3 write survives one dead replica: the fourth machine stands in and counts.
 TEST_F(HandoffFourNodes, the_next_node_beyond_the_preference_list_keeps_the_hint_apart_from_its_data) {
   auto order = walk("k");
   MemberIndex coordinator = order[0], owner = order[1], fallback = order[3];
@@ -146,7 +155,7 @@ TEST_F(HandoffFourNodes, hints_survive_a_restart_of_their_holder) {
 
 TEST_F(Handoff, a_hint_stays_until_the_owner_acknowledged_it) {
   cluster.crash(2);
-  ASSERT_EQ(call(0, put("k", "\"late\"", 3)).outcome, Outcome::ok);
+  ASSERT_EQ(call(0, put("k", "\"late\"", 2)).outcome, Outcome::ok);
   cluster.restart(2);
   cluster.partition({0, 0, 1});  // node 2's connections stay up, but nothing reaches it
   cluster.run_for(3 * NodeOptions{}.request_timeout_ms);
