@@ -227,6 +227,7 @@ struct StorageDone {
   Status status;                      // conflict: the sibling limit refused a coordinator write
   std::optional<std::string> object;  // the encoded object now stored; nullopt when absent
   uint64_t previous_hash = 0;         // an update or removal: object_hash of the bytes it replaced (0: absent)
+  bool dot_collision = false;         // an update's merge kept two writes made under one dot (core/replica.h)
 };
 
 // The runtime's answer to a ScanSegments: the keys of those segments with their objects.

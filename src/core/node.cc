@@ -441,6 +441,11 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
   if (it == ops_.end()) return;
   PendingOp op = std::move(it->second);
   ops_.erase(it);
+  if (done.dot_collision) {  // reported by apply_update only when new to the key: once per key
+    ++counters_.dot_collisions;
+    effects_.push_back(Warn{"key '" + op.key + "': a replica write carries a version whose dot this node holds " +
+                            "with other contents (two nodes share a node id?); both are kept as siblings"});
+  }
   if (op.update && done.status.is_ok()) {
     const uint64_t hash = done.object ? object_hash(*done.object) : 0;
     anti_entropy_.changed(op.partition, op.key, done.previous_hash, hash);

@@ -101,6 +101,7 @@ struct NodeCounters {
   uint64_t ring_changes = 0;        // newer ring versions adopted (or made, by the claimant)
   uint64_t reap_rounds = 0;         // reaping rounds this node started, as a partition's reaper
   uint64_t tombstones_reaped = 0;   // tombstones removed from this node's store
+  uint64_t dot_collisions = 0;      // replica merges that met a write under a dot held with other contents
 };
 
 class Node {

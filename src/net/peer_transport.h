@@ -53,6 +53,7 @@ struct PeerAddress {
   std::string host;
   uint16_t port = 0;
   std::string to_string() const { return host + ":" + std::to_string(port); }
+  bool operator==(const PeerAddress&) const = default;
 };
 
 struct PeerTransportOptions {

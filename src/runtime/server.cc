@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -108,11 +107,16 @@ class Server::Impl final : public net::PeerTransport::Handler {
   void run_effects();
   core::StorageDone read(const core::StorageOp& op);
   core::StorageDone remove(const core::StorageOp& op);
-  // Per batch of updates: the hash of the bytes each one replaced (for the anti-entropy tree),
-  // written by the update functions, possibly on the durable writer's thread.
-  using PreviousHashes = std::shared_ptr<std::vector<uint64_t>>;
-  storage::Update to_update(core::StorageOp op, PreviousHashes previous, size_t index);
-  void updates_done(const std::vector<core::RequestId>& ops, const std::vector<uint64_t>& previous,
+  // Per batch of updates, what each update function saw, written possibly on the durable
+  // writer's thread: the hash of the bytes it replaced (for the anti-entropy tree) and whether its
+  // merge met a dot made twice.
+  struct BatchNotes {
+    std::vector<uint64_t> previous_hash;
+    std::vector<char> dot_collision;
+  };
+  using Notes = std::shared_ptr<BatchNotes>;
+  storage::Update to_update(core::StorageOp op, Notes notes, size_t index) const;
+  void updates_done(const std::vector<core::RequestId>& ops, const BatchNotes& notes,
                     std::vector<storage::UpdateResult> results);
   core::ScanDone scan(const core::ScanSegments& scan);
   Status load_trees();
@@ -135,7 +139,6 @@ class Server::Impl final : public net::PeerTransport::Handler {
   std::map<core::RequestId, PendingHttp> pending_http_;
   core::RequestId next_client_id_ = 1;
   uint64_t bad_peer_messages_ = 0;
-  std::atomic<uint64_t> dot_collisions_{0};  // counted where updates run, possibly the durable writer's thread
   std::vector<bool> suspected_;  // per member, as last logged
 };
 
@@ -257,7 +260,7 @@ void Server::Impl::update_peers() {
       peers_->add_peer(std::move(address));
       peer_ports_.push_back(endpoint->second);
       spdlog::info("member {} joined the ring", members[m]);
-    } else if (peers_->address(static_cast<net::NodeIndex>(m)).to_string() != address.to_string()) {
+    } else if (peers_->address(static_cast<net::NodeIndex>(m)) != address) {
       spdlog::info("member {} is now at {}", members[m], current_address(state, members[m]));
       peers_->set_address(static_cast<net::NodeIndex>(m), std::move(address));
       peer_ports_[m] = endpoint->second;
@@ -274,7 +277,7 @@ Status Server::Impl::start() {
   if (!listen_ip.is_ok()) return listen_ip.status();
   auto identity = read_node_id(config_.data_dir, config_.node_id);
   if (!identity.is_ok()) return identity.status();
-  const std::string* node_id = &identity->id;
+  const std::string& node_id = identity->id;
   std::error_code dir_error;
   std::filesystem::create_directories(config_.data_dir, dir_error);
   if (dir_error) return Status::io_error("cannot create data dir " + config_.data_dir + ": " + dir_error.message());
@@ -294,21 +297,21 @@ Status Server::Impl::start() {
   }
 
   bool kept = false;
-  auto state = load_cluster_state(*node_id, &kept);
+  auto state = load_cluster_state(node_id, &kept);
   if (!state.is_ok()) return state.status();
   if (kept) {
     if (auto s = check_flags_against(*state); !s.is_ok()) return s;
   }
   const std::string self_addr = self_address(config_);
   // By its id first: a node keeps its place, partitions and data when its address changes.
-  const std::string name = core::find_self(*state, *node_id, self_addr);
+  const std::string name = core::find_self(*state, node_id, self_addr);
   if (name.empty()) {
-    return Status::invalid_argument("neither this node's id " + *node_id + " nor its address " + self_addr +
+    return Status::invalid_argument("neither this node's id " + node_id + " nor its address " + self_addr +
                                     " is a member of the cluster kept in " + cluster_file());
   }
   bool save_state = !kept;
   if (const std::string was = core::current_address(*state, name); core::move_member(*state, name, self_addr)) {
-    spdlog::warn("this node ({}) moved from {} to {}; gossip tells the other members", *node_id, was, self_addr);
+    spdlog::warn("this node ({}) moved from {} to {}; gossip tells the other members", node_id, was, self_addr);
     save_state = true;
   }
   const auto self = static_cast<core::MemberIndex>(
@@ -317,9 +320,9 @@ Status Server::Impl::start() {
   const core::ClusterState to_keep = *state;
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
-  node_ = std::make_unique<core::Node>(std::move(state).value(), self, *node_id, config_.core, id_base);
+  node_ = std::make_unique<core::Node>(std::move(state).value(), self, node_id, config_.core, id_base);
   if (!node_->id_conflict().empty()) {
-    return Status::invalid_argument("this node's id " + *node_id + " is held by " + node_->id_conflict() +
+    return Status::invalid_argument("this node's id " + node_id + " is held by " + node_->id_conflict() +
                                     " in the cluster kept in " + cluster_file() +
                                     "; a node id must name one node: start this node with a new data dir");
   }
@@ -352,9 +355,9 @@ Status Server::Impl::start() {
 
   // The ports are ours: from here on this node is a member, and its data dir says so.
   if (!identity->kept) {
-    if (auto s = keep_node_id(config_.data_dir, *node_id); !s.is_ok()) return s;
+    if (auto s = keep_node_id(config_.data_dir, node_id); !s.is_ok()) return s;
   }
-  auto epoch = ActorEpoch::begin(config_.data_dir, *node_id, synced, config_.engine == "rocksdb");
+  auto epoch = ActorEpoch::begin(config_.data_dir, node_id, synced, config_.engine == "rocksdb");
   if (!epoch.is_ok()) return epoch.status();
   epoch_ = std::move(epoch).value();
   if (epoch_->renewed()) {
@@ -369,7 +372,7 @@ Status Server::Impl::start() {
 
   arm_tick();
   spdlog::info("node {} ({}) serving HTTP on {}:{}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
-               *node_id, self_addr, listen_ip->to_string(), config_.port, peer_listen.port(), node_->ring().members().size(),
+               node_id, self_addr, listen_ip->to_string(), config_.port, peer_listen.port(), node_->ring().members().size(),
                node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
   return Status::ok();
 }
@@ -441,7 +444,7 @@ void Server::Impl::run_effects() {
     bool floor_kept = true;
     std::vector<storage::Update> updates;
     std::vector<core::RequestId> update_ops;
-    auto previous = std::make_shared<std::vector<uint64_t>>();  // sized once the batch is known
+    auto notes = std::make_shared<BatchNotes>();  // sized once the batch is known
     for (auto& effect : effects) {
       if (auto* send = std::get_if<core::SendPeer>(&effect)) {
         if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
@@ -476,20 +479,21 @@ void Server::Impl::run_effects() {
         done_here.push_back(removal->if_hash && !floor_kept ? read(op) : remove(op));
       } else {
         update_ops.push_back(op.op);
-        updates.push_back(to_update(std::move(op), previous, updates.size()));
+        updates.push_back(to_update(std::move(op), notes, updates.size()));
       }
     }
     for (auto& done : done_here) node_->on_storage_done(now_ms(), std::move(done));
     if (updates.empty()) continue;
-    previous->resize(updates.size());
+    notes->previous_hash.resize(updates.size());
+    notes->dot_collision.resize(updates.size());
     if (writer_) {
-      writer_->submit(std::move(updates), [this, ops = std::move(update_ops), previous = std::move(previous)](
+      writer_->submit(std::move(updates), [this, ops = std::move(update_ops), notes = std::move(notes)](
                                               std::vector<storage::UpdateResult> results) {
-        updates_done(ops, *previous, std::move(results));
+        updates_done(ops, *notes, std::move(results));
         run_effects();
       });
     } else {
-      updates_done(update_ops, *previous, engine_->update_all(updates));
+      updates_done(update_ops, *notes, engine_->update_all(updates));
     }
   }
 }
@@ -558,32 +562,26 @@ Status Server::Impl::recover_hints() {
   return Status::ok();
 }
 
-storage::Update Server::Impl::to_update(core::StorageOp op, PreviousHashes previous, size_t index) {
+storage::Update Server::Impl::to_update(core::StorageOp op, Notes notes, size_t index) const {
   // The function may run on the durable writer's thread: it owns copies of what it needs, and
-  // leaves the hash of the bytes it replaced in (*previous)[index].
+  // leaves what it saw in notes at `index`.
   return storage::Update{op.partition, std::move(op.key),
                          [update = std::move(*op.update), actor = epoch_->actor(),
-                          siblings_max = config_.core.siblings_max, key = op.key, collisions = &dot_collisions_,
-                          previous = std::move(previous),
+                          siblings_max = config_.core.siblings_max, notes = std::move(notes),
                           index](std::optional<std::string_view> current) -> Result<std::optional<std::string>> {
-                           (*previous)[index] = current ? core::object_hash(*current) : 0;
+                           notes->previous_hash[index] = current ? core::object_hash(*current) : 0;
                            auto applied = core::apply_update(current, update, actor, siblings_max);
                            if (!applied.is_ok()) return applied.status();
-                           if (applied->dot_collision) {
-                             ++*collisions;
-                             spdlog::error("key '{}': a replica write carries a version whose dot this node holds "
-                                           "with other contents (two nodes share a node id?); both are kept as "
-                                           "siblings", key);
-                           }
+                           notes->dot_collision[index] = applied->dot_collision;
                            return std::move(applied->bytes);
                          }};
 }
 
-void Server::Impl::updates_done(const std::vector<core::RequestId>& ops,
-                                const std::vector<uint64_t>& previous,
+void Server::Impl::updates_done(const std::vector<core::RequestId>& ops, const BatchNotes& notes,
                                 std::vector<storage::UpdateResult> results) {
   for (size_t i = 0; i < ops.size(); ++i) {
-    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt, previous[i]};
+    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt, notes.previous_hash[i],
+                           notes.dot_collision[i] != 0};
     if (done.status.is_ok()) {
       done.object = std::move(results[i].stored);
     } else if (done.status.code() != Code::conflict) {  // a refused write (too many siblings) is no fault
@@ -689,7 +687,7 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"replica_reads", c.replica_reads},
                                std::pair{"bad_replica_objects", c.bad_replica_objects}, std::pair{"suspicions", c.suspicions},
                                std::pair{"bad_peer_messages", bad_peer_messages_},
-                               std::pair{"dot_collisions", dot_collisions_.load()}, std::pair{"hints_stored", c.hints_stored},
+                               std::pair{"dot_collisions", c.dot_collisions}, std::pair{"hints_stored", c.hints_stored},
                                std::pair{"hints_refused", c.hints_refused}, std::pair{"hints_delivered", c.hints_delivered},
                                std::pair{"handoff_failures", c.handoff_failures},
                                std::pair{"hints_recovered", c.hints_recovered},

@@ -81,9 +81,7 @@ Cluster::Cluster(ClusterOptions options)
   XXH3_64bits_reset(trace_state_.get());
   epochs_.assign(options_.nodes, 0);
   for (size_t i = 0; i < options_.nodes; ++i) {
-    // The mutation: ids that collide, as every node defaulting to node_5001 on its own host did,
-    // with nothing to refuse them.
-    actors_.push_back(options_.buggy_ids ? ids_[0] : ids_[i]);
+    actors_.push_back(actor_base(i));
     bool joiner = i + options_.joiners >= options_.nodes;
     nodes_.push_back(joiner ? nullptr : make_node(i));
     up_[i] = member_[i] = !joiner;
@@ -340,6 +338,18 @@ void Cluster::write_back(size_t node) {
 }
 
 // What the runtime does at start: the node learns the hints its disk holds.
+const std::string& Cluster::actor_base(size_t node) const {
+  // The mutation: ids that collide, as every node defaulting to node_5001 on its own host did,
+  // with nothing to refuse them.
+  return options_.buggy_ids ? ids_[0] : ids_[node];
+}
+
+uint64_t Cluster::dot_collisions() const {
+  uint64_t total = 0;
+  for (const auto& node : nodes_) total += node ? node->counters().dot_collisions : 0;
+  return total;
+}
+
 size_t Cluster::hints_on_disk(size_t node) const { return disk_view(node, core::kHintPartition).size(); }
 
 void Cluster::recover_hints(size_t node) {
@@ -387,10 +397,7 @@ void Cluster::execute(size_t i, const core::StorageOp& op) {
       done.status = next.status();
       done.object.reset();
     } else if (next->bytes) {
-      if (next->dot_collision) {
-        ++dot_collisions_;
-        note("n" + std::to_string(i) + " " + op.key + ": a merge met a dot held with other contents");
-      }
+      done.dot_collision = next->dot_collision;
       std::string bytes = std::move(*next->bytes);
       if (options_.buggy_merge && std::holds_alternative<core::MergeWrite>(*op.update)) bytes = drop_a_sibling(bytes);
       write_disk(i, key, bytes);
@@ -447,7 +454,7 @@ void Cluster::restart(size_t node) {
   // As the runtime does (runtime/actor_epoch.h): a crash that may have lost unsynced writes makes
   // the node version new writes under a new actor id, so that no dot is made twice.
   if (options_.sync == DiskSync::none && !options_.buggy_actor_epochs) {
-    actors_[node] = (options_.buggy_ids ? ids_[0] : ids_[node]) + "~" + std::to_string(++epochs_[node]);
+    actors_[node] = actor_base(node) + "~" + std::to_string(++epochs_[node]);
   }
   connect(node);
 }

@@ -129,8 +129,9 @@ class Cluster {
   const std::string& node_id(size_t i) const { return ids_[i]; }
   // Hints on `node`'s disk (its kHintPartition): a hint the node cannot name keeps its key there.
   size_t hints_on_disk(size_t node) const;
-  // Replica merges that met a dot held with other contents (core/replica.h).
-  uint64_t dot_collisions() const { return dot_collisions_; }
+  // Replica merges that met a dot held with other contents (core/replica.h), counted by the
+  // nodes' current lives.
+  uint64_t dot_collisions() const;
   size_t size() const { return nodes_.size(); }
   uint64_t now_ms() const { return now_ms_; }
   Rng& rng() { return rng_; }
@@ -182,6 +183,8 @@ class Cluster {
   std::map<std::pair<uint32_t, std::string>, std::string> disk_view(
       size_t node, std::optional<uint32_t> partition = std::nullopt) const;
   std::unique_ptr<core::Node> make_node(size_t i);
+  // The id node i makes dots under in its first epoch: its node id (ClusterOptions::buggy_ids aside).
+  const std::string& actor_base(size_t node) const;
 
   ClusterOptions options_;
   Rng rng_;
@@ -206,7 +209,6 @@ class Cluster {
   std::vector<StoredWrite> stored_writes_;
   std::vector<ReapedTombstone> reaped_;
   std::vector<Crash> crashes_;
-  uint64_t dot_collisions_ = 0;
   uint64_t now_ms_ = 0;
   uint64_t seq_ = 0;
   uint64_t next_handle_ = 1;
