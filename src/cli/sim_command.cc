@@ -55,8 +55,8 @@ int run(SimArgs& args) {
                 << " during anti-entropy, " << result.long_partitions << " long partitions, " << result.joins
                 << " joins), " << result.suspicions
                 << " suspicions, " << result.hints_delivered << " hints delivered, " << result.tombstones_reaped
-                << " tombstones reaped, "
-                << result.virtual_ms << " ms virtual, trace " << std::hex << result.trace_hash << std::dec << "\n";
+                << " tombstones reaped, " << result.disk_faults << " disk faults (" << result.disk_failures
+                << " failed storage operations), " << result.virtual_ms << " ms virtual, trace " << std::hex << result.trace_hash << std::dec << "\n";
     }
     if (result.ok()) {
       ++passed;
@@ -103,6 +103,10 @@ void add_sim_command(CLI::App& app) {
   cmd->add_flag("--buggy-ids", args->options.buggy_ids,
                 "Mutation test: every node makes its dots under one shared id, as nodes that all defaulted to "
                 "node_5001 on their own hosts did");
+  cmd->add_flag("--buggy-early-ack", args->options.buggy_early_ack,
+                "Mutation test: the group committer acknowledges a batch of synced writes before its fsync completes");
+  cmd->add_flag("--buggy-colocated-hints", args->options.buggy_colocated_hints,
+                "Mutation test: a hint the coordinator keeps beside its own replica counts toward W");
   cmd->callback([args] {
     int code = run(*args);
     if (code != 0) throw CLI::RuntimeError(code);

@@ -171,6 +171,8 @@ struct CoordinatorWrite {
   bool tombstone = false;
   std::string value;
   uint64_t dot_floor = 0;  // the new dot's counter is above this (DvvSet::update)
+  std::string actor;       // the new dot's id: the node's actor in its current epoch (actor_epoch.h)
+  uint32_t siblings_max = 0;  // the write is refused if it would leave more siblings than this
 };
 struct MergeWrite {
   std::string object;  // encoded

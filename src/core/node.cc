@@ -20,16 +20,19 @@ Outcome outcome_of(const Status& status) {
 
 }  // namespace
 
-Node::Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base)
-    : Node(founding_state(ring), self, std::move(node_id), options, request_id_base) {}
+Node::Node(Ring ring, MemberIndex self, std::string node_id, uint32_t epoch, NodeOptions options,
+           uint64_t request_id_base)
+    : Node(founding_state(ring), self, std::move(node_id), epoch, options, request_id_base) {}
 
-Node::Node(ClusterState state, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base)
+Node::Node(ClusterState state, MemberIndex self, std::string node_id, uint32_t epoch, NodeOptions options,
+           uint64_t request_id_base)
     : state_(std::move(state)),
       gossip_rng_(request_id_base),
       ring_version_(state_.ring_version),
       ring_(ring_of(state_)),
       self_(self),
       node_id_(std::move(node_id)),
+      actor_(actor_id(node_id_, epoch)),
       options_(options),
       reachable_(ring_.members().size(), true),
       detectors_(ring_.members().size(), PhiAccrualDetector(options_.failure_detector)),
@@ -134,7 +137,8 @@ void Node::start_write(uint64_t now_ms, Origin origin, ClientRequest& request, c
       write.targets.push_back(*target);
     }
   }
-  CoordinatorWrite update{std::move(context), request.op == Op::del, std::move(request.value), dot_floor_};
+  CoordinatorWrite update{std::move(context), request.op == Op::del, std::move(request.value), dot_floor_, actor_,
+                          options_.siblings_max};
   storage(next_id_++, partition, std::move(request.key), std::move(update), AfterLocalWrite{id});
 }
 
@@ -195,7 +199,7 @@ std::optional<Node::WriteTarget> Node::stand_in(const PendingWrite& write, Membe
     }
   }
   if (tried(self_)) return std::nullopt;
-  return WriteTarget{self_, owner, false, Slot::waiting};
+  return WriteTarget{self_, owner, options_.buggy_colocated_hints && write.sloppy, Slot::waiting};
 }
 
 void Node::target_done(RequestId id, MemberIndex node, MemberIndex owner, bool ok) {

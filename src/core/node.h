@@ -46,6 +46,7 @@
 #include <set>
 #include <vector>
 
+#include "core/actor_epoch.h"
 #include "core/anti_entropy.h"
 #include "core/cluster_state.h"
 #include "core/failure_detector.h"
@@ -71,6 +72,9 @@ struct NodeOptions {
   uint64_t handoff_retry_ms = 100;        // a failed delivery is retried after this, doubled per failure,
   uint64_t handoff_retry_max_ms = 2000;   // up to this
   uint64_t gossip_interval_ms = 1000;     // the cluster state goes to one random member this often
+  // Mutation test only (the simulator's --buggy-colocated-hints): a hint kept on a node that
+  // holds a replica counts toward W, as it did before W counted machines.
+  bool buggy_colocated_hints = false;
 };
 
 // How this node sees a peer: its connection is up and heartbeats arrive (up), the connection is
@@ -106,13 +110,18 @@ struct NodeCounters {
 
 class Node {
  public:
-  // `request_id_base` must differ between incarnations of a node (the runtime draws it from the
-  // OS, the simulator from its seed): replies that peers send to an earlier incarnation must never
-  // match a request of this one.
-  Node(Ring ring, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base);
+  // The node makes its writes' dots under actor_id(node_id, epoch), with the epoch the host got
+  // from next_epoch() (actor_epoch.h). `request_id_base` must differ between incarnations of a
+  // node (the runtime draws it from the OS, the simulator from its seed): replies that peers send
+  // to an earlier incarnation must never match a request of this one.
+  Node(Ring ring, MemberIndex self, std::string node_id, uint32_t epoch, NodeOptions options,
+       uint64_t request_id_base);
   // A node of a cluster in `state` (valid, with `self` one of its members), e.g. as kept by
   // SaveClusterState or learnt when joining.
-  Node(ClusterState state, MemberIndex self, std::string node_id, NodeOptions options, uint64_t request_id_base);
+  Node(ClusterState state, MemberIndex self, std::string node_id, uint32_t epoch, NodeOptions options,
+       uint64_t request_id_base);
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
   // `client` is the runtime's handle for the reply (ReplyClient carries it back).
   void on_client_request(uint64_t now_ms, RequestId client, ClientRequest request);
@@ -146,6 +155,8 @@ class Node {
   const ClusterState& cluster_state() const { return state_; }
   MemberIndex self() const { return self_; }
   const std::string& node_id() const { return node_id_; }
+  // The id this node makes new dots under (actor_epoch.h).
+  const std::string& actor() const { return actor_; }
   // The address of another node found claiming this node's id (in its hello, gossip or the state
   // this node started from); empty if none. While it is set this node coordinates no writes: two
   // coordinators under one id would make the same dots for different writes.
@@ -325,6 +336,7 @@ class Node {
   Ring ring_;
   MemberIndex self_;
   std::string node_id_;
+  std::string actor_;
   std::string id_conflict_;
   std::set<std::string> warned_;  // Warn messages already said
   NodeOptions options_;

@@ -2,6 +2,7 @@
 // promises). Every storage operation on a hint goes through advance_hint, one at a time per hint,
 // so a removal never overtakes a merge whatever order the runtime's storage runs operations in.
 #include <algorithm>
+#include <cassert>
 
 #include "core/node.h"
 #include "core/object_codec.h"
@@ -67,6 +68,7 @@ void Node::hint_merged(const HintKey& hk, bool ok) {
 
 void Node::hint_read(uint64_t now_ms, const HintKey& hk, StorageDone& done) {
   auto it = hints_.find(hk);
+  assert(it != hints_.end() && it->second.busy && "a hint stays while a storage operation on it is in flight");
   auto& hint = it->second;
   hint.busy = false;
   if (!done.status.is_ok() || !peer_up(hk.owner)) return handoff_failed(now_ms, hk);
@@ -85,6 +87,7 @@ void Node::hint_read(uint64_t now_ms, const HintKey& hk, StorageDone& done) {
 
 void Node::handoff_replied(uint64_t now_ms, RequestId id, MemberIndex from, bool ok) {
   auto d = handoffs_.find(id);
+  assert(d != handoffs_.end() && "the caller matched the reply to a delivery in flight");
   HintKey hk = d->second;
   auto& hint = hints_.at(hk);
   if (from != hk.owner || hint.stage != Hint::Stage::delivering) return;
@@ -104,6 +107,7 @@ void Node::handoff_replied(uint64_t now_ms, RequestId id, MemberIndex from, bool
 
 void Node::hint_removed(const HintKey& hk, bool ok) {
   auto it = hints_.find(hk);
+  assert(it != hints_.end() && it->second.busy && "a hint stays while it is removed");
   auto& hint = it->second;
   hint.busy = false;
   hint.stage = Hint::Stage::idle;  // if the removal failed, the next delivery repeats (merges are idempotent)

@@ -4,8 +4,7 @@
 
 namespace md::core {
 
-Result<Applied> apply_update(std::optional<std::string_view> current, const StorageUpdate& update,
-                             const std::string& node_id, uint32_t siblings_max) {
+Result<Applied> apply_update(std::optional<std::string_view> current, const StorageUpdate& update) {
   DvvSet object;
   if (current) {
     auto decoded = decode_object(*current);
@@ -16,9 +15,9 @@ Result<Applied> apply_update(std::optional<std::string_view> current, const Stor
   if (const auto* write = std::get_if<CoordinatorWrite>(&update)) {
     // A delete without context covers what this node has; a put without one covers nothing.
     VersionVector context = write->context ? *write->context : (write->tombstone ? object.context() : VersionVector());
-    object.update(context, node_id, write->tombstone, write->value, write->dot_floor);
-    if (object.siblings().size() > siblings_max) {
-      return Status::conflict("the key has reached its limit of " + std::to_string(siblings_max) +
+    object.update(context, write->actor, write->tombstone, write->value, write->dot_floor);
+    if (object.siblings().size() > write->siblings_max) {
+      return Status::conflict("the key has reached its limit of " + std::to_string(write->siblings_max) +
                               " siblings; read it and write back with the read's context to resolve them");
     }
     return Applied{encode_object(object)};

@@ -21,13 +21,12 @@ struct Applied {
 };
 
 // Computes the bytes to store for a key from what is stored now (nullopt: nothing).
-//  - CoordinatorWrite: makes the next dot of `node_id` (dvv_set.h) and refuses, with
-//    Code::conflict, a write that would leave more than `siblings_max` siblings; the stored
+//  - CoordinatorWrite: makes the next dot of its actor (dvv_set.h) and refuses, with
+//    Code::conflict, a write that would leave more than its siblings_max siblings; the stored
 //    siblings stay as they are.
 //  - MergeWrite: merges the incoming object; merges are never refused, so no replica drops data.
 //  - RemoveKey is not an update (the engine removes the key): Code::invalid_argument.
 // Returns Code::corruption for bytes that do not decode.
-Result<Applied> apply_update(std::optional<std::string_view> current, const StorageUpdate& update,
-                             const std::string& node_id, uint32_t siblings_max);
+Result<Applied> apply_update(std::optional<std::string_view> current, const StorageUpdate& update);
 
 }  // namespace md::core

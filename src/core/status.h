@@ -2,7 +2,8 @@
 //
 // A Status is ok or carries a code and a human-readable message that names what went
 // wrong (for a client: the parameter; for an operator: the file or peer). Result<T> is a
-// value or a non-ok Status. Programmer errors are assertions, not Statuses.
+// value or a non-ok Status. Programmer errors are assertions, not Statuses. Both are
+// [[nodiscard]]: an error dropped on the floor must be written as such ((void) and a reason).
 #pragma once
 
 #include <cassert>
@@ -23,7 +24,7 @@ enum class Code {
   io_error,          // the operating system or storage engine reported a failure
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status ok() { return Status(); }
@@ -47,7 +48,7 @@ class Status {
 
 // A value of T, or the Status that explains why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected
   Result(Status status) : v_(std::move(status)) { assert(!std::get<Status>(v_).is_ok()); }  // NOLINT

@@ -10,32 +10,36 @@ namespace md::runtime {
 
 namespace fs = std::filesystem;
 
-Result<ActorEpoch> ActorEpoch::begin(const std::string& data_dir, const std::string& node_id, bool synced_writes,
-                                     bool state_survives_restarts) {
+Result<ActorEpoch> ActorEpoch::read(const std::string& data_dir, const std::string& node_id,
+                                    const core::Durability& durability) {
   const fs::path epoch_file = fs::path(data_dir) / "EPOCH";
   const fs::path running = fs::path(data_dir) / "RUNNING";
-  ActorEpoch e;
-  e.data_dir_ = data_dir;
-  e.crashed_ = fs::exists(running);
-  bool ran_before = fs::exists(epoch_file);
-  if (ran_before) {
+  core::PreviousRun previous;
+  previous.crashed = fs::exists(running);
+  if (fs::exists(epoch_file)) {
     std::ifstream in(epoch_file);
     std::string text;
     std::getline(in, text);
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), e.epoch_);
+    uint32_t epoch = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), epoch);
     if (ec != std::errc() || end != text.data() + text.size()) {
       return Status::corruption(epoch_file.string() + " does not hold an epoch number: '" + text + "'");
     }
+    previous.epoch = epoch;
   }
-  e.renewed_ = ran_before && ((e.crashed_ && !synced_writes) || !state_survives_restarts);
-  if (e.renewed_) ++e.epoch_;
-  if (auto s = write_file_durably(epoch_file.string(), std::to_string(e.epoch_) + "\n"); !s.is_ok()) return s;
-  if (auto s = write_file_durably(running.string(), "a RUNNING marker left behind means the node did not stop cleanly\n");
-      !s.is_ok()) {
-    return s;
-  }
-  e.actor_ = e.epoch_ == 0 ? node_id : node_id + "~" + std::to_string(e.epoch_);
+  ActorEpoch e;
+  e.data_dir_ = data_dir;
+  e.crashed_ = previous.crashed;
+  e.epoch_ = core::next_epoch(previous, durability);
+  e.renewed_ = previous.epoch && e.epoch_ != *previous.epoch;
+  e.actor_ = core::actor_id(node_id, e.epoch_);
   return e;
+}
+
+Status ActorEpoch::begin() const {
+  const fs::path dir(data_dir_);
+  if (auto s = write_file_durably((dir / "EPOCH").string(), std::to_string(epoch_) + "\n"); !s.is_ok()) return s;
+  return write_file_durably((dir / "RUNNING").string(), "a RUNNING marker left behind means the node did not stop cleanly\n");
 }
 
 void ActorEpoch::end() const {

@@ -19,13 +19,12 @@ DurableWriter::~DurableWriter() {
   thread_.join();
 }
 
-void DurableWriter::submit(std::vector<storage::Update> updates, Done done) {
+void DurableWriter::submit(std::vector<storage::Update> updates, node::CommitQueue::Done done) {
   if (updates.empty()) return;
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    submissions_.push_back(Submission{updates.size(), std::move(done)});
-    for (auto& u : updates) queued_.push_back(std::move(u));
+    queue_.submit(std::move(updates), std::move(done));
     wake = idle_;
   }
   // Only an idle thread needs waking: one that waits out its commit window takes the queue when
@@ -36,28 +35,20 @@ void DurableWriter::submit(std::vector<storage::Update> updates, Done done) {
 void DurableWriter::run() {
   auto window_ends = std::chrono::steady_clock::now();
   while (true) {
-    std::vector<storage::Update> batch;
-    std::vector<Submission> submissions;
+    node::CommitQueue::Batch batch;
     {
       std::unique_lock lock(mutex_);
       idle_ = true;
-      wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       idle_ = false;
-      if (queued_.empty()) return;  // stopping, and nothing left to write
+      if (queue_.empty()) return;  // stopping, and nothing left to write
       wake_.wait_until(lock, window_ends, [this] { return stopping_; });  // what arrives meanwhile joins
       window_ends = std::chrono::steady_clock::now() + commit_window_;
-      batch.swap(queued_);
-      submissions.swap(submissions_);
+      batch = queue_.take();
     }
-    auto results = engine_.update_all(batch);
-    boost::asio::post(completions_, [submissions = std::move(submissions), results = std::move(results)]() mutable {
-      size_t next = 0;
-      for (auto& s : submissions) {
-        std::vector<storage::UpdateResult> mine(std::make_move_iterator(results.begin() + next),
-                                                std::make_move_iterator(results.begin() + next + s.count));
-        next += s.count;
-        s.done(std::move(mine));
-      }
+    auto results = engine_.update_all(batch.updates);
+    boost::asio::post(completions_, [batch = std::move(batch), results = std::move(results)]() mutable {
+      batch.complete(std::move(results));
     });
   }
 }

@@ -20,28 +20,24 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "node/commit_queue.h"
+#include "node/effect_runner.h"
 #include "storage/engine.h"
 
 namespace md::runtime {
 
-class DurableWriter {
+class DurableWriter final : public node::Committer {
  public:
-  // Runs on the `completions` context with one result per submitted update, in order.
-  using Done = std::function<void(std::vector<storage::UpdateResult>)>;
-
   DurableWriter(storage::Engine& engine, boost::asio::io_context& completions, std::chrono::microseconds commit_window);
   // Writes everything already submitted, then stops the thread.
-  ~DurableWriter();
+  ~DurableWriter() override;
   DurableWriter(const DurableWriter&) = delete;
   DurableWriter& operator=(const DurableWriter&) = delete;
 
-  void submit(std::vector<storage::Update> updates, Done done);
+  // `done` runs on the `completions` context.
+  void submit(std::vector<storage::Update> updates, node::CommitQueue::Done done) override;
 
  private:
-  struct Submission {
-    size_t count;
-    Done done;
-  };
   void run();
 
   storage::Engine& engine_;
@@ -49,8 +45,7 @@ class DurableWriter {
   const std::chrono::microseconds commit_window_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<storage::Update> queued_;
-  std::vector<Submission> submissions_;
+  node::CommitQueue queue_;
   bool idle_ = false;  // waiting for work, not for the end of a commit window
   bool stopping_ = false;
   std::thread thread_;  // last: starts after everything it uses exists

@@ -19,14 +19,13 @@
 #include <random>
 #include <thread>
 
-#include "core/merkle_tree.h"
 #include "core/node.h"
-#include "core/replica.h"
 #include "net/http_api.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
+#include "node/effect_runner.h"
 #include "runtime/actor_epoch.h"
 #include "runtime/durable_file.h"
 #include "runtime/durable_writer.h"
@@ -36,7 +35,7 @@ namespace md::runtime {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-class Server::Impl final : public net::PeerTransport::Handler {
+class Server::Impl final : public net::PeerTransport::Handler, public node::Host {
  public:
   explicit Impl(NodeConfig config) : config_(std::move(config)) {}
 
@@ -52,9 +51,13 @@ class Server::Impl final : public net::PeerTransport::Handler {
     });
   }
   ~Impl() override {
-    writer_.reset();  // writes what was submitted
-    if (engine_) engine_->sync();
-    if (epoch_) epoch_->end();  // a clean stop: nothing acknowledged was lost
+    writer_.reset();  // writes what was submitted (its completions are not run: nothing waits)
+    const Status synced = engine_ ? engine_->sync() : Status::ok();
+    if (!synced.is_ok()) {
+      spdlog::error("the last sync failed: {}; the next start begins a new actor epoch", synced.message());
+    } else if (running_marked_) {
+      epoch_->end();  // a clean stop: nothing acknowledged was lost
+    }
   }
 
   void on_peer_message(net::NodeIndex from, std::string payload) override {
@@ -64,18 +67,47 @@ class Server::Impl final : public net::PeerTransport::Handler {
       spdlog::warn("dropping a message from {}: {}", member(from), message.status().message());
       return;
     }
-    node_->on_peer_message(now_ms(), from, std::move(message).value());
-    run_effects();
+    runner_->peer_message(from, std::move(message).value());
   }
   void on_peer_up(net::NodeIndex peer) override {
     spdlog::info("peer {} is up", member(peer));
-    node_->on_peer_up(peer);
-    run_effects();
+    runner_->peer_up(peer);
   }
   void on_peer_down(net::NodeIndex peer) override {
     spdlog::warn("peer {} is down", member(peer));
-    node_->on_peer_down(now_ms(), peer);
-    run_effects();
+    runner_->peer_down(peer);
+  }
+
+  // node::Host: what the effect runner asks of this process.
+  uint64_t now_ms() const override {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
+  }
+  void send(core::MemberIndex to, const core::PeerMessage& message) override {
+    if (!peers_->send(to, net::encode_peer_message(message))) {
+      // Tell the core after this pass, never from inside it.
+      asio::post(io_, [this, to] {
+        if (!peers_->is_up(to)) on_peer_down(to);  // unless it came back meanwhile: no stale "down"
+      });
+    }
+  }
+  void reply(core::RequestId client, core::ClientResponse response) override {
+    auto it = pending_http_.find(client);
+    if (it == pending_http_.end()) return;
+    it->second.respond(net::kv_response(it->second.op, it->second.key, response));
+    pending_http_.erase(it);
+  }
+  Status keep_cluster_state(const core::ClusterState& state) override {
+    auto status = save_cluster_state(state);
+    update_peers();
+    return status;
+  }
+  Status keep_dot_floor(uint64_t floor) override {
+    return write_file_durably(dot_floor_file(), std::to_string(floor) + "\n");
+  }
+  void warn(const std::string& message) override { spdlog::warn("{}", message); }
+  void storage_failed(std::string_view what, const Status& status) override {
+    spdlog::error("{} failed: {}", what, status.message());
   }
 
  private:
@@ -85,10 +117,6 @@ class Server::Impl final : public net::PeerTransport::Handler {
     std::string key;
   };
 
-  uint64_t now_ms() const {
-    return static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
-  }
   // Where member m is now (its name in the ring is the address it joined with).
   const std::string& member(net::NodeIndex m) const {
     return core::current_address(node_->cluster_state(), node_->ring().members()[m]);
@@ -104,23 +132,6 @@ class Server::Impl final : public net::PeerTransport::Handler {
   Result<asio::ip::address> resolve_listen_host();
   void update_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
-  void run_effects();
-  core::StorageDone read(const core::StorageOp& op);
-  core::StorageDone remove(const core::StorageOp& op);
-  // Per batch of updates, what each update function saw, written possibly on the durable
-  // writer's thread: the hash of the bytes it replaced (for the anti-entropy tree) and whether its
-  // merge met a dot made twice.
-  struct BatchNotes {
-    std::vector<uint64_t> previous_hash;
-    std::vector<char> dot_collision;
-  };
-  using Notes = std::shared_ptr<BatchNotes>;
-  storage::Update to_update(core::StorageOp op, Notes notes, size_t index) const;
-  void updates_done(const std::vector<core::RequestId>& ops, const BatchNotes& notes,
-                    std::vector<storage::UpdateResult> results);
-  core::ScanDone scan(const core::ScanSegments& scan);
-  Status load_trees();
-  Status recover_hints();
   void arm_tick();
   void log_suspicions();
   std::string info_page(net::InfoPage page) const;
@@ -131,8 +142,10 @@ class Server::Impl final : public net::PeerTransport::Handler {
   asio::steady_timer tick_{io_};
   std::unique_ptr<storage::Engine> engine_;
   std::unique_ptr<DurableWriter> writer_;  // fsynced writes (--sync always); others run inline
-  std::optional<ActorEpoch> epoch_;         // the actor id new dots are made under
+  std::optional<ActorEpoch> epoch_;         // kept in the data dir once the node holds its ports
+  bool running_marked_ = false;              // this run left its RUNNING marker (actor_epoch.h)
   std::unique_ptr<core::Node> node_;
+  std::unique_ptr<node::EffectRunner> runner_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::PeerTransport> peers_;
   std::vector<uint16_t> peer_ports_;  // per member, as the transport knows them
@@ -318,17 +331,27 @@ Status Server::Impl::start() {
       std::find(state->members.begin(), state->members.end(), name) - state->members.begin());
   const uint64_t cluster_id = state->cluster_id;
   const core::ClusterState to_keep = *state;
+  auto epoch = ActorEpoch::read(config_.data_dir, node_id, core::Durability{synced, config_.engine == "rocksdb"});
+  if (!epoch.is_ok()) return epoch.status();
+  epoch_ = std::move(epoch).value();
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
   uint64_t id_base = (static_cast<uint64_t>(entropy()) << 32 | entropy()) >> 1;
-  node_ = std::make_unique<core::Node>(std::move(state).value(), self, node_id, config_.core, id_base);
+  node_ = std::make_unique<core::Node>(std::move(state).value(), self, node_id, epoch_->epoch(), config_.core, id_base);
+  runner_ = std::make_unique<node::EffectRunner>(*node_, *engine_, writer_.get(), *this);
   if (!node_->id_conflict().empty()) {
     return Status::invalid_argument("this node's id " + node_id + " is held by " + node_->id_conflict() +
                                     " in the cluster kept in " + cluster_file() +
                                     "; a node id must name one node: start this node with a new data dir");
   }
   if (auto s = restore_dot_floor(); !s.is_ok()) return s;
-  if (auto s = load_trees(); !s.is_ok()) return s;
-  if (auto s = recover_hints(); !s.is_ok()) return s;
+  const auto loading = std::chrono::steady_clock::now();
+  auto loaded = runner_->recover();
+  if (!loaded.is_ok()) return loaded.status();
+  spdlog::info("anti-entropy trees rebuilt from {} keys in {} ms", *loaded,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - loading).count());
+  if (const uint64_t hints = node_->counters().hints_recovered; hints > 0) {
+    spdlog::info("{} hints to hand off from before the restart", hints);
+  }
 
   std::vector<net::PeerAddress> peer_addresses;
   for (const auto& m : node_->ring().members()) {
@@ -357,9 +380,8 @@ Status Server::Impl::start() {
   if (!identity->kept) {
     if (auto s = keep_node_id(config_.data_dir, node_id); !s.is_ok()) return s;
   }
-  auto epoch = ActorEpoch::begin(config_.data_dir, node_id, synced, config_.engine == "rocksdb");
-  if (!epoch.is_ok()) return epoch.status();
-  epoch_ = std::move(epoch).value();
+  if (auto s = epoch_->begin(); !s.is_ok()) return s;
+  running_marked_ = true;
   if (epoch_->renewed()) {
     spdlog::warn("{}: new writes are versioned as {} so that no version made before is made again",
                  epoch_->previous_run_crashed() ? "the previous run did not stop cleanly and its unsynced writes may be lost"
@@ -381,8 +403,7 @@ void Server::Impl::arm_tick() {
   tick_.expires_after(std::chrono::milliseconds(config_.tick_ms));
   tick_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    node_->on_tick(now_ms());
-    run_effects();
+    runner_->tick();
     log_suspicions();
     arm_tick();
   });
@@ -418,7 +439,7 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
     const auto& announced = node_->cluster_state().node_ids;
     if (!announced.contains(join->address)) spdlog::info("{} ({}) asks to join", join->address, join->node_id);
     const Status asked = node_->on_join_request(join->address, join->node_id);
-    run_effects();
+    runner_->run();
     if (!asked.is_ok()) return respond(net::error_response(409, asked.message()));
     net::HttpResponse response;
     response.body = net::encode_cluster_state(node_->cluster_state());
@@ -428,110 +449,7 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   auto& client_request = std::get<core::ClientRequest>(call);
   core::RequestId id = next_client_id_++;
   pending_http_.emplace(id, PendingHttp{std::move(respond), client_request.op, client_request.key});
-  node_->on_client_request(now_ms(), id, std::move(client_request));
-  run_effects();
-}
-
-void Server::Impl::run_effects() {
-  // Reads run right here: they hit RocksDB's memtable and cache, and a round trip through another
-  // thread would cost two wake-ups. So do the writes of one pass over the effects, as one batch,
-  // unless they must be fsynced: then the durable writer batches them with whatever else queued
-  // during its last fsync, and the io thread carries on meanwhile.
-  while (true) {
-    auto effects = node_->take_effects();
-    if (effects.empty()) return;
-    std::vector<core::StorageDone> done_here;
-    bool floor_kept = true;
-    std::vector<storage::Update> updates;
-    std::vector<core::RequestId> update_ops;
-    auto notes = std::make_shared<BatchNotes>();  // sized once the batch is known
-    for (auto& effect : effects) {
-      if (auto* send = std::get_if<core::SendPeer>(&effect)) {
-        if (!peers_->send(send->to, net::encode_peer_message(send->message))) {
-          // Tell the core after this batch, never from inside it.
-          asio::post(io_, [this, to = send->to] {
-            if (!peers_->is_up(to)) on_peer_down(to);  // unless it came back meanwhile: no stale "down"
-          });
-        }
-      } else if (auto* reply = std::get_if<core::ReplyClient>(&effect)) {
-        auto it = pending_http_.find(reply->client);
-        if (it == pending_http_.end()) continue;
-        it->second.respond(net::kv_response(it->second.op, it->second.key, reply->response));
-        pending_http_.erase(it);
-      } else if (auto* save = std::get_if<core::SaveClusterState>(&effect)) {
-        if (auto status = save_cluster_state(save->state); !status.is_ok()) {
-          spdlog::error("keeping the cluster state failed: {}", status.message());  // gossip brings it again
-        }
-        update_peers();
-      } else if (auto* warn = std::get_if<core::Warn>(&effect)) {
-        spdlog::warn("{}", warn->message);
-      } else if (auto* floor = std::get_if<core::SaveDotFloor>(&effect)) {
-        // Durable before the removals that follow it; if it cannot be kept, they do not happen.
-        if (auto status = write_file_durably(dot_floor_file(), std::to_string(floor->floor) + "\n"); !status.is_ok()) {
-          spdlog::error("keeping the dot floor failed: {}; tombstones stay until it can be kept", status.message());
-          floor_kept = false;
-        }
-      } else if (auto* scan_op = std::get_if<core::ScanSegments>(&effect)) {
-        node_->on_scan_done(scan(*scan_op));  // queues effects for the next pass
-      } else if (auto& op = std::get<core::StorageOp>(effect); !op.update) {
-        done_here.push_back(read(op));
-      } else if (auto* removal = std::get_if<core::RemoveKey>(&*op.update)) {
-        done_here.push_back(removal->if_hash && !floor_kept ? read(op) : remove(op));
-      } else {
-        update_ops.push_back(op.op);
-        updates.push_back(to_update(std::move(op), notes, updates.size()));
-      }
-    }
-    for (auto& done : done_here) node_->on_storage_done(now_ms(), std::move(done));
-    if (updates.empty()) continue;
-    notes->previous_hash.resize(updates.size());
-    notes->dot_collision.resize(updates.size());
-    if (writer_) {
-      writer_->submit(std::move(updates), [this, ops = std::move(update_ops), notes = std::move(notes)](
-                                              std::vector<storage::UpdateResult> results) {
-        updates_done(ops, *notes, std::move(results));
-        run_effects();
-      });
-    } else {
-      updates_done(update_ops, *notes, engine_->update_all(updates));
-    }
-  }
-}
-
-core::StorageDone Server::Impl::read(const core::StorageOp& op) {
-  core::StorageDone done{op.op, Status::ok(), std::nullopt};
-  std::string bytes;
-  auto status = engine_->get(op.partition, op.key, &bytes);
-  if (status.is_ok()) {
-    done.object = std::move(bytes);
-  } else if (status.code() != Code::not_found) {
-    spdlog::error("reading key '{}' failed: {}", op.key, status.message());
-    done.status = status;
-  }
-  return done;
-}
-
-core::StorageDone Server::Impl::remove(const core::StorageOp& op) {
-  // A delivered hint, or a reaped tombstone. Not synced on its own: if a crash loses the removal,
-  // the hint is delivered again and the owner's merge makes that harmless; the tombstone is
-  // reaped again.
-  const auto& removal = std::get<core::RemoveKey>(*op.update);
-  core::StorageDone done{op.op, Status::ok(), std::nullopt};
-  if (removal.if_hash) {
-    // Only if it is still exactly the tombstone every member agreed on. The core has no update of
-    // the key in flight, so nothing changes it between this read and the removal.
-    done = read(op);
-    if (!done.status.is_ok() || !done.object) return done;
-    done.previous_hash = core::object_hash(*done.object);
-    if (done.previous_hash != *removal.if_hash) return done;
-  }
-  done.status = engine_->remove(op.partition, op.key);
-  if (done.status.is_ok()) {
-    done.object.reset();
-  } else {
-    spdlog::error("removing '{}' failed: {}", op.key, done.status.message());
-  }
-  return done;
+  runner_->client_request(id, std::move(client_request));
 }
 
 // The floor the node's dots are numbered above, as the last run kept it (none yet: 0).
@@ -545,77 +463,6 @@ Status Server::Impl::restore_dot_floor() {
     return Status::corruption(dot_floor_file() + " does not hold a number: '" + text + "'");
   }
   node_->restore_dot_floor(floor);
-  return Status::ok();
-}
-
-// The hints this node held when it stopped (their own key space of the engine): the core
-// delivers them like the hints of this life.
-Status Server::Impl::recover_hints() {
-  std::vector<std::string> keys;
-  auto s = engine_->for_each(core::kHintPartition, std::nullopt, [&](std::string_view key, std::string_view) {
-    keys.emplace_back(key);
-    return true;
-  });
-  if (!s.is_ok()) return s;
-  node_->on_hints_recovered(keys);
-  if (!keys.empty()) spdlog::info("{} hints to hand off from before the restart", keys.size());
-  return Status::ok();
-}
-
-storage::Update Server::Impl::to_update(core::StorageOp op, Notes notes, size_t index) const {
-  // The function may run on the durable writer's thread: it owns copies of what it needs, and
-  // leaves what it saw in notes at `index`.
-  return storage::Update{op.partition, std::move(op.key),
-                         [update = std::move(*op.update), actor = epoch_->actor(),
-                          siblings_max = config_.core.siblings_max, notes = std::move(notes),
-                          index](std::optional<std::string_view> current) -> Result<std::optional<std::string>> {
-                           notes->previous_hash[index] = current ? core::object_hash(*current) : 0;
-                           auto applied = core::apply_update(current, update, actor, siblings_max);
-                           if (!applied.is_ok()) return applied.status();
-                           notes->dot_collision[index] = applied->dot_collision;
-                           return std::move(applied->bytes);
-                         }};
-}
-
-void Server::Impl::updates_done(const std::vector<core::RequestId>& ops, const BatchNotes& notes,
-                                std::vector<storage::UpdateResult> results) {
-  for (size_t i = 0; i < ops.size(); ++i) {
-    core::StorageDone done{ops[i], std::move(results[i].status), std::nullopt, notes.previous_hash[i],
-                           notes.dot_collision[i] != 0};
-    if (done.status.is_ok()) {
-      done.object = std::move(results[i].stored);
-    } else if (done.status.code() != Code::conflict) {  // a refused write (too many siblings) is no fault
-      spdlog::error("storage update failed: {}", done.status.message());
-    }
-    node_->on_storage_done(now_ms(), std::move(done));
-  }
-}
-
-core::ScanDone Server::Impl::scan(const core::ScanSegments& scan) {
-  core::ScanDone done{scan.op, Status::ok(), {}};
-  done.status = engine_->for_each(scan.partition, std::nullopt, [&](std::string_view key, std::string_view object) {
-    if (std::binary_search(scan.segments.begin(), scan.segments.end(), core::segment_of(key))) {
-      done.entries.emplace_back(key, object);
-    }
-    return true;
-  });
-  if (!done.status.is_ok()) spdlog::error("anti-entropy scan of partition {} failed: {}", scan.partition, done.status.message());
-  return done;
-}
-
-Status Server::Impl::load_trees() {
-  auto started = std::chrono::steady_clock::now();
-  uint64_t keys = 0;
-  for (uint32_t p = 0; p < node_->ring().partitions(); ++p) {
-    auto s = engine_->for_each(p, std::nullopt, [&](std::string_view key, std::string_view object) {
-      node_->load_object(now_ms(), p, key, object);
-      ++keys;
-      return true;
-    });
-    if (!s.is_ok()) return s;
-  }
-  spdlog::info("anti-entropy trees rebuilt from {} keys in {} ms", keys,
-               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   return Status::ok();
 }
 

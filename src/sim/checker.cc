@@ -168,7 +168,7 @@ std::vector<std::string> check_healed(const History& history, const std::vector<
   }
   auto crashed_while_settling = [&](const StoredWrite& w) {
     return std::any_of(crashes.begin(), crashes.end(), [&](const Crash& c) {
-      return ring.members()[c.node] == w.dot.node && c.at_ms >= w.at_ms && c.at_ms <= w.at_ms + settle_ms;
+      return c.node == w.node && c.at_ms >= w.at_ms && c.at_ms <= w.at_ms + settle_ms;
     });
   };
   for (const auto& op : history) {

@@ -4,6 +4,9 @@
 #include <cassert>
 #include <cstdio>
 
+#include "core/actor_epoch.h"
+#include "core/context_token.h"
+#include "core/hinted_handoff.h"
 #include "core/object_codec.h"
 #include "core/replica.h"
 
@@ -64,45 +67,168 @@ std::string drop_a_sibling(const std::string& bytes) {
 
 }  // namespace
 
+// Node i's side of the effect runner: its network, replies and kept state go to the cluster.
+class Cluster::Host final : public node::Host {
+ public:
+  Host(Cluster& cluster, size_t node) : cluster_(cluster), node_(node) {}
+  uint64_t now_ms() const override { return cluster_.now_ms_; }
+  void send(core::MemberIndex to, const core::PeerMessage& message) override { cluster_.send(node_, to, message); }
+  void reply(core::RequestId client, core::ClientResponse response) override {
+    cluster_.reply(node_, client, std::move(response));
+  }
+  Status keep_cluster_state(const core::ClusterState& state) override {
+    if (state.ring_version > cluster_.ring_version_) {
+      cluster_.ring_version_ = state.ring_version;
+      cluster_.ring_ = core::ring_of(state);
+      note("ring version " + std::to_string(state.ring_version) + ": " +
+           std::to_string(cluster_.ring_.members().size()) + " members");
+    }
+    cluster_.machines_[node_].kept.cluster_state = state;
+    return Status::ok();
+  }
+  Status keep_dot_floor(uint64_t floor) override {
+    auto& machine = cluster_.machines_[node_];
+    if (machine.disk->faults().full) return Status::io_error("simulated disk: no space left on device");
+    machine.kept.dot_floor = floor;
+    return Status::ok();
+  }
+  void warn(const std::string& message) override { note("warns: " + message); }
+  void storage_failed(std::string_view what, const Status& status) override {
+    note(std::string(what) + " failed: " + status.message());
+    cluster_.disk_failures_.push_back(Crash{node_, cluster_.now_ms_});
+  }
+  void stored(uint32_t partition, const std::string& key, bool coordinator, const core::StorageDone& done) override {
+    cluster_.stored(node_, partition, key, coordinator, *done.object);
+  }
+  void removed(uint32_t partition, const std::string& key, const std::string& previous) override {
+    if (partition < cluster_.ring_.partitions()) {  // a reaped tombstone, not a delivered hint
+      note("reaped " + key);
+      cluster_.reaped_.push_back(ReapedTombstone{key, core::decode_object(previous)->context(), cluster_.now_ms_});
+    }
+  }
+
+ private:
+  void note(const std::string& line) { cluster_.note("n" + std::to_string(node_) + " " + line); }
+
+  Cluster& cluster_;
+  size_t node_;
+};
+
+// Group commit in virtual time, as the durable writer does it on its thread: a batch starts when
+// the previous one is done, with everything that queued meanwhile, and completes one fsync later.
+class Cluster::Committer final : public node::Committer {
+ public:
+  Committer(Cluster& cluster, size_t node) : cluster_(cluster), node_(node) {}
+
+  void submit(std::vector<storage::Update> updates, node::CommitQueue::Done done) override {
+    queue_.submit(std::move(updates), std::move(done));
+    if (cluster_.options_.buggy_early_ack) {
+      // The mutation: completed at once, the fsync left to the OS's next write-back.
+      auto batch = queue_.take();
+      batch.complete(cluster_.machines_[node_].disk->update_all_unsynced(batch.updates));
+      return;
+    }
+    if (!busy_) start();
+  }
+
+  // The started batch is written and synced (CommitDone).
+  void finish() {
+    auto batch = std::move(batch_);
+    busy_ = false;
+    batch.complete(cluster_.machines_[node_].disk->update_all(batch.updates));
+    if (!busy_ && !queue_.empty()) start();
+  }
+
+ private:
+  void start() {
+    batch_ = queue_.take();
+    busy_ = true;
+    const uint64_t fsync_ms = cluster_.rng_.between(1, cluster_.options_.fsync_ms_max);
+    cluster_.push(cluster_.now_ms_ + fsync_ms + cluster_.slow_ms_[node_], node_, CommitDone{});
+  }
+
+  Cluster& cluster_;
+  size_t node_;
+  node::CommitQueue queue_;
+  node::CommitQueue::Batch batch_;
+  bool busy_ = false;
+};
+
 Cluster::Cluster(ClusterOptions options)
     : options_(options),
       rng_(options.seed),
       addresses_(draw_addresses(options, rng_)),
       ids_(draw_ids(options, rng_)),
       ring_(make_ring(options, addresses_)),
+      machines_(options.nodes),
       up_(options.nodes, true),
       member_(options.nodes, true),
       joining_via_(options.nodes),
       incarnation_(options.nodes, 0),
       slow_ms_(options.nodes, 0),
       group_(options.nodes, 0),
-      disks_(options.nodes),
       trace_state_(XXH3_createState()) {
   XXH3_64bits_reset(trace_state_.get());
-  epochs_.assign(options_.nodes, 0);
   for (size_t i = 0; i < options_.nodes; ++i) {
-    actors_.push_back(actor_base(i));
-    bool joiner = i + options_.joiners >= options_.nodes;
-    nodes_.push_back(joiner ? nullptr : make_node(i));
+    machines_[i].disk = std::make_unique<SimDisk>(rng_, options_.sync);
+    const bool joiner = i + options_.joiners >= options_.nodes;
+    if (!joiner) start(i, 0);
     up_[i] = member_[i] = !joiner;
   }
   // The OS writes back what is not synced (with DiskSync::always: removals, which are not synced).
   for (size_t i = 0; i < options_.nodes; ++i) push(options_.flush_interval_ms, i, Flush{});
 }
 
-std::unique_ptr<core::Node> Cluster::make_node(size_t i) {
+Cluster::~Cluster() = default;
+
+void Cluster::start(size_t i, uint32_t epoch) {
+  auto& m = machines_[i];
+  m.kept.epoch = epoch;
   // Founders' addresses are sorted and joiners join one at a time in index order, so member
   // index i is node i.
-  auto node = disks_[i].cluster_state
-                  ? std::make_unique<core::Node>(*disks_[i].cluster_state, static_cast<core::MemberIndex>(i),
-                                                 ids_[i], options_.node, rng_.next() >> 1)
-                  : std::make_unique<core::Node>(ring_, static_cast<core::MemberIndex>(i), ids_[i],
-                                                 options_.node, rng_.next() >> 1);
-  // As the runtime does on start: the dot floor comes back, the anti-entropy trees and the
-  // tombstones are found again in what the disk kept.
-  node->restore_dot_floor(disks_[i].dot_floor);
-  for (const auto& [key, bytes] : disk_view(i)) node->load_object(now_ms_, key.first, key.second, bytes);
-  return node;
+  const auto self = static_cast<core::MemberIndex>(i);
+  m.node = m.kept.cluster_state
+               ? std::make_unique<core::Node>(*m.kept.cluster_state, self, ids_[i], epoch, options_.node, rng_.next() >> 1)
+               : std::make_unique<core::Node>(ring_, self, ids_[i], epoch, options_.node, rng_.next() >> 1);
+  m.host = std::make_unique<Host>(*this, i);
+  m.committer = options_.sync == DiskSync::always ? std::make_unique<Committer>(*this, i) : nullptr;
+  m.runner = std::make_unique<node::EffectRunner>(*m.node, *m.disk, m.committer.get(), *m.host, apply_fn(i));
+  // As the runtime does on start: the dot floor comes back, the anti-entropy trees, the
+  // tombstones and the hints are found again in what the disk kept (read without faults: a node
+  // that cannot read its disk does not start, which the simulator does not model).
+  m.node->restore_dot_floor(m.kept.dot_floor);
+  const DiskFaults faults = m.disk->faults();
+  m.disk->set_faults(DiskFaults{});
+  auto recovered = m.runner->recover();
+  assert(recovered.is_ok());
+  m.disk->set_faults(faults);
+}
+
+node::ApplyFn Cluster::apply_fn(size_t i) const {
+  auto apply = node::core_apply();
+  const auto& o = options_;
+  if (!o.buggy_merge && !o.buggy_handoff && !o.buggy_dot_floor && !o.buggy_ids) return apply;
+  // A mutation test: the storage step, broken as the option says.
+  return [apply, o, shared_id = ids_[0], own_id = ids_[i]](uint32_t partition, std::optional<std::string_view> current,
+                                                            const core::StorageUpdate& update) -> Result<core::Applied> {
+    if (o.buggy_handoff && partition == core::kHintPartition) return core::Applied{};  // acknowledged, never kept
+    core::StorageUpdate changed = update;
+    if (auto* write = std::get_if<core::CoordinatorWrite>(&changed)) {
+      if (o.buggy_dot_floor) write->dot_floor = 0;
+      if (o.buggy_ids) write->actor.replace(0, own_id.size(), shared_id);
+    }
+    auto applied = apply(partition, current, changed);
+    if (applied.is_ok() && applied->bytes && o.buggy_merge && std::holds_alternative<core::MergeWrite>(update)) {
+      applied->bytes = drop_a_sibling(*applied->bytes);
+    }
+    return applied;
+  };
+}
+
+std::string Cluster::actor_of(size_t i) const {
+  std::string actor = machines_[i].node->actor();
+  if (options_.buggy_ids) actor.replace(0, ids_[i].size(), ids_[0]);
+  return actor;
 }
 
 void Cluster::note(const std::string& line) {
@@ -117,6 +243,7 @@ void Cluster::push(uint64_t at_ms, size_t node, What what, uint64_t handle) {
 
 uint64_t Cluster::submit(size_t at, core::ClientRequest request) {
   uint64_t handle = next_handle_++;
+  if (request.op != core::Op::get) requests_[handle] = request;
   push(now_ms_, at, std::move(request), handle);
   return handle;
 }
@@ -140,10 +267,8 @@ void Cluster::run_for(uint64_t ms) {
     } else if (next_tick <= end) {
       now_ms_ = next_tick;
       poll_joins();
-      for (size_t i = 0; i < nodes_.size(); ++i) {
-        if (!up_[i]) continue;
-        nodes_[i]->on_tick(now_ms_);
-        drain(i);
+      for (size_t i = 0; i < machines_.size(); ++i) {
+        if (up_[i]) machines_[i].runner->tick();
       }
       next_tick += options_.tick_ms;
     } else {
@@ -161,14 +286,15 @@ std::optional<core::ClientResponse> Cluster::await(uint64_t handle, uint64_t lim
 }
 
 void Cluster::deliver(Event& e) {
+  auto& machine = machines_[e.node];
   if (std::holds_alternative<Flush>(e.what)) {
     // The OS writes back what it holds, crashed or not; then the next flush is due.
-    write_back(e.node);
+    machine.disk->write_back();
     push(now_ms_ + options_.flush_interval_ms, e.node, Flush{});
     return;
   }
   if (!up_[e.node] || e.incarnation != incarnation_[e.node]) return;  // lost with the crash
-  auto& node = *nodes_[e.node];
+  auto& runner = *machine.runner;
   std::string where = "n" + std::to_string(e.node) + " ";
   std::visit(
       [&](auto& what) {
@@ -177,62 +303,90 @@ void Cluster::deliver(Event& e) {
           static const char* ops[] = {"get", "put", "delete"};
           note(where + "client#" + std::to_string(e.handle) + " " + ops[static_cast<int>(what.op)] + " " + what.key +
                (what.value.empty() ? "" : " " + what.value));
-          node.on_client_request(now_ms_, e.handle, std::move(what));
-        } else if constexpr (std::is_same_v<W, core::ScanDone>) {
-          note(where + "scan_done op" + std::to_string(what.op) + " " + std::to_string(what.entries.size()) + " keys");
-          node.on_scan_done(std::move(what));
-        } else if constexpr (std::is_same_v<W, core::StorageDone>) {
-          note(where + "storage_done op" + std::to_string(what.op) + (what.status.is_ok() ? "" : " failed"));
-          node.on_storage_done(now_ms_, std::move(what));
+          runner.client_request(e.handle, std::move(what));
+        } else if constexpr (std::is_same_v<W, CommitDone>) {
+          note(where + "commit done");
+          machine.committer->finish();
         } else if constexpr (std::is_same_v<W, PeerDown>) {
           // The peer restarted since: the restart already gave this node a new connection to it,
           // as the runtime's reconnect would.
           if (what.peer_incarnation != incarnation_[what.peer]) return;
           note(where + "peer_down n" + std::to_string(what.peer));
-          node.on_peer_down(now_ms_, what.peer);
+          runner.peer_down(what.peer);
         } else if constexpr (std::is_same_v<W, std::pair<core::MemberIndex, core::PeerMessage>>) {
           note(where + message_name(what.second) + " from n" + std::to_string(what.first));
-          node.on_peer_message(now_ms_, what.first, std::move(what.second));
+          runner.peer_message(what.first, std::move(what.second));
         }
       },
       e.what);
-  drain(e.node);
 }
 
-// Carries out a node's effects: messages into the network, storage against its disk, replies recorded.
-void Cluster::drain(size_t i) {
-  for (auto& effect : nodes_[i]->take_effects()) {
-    if (auto* s = std::get_if<core::SendPeer>(&effect)) {
-      send(i, *s);
-    } else if (auto* reply = std::get_if<core::ReplyClient>(&effect)) {
-      static const char* outcomes[] = {"ok", "not_found", "bad_request", "too_many_siblings", "unavailable",
-                                       "internal_error"};
-      note("n" + std::to_string(i) + " reply client#" + std::to_string(reply->client) + " " +
-           outcomes[static_cast<int>(reply->response.outcome)]);
-      responses_[reply->client] = std::move(reply->response);
-    } else if (auto* scan = std::get_if<core::ScanSegments>(&effect)) {
-      core::ScanDone done{scan->op, Status::ok(), {}};
-      for (const auto& [key, bytes] : disk_view(i, scan->partition)) {
-        if (std::binary_search(scan->segments.begin(), scan->segments.end(), core::segment_of(key.second))) {
-          done.entries.emplace_back(key.second, bytes);
+void Cluster::reply(size_t i, core::RequestId client, core::ClientResponse response) {
+  static const char* outcomes[] = {"ok", "not_found", "bad_request", "too_many_siblings", "unavailable",
+                                   "internal_error"};
+  note("n" + std::to_string(i) + " reply client#" + std::to_string(client) + " " +
+       outcomes[static_cast<int>(response.outcome)]);
+  if (auto it = requests_.find(client); it != requests_.end()) {
+    // An acknowledged write must be held by W distinct nodes by now (core/node.h: W counts machines).
+    const core::ClientRequest& request = it->second;
+    if (response.outcome == core::Outcome::ok && request.op == core::Op::put) {
+      // The write answered: its dot is the newest of its coordinator's actor in the context the
+      // answer carries (a forward sent twice may have stored the value under two dots).
+      auto context = core::decode_context_token(response.context_token);
+      const auto w = static_cast<uint32_t>(request.w.value_or(options_.node.defaults.w));
+      for (const auto& write : stored_writes_) {
+        if (!context.is_ok() || write.key != request.key || write.value != request.value ||
+            context->get(write.dot.node) != write.dot.counter) {
+          continue;
+        }
+        if (size_t held = holders(request.key, write.dot); held < w) {
+          thin_acks_.push_back(ThinAck{request.key, request.value, w, held});
         }
       }
-      push(now_ms_ + slow_ms_[i], i, std::move(done));
-    } else if (auto* floor = std::get_if<core::SaveDotFloor>(&effect)) {
-      disks_[i].dot_floor = floor->floor;
-    } else if (auto* warn = std::get_if<core::Warn>(&effect)) {
-      note("n" + std::to_string(i) + " warns: " + warn->message);
-    } else if (auto* save = std::get_if<core::SaveClusterState>(&effect)) {
-      if (save->state.ring_version > ring_version_) {
-        ring_version_ = save->state.ring_version;
-        ring_ = core::ring_of(save->state);
-        note("n" + std::to_string(i) + " ring version " + std::to_string(ring_version_) + ": " +
-             std::to_string(ring_.members().size()) + " members");
-      }
-      disks_[i].cluster_state = std::move(save->state);
-    } else {
-      execute(i, std::get<core::StorageOp>(effect));
     }
+    requests_.erase(it);
+  }
+  responses_[client] = std::move(response);
+}
+
+size_t Cluster::holders(const std::string& key, const core::Dot& dot) const {
+  const uint32_t partition = ring_.partition_of_key(key);
+  size_t held = 0;
+  for (const auto& m : machines_) {
+    auto covers = [&](const std::string& bytes) {
+      auto object = core::decode_object(bytes);
+      return object.is_ok() && object->context().covers(dot);
+    };
+    auto data = m.disk->bytes(partition, key);
+    bool holds = data && covers(*data);
+    m.disk->visit(core::kHintPartition, [&](std::string_view hint_key, std::string_view bytes) {
+      auto address = core::decode_hint_key(hint_key);
+      if (address.is_ok() && address->key == key && covers(std::string(bytes))) holds = true;
+      return !holds;
+    });
+    held += holds ? 1 : 0;
+  }
+  return held;
+}
+
+void Cluster::stored(size_t i, uint32_t partition, const std::string& key, bool coordinator, const std::string& object) {
+  if (coordinator) {
+    // The new sibling carries the coordinator's newest dot.
+    auto decoded = *core::decode_object(object);
+    const std::string actor = actor_of(i);
+    core::Dot dot{actor, decoded.context().get(actor)};
+    for (const auto& s : decoded.siblings()) {
+      if (s.dot != dot) continue;
+      note("n" + std::to_string(i) + " stored " + key + " (" + dot.node + "," + std::to_string(dot.counter) + ") " +
+           (s.tombstone ? "tombstone" : s.value));
+      stored_writes_.push_back(StoredWrite{i, key, dot, s.context, s.tombstone, s.value, now_ms_});
+    }
+  }
+  if (options_.buggy_reaping && partition < ring_.partitions() && core::deleted_object_counter(object)) {
+    // The mutation: the tombstone goes at once, asking no one.
+    note("n" + std::to_string(i) + " reaped " + key);
+    reaped_.push_back(ReapedTombstone{key, core::decode_object(object)->context(), now_ms_});
+    machines_[i].disk->erase(partition, key);
   }
 }
 
@@ -247,17 +401,17 @@ void Cluster::join(size_t node, size_t via) {
 void Cluster::poll_joins() {
   if (now_ms_ < next_join_poll_ms_) return;
   next_join_poll_ms_ = now_ms_ + kJoinPollMs;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
+  for (size_t i = 0; i < machines_.size(); ++i) {
     if (!joining_via_[i] || !up_[*joining_via_[i]] || group_[i] != group_[*joining_via_[i]]) continue;
     size_t via = *joining_via_[i];
-    const Status asked = nodes_[via]->on_join_request(addresses_[i], ids_[i]);
-    core::ClusterState state = nodes_[via]->cluster_state();
-    drain(via);
+    const Status asked = machines_[via].node->on_join_request(addresses_[i], ids_[i]);
+    core::ClusterState state = machines_[via].node->cluster_state();
+    machines_[via].runner->run();
     if (!asked.is_ok()) continue;  // ids are drawn distinct: only a test's own setup gets here
     if (state.members.size() <= i || state.members[i] != addresses_[i]) continue;
     joining_via_[i].reset();
-    disks_[i].cluster_state = std::move(state);
-    nodes_[i] = make_node(i);
+    machines_[i].kept.cluster_state = std::move(state);
+    start(i, 0);
     up_[i] = member_[i] = true;
     note("n" + std::to_string(i) + " joined");
     connect(i);  // members that knew it (and failed to reach it before it ran) reconnect too
@@ -265,179 +419,51 @@ void Cluster::poll_joins() {
 }
 
 void Cluster::connect(size_t node) {
-  for (size_t i = 0; i < nodes_.size(); ++i) {
+  for (size_t i = 0; i < machines_.size(); ++i) {
     if (i == node || !up_[i]) continue;
-    nodes_[i]->on_peer_up(static_cast<core::MemberIndex>(node));
-    drain(i);
-    nodes_[node]->on_peer_up(static_cast<core::MemberIndex>(i));
+    machines_[i].runner->peer_up(static_cast<core::MemberIndex>(node));
+    machines_[node].node->on_peer_up(static_cast<core::MemberIndex>(i));
   }
-  drain(node);
+  machines_[node].runner->run();
 }
 
-void Cluster::send(size_t from, const core::SendPeer& s) {
+void Cluster::send(size_t from, core::MemberIndex to, const core::PeerMessage& message) {
   const auto& net = options_.network;
-  if (send_observer_) send_observer_(from, s.to, s.message);
-  if (!up_[s.to]) {  // a crashed node refuses connections: the sender learns at once
-    push(now_ms_ + net.latency_ms, from, PeerDown{s.to, incarnation_[s.to]});
+  if (send_observer_) send_observer_(from, to, message);
+  if (!up_[to]) {  // a crashed node refuses connections: the sender learns at once
+    push(now_ms_ + net.latency_ms, from, PeerDown{to, incarnation_[to]});
     return;
   }
-  if (group_[from] != group_[s.to] || rng_.chance(net.loss)) return;
+  if (group_[from] != group_[to] || rng_.chance(net.loss)) return;
   int copies = rng_.chance(net.duplicate) ? 2 : 1;
   for (int c = 0; c < copies; ++c) {
-    uint64_t delay = rng_.long_tail(net.latency_ms, net.latency_max_ms) + slow_ms_[from] + slow_ms_[s.to];
-    push(now_ms_ + delay, s.to, std::make_pair(static_cast<core::MemberIndex>(from), s.message));
+    uint64_t delay = rng_.long_tail(net.latency_ms, net.latency_max_ms) + slow_ms_[from] + slow_ms_[to];
+    push(now_ms_ + delay, to, std::make_pair(static_cast<core::MemberIndex>(from), message));
   }
 }
 
-std::map<std::pair<uint32_t, std::string>, std::string> Cluster::disk_view(size_t node,
-                                                                          std::optional<uint32_t> partition) const {
-  std::map<std::pair<uint32_t, std::string>, std::string> view;
-  auto overlay = [&](const auto& layer, auto&& put) {
-    auto from = partition ? layer.lower_bound({*partition, ""}) : layer.begin();
-    auto to = partition ? layer.lower_bound({*partition + 1, ""}) : layer.end();
-    for (auto it = from; it != to; ++it) put(it->first, it->second);
-  };
-  overlay(disks_[node].synced, [&](const auto& key, const std::string& bytes) { view[key] = bytes; });
-  overlay(disks_[node].unsynced, [&](const auto& key, const std::optional<std::string>& bytes) {  // newer
-    if (bytes) {
-      view[key] = *bytes;
-    } else {
-      view.erase(key);
-    }
-  });
-  return view;
-}
-
-std::optional<std::string> Cluster::read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const {
-  const auto& disk = disks_[node];
-  if (auto it = disk.unsynced.find(key); it != disk.unsynced.end()) return it->second;
-  if (auto it = disk.synced.find(key); it != disk.synced.end()) return it->second;
-  return std::nullopt;
-}
-
-void Cluster::write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes) {
-  auto& disk = disks_[node];
-  if (options_.sync == DiskSync::none || !bytes) {
-    disk.unsynced[key] = std::move(bytes);
-  } else {
-    write_back(node);  // a synced write to the log makes everything written before it durable too
-    disk.synced[key] = std::move(*bytes);
-  }
-}
-
-void Cluster::write_back(size_t node) {
-  auto& disk = disks_[node];
-  for (auto& [k, v] : disk.unsynced) {
-    if (v) {
-      disk.synced[k] = std::move(*v);
-    } else {
-      disk.synced.erase(k);
-    }
-  }
-  disk.unsynced.clear();
-}
-
-// What the runtime does at start: the node learns the hints its disk holds.
-const std::string& Cluster::actor_base(size_t node) const {
-  // The mutation: ids that collide, as every node defaulting to node_5001 on its own host did,
-  // with nothing to refuse them.
-  return options_.buggy_ids ? ids_[0] : ids_[node];
-}
+void Cluster::set_disk_faults(size_t node, const DiskFaults& faults) { machines_[node].disk->set_faults(faults); }
 
 uint64_t Cluster::dot_collisions() const {
   uint64_t total = 0;
-  for (const auto& node : nodes_) total += node ? node->counters().dot_collisions : 0;
+  for (const auto& m : machines_) total += m.node ? m.node->counters().dot_collisions : 0;
   return total;
 }
 
-size_t Cluster::hints_on_disk(size_t node) const { return disk_view(node, core::kHintPartition).size(); }
-
-void Cluster::recover_hints(size_t node) {
-  std::vector<std::string> keys;
-  const auto& disk = disks_[node];
-  for (auto it = disk.synced.lower_bound({core::kHintPartition, ""}); it != disk.synced.end(); ++it) {
-    if (!disk.unsynced.contains(it->first)) keys.push_back(it->first.second);
-  }
-  for (auto it = disk.unsynced.lower_bound({core::kHintPartition, ""}); it != disk.unsynced.end(); ++it) {
-    if (it->second) keys.push_back(it->first.second);
-  }
-  nodes_[node]->on_hints_recovered(keys);
-}
-
-void Cluster::execute(size_t i, const core::StorageOp& op) {
-  auto key = std::make_pair(op.partition, op.key);
-  auto current = read_disk(i, key);
-  core::StorageDone done{op.op, Status::ok(), current};
-  const auto* removal = op.update ? std::get_if<core::RemoveKey>(&*op.update) : nullptr;
-  if (removal && removal->if_hash) {
-    done.previous_hash = current ? core::object_hash(*current) : 0;
-    if (current && done.previous_hash == *removal->if_hash) {
-      reap(i, op.key, *current);
-      write_disk(i, key, std::nullopt);
-      done.object.reset();
-    }
-  } else if (removal) {
-    write_disk(i, key, std::nullopt);
-    done.object.reset();
-  } else if (op.update && options_.buggy_handoff && op.partition == core::kHintPartition) {
-    done.object = std::get<core::MergeWrite>(*op.update).object;  // acknowledged, never kept
-  } else if (op.update) {
-    done.previous_hash = current ? core::object_hash(*current) : 0;
-    std::optional<std::string_view> view;
-    if (current) view = *current;
-    const core::StorageUpdate* update = &*op.update;
-    core::StorageUpdate floorless;
-    if (options_.buggy_dot_floor && std::holds_alternative<core::CoordinatorWrite>(*update)) {
-      floorless = *update;
-      std::get<core::CoordinatorWrite>(floorless).dot_floor = 0;
-      update = &floorless;
-    }
-    auto next = core::apply_update(view, *update, actors_[i], options_.node.siblings_max);
-    if (!next.is_ok()) {
-      done.status = next.status();
-      done.object.reset();
-    } else if (next->bytes) {
-      done.dot_collision = next->dot_collision;
-      std::string bytes = std::move(*next->bytes);
-      if (options_.buggy_merge && std::holds_alternative<core::MergeWrite>(*op.update)) bytes = drop_a_sibling(bytes);
-      write_disk(i, key, bytes);
-      if (std::holds_alternative<core::CoordinatorWrite>(*op.update)) {
-        // The new sibling carries the coordinator's newest dot.
-        auto object = *core::decode_object(bytes);
-        core::Dot dot{actors_[i], object.context().get(actors_[i])};
-        for (const auto& s : object.siblings()) {
-          if (s.dot != dot) continue;
-          note("n" + std::to_string(i) + " stored " + op.key + " (" + dot.node + "," + std::to_string(dot.counter) +
-               ") " + (s.tombstone ? "tombstone" : s.value));
-          stored_writes_.push_back(StoredWrite{op.key, dot, s.context, s.tombstone, s.value, now_ms_});
-        }
-      }
-      if (options_.buggy_reaping && op.partition < ring_.partitions() && core::deleted_object_counter(bytes)) {
-        reap(i, op.key, bytes);  // at once, asking no one
-        write_disk(i, key, std::nullopt);
-        done.object.reset();
-      } else {
-        done.object = std::move(bytes);
-      }
-    }
-  }
-  push(now_ms_ + slow_ms_[i], i, std::move(done));
-}
-
-void Cluster::reap(size_t i, const std::string& key, const std::string& tombstone) {
-  auto object = *core::decode_object(tombstone);
-  note("n" + std::to_string(i) + " reaped " + key);
-  reaped_.push_back(ReapedTombstone{key, object.context(), now_ms_});
-}
+size_t Cluster::hints_on_disk(size_t node) const { return machines_[node].disk->keys(core::kHintPartition); }
 
 void Cluster::crash(size_t node) {
   note("crash n" + std::to_string(node));
   crashes_.push_back(Crash{node, now_ms_});
   up_[node] = false;
   ++incarnation_[node];
-  nodes_[node].reset();  // volatile state is gone
-  disks_[node].unsynced.clear();  // and so is what the OS had not written back
-  for (size_t i = 0; i < nodes_.size(); ++i) {
+  auto& m = machines_[node];
+  m.runner.reset();  // volatile state is gone
+  m.committer.reset();
+  m.host.reset();
+  m.node.reset();
+  m.disk->crash();  // and so is what the OS had not written back
+  for (size_t i = 0; i < machines_.size(); ++i) {
     if (up_[i]) {
       push(now_ms_ + options_.network.latency_ms, i, PeerDown{static_cast<core::MemberIndex>(node), incarnation_[node]});
     }
@@ -447,15 +473,14 @@ void Cluster::crash(size_t node) {
 void Cluster::restart(size_t node) {
   assert(member_[node]);
   note("restart n" + std::to_string(node));
-  nodes_[node] = make_node(node);
-  recover_hints(node);
-  up_[node] = true;
+  // As the runtime does (core/actor_epoch.h): a crash that may have lost unsynced writes makes the
+  // node version new writes under a new actor id, so that no dot is made twice. The mutation
+  // claims synced writes it does not have.
+  const core::Durability durability{options_.sync == DiskSync::always || options_.buggy_actor_epochs, true};
+  const uint32_t epoch = core::next_epoch(core::PreviousRun{machines_[node].kept.epoch, true}, durability);
   ++incarnation_[node];  // a new life: notices about the crashed one are stale
-  // As the runtime does (runtime/actor_epoch.h): a crash that may have lost unsynced writes makes
-  // the node version new writes under a new actor id, so that no dot is made twice.
-  if (options_.sync == DiskSync::none && !options_.buggy_actor_epochs) {
-    actors_[node] = actor_base(node) + "~" + std::to_string(++epochs_[node]);
-  }
+  start(node, epoch);
+  up_[node] = true;
   connect(node);
 }
 
@@ -473,13 +498,11 @@ void Cluster::heal() {
 
 void Cluster::erase_from_disk(size_t node, const std::string& key) {
   assert(!up_[node] && "a running node's anti-entropy tree would not know");
-  const std::pair<uint32_t, std::string> at{ring_.partition_of_key(key), key};
-  disks_[node].synced.erase(at);
-  disks_[node].unsynced.erase(at);
+  machines_[node].disk->erase(ring_.partition_of_key(key), key);
 }
 
 std::optional<core::DvvSet> Cluster::stored(size_t node, const std::string& key) const {
-  auto bytes = read_disk(node, {ring_.partition_of_key(key), key});
+  auto bytes = machines_[node].disk->bytes(ring_.partition_of_key(key), key);
   if (!bytes) return std::nullopt;
   return *core::decode_object(*bytes);
 }

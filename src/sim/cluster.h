@@ -1,12 +1,17 @@
 // A whole cluster of core::Nodes in one process, in virtual time: the harness that protocol tests
 // and the simulator drive.
 //
-// Every event (client request, message, storage completion, peer-down notice, tick, disk flush) is
+// Each simulated node is what the real node is, minus its sockets and files: a core::Node whose
+// effects the same node::EffectRunner carries out, against a SimDisk (the storage::Engine) with a
+// group committer that completes its fsynced batches at a later virtual moment, as the durable
+// writer's thread does.
+//
+// Every event (client request, message, commit completion, peer-down notice, tick, disk flush) is
 // queued with a virtual time and a sequence number and delivered in that order, so a run is a pure
 // function of its options and seed. The network can lose, duplicate and delay messages (a long
-// tail reorders them) and be partitioned; nodes can crash (volatile state lost, the virtual disk
-// keeps what was synced) and restart, and be slow. Each delivered event extends a trace, whose hash
-// proves that a seed replays identically.
+// tail reorders them) and be partitioned; disks can fail reads, writes and fsyncs and fill up;
+// nodes can crash (volatile state lost, the disk keeps what was synced) and restart, and be slow.
+// Each delivered event extends a trace, whose hash proves that a seed replays identically.
 #pragma once
 
 #include <xxhash.h>
@@ -23,7 +28,10 @@
 
 #include "core/dvv_set.h"
 #include "core/node.h"
+#include "node/commit_queue.h"
+#include "node/effect_runner.h"
 #include "sim/rng.h"
+#include "sim/sim_disk.h"
 
 namespace md::sim {
 
@@ -34,11 +42,6 @@ struct NetworkFaults {
   uint64_t latency_max_ms = 1;   // the long tail is cut here; equal to latency_ms: no tail
 };
 
-// always: an update is durable when stored (and so is everything written before it, as with a
-// synced log); a removal is not synced and reaches the platter with the next update or the OS's
-// next flush, as the runtime's removals do. none: writes reach the platter only at the next flush.
-enum class DiskSync { always, none };
-
 struct ClusterOptions {
   size_t nodes = 3;
   size_t joiners = 0;                // the last `joiners` nodes start outside the ring (join() adds them)
@@ -48,6 +51,7 @@ struct ClusterOptions {
   NetworkFaults network;
   DiskSync sync = DiskSync::always;
   uint64_t flush_interval_ms = 200;  // how often the OS writes back what is not synced
+  uint64_t fsync_ms_max = 5;         // a synced batch completes 1 ms to this long after it starts (more on a slow node)
   uint64_t seed = 1;
   bool trace = false;                // keep the trace text (its hash is always kept)
   bool buggy_merge = false;          // mutation test only: replica merges drop a sibling
@@ -56,10 +60,12 @@ struct ClusterOptions {
   bool buggy_reaping = false;        // mutation test only: a node removes a tombstone as soon as it stores it
   bool buggy_dot_floor = false;      // mutation test only: coordinators ignore the dot floor
   bool buggy_ids = false;            // mutation test only: every node makes its dots under one shared id
+  bool buggy_early_ack = false;      // mutation test only: synced batches complete before their fsync
 };
 
 // A write as its coordinator stored it: observed on the virtual disk, for the checker.
 struct StoredWrite {
+  size_t node = 0;  // the coordinator
   std::string key;
   core::Dot dot;
   core::VersionVector context;  // what the write had seen (its own dot excluded)
@@ -76,14 +82,24 @@ struct ReapedTombstone {
   uint64_t at_ms = 0;
 };
 
+// A crash, or a failed storage operation (which may lose a write's hints as a crash does).
 struct Crash {
   size_t node = 0;
   uint64_t at_ms = 0;
 };
 
+// An acknowledged write held by fewer distinct nodes than its W when it was acknowledged.
+struct ThinAck {
+  std::string key;
+  std::string value;
+  uint32_t w = 0;
+  size_t holders = 0;
+};
+
 class Cluster {
  public:
   explicit Cluster(ClusterOptions options);
+  ~Cluster();
 
   // Sends a client request to node `at`; the answer is available from response() once delivered.
   uint64_t submit(size_t at, core::ClientRequest request);
@@ -108,6 +124,7 @@ class Cluster {
   void heal();
   void set_network(const NetworkFaults& faults) { options_.network = faults; }
   void set_slow(size_t node, uint64_t extra_ms) { slow_ms_[node] = extra_ms; }
+  void set_disk_faults(size_t node, const DiskFaults& faults);
 
   // Tests only: `node`, crashed, loses `key` from its disk, as if it had never stored it.
   void erase_from_disk(size_t node, const std::string& key);
@@ -120,7 +137,12 @@ class Cluster {
   const std::vector<StoredWrite>& stored_writes() const { return stored_writes_; }
   const std::vector<ReapedTombstone>& reaped() const { return reaped_; }
   const std::vector<Crash>& crashes() const { return crashes_; }
-  core::Node& node(size_t i) { return *nodes_[i]; }
+  // Storage operations that failed, by node and time.
+  const std::vector<Crash>& disk_failures() const { return disk_failures_; }
+  // Acknowledged writes that fewer than W distinct nodes held (as data or as a hint) at their
+  // acknowledgement.
+  const std::vector<ThinAck>& thin_acks() const { return thin_acks_; }
+  core::Node& node(size_t i) { return *machines_[i].node; }
   // The newest ring any node adopted (every node's, once gossip converged).
   const core::Ring& ring() const { return ring_; }
   // Node i's address (host:port) and node id, drawn from the seed as real ones are made: random
@@ -132,7 +154,7 @@ class Cluster {
   // Replica merges that met a dot held with other contents (core/replica.h), counted by the
   // nodes' current lives.
   uint64_t dot_collisions() const;
-  size_t size() const { return nodes_.size(); }
+  size_t size() const { return machines_.size(); }
   uint64_t now_ms() const { return now_ms_; }
   Rng& rng() { return rng_; }
   uint64_t trace_hash() const { return XXH3_64bits_digest(trace_state_.get()); }
@@ -144,9 +166,10 @@ class Cluster {
     core::MemberIndex peer;
     uint64_t peer_incarnation;  // the life of the peer whose connection failed
   };
-  struct Flush {};  // the OS writes back
-  using What = std::variant<core::ClientRequest, std::pair<core::MemberIndex, core::PeerMessage>, core::StorageDone,
-                            core::ScanDone, PeerDown, Flush>;
+  struct Flush {};       // the OS writes back
+  struct CommitDone {};  // the batch the node's committer started is written and synced
+  using What = std::variant<core::ClientRequest, std::pair<core::MemberIndex, core::PeerMessage>, PeerDown, Flush,
+                            CommitDone>;
   struct Event {
     uint64_t at_ms = 0;
     uint64_t seq = 0;
@@ -156,11 +179,23 @@ class Cluster {
     uint64_t incarnation = 0;  // events for an earlier life of a crashed node are dropped
     bool operator>(const Event& o) const { return at_ms != o.at_ms ? at_ms > o.at_ms : seq > o.seq; }
   };
-  struct Disk {
-    std::optional<core::ClusterState> cluster_state;  // SaveClusterState: kept at once (the runtime fsyncs it)
-    uint64_t dot_floor = 0;                           // SaveDotFloor: likewise
-    std::map<std::pair<uint32_t, std::string>, std::string> synced;
-    std::map<std::pair<uint32_t, std::string>, std::optional<std::string>> unsynced;  // newer; nullopt: removed
+  // What a node keeps beside its engine (the runtime's files in the data dir), kept at once as
+  // the runtime fsyncs them.
+  struct Kept {
+    std::optional<core::ClusterState> cluster_state;
+    uint64_t dot_floor = 0;
+    std::optional<uint32_t> epoch;  // core/actor_epoch.h
+  };
+  class Host;
+  class Committer;
+  // One simulated host: its disk and what it keeps survive crashes; the rest is this life's.
+  struct Machine {
+    std::unique_ptr<SimDisk> disk;
+    Kept kept;
+    std::unique_ptr<core::Node> node;
+    std::unique_ptr<Host> host;
+    std::unique_ptr<Committer> committer;  // with DiskSync::always; else updates run inline
+    std::unique_ptr<node::EffectRunner> runner;
   };
   struct XxhDeleter {
     void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
@@ -168,23 +203,19 @@ class Cluster {
 
   void push(uint64_t at_ms, size_t node, What what, uint64_t handle = 0);
   void deliver(Event& e);
-  void drain(size_t node);
-  void send(size_t from, const core::SendPeer& send);
-  void execute(size_t node, const core::StorageOp& op);
-  void reap(size_t node, const std::string& key, const std::string& tombstone);  // records a removal
-  std::optional<std::string> read_disk(size_t node, const std::pair<uint32_t, std::string>& key) const;
-  void write_disk(size_t node, const std::pair<uint32_t, std::string>& key, std::optional<std::string> bytes);
-  void write_back(size_t node);  // what is not synced reaches the platter
-  void recover_hints(size_t node);
+  void send(size_t from, core::MemberIndex to, const core::PeerMessage& message);
+  void reply(size_t node, core::RequestId client, core::ClientResponse response);
+  void stored(size_t node, uint32_t partition, const std::string& key, bool coordinator, const std::string& object);
   void poll_joins();
   // `node` (re)started: every running node and it connect to each other, as their transports do.
   void connect(size_t node);
-  // What the node's storage holds now: the synced data overlaid by what is not yet synced.
-  std::map<std::pair<uint32_t, std::string>, std::string> disk_view(
-      size_t node, std::optional<uint32_t> partition = std::nullopt) const;
-  std::unique_ptr<core::Node> make_node(size_t i);
-  // The id node i makes dots under in its first epoch: its node id (ClusterOptions::buggy_ids aside).
-  const std::string& actor_base(size_t node) const;
+  // A life of node i: its core::Node in `epoch`, and what carries out its effects.
+  void start(size_t i, uint32_t epoch);
+  node::ApplyFn apply_fn(size_t node) const;
+  // The id node i's coordinator writes are made under (ClusterOptions::buggy_ids aside, its actor).
+  std::string actor_of(size_t node) const;
+  // Distinct nodes whose disk holds `dot` of `key`, as data or as a hint.
+  size_t holders(const std::string& key, const core::Dot& dot) const;
 
   ClusterOptions options_;
   Rng rng_;
@@ -192,23 +223,23 @@ class Cluster {
   std::vector<std::string> ids_;        // per node
   core::Ring ring_;
   uint64_t ring_version_ = 1;
-  std::vector<std::unique_ptr<core::Node>> nodes_;
+  std::vector<Machine> machines_;
   std::vector<bool> up_;
   std::vector<bool> member_;
   std::vector<std::optional<size_t>> joining_via_;
   uint64_t next_join_poll_ms_ = 0;
   std::vector<uint64_t> incarnation_;
-  std::vector<std::string> actors_;  // per node: the id its writes' dots are made under
-  std::vector<uint32_t> epochs_;
   SendObserver send_observer_;
   std::vector<uint64_t> slow_ms_;
   std::vector<int> group_;
-  std::vector<Disk> disks_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
+  std::map<uint64_t, core::ClientRequest> requests_;  // writes in flight, for the W check at their answer
   std::map<uint64_t, core::ClientResponse> responses_;
   std::vector<StoredWrite> stored_writes_;
   std::vector<ReapedTombstone> reaped_;
   std::vector<Crash> crashes_;
+  std::vector<Crash> disk_failures_;
+  std::vector<ThinAck> thin_acks_;
   uint64_t now_ms_ = 0;
   uint64_t seq_ = 0;
   uint64_t next_handle_ = 1;

@@ -54,6 +54,8 @@ class Simulation {
     c.buggy_reaping = options.buggy_reaping;
     c.buggy_dot_floor = options.buggy_dot_floor;
     c.buggy_ids = options.buggy_ids;
+    c.buggy_early_ack = options.buggy_early_ack;
+    c.node.buggy_colocated_hints = options.buggy_colocated_hints;
     // A join moves partitions while the workload runs: the newcomer is filled by anti-entropy.
     if (options.faults.join && c.nodes >= 4 && rng_.chance(0.5)) {
       c.joiners = 1;
@@ -102,12 +104,22 @@ class Simulation {
     bool synced = options_.sync == DiskSync::always;
     auto violations = check_history(history_, cluster_->stored_writes(), final_state, synced);
     result_.violations.insert(result_.violations.end(), violations.begin(), violations.end());
-    // A coordinator hands a write to its silent replicas within its deadline; one that crashed
-    // before may leave a replica without it (anti-entropy's job, not handoff's).
-    for (auto& v : check_healed(history_, cluster_->stored_writes(), healed, cluster_->ring(), cluster_->crashes(),
+    // A coordinator hands a write to its silent replicas within its deadline; one that crashed (or
+    // whose disk failed, which may cost it the hint) before may leave a replica without it
+    // (anti-entropy's job, not handoff's).
+    auto crashes = cluster_->crashes();
+    crashes.insert(crashes.end(), cluster_->disk_failures().begin(), cluster_->disk_failures().end());
+    for (auto& v : check_healed(history_, cluster_->stored_writes(), healed, cluster_->ring(), crashes,
                                 2 * kRequestTimeoutMs, synced)) {
       result_.violations.push_back(std::move(v));
     }
+    // W counts distinct machines: with synced disks, an acknowledged write is on W of them.
+    for (const auto& thin : synced ? cluster_->thin_acks() : std::vector<ThinAck>{}) {
+      result_.violations.push_back("thin_ack: write " + thin.value + " of " + thin.key + " was acknowledged with W=" +
+                                   std::to_string(thin.w) + " while " + std::to_string(thin.holders) +
+                                   " nodes held it");
+    }
+    result_.disk_failures = cluster_->disk_failures().size();
     result_.trace_hash = cluster_->trace_hash();
     result_.trace = cluster_->trace();
     result_.nodes = cluster_->size();
@@ -148,7 +160,7 @@ class Simulation {
     ++result_.faults_injected;
     const auto& f = options_.faults;
     size_t k = cluster_->size();
-    switch (rng_.below(6)) {
+    switch (rng_.below(7)) {
       case 0: {
         // A crash at a random moment, or armed to hit a hint's delivery or an anti-entropy
         // exchange as soon as one is under way: each among the kinds switched on.
@@ -208,6 +220,27 @@ class Simulation {
           cluster_->note("slow n" + std::to_string(node) + " +" + std::to_string(extra) + "ms");
         }
         break;
+      case 6:
+        if (f.disk) {
+          // A disk that fails some operations, one that is full, or a disk well again.
+          size_t node = rng_.below(k);
+          DiskFaults disk;
+          if (rng_.chance(0.15)) {
+            disk.full = true;
+          } else if (rng_.chance(0.7)) {
+            disk.read_error = rng_.unit() * 0.1;
+            disk.write_error = rng_.unit() * 0.1;
+            disk.fsync_error = rng_.unit() * 0.1;
+            disk.remove_error = rng_.unit() * 0.1;
+          }
+          if (disk.any()) ++result_.disk_faults;
+          cluster_->set_disk_faults(node, disk);
+          cluster_->note("disk n" + std::to_string(node) + (disk.full ? " full" : "") + " read_error=" +
+                         std::to_string(disk.read_error) + " write_error=" + std::to_string(disk.write_error) +
+                         " fsync_error=" + std::to_string(disk.fsync_error) +
+                         " remove_error=" + std::to_string(disk.remove_error));
+        }
+        break;
     }
   }
 
@@ -216,6 +249,7 @@ class Simulation {
     cluster_->set_network(NetworkFaults{});
     for (size_t i = 0; i < cluster_->size(); ++i) {
       cluster_->set_slow(i, 0);
+      cluster_->set_disk_faults(i, DiskFaults{});
       if (cluster_->is_member(i) && !cluster_->is_up(i)) cluster_->restart(i);
     }
     if (join_at_ms_) {  // the fault phase ended first
@@ -419,7 +453,7 @@ class Simulation {
 
 Result<FaultSet> parse_faults(const std::string& text) {
   if (text == "all") return FaultSet{};
-  FaultSet f{false, false, false, false, false, false, false, false, false, false};
+  FaultSet f{false, false, false, false, false, false, false, false, false, false, false};
   if (text == "none") return f;
   std::stringstream in(text);
   std::string name;
@@ -434,8 +468,9 @@ Result<FaultSet> parse_faults(const std::string& text) {
     else if (name == "aae") f.aae = true;
     else if (name == "long_partition") f.long_partition = true;
     else if (name == "join") f.join = true;
+    else if (name == "disk") f.disk = true;
     else return Status::invalid_argument("unknown fault '" + name + "': use loss, duplicate, delay, partition, crash, slow, "
-                                         "handoff, aae, long_partition, join, all or none");
+                                         "handoff, aae, long_partition, join, disk, all or none");
   }
   return f;
 }
@@ -445,7 +480,8 @@ std::string faults_to_string(const FaultSet& f) {
   for (auto [on, name] : {std::pair{f.loss, "loss"}, std::pair{f.duplicate, "duplicate"}, std::pair{f.delay, "delay"},
                           std::pair{f.partition, "partition"}, std::pair{f.crash, "crash"}, std::pair{f.slow, "slow"},
                           std::pair{f.handoff, "handoff"}, std::pair{f.aae, "aae"},
-                          std::pair{f.long_partition, "long_partition"}, std::pair{f.join, "join"}}) {
+                          std::pair{f.long_partition, "long_partition"}, std::pair{f.join, "join"},
+                          std::pair{f.disk, "disk"}}) {
     if (on) out += (out.empty() ? "" : ",") + std::string(name);
   }
   return out.empty() ? "none" : out;
@@ -464,6 +500,8 @@ std::string replay_command(const SimOptions& o) {
   if (o.buggy_reaping) cmd += " --buggy-reaping";
   if (o.buggy_dot_floor) cmd += " --buggy-dot-floor";
   if (o.buggy_ids) cmd += " --buggy-ids";
+  if (o.buggy_early_ack) cmd += " --buggy-early-ack";
+  if (o.buggy_colocated_hints) cmd += " --buggy-colocated-hints";
   return cmd + " --trace";
 }
 

@@ -17,9 +17,10 @@ struct FaultSet {
   bool aae = true;      // crash one side of an anti-entropy exchange while it is under way
   bool long_partition = true;  // a partition that holds for seconds, outlasting the failure detector
   bool join = true;     // (4 nodes or more) the last node joins during the run, through gossip
+  bool disk = true;     // a node's disk fails reads, writes, fsyncs or removals now and then, or fills up
 };
 // "all", "none", or a comma-separated list of loss, duplicate, delay, partition, crash, slow,
-// handoff, aae, long_partition, join.
+// handoff, aae, long_partition, join, disk.
 Result<FaultSet> parse_faults(const std::string& text);
 std::string faults_to_string(const FaultSet& faults);
 
@@ -38,6 +39,8 @@ struct SimOptions {
   bool buggy_reaping = false;  // mutation test: a tombstone is removed as soon as it is stored, asking no one
   bool buggy_dot_floor = false;  // mutation test: dots are numbered from the object alone after reaping
   bool buggy_ids = false;  // mutation test: every node makes its dots under one shared id
+  bool buggy_early_ack = false;  // mutation test: synced batches are acknowledged before their fsync
+  bool buggy_colocated_hints = false;  // mutation test: a hint kept beside a replica counts toward W
   bool anti_entropy = true;  // off only to show that the convergence-without-reads check bites
 };
 
@@ -49,6 +52,8 @@ struct SimResult {
   size_t operations = 0, acknowledged_writes = 0, unavailable = 0, conflicts_seen = 0, faults_injected = 0;
   size_t hints_delivered = 0, handoff_crashes = 0, aae_crashes = 0, long_partitions = 0, joins = 0;
   size_t tombstones_reaped = 0;  // removals, on all nodes
+  size_t disk_faults = 0;        // times a node's disk began to misbehave (or filled up)
+  size_t disk_failures = 0;      // storage operations that failed
   uint64_t suspicions = 0;  // times a node's failure detector suspected a peer
   uint64_t virtual_ms = 0;
   bool ok() const { return violations.empty(); }

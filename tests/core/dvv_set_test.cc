@@ -218,12 +218,12 @@ TEST(DvvSet, a_replica_reports_a_dot_made_twice_once) {
   side1.update({}, "node_x", false, "\"side-1\"");
   side2.update({}, "node_x", false, "\"side-2\"");
   auto stored = encode_object(side1);
-  auto first = apply_update(stored, MergeWrite{encode_object(side2)}, "node_z", 100);
+  auto first = apply_update(stored, MergeWrite{encode_object(side2)});
   ASSERT_TRUE(first.is_ok());
   EXPECT_TRUE(first->dot_collision);
   ASSERT_TRUE(first->bytes);
   EXPECT_EQ(decode_object(*first->bytes)->siblings().size(), 2u);
-  auto second = apply_update(*first->bytes, MergeWrite{encode_object(side2)}, "node_z", 100);
+  auto second = apply_update(*first->bytes, MergeWrite{encode_object(side2)});
   ASSERT_TRUE(second.is_ok());
   EXPECT_FALSE(second->dot_collision);
   EXPECT_FALSE(second->bytes);  // nothing new: no write

@@ -191,7 +191,7 @@ TEST(HintRecovery, hints_for_a_joiner_that_sorts_before_the_founders_are_found_a
   ASSERT_TRUE(announce(state, "127.0.0.1:10000", "node_joiner").is_ok());
   ASSERT_TRUE(admit_joiners(state));
   ASSERT_EQ(state.members.back(), "127.0.0.1:10000");
-  Node node(state, 0, "node_a", NodeOptions{}, 1);
+  Node node(state, 0, "node_a", 0, NodeOptions{}, 1);
   node.on_hints_recovered({encode_hint_key("127.0.0.1:10000", "k"), encode_hint_key("127.0.0.1:5002", "k")});
   EXPECT_EQ(node.counters().hints_recovered, 2u);
   EXPECT_EQ(node.counters().hints_unreadable, 0u);

@@ -23,7 +23,7 @@ TEST(Simulation, the_same_seed_replays_the_identical_trace) {
 
 TEST(Simulation, runs_exercise_faults_conflicts_and_failures) {
   size_t conflicts = 0, unavailable = 0, acknowledged = 0, delivered = 0, handoff_crashes = 0, aae_crashes = 0,
-         long_partitions = 0, suspicions = 0, reaped = 0;
+         long_partitions = 0, suspicions = 0, reaped = 0, disk_faults = 0, disk_failures = 0;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     SimOptions options;
     options.seed = seed;
@@ -38,6 +38,8 @@ TEST(Simulation, runs_exercise_faults_conflicts_and_failures) {
     long_partitions += result.long_partitions;
     suspicions += result.suspicions;
     reaped += result.tombstones_reaped;
+    disk_faults += result.disk_faults;
+    disk_failures += result.disk_failures;
   }
   // A workload that never conflicts, never fails or never hands off would check nothing.
   EXPECT_GT(conflicts, 20u);
@@ -49,6 +51,8 @@ TEST(Simulation, runs_exercise_faults_conflicts_and_failures) {
   EXPECT_GT(long_partitions, 5u);
   EXPECT_GT(suspicions, 0u);  // long partitions outlast the failure detector
   EXPECT_GT(reaped, 20u);     // deleted keys are reaped, and some are written again afterwards
+  EXPECT_GT(disk_faults, 20u);   // disks fail reads, writes, fsyncs and removals, or fill up...
+  EXPECT_GT(disk_failures, 50u);  // ...and the nodes' storage operations fail for it
 }
 
 // How many of `seeds` consecutive seeds from `options.seed` report a violation starting with
@@ -115,6 +119,22 @@ TEST(Simulation, the_checker_catches_nodes_that_share_an_id_within_ten_seeds) {
   EXPECT_GE(seeds_caught(options, 10, "reused_dot"), 5u);
 }
 
+// A group committer that completes a batch before its fsync: a crash loses acknowledged writes,
+// and their coordinators make the lost dots again.
+TEST(Simulation, the_checker_catches_writes_acknowledged_before_their_fsync_within_ten_seeds) {
+  SimOptions options;
+  options.buggy_early_ack = true;
+  EXPECT_GE(seeds_caught(options, 10, "reused_dot"), 2u);  // 4 of 10 (minidynamo sim --seeds 10 --buggy-early-ack)
+}
+
+// A hint the coordinator keeps beside its own replica counted toward W: two machines reported as three.
+TEST(Simulation, the_checker_catches_a_w_that_counts_colocated_hints_within_ten_seeds) {
+  SimOptions options;
+  options.buggy_colocated_hints = true;
+  options.nodes = 3;  // no node outside a key's preference list can stand in
+  EXPECT_GE(seeds_caught(options, 10, "thin_ack"), 5u);  // 10 of 10
+}
+
 TEST(Simulation, clusters_of_up_to_64_nodes_run_and_hold) {
   for (size_t nodes : {3u, 16u, 64u}) {
     SimOptions options;
@@ -128,7 +148,7 @@ TEST(Simulation, clusters_of_up_to_64_nodes_run_and_hold) {
 }
 
 TEST(Faults, parse_and_print) {
-  EXPECT_EQ(faults_to_string(*parse_faults("all")), "loss,duplicate,delay,partition,crash,slow,handoff,aae,long_partition,join");
+  EXPECT_EQ(faults_to_string(*parse_faults("all")), "loss,duplicate,delay,partition,crash,slow,handoff,aae,long_partition,join,disk");
   EXPECT_EQ(faults_to_string(*parse_faults("none")), "none");
   EXPECT_EQ(faults_to_string(*parse_faults("crash,loss")), "loss,crash");
   EXPECT_EQ(faults_to_string(*parse_faults("long_partition,aae")), "aae,long_partition");
