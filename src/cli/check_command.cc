@@ -460,6 +460,7 @@ void add_check_command(CLI::App& app) {
       }
       if (fault == "hook" && o->nemesis.hook.empty()) throw CLI::ValidationError("--faults", "hook needs --nemesis-hook");
     }
+    std::erase(o->node_args, std::string());  // runs of spaces in --node-args
     if (o->seed == 0) o->seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007;
     if (o->key_prefix.empty()) o->key_prefix = "check:" + std::to_string(o->seed) + ":";
     interrupted = false;

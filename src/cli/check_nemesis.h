@@ -30,14 +30,13 @@ class LocalCluster {
 
   size_t size() const { return nodes_.size(); }
   const std::string& address(size_t i) const { return nodes_[i]; }
-  bool running(size_t i) const { return pids_[i] > 0; }
   void start(size_t i);  // also a restart after kill()
   void kill(size_t i);   // SIGKILL, and reaps it
   void pause(size_t i);  // SIGSTOP
   void resume(size_t i);  // SIGCONT
-  std::string log_path(size_t i) const;
 
  private:
+  std::string log_path(size_t i) const;
   std::vector<std::string> nodes_;
   std::string root_;
   std::vector<std::string> node_args_;
