@@ -195,7 +195,9 @@ class CheckRun {
   }
   void client(int index);
   void record(Operation op, Clock::time_point started);
-  bool wait_healthy(double limit_s);
+  // Every node answers /health; with `cluster`, each of its processes must still run (a node that
+  // exited, its port taken, would leave whatever else listens there to be checked).
+  bool wait_healthy(double limit_s, LocalCluster* cluster);
   // Every key the workload touched, read through every node with R=1.
   std::map<std::string, std::vector<FinalRead>> read_everywhere();
   void print_operation(const Operation& op) const;
@@ -263,10 +265,15 @@ void CheckRun::client(int index) {
   }
 }
 
-bool CheckRun::wait_healthy(double limit_s) {
+bool CheckRun::wait_healthy(double limit_s, LocalCluster* cluster) {
   const auto deadline = Clock::now() + std::chrono::duration<double>(limit_s);
   for (size_t node = 0; node < addresses_.size(); ++node) {
     while (true) {
+      if (cluster && cluster->exited(node)) {
+        std::fprintf(stderr, "check: the node started for %s exited; its log: %s\n", o_.nodes[node].c_str(),
+                     cluster->log_path(node).c_str());
+        return false;
+      }
       auto answer = net::HttpClient(addresses_[node].first, addresses_[node].second, 1000).request(verb::get, "/health");
       if (answer.is_ok() && answer->status == 200) break;
       if (Clock::now() > deadline || interrupted) return false;
@@ -295,7 +302,7 @@ int CheckRun::run() {
   std::optional<LocalCluster> cluster;
   if (!o_.start_cluster.empty()) {
     cluster.emplace(o_.nodes, o_.start_cluster, o_.node_args);
-    if (!wait_healthy(30)) {
+    if (!wait_healthy(30, &*cluster)) {
       std::fprintf(stderr, "check: the nodes started in %s did not all answer /health within 30 s (logs there)\n",
                    o_.start_cluster.c_str());
       return 1;

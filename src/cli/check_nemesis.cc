@@ -81,6 +81,12 @@ void LocalCluster::kill(size_t i) {
   pids_[i] = 0;
 }
 
+bool LocalCluster::exited(size_t i) {
+  if (pids_[i] <= 0 || ::waitpid(pids_[i], nullptr, WNOHANG) != pids_[i]) return false;
+  pids_[i] = 0;
+  return true;
+}
+
 void LocalCluster::pause(size_t i) { ::kill(pids_[i], SIGSTOP); }
 
 void LocalCluster::resume(size_t i) { ::kill(pids_[i], SIGCONT); }

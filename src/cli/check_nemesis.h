@@ -34,9 +34,11 @@ class LocalCluster {
   void kill(size_t i);   // SIGKILL, and reaps it
   void pause(size_t i);  // SIGSTOP
   void resume(size_t i);  // SIGCONT
+  // True once node i's process has ended by itself (e.g. its port was taken), which it reaps.
+  bool exited(size_t i);
+  std::string log_path(size_t i) const;
 
  private:
-  std::string log_path(size_t i) const;
   std::vector<std::string> nodes_;
   std::string root_;
   std::vector<std::string> node_args_;

@@ -1,9 +1,11 @@
 """`minidynamo check` on loopback (ports 21701-21799): a short run that starts its own three nodes and
 kills and pauses them finds no violation; against nodes that lose acknowledged writes (N=1, the
-memory engine, kill -9) it finds the lost writes and exits 1; flags it cannot use are refused."""
+memory engine, kill -9) it finds the lost writes and exits 1; a node it cannot start (its port taken)
+stops the run; flags it cannot use are refused."""
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -50,6 +52,15 @@ class Check(unittest.TestCase):
         self.assertEqual(r.returncode, 1, output)
         self.assertRegex(r.stdout, r"\n  lost write: key check:11:\d+, version c\d+-\d+: acknowledged", output)
         self.assertRegex(r.stdout, r"#\d+ client \d+ .* -> ok \(HTTP 200\)", output)  # the history that shows it
+
+    def test_a_node_it_cannot_start_stops_the_run(self):
+        # Whatever holds the port must not be taken for the node and checked instead.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 21721))
+            taken.listen()
+            r, output = self.run_check("--nodes", nodes(21720), "--duration", "5", timeout=60)
+        self.assertEqual(r.returncode, 1, output)
+        self.assertIn("the node started for 127.0.0.1:21721 exited", r.stderr)
 
     def test_flags_it_cannot_use_are_refused(self):
         for args, message in [
