@@ -1,7 +1,8 @@
-"""`minidynamo check` on loopback (ports 21701-21799): a short run that starts its own three nodes and
-kills and pauses them finds no violation; against nodes that lose acknowledged writes (N=1, the
-memory engine, kill -9) it finds the lost writes and exits 1; a node it cannot start (its port taken)
-stops the run; flags it cannot use are refused."""
+"""`minidynamo check` on loopback (HTTP ports 21741-21763, peers 22741-22763; HTTP ports 21700-21734
+would meet the peer ports of the tests on 20700-20734): a short run that starts its own three nodes
+and kills and pauses them finds no violation; against nodes that lose acknowledged writes (N=1, the
+memory engine, kill -9) it finds the lost writes and exits 1; a node it cannot start (its port
+taken) stops the run; flags it cannot use are refused."""
 import os
 import re
 import shutil
@@ -10,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BINARY
+from harness import BINARY, log_tail
 
 QUICK = "--heartbeat-ms 50 --aae-interval-ms 100 --timeout-ms 1000 --gossip-ms 200 --tombstone-grace-ms 20000"
 
@@ -25,12 +26,12 @@ class Check(unittest.TestCase):
         self.addCleanup(shutil.rmtree, root, ignore_errors=True)
         r = subprocess.run([BINARY, "check", "--start-cluster", root] + list(args),
                            capture_output=True, text=True, timeout=timeout)
-        logs = "".join(f"--- {name}:\n{open(os.path.join(root, name), errors='replace').read()[-3000:]}"
+        logs = "".join(f"--- {name}:\n{log_tail(os.path.join(root, name))}"
                        for name in sorted(os.listdir(root)) if name.endswith(".log"))
         return r, f"{r.stdout}\n{r.stderr[-3000:]}\n{logs}"
 
     def test_a_short_run_under_kills_and_pauses_finds_no_violation(self):
-        r, output = self.run_check("--nodes", nodes(21700), f"--node-args={QUICK}", "--duration", "15",
+        r, output = self.run_check("--nodes", nodes(21740), f"--node-args={QUICK}", "--duration", "15",
                                    "--clients", "8", "--keys", "10", "--faults", "kill,pause",
                                    "--fault-interval", "1", "--fault-duration", "2", "--seed", "7",
                                    "--timeout-ms", "3000", "--converge-timeout", "60")
@@ -44,7 +45,7 @@ class Check(unittest.TestCase):
     def test_writes_lost_by_the_cluster_are_found(self):
         # One replica per key, kept in memory: a node killed -9 comes back empty, and the
         # acknowledged writes it held are gone for good.
-        r, output = self.run_check("--nodes", nodes(21710),
+        r, output = self.run_check("--nodes", nodes(21750),
                                    f"--node-args={QUICK} --engine memory --n 1 --r 1 --w 1",
                                    "--duration", "6", "--clients", "4", "--keys", "10", "--faults", "kill",
                                    "--fault-interval", "2", "--fault-duration", "1", "--seed", "11",
@@ -56,11 +57,12 @@ class Check(unittest.TestCase):
     def test_a_node_it_cannot_start_stops_the_run(self):
         # Whatever holds the port must not be taken for the node and checked instead.
         with socket.socket() as taken:
-            taken.bind(("127.0.0.1", 21721))
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past an earlier run's TIME_WAITs
+            taken.bind(("127.0.0.1", 21761))
             taken.listen()
-            r, output = self.run_check("--nodes", nodes(21720), "--duration", "5", timeout=60)
+            r, output = self.run_check("--nodes", nodes(21760), "--duration", "5", timeout=60)
         self.assertEqual(r.returncode, 1, output)
-        self.assertIn("the node started for 127.0.0.1:21721 exited", r.stderr)
+        self.assertIn("the node started for 127.0.0.1:21761 exited", r.stderr)
 
     def test_flags_it_cannot_use_are_refused(self):
         for args, message in [
