@@ -88,19 +88,12 @@ int print_response(const Result<net::HttpResponse>& result) {
 }
 
 std::optional<net::HttpClient> client_for(const std::string& node, uint32_t timeout_ms) {
-  auto colon = node.rfind(':');
-  int port = 0;
-  if (colon != std::string::npos) {
-    try {
-      port = std::stoi(node.substr(colon + 1));
-    } catch (const std::exception&) {
-    }
-  }
-  if (port <= 0 || port > 65535) {
+  auto address = parse_address(node);
+  if (!address) {
     std::cerr << "error: --node must be host:port, got '" << node << "'\n";
     return std::nullopt;
   }
-  return std::make_optional<net::HttpClient>(node.substr(0, colon), static_cast<uint16_t>(port), timeout_ms);
+  return std::make_optional<net::HttpClient>(address->first, address->second, timeout_ms);
 }
 
 int run(const ClientOptions& o, boost::beast::http::verb verb) {
@@ -194,6 +187,19 @@ int status(const ClientOptions& o) {
 }
 
 }  // namespace
+
+std::optional<std::pair<std::string, uint16_t>> parse_address(const std::string& node) {
+  auto colon = node.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(node.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+  }
+  if (port <= 0 || port > 65535) return std::nullopt;
+  return std::pair{node.substr(0, colon), static_cast<uint16_t>(port)};
+}
 
 void add_client_commands(CLI::App& app) {
   auto o = std::make_shared<ClientOptions>();

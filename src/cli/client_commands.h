@@ -5,8 +5,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
 namespace md::cli {
 
 void add_client_commands(CLI::App& app);
+
+// A node's "host:port" as host and port; nullopt when it is not one.
+std::optional<std::pair<std::string, uint16_t>> parse_address(const std::string& node);
 
 }  // namespace md::cli

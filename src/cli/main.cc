@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/bench_command.h"
+#include "cli/check_command.h"
 #include "cli/client_commands.h"
 #include "cli/node_command.h"
 #include "cli/sim_command.h"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   md::cli::add_client_commands(app);
   md::cli::add_sim_command(app);
   md::cli::add_bench_command(app);
+  md::cli::add_check_command(app);
   refuse_negative_numbers(app);
   try {
     app.parse(argc, argv);

@@ -20,7 +20,8 @@ Result<HttpResponse> HttpClient::request(http::verb verb, std::string_view targe
   bool reused = stream_.has_value();
   auto result = attempt(verb, target, body, content_type);
   // A kept-alive connection the server closed meanwhile fails at once: try one fresh connection.
-  if (!result.is_ok() && reused) result = attempt(verb, target, body, content_type);
+  // Not after a timeout: the server may have taken the request, and a write sent twice is two writes.
+  if (!result.is_ok() && reused && !timed_out_) result = attempt(verb, target, body, content_type);
   return result;
 }
 
@@ -40,6 +41,7 @@ Result<HttpResponse> HttpClient::attempt(http::verb verb, std::string_view targe
     io_.restart();
     io_.run();
     if (!done) ec = beast::error::timeout;
+    timed_out_ = ec == beast::error::timeout;
   };
   if (!stream_) {
     stream_.emplace(io_);

@@ -19,7 +19,8 @@ namespace md::net {
 class HttpClient {
  public:
   HttpClient(std::string host, uint16_t port, uint32_t timeout_ms);
-  // One request on the kept-alive connection (reconnecting once if the server had closed it).
+  // One request on the kept-alive connection (reconnecting once if the server had closed it; a
+  // request that timed out is not sent again).
   // Errors (refused, timed out) are Code::unavailable and name host:port.
   Result<HttpResponse> request(boost::beast::http::verb verb, std::string_view target, std::string_view body = {},
                                std::string_view content_type = "application/json");
@@ -33,6 +34,7 @@ class HttpClient {
   boost::asio::io_context io_;
   std::optional<boost::beast::tcp_stream> stream_;
   boost::beast::flat_buffer buffer_;
+  bool timed_out_ = false;  // the last exchange ran out of time
 };
 
 // Percent-encodes a key for use as one path segment of a URL.

@@ -6,8 +6,10 @@ pid) and its own private /24 (one no interface or route on the machine uses yet)
 ctest runs and the leftovers of a killed run cannot collide. The bridge has the .1 address, so
 the test process in the root namespace reaches every host; host i has .(i + 2).
 
-cut(i) installs nftables rules inside host i's namespace that drop its traffic to and from the
-other hosts, and only theirs: the root namespace still reaches it. heal(i) removes them.
+Faults are nftables rules inside the hosts' namespaces that drop packets between hosts, and only
+theirs: the root namespace still reaches every host. block(a, b) drops what host a sends to host b
+(a one-way partition: b's packets still reach a); cut(i) drops everything between host i and the
+other hosts, both ways; heal(i) lifts every rule that involves host i and heal_all() every rule.
 Everything is removed by the test's cleanups, whether it passes or fails. Without root, iproute2,
 nftables or the kernel's namespaces, the test is skipped and says why.
 """
@@ -17,9 +19,10 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import unittest
 
-CUT_TABLE = "minidynamo_cut"
+CUT_TABLE = "minidynamo_cut"  # each host's rules, rewritten whole at every change
 _networks = itertools.count()  # a test process may build several networks, one after the other
 
 
@@ -73,6 +76,8 @@ class Network:
             _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
             _run(["ip", "-n", ns, "link", "set", "lo", "up"])
         self._can("use nftables in a namespace", self.exec_args(0, ["nft", "list", "tables"]))
+        self._blocked = set()  # (from host, to host): the packets dropped
+        self._lock = threading.Lock()  # faults may change from several threads (a flapping link)
 
     @staticmethod
     def _can(what, args):
@@ -86,13 +91,45 @@ class Network:
         """The command line that runs `args` inside host `host`'s namespace (for subprocess)."""
         return ["ip", "netns", "exec", self.namespaces[host]] + list(args)
 
-    def cut(self, host):
-        others = ", ".join(a for i, a in enumerate(self.addresses) if i != host)
-        _run(self.exec_args(host, ["nft", "-f", "-"]), stdin=f"""
-table inet {CUT_TABLE} {{
-  chain input {{ type filter hook input priority 0; ip saddr {{ {others} }} drop; }}
-  chain output {{ type filter hook output priority 0; ip daddr {{ {others} }} drop; }}
-}}""")
+    def block(self, src, dst):
+        """Drops what host src sends to host dst; dst's packets still reach src."""
+        self._change(add={(src, dst)})
+
+    def unblock(self, src, dst):
+        self._change(remove={(src, dst)})
+
+    def cut(self, host, peers=None):
+        """Drops everything between host and peers (default: every other host), both ways."""
+        peers = [p for p in (range(len(self.addresses)) if peers is None else peers) if p != host]
+        self._change(add={pair for p in peers for pair in ((host, p), (p, host))})
 
     def heal(self, host):
-        _run(self.exec_args(host, ["nft", "delete", "table", "inet", CUT_TABLE]))
+        self._change(remove={pair for pair in self._blocked if host in pair})
+
+    def heal_all(self):
+        self._change(remove=set(self._blocked))
+
+    def blocked(self):
+        return set(self._blocked)
+
+    def _change(self, add=(), remove=()):
+        with self._lock:
+            touched = {h for pair in set(add) | set(remove) for h in pair}
+            self._blocked = (self._blocked - set(remove)) | set(add)
+            for host in touched:
+                self._install(host)
+
+    def _install(self, host):
+        """Rewrites host's rule table in one nft transaction: what it may not send, and not take."""
+        to = ", ".join(self.addresses[d] for s, d in sorted(self._blocked) if s == host)
+        frm = ", ".join(self.addresses[s] for s, d in sorted(self._blocked) if d == host)
+        rules = f"""
+table inet {CUT_TABLE} {{ }}
+delete table inet {CUT_TABLE}
+"""
+        if to or frm:
+            rules += f"""table inet {CUT_TABLE} {{
+  chain input {{ type filter hook input priority 0; {f"ip saddr {{ {frm} }} drop;" if frm else ""} }}
+  chain output {{ type filter hook output priority 0; {f"ip daddr {{ {to} }} drop;" if to else ""} }}
+}}"""
+        _run(self.exec_args(host, ["nft", "-f", "-"]), stdin=rules)

@@ -1,64 +1,30 @@
-"""Issue 26 on real hosts: three nodes in three network namespaces (netns.py), each on port 5001 at
+"""Issue 26 on real hosts: three nodes in three network namespaces (hosts.py, netns.py), each on port 5001 at
 its own address with the default node id, as a fleet of servers or a Kubernetes StatefulSet runs
 them. Writes acknowledged on both sides of a partition must all survive, as siblings on every
 replica, and the replicas must converge. Needs root; skipped otherwise."""
-import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
-from harness import BINARY, log_tail, request, stop_process, wait_until
-from netns import Network
+from harness import wait_until
+from hosts import PORT, Hosts
 
-PORT = 5001
 KEY = "/kv/split"
-# Quick failure detection and anti-entropy, so that a partition is noticed and healed within seconds.
-QUICK = ["--heartbeat-ms", "50", "--aae-interval-ms", "100", "--timeout-ms", "1000", "--gossip-ms", "200"]
 CONVERGE_S = 20
 
 
 class MultiHost(unittest.TestCase):
     def setUp(self):
-        self.net = Network(self, hosts=3)
-        self.root = tempfile.mkdtemp(prefix="minidynamo-multihost-")
-        self.addCleanup(shutil.rmtree, self.root, ignore_errors=True)
-        self.procs = []
-
-    def log_path(self, host):
-        return os.path.join(self.root, f"host{host}.log")
+        self.hosts = Hosts(self, count=3)
+        self.net = self.hosts.net
 
     def get(self, host, path, timeout=10):
-        return request(PORT, "GET", path, host=self.net.addresses[host], timeout=timeout)
+        return self.hosts.request(host, "GET", path, timeout=timeout)
 
     def put(self, host, path, body):
-        return request(PORT, "PUT", path, body, host=self.net.addresses[host])
+        return self.hosts.request(host, "PUT", path, body)
 
     def start_nodes(self):
-        members = ",".join(f"{a}:{PORT}" for a in self.net.addresses)
-        for host, address in enumerate(self.net.addresses):
-            with open(self.log_path(host), "ab") as log:  # the child keeps its own copy
-                proc = subprocess.Popen(
-                    self.net.exec_args(host, [BINARY, "node", "--host", address, "--port", str(PORT),
-                                              "--nodes", members, "--data-dir", os.path.join(self.root, f"host{host}")]
-                                       + QUICK),
-                    stdout=log, stderr=subprocess.STDOUT)
-            self.addCleanup(stop_process, proc)  # before the namespaces go: cleanups run last first
-            self.procs.append(proc)
-        for host in range(3):
-            wait_until(lambda: self.healthy(host), what=f"host {host} to answer /health")
-        wait_until(self.connected, what="every node to reach every other")
-
-    def healthy(self, host):
-        if self.procs[host].poll() is not None:
-            raise AssertionError(f"host {host} exited with {self.procs[host].returncode}:\n{log_tail(self.log_path(host))}")
-        try:
-            return self.get(host, "/health", timeout=1).status == 200
-        except OSError:
-            return False
-
-    def connected(self):
-        return all(n["reachable"] for host in range(3) for n in self.get(host, "/cluster").json["nodes"])
+        self.hosts.start()
+        self.hosts.wait_connected()
 
     def sees_down(self, host, other):
         address = f"{self.net.addresses[other]}:{PORT}"
@@ -85,9 +51,7 @@ class MultiHost(unittest.TestCase):
             except OSError as e:
                 who = f"/cluster unreachable: {e!r}"
             lines.append(f"host {host} ({self.net.addresses[host]}, {who}): {answers.get(host)}")
-        for host in range(3):
-            lines.append(f"--- host {host} log:\n{log_tail(self.log_path(host))}")
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n" + self.hosts.logs()
 
     def test_writes_acknowledged_on_both_sides_of_a_partition_are_siblings_on_every_replica(self):
         self.start_nodes()

@@ -42,8 +42,8 @@ class ServerFixture {
     std::string body = std::string(r.method_string) + " " + r.path + " [";
     for (const auto& [k, v] : r.query) body += k + "=" + v + ";";
     body += "] " + r.body;
-    if (r.path == "/later") {  // answers from a timer, after the handler returned
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+    if (r.path == "/later" || r.path == "/slow") {  // answers from a timer, after the handler returned
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(r.path == "/later" ? 20 : 1000));
       timer->async_wait([timer, respond, body](boost::system::error_code) { respond(HttpResponse{202, body, "text/plain"}); });
       return;
     }
@@ -149,6 +149,15 @@ TEST(HttpClient, a_closed_port_is_a_clear_unavailable_error) {
   ASSERT_FALSE(r.is_ok());
   EXPECT_EQ(r.status().code(), Code::unavailable);
   EXPECT_NE(r.status().message().find("127.0.0.1:24006"), std::string::npos);
+}
+
+TEST(HttpClient, a_request_that_timed_out_on_a_kept_alive_connection_is_not_sent_again) {
+  ServerFixture server(24007);
+  HttpClient client("127.0.0.1", 24007, 300);
+  ASSERT_EQ(client.request(http::verb::get, "/ok")->status, 200u);  // the connection is kept alive
+  auto r = client.request(http::verb::put, "/slow", "a write");   // answered after 1 s
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(server.counters().requests, 2u);  // the server may have applied it: once is all it gets
 }
 
 TEST(HttpClient, keys_are_percent_encoded_as_one_path_segment) {
