@@ -54,7 +54,8 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
     writer_.reset();  // writes what was submitted (its completions are not run: nothing waits)
     const Status synced = engine_ ? engine_->sync() : Status::ok();
     if (!synced.is_ok()) {
-      spdlog::error("the last sync failed: {}; the next start begins a new actor epoch", synced.message());
+      spdlog::error("the last sync failed: {}; the RUNNING marker stays, so the next start treats this stop as a crash",
+                    synced.message());
     } else if (running_marked_) {
       epoch_->end();  // a clean stop: nothing acknowledged was lost
     }
