@@ -9,7 +9,7 @@ import tempfile
 import tomllib
 import unittest
 
-from flags import BINARY, SOURCE_FLAGS, env_name, node_flags
+from support import BINARY, SOURCE_FLAGS, clean_env, env_name, node_flags, request, start_node
 
 # A value other than the default for every flag of `node --help`, as the command line takes it,
 # and as a config file holds it. A new flag must be added here: test_every_flag_is_covered fails
@@ -45,12 +45,6 @@ VALUES = {
     "max-value-bytes": ("2048", 2048),
     "log-level": ("debug", "debug"),
 }
-
-
-def clean_env(**variables):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINIDYNAMO_")}
-    env.update(variables)
-    return env
 
 
 class ConfigSourcesTest(unittest.TestCase):
@@ -141,23 +135,10 @@ class ConfigSourcesTest(unittest.TestCase):
 
     def test_a_node_runs_with_its_config_file(self):
         """The file's settings are the ones a node serves with, not only the ones it prints."""
-        from harness import request, stop_process, wait_until
         data = os.path.join(self.dir, "data")
         path = self.write(f'port = 21595\nnodes = "127.0.0.1:21595"\nn = 1\nr = 1\nw = 1\n'
                           f'data-dir = "{data}"\nengine = "memory"\n')
-        log = open(os.path.join(self.dir, "node.log"), "wb")
-        self.addCleanup(log.close)
-        proc = subprocess.Popen([BINARY, "node", "--config", path], stdout=log, stderr=subprocess.STDOUT,
-                                env=clean_env())
-        self.addCleanup(lambda: proc.poll() is not None or stop_process(proc))
-
-        def serving():
-            self.assertIsNone(proc.poll(), "the node exited")
-            try:
-                return request(21595, "GET", "/health", timeout=1).status == 200
-            except OSError:
-                return False
-        wait_until(serving, what="the node configured by its file to serve on 21595")
+        start_node(self, [BINARY, "node", "--config", path], 21595, os.path.join(self.dir, "node.log"))
         self.assertEqual(request(21595, "PUT", "/kv/k", {"value": "v"}).status, 200)  # W=1 of N=1
         self.assertTrue(os.path.exists(os.path.join(data, "NODE_ID")))
 

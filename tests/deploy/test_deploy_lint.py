@@ -9,7 +9,7 @@ import unittest
 
 import yaml
 
-from flags import env_name, node_flags
+from support import env_name, node_flags
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEPLOY = os.path.join(REPO, "deploy")

@@ -11,7 +11,7 @@ import tempfile
 import tomllib
 import unittest
 
-from flags import BINARY, SOURCE_FLAGS, node_flags
+from support import BINARY, SOURCE_FLAGS, node_flags, request, start_node, stop_process
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 UNIT = "lib/systemd/system/minidynamo.service"
@@ -95,25 +95,14 @@ class PackageTest(unittest.TestCase):
         self.assertEqual((data.st_uid, oct(data.st_mode & 0o777)), (uid, "0o750"))
 
         # The installed binary, with the installed config file and two flags over it.
-        from harness import request, stop_process, wait_until
         installed = os.path.join(root, "usr", "bin", "minidynamo")
         data_dir = os.path.join(root, "var", "lib", "minidynamo", "test")
-        proc = subprocess.Popen([installed, "node", "--config", os.path.join(root, "etc", "minidynamo", "node.conf"),
+        proc = start_node(self, [installed, "node", "--config", os.path.join(root, "etc", "minidynamo", "node.conf"),
                                  "--port", "21551", "--nodes", "127.0.0.1:21551", "--n", "1", "--r", "1", "--w", "1",
-                                 "--data-dir", data_dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={k: v for k, v in os.environ.items() if not k.startswith("MINIDYNAMO_")})
-        try:
-            def serving():
-                self.assertIsNone(proc.poll(), "the installed binary exited")
-                try:
-                    return request(21551, "GET", "/health", timeout=1).status == 200
-                except OSError:
-                    return False
-            wait_until(serving, what="the installed binary to serve")
-            self.assertEqual(request(21551, "PUT", "/kv/pkg", {"value": "ok"}).status, 200)
-            self.assertEqual(request(21551, "GET", "/kv/pkg").json["value"], "ok")
-        finally:
-            stop_process(proc)
+                                 "--data-dir", data_dir], 21551, os.path.join(root, "node.log"))
+        self.assertEqual(request(21551, "PUT", "/kv/pkg", {"value": "ok"}).status, 200)
+        self.assertEqual(request(21551, "GET", "/kv/pkg").json["value"], "ok")
+        stop_process(proc)
         self.assertEqual(proc.returncode, 0)
 
         run("dpkg", f"--root={root}", "--force-script-chrootless", "--purge", "minidynamo")
