@@ -427,7 +427,10 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
     if (*page == net::InfoPage::health && stopping_) response.status = 503;  // still live, no longer ready
     return respond(std::move(response));
   }
-  if (stopping_) return respond(net::error_response(503, "this node is stopping; it did nothing with this request: send it to another node"));
+  if (stopping_) {
+    return respond(
+        net::error_response(503, "this node is stopping; it did nothing with this request: send it to another node"));
+  }
   if (auto* join = std::get_if<net::JoinRequest>(&call)) {
     const auto& announced = node_->cluster_state().node_ids;
     if (!announced.contains(join->address)) spdlog::info("{} ({}) asks to join", join->address, join->node_id);

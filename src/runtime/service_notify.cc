@@ -24,9 +24,12 @@ Status notify_service(std::string_view state) {
   std::memcpy(address.sun_path, path, length);
   if (path[0] == '@') address.sun_path[0] = '\0';  // an abstract socket: its name starts with a NUL
   const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::io_error(std::string("cannot open a socket to notify the service manager: ") + std::strerror(errno));
+  if (fd < 0) {
+    return Status::io_error(std::string("cannot open a socket to notify the service manager: ") + std::strerror(errno));
+  }
   const auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
-  const ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address), size);
+  const ssize_t sent =
+      ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address), size);
   const int error = errno;
   ::close(fd);
   if (sent != static_cast<ssize_t>(state.size())) {
