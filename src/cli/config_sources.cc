@@ -1,9 +1,12 @@
 #include "cli/config_sources.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace md::cli {
 
@@ -58,6 +61,18 @@ void apply_config_file(CLI::App& command, const ConfigSources& sources) {
       throw CLI::ValidationError(where, "'" + item.name + "': " + e.what());
     }
   }
+}
+
+std::vector<std::string> unknown_variables(const CLI::App& command, const std::string& env_prefix) {
+  std::set<std::string> known;
+  for (const CLI::Option* option : command.get_options()) known.insert(option->get_envname());
+  std::vector<std::string> unknown;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view variable(*entry);
+    const std::string name(variable.substr(0, variable.find('=')));
+    if (name.starts_with(env_prefix + "_") && !known.contains(name)) unknown.push_back(name);
+  }
+  return unknown;
 }
 
 std::string config_file_text(const CLI::App& command) {

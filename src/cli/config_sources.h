@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 namespace md::cli {
 
@@ -26,6 +27,11 @@ ConfigSources add_config_sources(CLI::App& command, const std::string& env_prefi
 // Call from the command's callback, before reading any option: fills every option the command
 // line and the environment left unset from the --config file, if one was given.
 void apply_config_file(CLI::App& command, const ConfigSources& sources);
+
+// The environment variables that start with `<env_prefix>_` but name no option of `command`
+// (a misspelled MINIDYNAMO_PROT): the caller warns about them. Not refused: other tools may share
+// the prefix (the tests' MINIDYNAMO_BIN).
+std::vector<std::string> unknown_variables(const CLI::App& command, const std::string& env_prefix);
 
 // Every option of `command` as a config file that --config reads back to the same settings, each
 // under its help text as a comment: those given (by any source) as `name=value`, the others

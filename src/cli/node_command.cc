@@ -144,6 +144,9 @@ void add_node_command(CLI::App& app) {
       std::fputs(config_file_text(*cmd).c_str(), stdout);
       return;
     }
+    for (const auto& name : unknown_variables(*cmd, "MINIDYNAMO")) {
+      spdlog::warn("{} is set but names no flag of `minidynamo node`: ignored", name);
+    }
     runtime::Server server(*config);
     if (auto s = server.start(); !s.is_ok()) {
       spdlog::critical("cannot start: {}", s.message());

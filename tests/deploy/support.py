@@ -29,11 +29,11 @@ def clean_env(**variables):
     return env
 
 
-def start_node(test, argv, port, log_path):
+def start_node(test, argv, port, log_path, env=None):
     """Starts `argv` (a node serving HTTP on `port`), stopped when `test` ends, and waits until it serves."""
     log = open(log_path, "ab")
     test.addCleanup(log.close)
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env())
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env or clean_env())
     test.addCleanup(lambda: proc.poll() is not None or stop_process(proc))
 
     def serving():

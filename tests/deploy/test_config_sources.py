@@ -138,9 +138,12 @@ class ConfigSourcesTest(unittest.TestCase):
         data = os.path.join(self.dir, "data")
         path = self.write(f'port = 21595\nnodes = "127.0.0.1:21595"\nn = 1\nr = 1\nw = 1\n'
                           f'data-dir = "{data}"\nengine = "memory"\n')
-        start_node(self, [BINARY, "node", "--config", path], 21595, os.path.join(self.dir, "node.log"))
+        log = os.path.join(self.dir, "node.log")
+        start_node(self, [BINARY, "node", "--config", path], 21595, log, env=clean_env(MINIDYNAMO_PROT="21597"))
         self.assertEqual(request(21595, "PUT", "/kv/k", {"value": "v"}).status, 200)  # W=1 of N=1
         self.assertTrue(os.path.exists(os.path.join(data, "NODE_ID")))
+        with open(log) as f:  # a misspelled variable is not silently ignored
+            self.assertIn("MINIDYNAMO_PROT is set but names no flag", f.read())
 
 
 if __name__ == "__main__":
