@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   redis-server redis-tools           # reference for the cluster benchmark
   iproute2 nftables                  # multi-host test: network namespaces, a bridge, partitions
+  dpkg-dev systemd python3-yaml      # the Debian package (dpkg-shlibdeps), its unit's and manifests' checks
 )
 
 missing=()

@@ -4,13 +4,26 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <string_view>
 #include <thread>
 
+#include "cli/config_sources.h"
 #include "runtime/server.h"
+#include "runtime/service_notify.h"
 
 namespace md::cli {
+namespace {
+
+// systemd's Type=notify (runtime/service_notify.h); a failure is logged and the node goes on.
+void tell_service_manager(std::string_view state) {
+  if (auto s = runtime::notify_service(state); !s.is_ok()) spdlog::warn("{}", s.message());
+}
+
+}  // namespace
 
 void add_node_command(CLI::App& app) {
   auto config = std::make_shared<runtime::NodeConfig>();
@@ -33,7 +46,7 @@ void add_node_command(CLI::App& app) {
                   "founding node must be given the same list. Used on a data dir's first start only: membership "
                   "is kept in the data dir and spread by gossip from then on")
       ->delimiter(',')
-      ->capture_default_str();
+      ->default_str(fmt::format("{}", fmt::join(config->nodes, ",")));  // as given: a config file takes it back
   cmd->add_option("--join", config->join,
                   "Join the cluster of the node at this HTTP address host:port instead of founding one from "
                   "--nodes (first start only); this node starts serving once the cluster's claimant admitted it");
@@ -108,7 +121,10 @@ void add_node_command(CLI::App& app) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
 
-  cmd->callback([config, sync, log_level, nodes, partitions] {
+  const ConfigSources sources = add_config_sources(*cmd, "MINIDYNAMO");
+
+  cmd->callback([cmd, sources, config, sync, log_level, nodes, partitions] {
+    apply_config_file(*cmd, sources);
     spdlog::set_level(spdlog::level::from_str(*log_level));
     config->nodes_given = nodes->count() > 0;
     config->partitions_given = partitions->count() > 0;
@@ -124,15 +140,25 @@ void add_node_command(CLI::App& app) {
       throw CLI::ValidationError("--tombstone-grace-ms",
                                  "must exceed --timeout-ms plus --read-repair-window-ms (or be 0: never reap)");
     }
+    if (sources.print_config->count() > 0) {
+      std::fputs(config_file_text(*cmd).c_str(), stdout);
+      return;
+    }
+    for (const auto& name : unknown_variables(*cmd, "MINIDYNAMO")) {
+      spdlog::warn("{} is set but names no flag of `minidynamo node`: ignored", name);
+    }
     runtime::Server server(*config);
     if (auto s = server.start(); !s.is_ok()) {
       spdlog::critical("cannot start: {}", s.message());
       throw CLI::RuntimeError(1);
     }
+    tell_service_manager("READY=1\nSTATUS=serving");  // start() returns once the node serves with its ring
     boost::asio::io_context signals_io;
     boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
-      if (!ec) server.stop();
+      if (ec) return;
+      tell_service_manager("STOPPING=1\nSTATUS=finishing requests in flight");
+      server.stop();
     });
     std::thread signal_thread([&] { signals_io.run(); });
     server.run();

@@ -196,8 +196,8 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
   if (request.path.starts_with(kv)) return parse_kv(request, std::string_view(request.path).substr(kv.size()), limits);
   if (request.path == "/kv") return bad_request("the key must not be empty: use /kv/{key}");
   if (request.path == "/cluster/join") return parse_join(request);
-  for (auto [path, page] : {std::pair{"/health", InfoPage::health}, std::pair{"/cluster", InfoPage::cluster},
-                            std::pair{"/ring", InfoPage::ring}}) {
+  for (auto [path, page] : {std::pair{"/health", InfoPage::health}, std::pair{"/health/live", InfoPage::live},
+                            std::pair{"/cluster", InfoPage::cluster}, std::pair{"/ring", InfoPage::ring}}) {
     if (request.path != path) continue;
     if (request.method != boost::beast::http::verb::get) {
       return error_response(405, "method " + request.method_string + " is not allowed on " + path + "; use GET");
@@ -205,7 +205,7 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
     return page;
   }
   return error_response(404, "no such route: " + request.method_string + " " + request.path +
-                                 " (routes: /kv/{key}, /health, /cluster, /ring, /cluster/join)");
+                                 " (routes: /kv/{key}, /health, /health/live, /cluster, /ring, /cluster/join)");
 }
 
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response) {

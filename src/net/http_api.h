@@ -1,7 +1,7 @@
 // The client HTTP API's shapes: requests to core requests, core responses to JSON.
 //
 // Pure translation, no sockets. Routes (docs/api.md):
-//   PUT|GET|DELETE /kv/{key}   GET /health   GET /cluster   GET /ring
+//   PUT|GET|DELETE /kv/{key}   GET /health (ready)   GET /health/live   GET /cluster   GET /ring
 //   POST /cluster/join {"address": "host:port", "node_id": "..."}  (a node's --join; answered with
 //   the cluster state in protobuf, net/peer_codec.h)
 // Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
@@ -25,8 +25,9 @@ struct ApiLimits {
 };
 
 // What a request asks for: a key operation, one of the info pages, a node's join, or an error to
-// send as is.
-enum class InfoPage { health, cluster, ring };
+// send as is. `health` asks whether the node is ready (serving with its ring, not stopping),
+// `live` only whether the process answers.
+enum class InfoPage { health, live, cluster, ring };
 struct JoinRequest {
   std::string address;  // the joiner's HTTP address
   std::string node_id;

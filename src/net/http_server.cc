@@ -170,8 +170,10 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       bool keep_alive = request.keep_alive();
       stream.expires_never();
       ++self->counters_.requests;
+      ++self->counters_.requests_in_flight;
       auto response = co_await self->dispatch(std::move(request));
       co_await write(stream, version, keep_alive, std::move(response));
+      --self->counters_.requests_in_flight;
       if (!keep_alive) break;
     }
     beast::error_code ignored;

@@ -59,6 +59,7 @@ class HttpServer {
  public:
   struct Counters {
     uint64_t requests = 0, bad_requests = 0, too_large = 0, connections_accepted = 0, connections_open = 0;
+    uint64_t requests_in_flight = 0;  // handed to the handler, their answers not yet written whole
   };
 
   HttpServer(boost::asio::io_context& io, HttpServerOptions options, HttpHandler handler);
@@ -66,6 +67,8 @@ class HttpServer {
   // Binds and starts accepting. The error names the address when the port is taken.
   Status listen(const boost::asio::ip::tcp::endpoint& endpoint);
   uint16_t port() const;
+  // Stops accepting connections; the open ones go on until the io_context stops (a node drains
+  // them: requests_in_flight).
   void stop();
   Counters counters() const;
 

@@ -41,13 +41,15 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
 
   Status start();
   void run() { io_.run(); }
+  // A graceful stop: no new connections or requests; those in flight are answered (each ends by
+  // its deadline), then the peer connections close, which tells the peers at once.
   void stop() {
     asio::post(io_, [this] {
-      spdlog::info("stopping");
-      tick_.cancel();
+      if (stopping_) return;
+      stopping_ = true;
+      stop_deadline_ms_ = now_ms() + config_.core.request_timeout_ms + config_.core.read_repair_window_ms;
+      spdlog::info("stopping: finishing {} requests in flight", http_ ? http_->counters().requests_in_flight : 0);
       if (http_) http_->stop();
-      if (peers_) peers_->stop();
-      io_.stop();
     });
   }
   ~Impl() override {
@@ -134,6 +136,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   void update_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   void arm_tick();
+  void finish_stop();
   void log_suspicions();
   std::string info_page(net::InfoPage page) const;
 
@@ -154,6 +157,8 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   core::RequestId next_client_id_ = 1;
   uint64_t bad_peer_messages_ = 0;
   std::vector<bool> suspected_;  // per member, as last logged
+  bool stopping_ = false;         // stop() was called: not ready, refusing new requests
+  uint64_t stop_deadline_ms_ = 0;  // requests still in flight then are abandoned
 };
 
 Result<asio::ip::address> Server::Impl::resolve_listen_host() {
@@ -406,8 +411,15 @@ void Server::Impl::arm_tick() {
     if (ec) return;
     runner_->tick();
     log_suspicions();
+    if (stopping_ && (http_->counters().requests_in_flight == 0 || now_ms() >= stop_deadline_ms_)) return finish_stop();
     arm_tick();
   });
+}
+
+void Server::Impl::finish_stop() {
+  spdlog::info("stopped serving: {} requests were still in flight", http_->counters().requests_in_flight);
+  peers_->stop();
+  io_.stop();
 }
 
 // Logs each peer that turned suspect (connected, heartbeats overdue) and each that came back up.
@@ -434,7 +446,12 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   if (auto* page = std::get_if<net::InfoPage>(&call)) {
     net::HttpResponse response;
     response.body = info_page(*page);
+    if (*page == net::InfoPage::health && stopping_) response.status = 503;  // still live, no longer ready
     return respond(std::move(response));
+  }
+  if (stopping_) {
+    return respond(
+        net::error_response(503, "this node is stopping; it did nothing with this request: send it to another node"));
   }
   if (auto* join = std::get_if<net::JoinRequest>(&call)) {
     const auto& announced = node_->cluster_state().node_ids;
@@ -473,7 +490,11 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
   const auto& ring = node_->ring();
   w.StartObject();
   w.Key("status");
-  w.String("ok");
+  w.String(stopping_ ? "stopping" : "ok");
+  if (page == net::InfoPage::health || page == net::InfoPage::live) {
+    w.Key("ready");
+    w.Bool(!stopping_);
+  }
   w.Key("node_id");
   w.String(node_->node_id().c_str());
   w.Key("address");

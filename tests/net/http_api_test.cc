@@ -79,6 +79,9 @@ TEST(HttpApi, a_get_accepts_the_seeds_json_body) {
 
 TEST(HttpApi, routes_and_methods) {
   EXPECT_EQ(std::get<InfoPage>(parse_api_request(make(http::verb::get, "/cluster"), {})), InfoPage::cluster);
+  EXPECT_EQ(std::get<InfoPage>(parse_api_request(make(http::verb::get, "/health"), {})), InfoPage::health);
+  EXPECT_EQ(std::get<InfoPage>(parse_api_request(make(http::verb::get, "/health/live"), {})), InfoPage::live);
+  EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::post, "/health/live"), {})).status, 405u);
   EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::get, "/nope"), {})).status, 404u);
   EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::patch, "/kv/k"), {})).status, 405u);
   EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::put, "/ring"), {})).status, 405u);

@@ -31,6 +31,15 @@ class ServerFixture {
     io_.stop();
     thread_.join();
   }
+  void stop() {
+    std::promise<void> p;
+    asio::post(io_, [&] { server_.stop(); p.set_value(); });
+    p.get_future().get();
+  }
+  // Answers the request held at /hold.
+  void release() {
+    asio::post(io_, [this] { held_(HttpResponse{200, "released", "text/plain"}); });
+  }
   HttpServer::Counters counters() {
     std::promise<HttpServer::Counters> p;
     asio::post(io_, [&] { p.set_value(server_.counters()); });
@@ -42,6 +51,10 @@ class ServerFixture {
     std::string body = std::string(r.method_string) + " " + r.path + " [";
     for (const auto& [k, v] : r.query) body += k + "=" + v + ";";
     body += "] " + r.body;
+    if (r.path == "/hold") {  // answered by release()
+      held_ = std::move(respond);
+      return;
+    }
     if (r.path == "/later" || r.path == "/slow") {  // answers from a timer, after the handler returned
       auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(r.path == "/later" ? 20 : 1000));
       timer->async_wait([timer, respond, body](boost::system::error_code) { respond(HttpResponse{202, body, "text/plain"}); });
@@ -50,6 +63,7 @@ class ServerFixture {
     respond(HttpResponse{200, body, "text/plain"});
   }
   asio::io_context io_;
+  Responder held_;
   HttpServer server_;
   std::thread thread_;
 };
@@ -91,6 +105,28 @@ TEST(HttpServer, an_asynchronous_answer_is_delivered) {
   ASSERT_TRUE(r.is_ok());
   EXPECT_EQ(r->status, 202u);
   EXPECT_EQ(r->body, "PUT /later [] body");
+}
+
+TEST(HttpServer, a_request_is_in_flight_until_its_answer_is_written_and_a_stopped_server_still_answers_it) {
+  ServerFixture server(24008);
+  HttpClient client("127.0.0.1", 24008, 5000);
+  auto answer = std::async(std::launch::async, [&] { return client.request(http::verb::get, "/hold"); });
+  auto in_flight_becomes = [&](uint64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (server.counters().requests_in_flight != n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return server.counters().requests_in_flight == n;
+  };
+  ASSERT_TRUE(in_flight_becomes(1));
+  server.stop();  // no new connections
+  HttpClient newcomer("127.0.0.1", 24008, 1000);
+  EXPECT_FALSE(newcomer.request(http::verb::get, "/x").is_ok());
+  server.release();
+  auto r = answer.get();
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->body, "released");
+  EXPECT_TRUE(in_flight_becomes(0));  // once its answer is written
 }
 
 TEST(HttpServer, an_acceptable_expect_100_continue_request_gets_continue_then_the_answer) {
