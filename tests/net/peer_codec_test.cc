@@ -279,6 +279,28 @@ RC_GTEST_PROP(PeerCodec, a_cluster_state_round_trips_by_value, ()) {
   RC_ASSERT(*back == state);
 }
 
+// Protobuf refuses a `string` field that is not UTF-8; these fields are `bytes` so that a client's
+// context token (?context=%FF), a node id or a message may hold any bytes.
+TEST(PeerCodec, bytes_that_are_not_utf8_round_trip) {
+  core::ClientRequest request;
+  request.context_token = "\xff\xfe";
+  core::ClientResponse response;
+  response.message = "bad \xc3";
+  response.context_token = "\x80";
+  for (const core::PeerMessage& m : {core::PeerMessage(core::Forward{1, request}),
+                                     core::PeerMessage(core::ForwardReply{2, response}),
+                                     core::PeerMessage(core::Hello{"node_\xff"})}) {
+    auto back = decode_peer_message(encode_peer_message(m));
+    ASSERT_TRUE(back.is_ok()) << back.status().message();
+    EXPECT_TRUE(*back == m);
+  }
+  auto state = core::founding_state(*core::Ring::create({"a:1", "b:2"}, 8));
+  state.node_ids["a:1"] = "node_\xff";
+  auto decoded = decode_cluster_state(encode_cluster_state(state));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, state);
+}
+
 TEST(PeerCodec, a_ring_of_the_most_partitions_round_trips) {
   std::vector<std::string> members = {"a:1", "b:2", "c:3"};
   std::vector<core::MemberIndex> owners(core::kPartitionsMax);
