@@ -35,6 +35,7 @@ struct ClientRequest {
   // count toward W; false (strict) counts only the key's own N replicas and answers 503 rather
   // than use fallbacks. Reads always ask the N replicas.
   bool sloppy_quorum = true;
+  bool operator==(const ClientRequest&) const = default;
 };
 
 enum class Outcome : uint8_t {
@@ -53,35 +54,42 @@ struct ClientResponse {
   std::string context_token;      // get, put, delete: pass it back with the next write
   uint32_t acknowledged = 0;      // put, delete, and 503s: replicas that acknowledged (or replied)
   uint32_t required = 0;          // 503: the quorum that was asked for
+  bool operator==(const ClientResponse&) const = default;
 };
 
 // Peer messages. Ids are the sender's; replies carry the id of the request they answer.
 struct ReplicaRead {
   RequestId id = 0;
   std::string key;
+  bool operator==(const ReplicaRead&) const = default;
 };
 struct ReplicaReadReply {
   RequestId id = 0;
   bool ok = true;                     // false: the replica's engine failed
   std::optional<std::string> object;  // encoded; nullopt when the replica has nothing
+  bool operator==(const ReplicaReadReply&) const = default;
 };
 struct ReplicaWrite {
   RequestId id = 0;
   std::string key;
   std::string object;  // encoded; the replica merges it into what it has
   bool ack = true;     // read repair does not wait for acknowledgements
+  bool operator==(const ReplicaWrite&) const = default;
 };
 struct ReplicaWriteReply {
   RequestId id = 0;
   bool ok = true;
+  bool operator==(const ReplicaWriteReply&) const = default;
 };
 struct Forward {
   RequestId id = 0;
   ClientRequest request;  // with N/R/W already resolved by the forwarding node
+  bool operator==(const Forward&) const = default;
 };
 struct ForwardReply {
   RequestId id = 0;
   ClientResponse response;
+  bool operator==(const ForwardReply&) const = default;
 };
 // A write for `owner`, a replica of the key that is down, sent to a fallback node: the fallback
 // keeps it in its hint store (not as its own data), acknowledges it, and hands it to the owner
@@ -91,24 +99,30 @@ struct HintedWrite {
   MemberIndex owner = 0;
   std::string key;
   std::string object;  // encoded
+  bool operator==(const HintedWrite&) const = default;
 };
 struct HintedWriteReply {
   RequestId id = 0;
   MemberIndex owner = 0;
   bool ok = true;  // false: refused (hint store full) or the engine failed
+  bool operator==(const HintedWriteReply&) const = default;
 };
 // Sent once a connection to a peer is up, so every node can show who is who.
 struct Hello {
   std::string node_id;
+  bool operator==(const Hello&) const = default;
 };
 // Sent to every peer every heartbeat interval; its arrivals feed the failure detector.
-struct Heartbeat {};
+struct Heartbeat {
+  bool operator==(const Heartbeat&) const = default;
+};
 // Anti-entropy (core/anti_entropy.h), one exchange between two replicas of a partition:
 // the initiator sends its tree's inner hashes...
 struct AaeTree {
   RequestId id = 0;
   uint32_t partition = 0;
   std::vector<uint64_t> inner;  // kFanout hashes
+  bool operator==(const AaeTree&) const = default;
 };
 // ...the peer answers with its segment hashes under the inner nodes that differ...
 struct AaeSegments {
@@ -116,6 +130,7 @@ struct AaeSegments {
   uint32_t partition = 0;
   std::vector<uint32_t> inner_nodes;
   std::vector<uint64_t> segments;  // kSegmentsPerInner per inner node, in order
+  bool operator==(const AaeSegments&) const = default;
 };
 // ...the initiator sends the keys and object hashes of the segments that differ; the peer sends
 // back (as ReplicaWrites without acknowledgement) its objects that the initiator lacks or has
@@ -126,16 +141,19 @@ struct AaeKeys {
   std::vector<uint32_t> segments;
   std::vector<std::string> keys;
   std::vector<uint64_t> hashes;  // object_hash per key
+  bool operator==(const AaeKeys&) const = default;
 };
 struct AaePull {
   uint32_t partition = 0;
   std::vector<std::string> keys;
+  bool operator==(const AaePull&) const = default;
 };
 // Membership gossip: the sender's cluster state; the receiver merges it and, when `reply` is set
 // and its own state differed, answers with the merge (push-pull).
 struct Gossip {
   ClusterState state;
   bool reply = true;
+  bool operator==(const Gossip&) const = default;
 };
 // Tombstone reaping (core/tombstone_reaper.h), one round for some tombstones of a partition: its
 // reaper asks every member whether they may go...
@@ -145,12 +163,14 @@ struct ReapCheck {
   uint32_t partition = 0;
   std::vector<std::string> keys;
   std::vector<uint64_t> hashes;  // object_hash of each key's tombstone at the reaper
+  bool operator==(const ReapCheck&) const = default;
 };
 // ...each member answers which may: it has held exactly that tombstone for the grace period (or
 // holds no data of the partition at all), and it holds no hint for the key...
 struct ReapCheckReply {
   RequestId id = 0;
   std::vector<uint32_t> ready;  // indexes into the check's keys, ascending
+  bool operator==(const ReapCheckReply&) const = default;
 };
 // ...and the reaper tells every member to remove those all members said may go; each removes a
 // key only if it still holds exactly that tombstone.
@@ -158,6 +178,7 @@ struct Reap {
   uint32_t partition = 0;
   std::vector<std::string> keys;
   std::vector<uint64_t> hashes;
+  bool operator==(const Reap&) const = default;
 };
 using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
                                  ForwardReply, HintedWrite, HintedWriteReply, Heartbeat, AaeTree, AaeSegments,

@@ -18,6 +18,10 @@
 
 #include "core/status.h"
 
+namespace rocksdb {
+class FileSystem;
+}
+
 namespace md::storage {
 
 using Partition = uint32_t;  // < 65536
@@ -36,6 +40,9 @@ struct Options {
   uint64_t block_cache_bytes = 64ull << 20;   // RocksDB: cache of uncompressed blocks
   uint64_t row_cache_bytes = 32ull << 20;     // RocksDB: latest bytes of recently used keys (row_cache.h)
   uint64_t write_buffer_bytes = 32ull << 20;  // RocksDB: memtable size before a flush
+  // Tests only: the file system RocksDB reads and writes through, e.g. one that loses unsynced
+  // bytes in a simulated power cut (tests/storage/fault_injection_fs.h). Null: the real one.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 // Decides the new bytes of a key from its current bytes (nullopt when absent). An error aborts the

@@ -4,6 +4,8 @@
 // row cache first (storage/row_cache.h).
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -23,8 +25,10 @@ namespace {
 
 class RocksDbEngine final : public Engine {
  public:
-  RocksDbEngine(std::unique_ptr<rocksdb::DB> db, std::string path, const Options& options)
-      : db_(std::move(db)),
+  RocksDbEngine(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db, std::string path,
+                const Options& options)
+      : env_(std::move(env)),
+        db_(std::move(db)),
         path_(std::move(path)),
         options_(options),
         locks_(options.lock_stripes),
@@ -63,6 +67,7 @@ class RocksDbEngine final : public Engine {
     rocksdb::WriteBatch batch;
     for (const auto& [k, v] : writes) batch.Put(k, v);
     if (auto s = db_->Write(write_options_, &batch); !s.ok()) {
+      write_failed_ = true;
       for (auto& r : results) {
         if (r.status.is_ok()) r.status = to_status(s, "write");
       }
@@ -78,6 +83,7 @@ class RocksDbEngine final : public Engine {
     std::vector<std::string> keys{storage_key(p, key)};
     BatchLock guard(locks_, keys);
     auto s = db_->Delete(rocksdb::WriteOptions(), keys[0]);
+    if (!s.ok()) write_failed_ = true;
     rows_.erase(keys[0]);  // also on failure: the engine's state is then unknown
     return to_status(s, "delete");
   }
@@ -106,7 +112,12 @@ class RocksDbEngine final : public Engine {
     return to_status(it->status(), "scan");
   }
 
-  Status sync() override { return to_status(db_->SyncWAL(), "sync"); }
+  Status sync() override {
+    if (write_failed_) return Status::io_error("rocksdb in " + path_ + " failed a write before: nothing more is synced");
+    auto s = db_->SyncWAL();
+    if (!s.ok()) write_failed_ = true;
+    return to_status(s, "sync");
+  }
 
  private:
   Status to_status(const rocksdb::Status& s, const char* what) const {
@@ -129,10 +140,11 @@ class RocksDbEngine final : public Engine {
   void sync_periodically() {
     std::unique_lock lock(stop_mutex_);
     while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(options_.sync_interval_ms), [this] { return stopping_; })) {
-      db_->SyncWAL();  // a failure here shows at the next acknowledged write or at shutdown
+      (void)sync();  // a failure here shows at the next acknowledged write or at shutdown
     }
   }
 
+  std::unique_ptr<rocksdb::Env> env_;  // null for the default env; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::string path_;
   Options options_;
@@ -143,6 +155,9 @@ class RocksDbEngine final : public Engine {
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
+  // After a failed write or sync RocksDB refuses every write, and syncing its WAL again trips an
+  // assertion (Debian builds RocksDB with assertions on): from then on sync() only reports it.
+  std::atomic<bool> write_failed_{false};
 };
 
 }  // namespace
@@ -164,10 +179,15 @@ Result<std::unique_ptr<Engine>> open_rocksdb_engine(const std::string& path, con
   // (every first write of a key, every read of a missing one).
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.file_system) {
+    env = rocksdb::NewCompositeEnv(options.file_system);
+    db_options.env = env.get();
+  }
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, path, &raw);
   if (!s.ok()) return Status::io_error("cannot open rocksdb in " + path + ": " + s.ToString());
-  return std::unique_ptr<Engine>(std::make_unique<RocksDbEngine>(std::unique_ptr<rocksdb::DB>(raw), path, options));
+  return std::unique_ptr<Engine>(std::make_unique<RocksDbEngine>(std::move(env), std::unique_ptr<rocksdb::DB>(raw), path, options));
 }
 
 }  // namespace md::storage

@@ -1,10 +1,7 @@
 #include "net/http_api.h"
 
-#include <algorithm>
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
-
-#include "net/peer_codec.h"
 
 namespace md::net {
 namespace {
@@ -119,43 +116,6 @@ RC_GTEST_PROP(HttpApi, any_request_gets_an_answer, (std::string path, std::strin
       RC_ASSERT(call.index() < std::variant_size_v<ApiCall>);
     }
   }
-}
-
-TEST(PeerCodec, every_message_round_trips_and_garbage_is_refused) {
-  core::ClientRequest request{core::Op::put, "k", "1", std::string("ctx"), 3, std::nullopt, 2, false};
-  core::ClientResponse response{core::Outcome::ok, "", {core::Sibling{core::Dot{"n", 1}, {}, false, "1"}}, "ctx", 2, 0};
-  auto gossiped = core::founding_state(*core::Ring::create({"a:1", "b:2"}, 8));
-  gossiped.node_ids["c:3"] = "node_c";
-  gossiped.moves["b:2"] = core::Move{"b.example:2", 3};  // round trips are compared by value below
-  std::vector<core::PeerMessage> messages = {
-      core::Hello{"node_5001"}, core::ReplicaRead{7, "k"}, core::ReplicaReadReply{7, true, std::string("obj")},
-      core::ReplicaReadReply{8, true, std::nullopt}, core::ReplicaWrite{9, "k", "obj", false},
-      core::ReplicaWriteReply{9, false}, core::Forward{10, request}, core::ForwardReply{10, response},
-      core::HintedWrite{11, 2, "k", "obj"}, core::HintedWriteReply{11, 2, true}, core::Heartbeat{},
-      core::AaeTree{11, 3, {1, 2}}, core::AaeSegments{11, 3, {0}, {5, 6}}, core::AaeKeys{11, 3, {7}, {"a", "b"}, {8, 9}},
-      core::AaePull{3, {"a"}}, core::Gossip{gossiped, false}, core::ReapCheck{12, 2, 3, {"a", "b"}, {8, 9}},
-      core::ReapCheckReply{12, {0, 1}}, core::Reap{3, {"b"}, {9}}};
-  std::vector<bool> covered(std::variant_size_v<core::PeerMessage>);
-  for (const auto& m : messages) {
-    covered[m.index()] = true;
-    auto back = decode_peer_message(encode_peer_message(m));
-    ASSERT_TRUE(back.is_ok());
-    EXPECT_EQ(back->index(), m.index());
-    EXPECT_EQ(encode_peer_message(*back), encode_peer_message(m));
-  }
-  EXPECT_EQ(std::count(covered.begin(), covered.end(), false), 0) << "a peer message kind is not covered";
-  auto gossip = decode_peer_message(encode_peer_message(core::Gossip{gossiped, true}));
-  EXPECT_EQ(std::get<core::Gossip>(*gossip).state, gossiped);
-  EXPECT_TRUE(std::get<core::Gossip>(*gossip).reply);
-  auto broken = gossiped;
-  broken.owners[0] = 7;  // no such member: refused before the core sees it
-  EXPECT_FALSE(decode_peer_message(encode_peer_message(core::Gossip{broken, true})).is_ok());
-  EXPECT_FALSE(decode_cluster_state("\x08garbage").is_ok());
-  EXPECT_EQ(*decode_cluster_state(encode_cluster_state(gossiped)), gossiped);
-  auto forward = decode_peer_message(encode_peer_message(core::Forward{10, request}));
-  EXPECT_FALSE(std::get<core::Forward>(*forward).request.sloppy_quorum);  // a strict request stays strict
-  EXPECT_FALSE(decode_peer_message("\xff\xff\xff garbage").is_ok());
-  EXPECT_FALSE(decode_peer_message("").is_ok());  // no message kind
 }
 
 }  // namespace
