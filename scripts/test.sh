@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Installs, builds and runs every test (unit, property, storage crash, simulation, real-process).
+# Installs, builds and runs every test (unit, property, storage crash, simulation, real-process),
+# then CI's reliability stages: the unit and storage tests under ASan + UBSan and the concurrent
+# ones under TSan (scripts/sanitizers.sh), and a few seconds of every fuzzer (scripts/fuzz.sh).
+#   scripts/test.sh -R core_test    only the matching tests of the normal build (ctest options)
+#   BUILD_TYPE=asan scripts/test.sh  the whole suite in the ASan + UBSan build (tsan: TSan)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-cd build
-ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@"
+source scripts/build_type.sh
+(cd "$build_dir" && ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@")
+if [ $# -eq 0 ] && [ -z "${BUILD_TYPE:-}" ]; then
+  scripts/sanitizers.sh
+  scripts/fuzz.sh 5
+fi
