@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/, clang, ASan + UBSan) into build-fuzz/ and runs each in turn
-# for SECONDS (default 60), one process at a time, from its seeds in fuzz/corpus/<target>/ (which
-# hold every crash found so far, so they are replayed first) plus what earlier runs found
+# Builds the libFuzzer targets (fuzz/, clang, ASan + UBSan) into build-fuzz/ and, one process at a
+# time, for each target: replays every crash found so far (fuzz/regressions/<target>/), then fuzzes
+# for SECONDS (default 60) from its seeds (fuzz/corpus/<target>/) plus what earlier runs found
 # (build-fuzz/corpus/<target>/). A crash stops nothing else: its input is kept as
 # build-fuzz/crashes/<target>-crash-*, the log tail is printed and the script exits 1 at the end.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: the fuzz/*_fuzzer.cc names)
@@ -25,6 +25,12 @@ mkdir -p build-fuzz/crashes build-fuzz/logs
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t"
   log="build-fuzz/logs/$t.log"
+  if [ -d "fuzz/regressions/$t" ] && ! "build-fuzz/bin/fuzz_$t" "fuzz/regressions/$t"/* >"$log" 2>&1; then
+    echo "fuzz: $t FAILED on a regression input (log: $log):" >&2
+    tail -40 "$log" >&2
+    failed+=("$t")
+    continue
+  fi
   TIMEFORMAT="%U %S"
   if { time "build-fuzz/bin/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
          -artifact_prefix="build-fuzz/crashes/$t-" "build-fuzz/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1; } 2>"$log.cpu"; then
