@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   redis-server redis-tools           # reference for the cluster benchmark
   iproute2 nftables                  # multi-host test: network namespaces, a bridge, partitions
+  clang libclang-rt-14-dev           # the fuzz targets (fuzz/): clang's libFuzzer and sanitizer runtimes
 )
 
 missing=()
