@@ -6,6 +6,7 @@
 
 #include "net/frame.h"
 #include "net/peer_codec.h"
+#include "quiet_protobuf.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

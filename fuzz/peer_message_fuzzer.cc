@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "net/peer_codec.h"
+#include "quiet_protobuf.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
