@@ -16,11 +16,7 @@ run() {
   (cd "$dir" && ctest --output-on-failure --timeout 600 -j "$(nproc)" -L "^($labels)\$")
 }
 
-# Debian's RocksDB and libstdc++ are not built with TSan: their internal synchronisation (RocksDB's
-# lock-free memtable, its write group's atomics) is invisible to it, so accesses they make are not
-# checked (ignore_noninstrumented_modules); every access our own code makes still is.
-export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
-export TSAN_OPTIONS=ignore_noninstrumented_modules=1:second_deadlock_stack=1
+source scripts/build_type.sh  # the sanitizers' run-time options
 asan_tests=(core_test net_test frame_test http_server_test peer_transport_test storage_test storage_crash_test
             durable_writer_test)
 BUILD_TYPE=asan BUILD_TARGETS="${asan_tests[*]}" scripts/build.sh
