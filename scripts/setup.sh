@@ -16,6 +16,7 @@ packages=(
   redis-server redis-tools           # reference for the cluster benchmark
   iproute2 nftables                  # multi-host test: network namespaces, a bridge, partitions
   dpkg-dev systemd python3-yaml      # the Debian package (dpkg-shlibdeps), its unit's and manifests' checks
+  clang libclang-rt-14-dev           # the fuzz targets (fuzz/): clang's libFuzzer and sanitizer runtimes
 )
 
 missing=()

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <tuple>
 
 #include "core/claim.h"
@@ -102,7 +103,9 @@ std::vector<std::string> joiners(const ClusterState& state) {
 
 bool admit_joiners(ClusterState& state) {
   auto joining = joiners(state);
-  if (joining.empty()) return false;
+  // At the largest version there is no next one: adding one would wrap to 0, a state every node
+  // refuses. Only a corrupt or hostile state gets there; its ring then stays as it is.
+  if (joining.empty() || state.ring_version == std::numeric_limits<uint64_t>::max()) return false;
   std::vector<std::string> previous;
   previous.reserve(state.owners.size());
   for (MemberIndex m : state.owners) previous.push_back(state.members[m]);

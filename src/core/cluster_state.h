@@ -81,7 +81,8 @@ std::string other_holder(const ClusterState& state, const std::string& address, 
 // The addresses announced but not in the ring, in address order.
 std::vector<std::string> joiners(const ClusterState& state);
 
-// The claimant's step: adds every joiner to the ring under the next version. Returns true if it did.
+// The claimant's step: adds every joiner to the ring under the next version. Returns true if it did;
+// false also at the largest ring version, which has no next one (only a corrupt state gets there).
 bool admit_joiners(ClusterState& state);
 
 // The ring the state describes (members in state order). The state must be valid.

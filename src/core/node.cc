@@ -409,9 +409,12 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
         } else if constexpr (std::is_same_v<M, ReplicaReadReply>) {
           auto it = reads_.find(m.id);
           if (it == reads_.end()) return;
+          // read_replied may complete the read and erase it, replicas and all: nothing of it is used
+          // after the call (ASan found the loop that went on over the freed list).
           const auto& replicas = it->second.replicas;
-          for (size_t i = 0; i < replicas.size(); ++i) {
-            if (replicas[i] == from) read_replied(now_ms, m.id, i, m.ok, std::move(m.object));
+          auto at = std::find(replicas.begin(), replicas.end(), from);
+          if (at != replicas.end()) {
+            read_replied(now_ms, m.id, static_cast<size_t>(at - replicas.begin()), m.ok, std::move(m.object));
           }
         } else if constexpr (std::is_same_v<M, ReplicaWriteReply>) {
           if (handoffs_.contains(m.id)) {

@@ -18,6 +18,39 @@ void write_string(Writer& w, std::string_view s) { w.String(s.data(), static_cas
 
 HttpResponse bad_request(std::string message) { return error_response(400, message); }
 
+// RapidJSON parses, copies and frees nested values by recursion, so a body of a million '[' would
+// overflow the stack and kill the node; bodies may nest this deep, far beyond any sensible value.
+constexpr size_t kJsonDepthMax = 100;
+
+// Parses a request body as JSON. Its nesting is measured first, without recursion (brackets
+// outside strings), so RapidJSON never recurses deeper than kJsonDepthMax.
+Status parse_json(std::string_view text, rapidjson::Document* document) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // skips the escaped character, which may be a quote
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kJsonDepthMax) {
+        return Status::invalid_argument("the body is nested deeper than " + std::to_string(kJsonDepthMax) + " levels");
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  document->Parse(text.data(), text.size());
+  if (document->HasParseError()) {
+    return Status::invalid_argument(std::string("the body is not valid JSON: ") +
+                                    rapidjson::GetParseError_En(document->GetParseError()) + " at offset " +
+                                    std::to_string(document->GetErrorOffset()));
+  }
+  return Status::ok();
+}
+
 Result<int64_t> parse_int(std::string_view name, std::string_view text) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -104,11 +137,7 @@ ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimi
   bool has_body = request.body.find_first_not_of(" \t\r\n") != std::string::npos;
   rapidjson::Document body;
   if (has_body) {
-    body.Parse(request.body.data(), request.body.size());
-    if (body.HasParseError()) {
-      return bad_request(std::string("the body is not valid JSON: ") + rapidjson::GetParseError_En(body.GetParseError()) +
-                         " at offset " + std::to_string(body.GetErrorOffset()));
-    }
+    if (auto s = parse_json(request.body, &body); !s.is_ok()) return bad_request(s.message());
     if (!body.IsObject()) return bad_request("the body must be a JSON object");
     if (auto s = read_body_params(body, &r); !s.is_ok()) return bad_request(s.message());
   }
@@ -157,8 +186,9 @@ ApiCall parse_join(const HttpRequest& request) {
     return error_response(405, "method " + request.method_string + " is not allowed on /cluster/join; use POST");
   }
   rapidjson::Document body;
-  body.Parse(request.body.data(), request.body.size());
-  if (body.HasParseError() || !body.IsObject()) return bad_request("the body must be a JSON object with address and node_id");
+  if (!parse_json(request.body, &body).is_ok() || !body.IsObject()) {
+    return bad_request("the body must be a JSON object with address and node_id");
+  }
   JoinRequest join;
   for (auto [name, slot] : {std::pair{"address", &join.address}, std::pair{"node_id", &join.node_id}}) {
     auto it = body.FindMember(name);

@@ -15,7 +15,7 @@
 #include <variant>
 
 #include "core/messages.h"
-#include "net/http_server.h"
+#include "net/http_request.h"
 
 namespace md::net {
 

@@ -15,7 +15,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/http/verb.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -25,23 +24,9 @@
 #include <vector>
 
 #include "core/status.h"
+#include "net/http_request.h"
 
 namespace md::net {
-
-struct HttpRequest {
-  boost::beast::http::verb method = boost::beast::http::verb::get;
-  std::string method_string;  // as sent, for messages
-  std::string path;           // percent-decoded, without the query
-  std::vector<std::pair<std::string, std::string>> query;  // percent-decoded, in order
-  std::string body;
-  std::string content_type;
-};
-
-struct HttpResponse {
-  unsigned status = 200;
-  std::string body;
-  std::string content_type = "application/json";
-};
 
 // Call exactly once, on the io_context's thread, now or later.
 using Responder = std::function<void(HttpResponse)>;
@@ -76,11 +61,5 @@ class HttpServer {
   class Impl;
   std::shared_ptr<Impl> impl_;
 };
-
-// {"status":"error","error":"<message>"} with the message escaped as a JSON string.
-std::string json_error_body(std::string_view message);
-
-// Percent-decoding of a path or query component (`plus_is_space` for queries); nullopt when malformed.
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
 
 }  // namespace md::net

@@ -5,6 +5,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace md::core {
 namespace {
@@ -89,6 +90,22 @@ TEST(ClusterState, validate_refuses_broken_states) {
   bad.node_ids["10.0.0.1:5001"] = "node_x";
   bad.node_ids["10.0.0.2:5001"] = "node_x";  // one id, two nodes
   EXPECT_FALSE(validate(bad).is_ok());
+}
+
+// Found by the cluster_state fuzzer: admitting a joiner into a state at the largest ring version
+// wrapped the version to 0, a state every node refuses.
+TEST(ClusterState, joiners_are_not_admitted_past_the_largest_ring_version) {
+  auto state = founded(3);
+  state.ring_version = std::numeric_limits<uint64_t>::max();
+  state.node_ids["10.0.0.9:5001"] = "node_joiner";
+  ASSERT_TRUE(validate(state).is_ok());
+  auto before = state;
+  EXPECT_FALSE(admit_joiners(state));
+  EXPECT_EQ(state, before);
+  state.ring_version -= 1;  // one below: the last admission there is
+  EXPECT_TRUE(admit_joiners(state));
+  EXPECT_EQ(state.ring_version, std::numeric_limits<uint64_t>::max());
+  EXPECT_TRUE(validate(state).is_ok());
 }
 
 ClusterState merged(ClusterState into, const ClusterState& other) {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# CI's sanitizer stage (called by scripts/test.sh): builds only the tests it runs, then
+#  - the unit and storage tests under ASan + UBSan (build-asan/), and
+#  - the tests that race threads on purpose under TSan (build-tsan/): the durable writer, the
+#    storage engines with their row cache, and the per-key locks.
+# Any report fails the test that caused it. The whole suite: BUILD_TYPE=asan|tsan scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Runs the gtest executables $2... of build dir $1 (each test is labelled with its executable).
+run() {
+  local dir=$1
+  shift
+  local labels
+  labels=$(IFS='|'; echo "$*")
+  (cd "$dir" && ctest --output-on-failure --timeout 600 -j "$(nproc)" -L "^($labels)\$")
+}
+
+source scripts/build_type.sh  # the sanitizers' run-time options
+asan_tests=(core_test net_test frame_test http_server_test peer_transport_test storage_test storage_crash_test
+            durable_writer_test)
+BUILD_TYPE=asan BUILD_TARGETS="${asan_tests[*]}" scripts/build.sh
+run build-asan "${asan_tests[@]}"
+
+tsan_tests=(storage_test durable_writer_test)
+BUILD_TYPE=tsan BUILD_TARGETS="${tsan_tests[*]}" scripts/build.sh
+run build-tsan "${tsan_tests[@]}"
