@@ -7,7 +7,6 @@ namespace md::sim {
 
 Status SimDisk::fault(double p, const char* what) {
   if (!rng_.chance(p)) return Status::ok();
-  ++failures_;
   return Status::io_error(std::string("simulated disk: ") + what);
 }
 
@@ -36,10 +35,7 @@ std::vector<storage::UpdateResult> SimDisk::update_all_unsynced(std::span<const 
 
 std::vector<storage::UpdateResult> SimDisk::write(std::span<const storage::Update> updates, bool sync) {
   auto failed = [&](const Status& s) { return std::vector<storage::UpdateResult>(updates.size(), {s, {}}); };
-  if (faults_.full) {
-    ++failures_;
-    return failed(Status::io_error("simulated disk: no space left on device"));
-  }
+  if (faults_.full) return failed(Status::io_error("simulated disk: no space left on device"));
   if (auto s = fault(faults_.write_error, "write error"); !s.is_ok()) return failed(s);
   std::vector<storage::UpdateResult> results;
   auto writes = storage::apply_updates(updates, storage::storage_keys(updates),
@@ -68,10 +64,7 @@ void SimDisk::put(const std::string& storage_key, std::optional<std::string> byt
 }
 
 Status SimDisk::remove(storage::Partition p, std::string_view key) {
-  if (faults_.full) {
-    ++failures_;
-    return Status::io_error("simulated disk: no space left on device");
-  }
+  if (faults_.full) return Status::io_error("simulated disk: no space left on device");
   if (auto s = fault(faults_.remove_error, "write error"); !s.is_ok()) return s;
   put(storage::storage_key(p, key), std::nullopt);
   return Status::ok();

@@ -59,7 +59,6 @@ class SimDisk final : public storage::Engine {
 
   void set_faults(const DiskFaults& faults) { faults_ = faults; }
   const DiskFaults& faults() const { return faults_; }
-  uint64_t failures() const { return failures_; }
 
   // For tests and the checker, no faults: the bytes stored (synced or not) for a key, and how
   // many keys a partition holds.
@@ -79,7 +78,6 @@ class SimDisk final : public storage::Engine {
   Rng& rng_;
   DiskSync sync_;
   DiskFaults faults_;
-  uint64_t failures_ = 0;
   std::map<std::string, std::string> synced_;                   // by storage key (storage/key_lock.h)
   std::map<std::string, std::optional<std::string>> unsynced_;  // newer; nullopt: removed
   std::map<std::string, std::string> limbo_;                    // written, fsync failed: invisible until a crash
