@@ -431,6 +431,8 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
         } else if constexpr (std::is_same_v<M, HintedWriteReply>) {
           target_done(m.id, from, m.owner, m.ok);
         } else if constexpr (std::is_same_v<M, Forward>) {
+          if (!forwards_taken_.emplace(from, m.id).second) return;  // a duplicate: the first answers
+          forwards_taken_expiry_.emplace_back(now_ms + options_.request_timeout_ms * 3, std::pair{from, m.id});
           start(now_ms, Origin{true, from, m.id}, std::move(m.request), true);
         } else if constexpr (std::is_same_v<M, ForwardReply>) {
           auto it = forwards_.find(m.id);
@@ -538,12 +540,27 @@ void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
     auto at = std::find(replicas.begin(), replicas.end(), peer);
     read_replied(now_ms, id, static_cast<size_t>(at - replicas.begin()), false, std::nullopt);
   }
-  // A forward waiting on that peer tries the next replica.
+  // A forwarded read waiting on that peer tries the next replica. A forwarded write does not: the
+  // peer may have made its dot and stored it before the connection failed, and the next replica
+  // would make a second dot for the same write, a sibling that a client who read one of them and
+  // wrote back would not replace. The write is indeterminate, as any 503 of a write.
   std::vector<RequestId> forwards;
   for (const auto& [id, forward] : forwards_) {
     if (forward.tried > 0 && forward.candidates[forward.tried - 1] == peer) forwards.push_back(id);
   }
-  for (RequestId id : forwards) send_forward(id, forwards_.at(id));
+  for (RequestId id : forwards) {
+    auto& forward = forwards_.at(id);
+    if (forward.request.op == Op::get) {
+      send_forward(id, forward);
+      continue;
+    }
+    Origin origin = forward.origin;
+    forwards_.erase(id);
+    fail(origin, Outcome::unavailable,
+         "the replica coordinating the write became unreachable before it answered; the write is indeterminate: "
+         "it may have been stored (read the key to see), and it is not sent to another replica, which would store "
+         "it a second time");
+  }
 }
 
 PeerStatus Node::peer_status(MemberIndex peer) const {
@@ -585,6 +602,10 @@ void Node::on_tick(uint64_t now_ms) {
   std::vector<bool> up(reachable_.size());
   for (MemberIndex m = 0; m < up.size(); ++m) up[m] = m != self_ && peer_up(m);
   anti_entropy_.on_tick(now_ms, up);
+  while (!forwards_taken_expiry_.empty() && forwards_taken_expiry_.front().first <= now_ms) {
+    forwards_taken_.erase(forwards_taken_expiry_.front().second);
+    forwards_taken_expiry_.pop_front();
+  }
   std::vector<RequestId> expired;
   for (const auto& [id, write] : writes_) {
     if (write.deadline_ms <= now_ms) expired.push_back(id);

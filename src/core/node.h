@@ -17,7 +17,9 @@
 //  - Peers are up, suspect or down (PeerStatus): the connection notices say down, and a
 //    phi-accrual detector over heartbeats (sent every FailureDetectorOptions interval) says suspect.
 //  - A request for a key whose preference list (first N distinct nodes from the key's partition)
-//    does not include this node is forwarded to a reachable node of that list.
+//    does not include this node is forwarded to a reachable node of that list. A read whose
+//    coordinator goes down is forwarded to the next; a write is not (it may have been stored, and
+//    a second coordinator would store it again under another dot): it answers 503, indeterminate.
 //  - A write: this node makes the new dot and stores the object locally (one atomic storage step),
 //    sends the resulting object to the other N-1 replicas, and answers after W acknowledgements,
 //    its own included; or 503 when W can no longer be reached or the deadline passes.
@@ -41,6 +43,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <map>
 #include <set>
@@ -145,7 +148,8 @@ class Node {
 
   // A node at `address` with `node_id` asks to join (through this node): it is announced in the
   // state, which gossip carries to the claimant; the joiner starts serving once its address is in
-  // the ring (cluster_state()). An id that another address holds is refused (Code::conflict).
+  // the ring (cluster_state()). An id that another address holds is refused (Code::conflict);
+  // while this node does not know every member's id yet, the join waits (Code::unavailable).
   Status on_join_request(const std::string& address, const std::string& node_id);
 
   // The effects produced since the last call, in the order they must be carried out.
@@ -349,6 +353,11 @@ class Node {
   std::map<RequestId, PendingWrite> writes_;
   std::map<RequestId, PendingRead> reads_;
   std::map<RequestId, PendingForward> forwards_;
+  // Forwards taken here, by (forwarder, its request id), until twice the forwarder's wait is over:
+  // a Forward that arrives twice (a duplicating network) is coordinated once, so a write is not
+  // stored under two dots. Expiries in arrival order, which is their order.
+  std::set<std::pair<MemberIndex, RequestId>> forwards_taken_;
+  std::deque<std::pair<uint64_t, std::pair<MemberIndex, RequestId>>> forwards_taken_expiry_;
   std::map<RequestId, PendingOp> ops_;
   std::map<HintKey, Hint> hints_;
   std::vector<uint64_t> pending_hints_;        // per owner

@@ -49,6 +49,14 @@ void Node::on_gossip(MemberIndex from, Gossip gossip) {
 }
 
 Status Node::on_join_request(const std::string& address, const std::string& node_id) {
+  // Only a node that knows every member's id can refuse a joiner that takes one: taken in by a
+  // node that did not know, it would split the cluster's states (no merge can hold one id twice).
+  for (const auto& member : state_.members) {
+    if (!state_.node_ids.contains(member)) {
+      return Status::unavailable("this node does not know the node id of member " + member +
+                                 " yet (gossip brings it once that member is up); ask again");
+    }
+  }
   auto changed = announce(state_, address, node_id);
   if (!changed.is_ok()) {
     refused_duplicate_id("join of " + address + " refused: " + changed.status().message(), std::string(), node_id);

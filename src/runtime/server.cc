@@ -237,8 +237,8 @@ Result<core::ClusterState> Server::Impl::join(const std::string& node_id) {
   std::string last_problem;
   for (int attempt = 1; std::chrono::steady_clock::now() - started < kGiveUpAfter; ++attempt) {
     auto response = client.request(boost::beast::http::verb::post, "/cluster/join", body);
-    if (!response.is_ok()) {
-      last_problem = response.status().message();
+    if (!response.is_ok() || response->status == 503) {
+      last_problem = response.is_ok() ? response->body : response.status().message();
       spdlog::warn("--join {}: attempt {} failed: {}; trying again in 200 ms for up to 60 s", config_.join, attempt,
                    last_problem);
     } else if (response->status != 200) {
@@ -458,7 +458,7 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
     if (!announced.contains(join->address)) spdlog::info("{} ({}) asks to join", join->address, join->node_id);
     const Status asked = node_->on_join_request(join->address, join->node_id);
     runner_->run();
-    if (!asked.is_ok()) return respond(net::error_response(409, asked.message()));
+    if (!asked.is_ok()) return respond(net::error_response(asked.code() == Code::unavailable ? 503 : 409, asked.message()));
     net::HttpResponse response;
     response.body = net::encode_cluster_state(node_->cluster_state());
     response.content_type = "application/x-protobuf";

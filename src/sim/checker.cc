@@ -27,9 +27,18 @@ core::DvvSet unless_reaped(core::DvvSet object, const core::VersionVector& reape
 std::vector<std::string> check_history(const History& history, const std::vector<StoredWrite>& stored,
                                        const FinalState& final_state, bool synced_disks) {
   std::vector<std::string> violations;
+  // duplicated_write: every write's value is unique, so two dots with one value are one client
+  // request coordinated twice (a retry after the first coordinator may have stored it).
   std::map<std::string, const StoredWrite*> by_value;
   for (const auto& w : stored) {
-    if (!w.tombstone) by_value[w.value] = &w;
+    if (w.tombstone) continue;
+    auto [it, added] = by_value.emplace(w.value, &w);
+    if (!added && it->second->dot != w.dot) {
+      violations.push_back("duplicated_write: " + w.key + " " + w.value + " was stored as " + describe(it->second->dot) +
+                           " at t=" + std::to_string(it->second->at_ms) + " and again as " + describe(w.dot) +
+                           " at t=" + std::to_string(w.at_ms));
+    }
+    it->second = &w;
   }
   auto final_of = [&](const std::string& key) -> const core::DvvSet& {
     static const core::DvvSet empty;

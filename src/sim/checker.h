@@ -7,6 +7,8 @@
 //  resurrected_after_reap  a value that a reaped tombstone had deleted is back;
 //  reused_dot          two writes of a key were stored under the same dot (a coordinator counted
 //                      again from below a counter it had used: after a crash or a reaped tombstone);
+//  duplicated_write    one client write was stored under two dots (coordinated twice: a client that
+//                      read one copy and wrote back would not replace the other);
 //  divergent_replicas  after healing and a read of every key with R=N, replicas hold different objects;
 //  stale_read          with R+W>N and no faults, a read missed an acknowledged write that finished before it.
 // A reaped tombstone's context stays part of its key's history: what it covered was deleted, and a

@@ -147,6 +147,44 @@ TEST_F(NodeTest, a_node_outside_the_preference_list_forwards) {
   EXPECT_GE(forwarded, 2u);
 }
 
+// A forwarded write whose coordinator goes down after storing it is not coordinated again by the
+// next replica: that would store the one write under two dots, and a client that read one and
+// wrote back would leave the other as a stale sibling (caught on a five-host cluster by
+// `minidynamo check`). It answers 503, indeterminate, and the write is stored once.
+TEST(NodeForwarding, a_forwarded_write_whose_coordinator_fails_is_indeterminate_and_stored_once) {
+  sim::ClusterOptions options;
+  options.nodes = 4;
+  sim::Cluster cluster{options};
+  const std::string key = "k";
+  auto walk = cluster.ring().preference_list(cluster.ring().partition_of_key(key), cluster.size());
+  const size_t coordinator = walk[0], outsider = walk[2];
+  cluster.set_slow(coordinator, 50);  // its replica write and its answer are still on the way when it crashes
+  auto w = put(key, "\"once\"");
+  w.n = 2;
+  w.w = 2;
+  auto handle = cluster.submit(outsider, w);
+  while (cluster.stored_writes().empty() && cluster.now_ms() < 1000) cluster.run_for(1);
+  ASSERT_EQ(cluster.stored_writes().size(), 1u);
+  ASSERT_EQ(cluster.stored_writes()[0].node, coordinator);
+  cluster.crash(coordinator);
+  auto answer = cluster.await(handle);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->outcome, Outcome::unavailable);
+  EXPECT_NE(answer->message.find("indeterminate"), std::string::npos) << answer->message;
+  cluster.restart(coordinator);
+  cluster.set_slow(coordinator, 0);
+  cluster.run_for(3000);
+  EXPECT_EQ(cluster.stored_writes().size(), 1u);
+  auto r = get(key);
+  r.n = 2;
+  r.r = 2;
+  auto read = cluster.await(cluster.submit(outsider, r));
+  ASSERT_TRUE(read.has_value());
+  ASSERT_EQ(read->outcome, Outcome::ok) << read->message;
+  ASSERT_EQ(read->siblings.size(), 1u);
+  EXPECT_EQ(read->siblings[0].value, "\"once\"");
+}
+
 TEST_F(NodeTest, bad_parameters_and_tokens_are_bad_requests) {
   auto bad_n = put("k", "1");
   bad_n.n = 4;

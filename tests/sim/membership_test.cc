@@ -66,6 +66,25 @@ TEST(Membership, a_join_reaches_every_node_in_a_logarithmic_number_of_gossip_rou
   }
 }
 
+// A member that took in a joiner holding a member's id before it knew that member's id would
+// split the cluster (no merge can hold one id under two addresses): it waits until gossip taught
+// it every member's id, then refuses the impostor. (A joiner was stuck for 60 s when it asked
+// too early.)
+TEST(Membership, a_node_takes_joiners_only_once_it_knows_every_members_id) {
+  ClusterOptions options;
+  options.nodes = 3;
+  Cluster cluster(options);
+  auto early = cluster.node(1).on_join_request("10.9.9.9:5001", cluster.node_id(0));
+  EXPECT_EQ(early.code(), Code::unavailable) << early.message();
+  EXPECT_NE(early.message().find("does not know the node id of member"), std::string::npos) << early.message();
+  cluster.run_for(3 * kGossipMs);
+  auto impostor = cluster.node(1).on_join_request("10.9.9.9:5001", cluster.node_id(0));
+  EXPECT_EQ(impostor.code(), Code::conflict) << impostor.message();
+  EXPECT_TRUE(core::joiners(cluster.node(1).cluster_state()).empty());
+  EXPECT_TRUE(cluster.node(1).on_join_request("10.9.9.9:5001", "node_newcomer").is_ok());
+  EXPECT_EQ(core::joiners(cluster.node(1).cluster_state()), std::vector<std::string>{"10.9.9.9:5001"});
+}
+
 TEST(Membership, the_newcomer_gets_its_partitions_data_by_anti_entropy_without_reads) {
   ClusterOptions options;
   options.nodes = 5;
