@@ -189,6 +189,11 @@ void EffectRunner::updates_done(const std::vector<PendingUpdate>& updates, const
       done.object = std::move(results[i].stored);
       host_.stored(updates[i].partition, updates[i].key, updates[i].coordinator, done);
     } else if (done.status.code() != Code::conflict) {  // a refused write (too many siblings) is no fault
+      if (!results[i].stored.empty()) {  // written, not synced: it may still take effect
+        core::StorageDone written = done;
+        written.object = std::move(results[i].stored);
+        host_.stored(updates[i].partition, updates[i].key, updates[i].coordinator, written);
+      }
       host_.storage_failed("updating key '" + updates[i].key + "'", done.status);
     }
     node_.on_storage_done(host_.now_ms(), std::move(done));

@@ -48,8 +48,9 @@ class Host {
   // A storage operation failed (the node gets the error too): logs it.
   virtual void storage_failed(std::string_view what, const Status& status) = 0;
   // Observation points for the simulator's checker; the real node ignores them. An update of
-  // `key` stored `done.object` (a coordinator's write when `coordinator`); a removal took away
-  // `previous`.
+  // `key` stored `done.object` (a coordinator's write when `coordinator`), or, with an error in
+  // `done.status`, wrote it but failed to sync it: it may come back after a crash, or not. A
+  // removal took away `previous`.
   virtual void stored(uint32_t /*partition*/, const std::string& /*key*/, bool /*coordinator*/,
                       const core::StorageDone& /*done*/) {}
   virtual void removed(uint32_t /*partition*/, const std::string& /*key*/, const std::string& /*previous*/) {}

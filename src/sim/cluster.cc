@@ -98,7 +98,7 @@ class Cluster::Host final : public node::Host {
     cluster_.disk_failures_.push_back(Crash{node_, cluster_.now_ms_});
   }
   void stored(uint32_t partition, const std::string& key, bool coordinator, const core::StorageDone& done) override {
-    cluster_.stored(node_, partition, key, coordinator, *done.object);
+    cluster_.stored(node_, partition, key, coordinator, *done.object, !done.status.is_ok());
   }
   void removed(uint32_t partition, const std::string& key, const std::string& previous) override {
     if (partition < cluster_.ring_.partitions()) {  // a reaped tombstone, not a delivered hint
@@ -331,7 +331,7 @@ void Cluster::reply(size_t i, core::RequestId client, core::ClientResponse respo
     const core::ClientRequest& request = it->second;
     if (response.outcome == core::Outcome::ok && request.op == core::Op::put) {
       // The write answered: its dot is the newest of its coordinator's actor in the context the
-      // answer carries (a forward sent twice may have stored the value under two dots).
+      // answer carries.
       auto context = core::decode_context_token(response.context_token);
       const auto w = static_cast<uint32_t>(request.w.value_or(options_.node.defaults.w));
       for (const auto& write : stored_writes_) {
@@ -369,7 +369,8 @@ size_t Cluster::holders(const std::string& key, const core::Dot& dot) const {
   return held;
 }
 
-void Cluster::stored(size_t i, uint32_t partition, const std::string& key, bool coordinator, const std::string& object) {
+void Cluster::stored(size_t i, uint32_t partition, const std::string& key, bool coordinator, const std::string& object,
+                     bool unsynced) {
   if (coordinator) {
     // The new sibling carries the coordinator's newest dot.
     auto decoded = *core::decode_object(object);
@@ -377,12 +378,12 @@ void Cluster::stored(size_t i, uint32_t partition, const std::string& key, bool 
     core::Dot dot{actor, decoded.context().get(actor)};
     for (const auto& s : decoded.siblings()) {
       if (s.dot != dot) continue;
-      note("n" + std::to_string(i) + " stored " + key + " (" + dot.node + "," + std::to_string(dot.counter) + ") " +
-           (s.tombstone ? "tombstone" : s.value));
-      stored_writes_.push_back(StoredWrite{i, key, dot, s.context, s.tombstone, s.value, now_ms_});
+      note("n" + std::to_string(i) + (unsynced ? " wrote, fsync failed, " : " stored ") + key + " (" + dot.node + "," +
+           std::to_string(dot.counter) + ") " + (s.tombstone ? "tombstone" : s.value));
+      stored_writes_.push_back(StoredWrite{i, key, dot, s.context, s.tombstone, s.value, now_ms_, unsynced});
     }
   }
-  if (options_.buggy_reaping && partition < ring_.partitions() && core::deleted_object_counter(object)) {
+  if (options_.buggy_reaping && !unsynced && partition < ring_.partitions() && core::deleted_object_counter(object)) {
     // The mutation: the tombstone goes at once, asking no one.
     note("n" + std::to_string(i) + " reaped " + key);
     reaped_.push_back(ReapedTombstone{key, core::decode_object(object)->context(), now_ms_});
@@ -407,7 +408,7 @@ void Cluster::poll_joins() {
     const Status asked = machines_[via].node->on_join_request(addresses_[i], ids_[i]);
     core::ClusterState state = machines_[via].node->cluster_state();
     machines_[via].runner->run();
-    if (!asked.is_ok()) continue;  // ids are drawn distinct: only a test's own setup gets here
+    if (!asked.is_ok()) continue;  // not yet (`via` has not learned every member's id): asked again
     if (state.members.size() <= i || state.members[i] != addresses_[i]) continue;
     joining_via_[i].reset();
     machines_[i].kept.cluster_state = std::move(state);

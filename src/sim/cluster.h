@@ -72,6 +72,10 @@ struct StoredWrite {
   bool tombstone = false;
   std::string value;
   uint64_t at_ms = 0;  // when the coordinator stored it
+  // Its fsync failed: it was answered with an error, and its record may come back after a crash
+  // of its coordinator, or not (sim_disk.h). It may overwrite others, but need not survive, and
+  // its dot may be made again if it never came back.
+  bool unsynced = false;
 };
 
 // A tombstone a node removed (core/tombstone_reaper.h): what it deleted is gone from that node
@@ -205,7 +209,8 @@ class Cluster {
   void deliver(Event& e);
   void send(size_t from, core::MemberIndex to, const core::PeerMessage& message);
   void reply(size_t node, core::RequestId client, core::ClientResponse response);
-  void stored(size_t node, uint32_t partition, const std::string& key, bool coordinator, const std::string& object);
+  void stored(size_t node, uint32_t partition, const std::string& key, bool coordinator, const std::string& object,
+              bool unsynced);
   void poll_joins();
   // `node` (re)started: every running node and it connect to each other, as their transports do.
   void connect(size_t node);

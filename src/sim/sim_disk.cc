@@ -50,7 +50,8 @@ std::vector<storage::UpdateResult> SimDisk::write(std::span<const storage::Updat
   if (sync) {
     if (auto s = fault(faults_.fsync_error, "fsync failed"); !s.is_ok()) {
       for (auto& [k, v] : writes) limbo_[k] = std::move(v);
-      return failed(s);
+      for (auto& r : results) r.status = s;  // `stored` stays: what may be on the platter
+      return results;
     }
   }
   for (auto& [k, v] : writes) put(k, std::move(v));

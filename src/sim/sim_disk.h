@@ -10,7 +10,8 @@
 //  - a batch fails before anything is written (an I/O error), or because the disk is full;
 //  - a batch is written but its fsync fails: the batch fails and is not visible (RocksDB stops
 //    before its memtable), yet its log record may have reached the platter: after a crash it is
-//    there or not, by the seed, unless a later write of the key superseded it;
+//    there or not, by the seed, unless a later write of the key superseded it. Its results say
+//    what was written, beside the error;
 //  - a removal fails.
 #pragma once
 

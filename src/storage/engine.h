@@ -55,7 +55,9 @@ struct Update {
   UpdateFn fn;
 };
 // What became of one update: ok with the bytes now stored (new, or unchanged), or the error of its
-// function (nothing written for it) or of the write (nothing written for the batch).
+// function (nothing written for it) or of the write (the batch is not visible; when its sync
+// failed, its log record may still be on disk and come back after a restart: `stored` then says
+// what was written).
 struct UpdateResult {
   Status status;
   std::string stored;
