@@ -76,9 +76,11 @@ Result<DvvSet> decode_object(std::string_view bytes) {
   if (version != kVersion) return bad("unknown version");
   uint64_t n_ids = 0;
   if (!in.varint(&n_ids) || n_ids > in.remaining()) return bad("node table");
-  std::vector<std::string_view> ids(n_ids);
-  for (auto& id : ids) {
-    if (!in.bytes(&id) || id.empty()) return bad("node id");
+  // Grown as parsed, not sized from the counts: a count is the sender's claim, and sized from it a
+  // 16 MiB object could ask for gigabytes before its bytes ran out.
+  std::vector<std::string_view> ids;
+  for (uint64_t i = 0; i < n_ids; ++i) {
+    if (!in.bytes(&ids.emplace_back()) || ids.back().empty()) return bad("node id");
   }
   if (!std::is_sorted(ids.begin(), ids.end()) || std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
     return bad("node table order");
@@ -87,8 +89,9 @@ Result<DvvSet> decode_object(std::string_view bytes) {
   if (!read_vv(in, ids, &context)) return bad("context");
   uint64_t n_siblings = 0;
   if (!in.varint(&n_siblings) || n_siblings > in.remaining()) return bad("sibling count");
-  std::vector<Sibling> siblings(n_siblings);
-  for (auto& s : siblings) {
+  std::vector<Sibling> siblings;
+  for (uint64_t i = 0; i < n_siblings; ++i) {
+    auto& s = siblings.emplace_back();
     uint64_t idx = 0;
     uint8_t flags = 0;
     std::string_view value;

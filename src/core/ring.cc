@@ -33,6 +33,9 @@ Result<Ring> Ring::from_owners(std::vector<std::string> members, const std::vect
 
 Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners) {
   if (members.empty()) return Status::invalid_argument("a ring needs at least one member");
+  if (members.size() > kMembersMax) {
+    return Status::invalid_argument("a ring has at most " + std::to_string(kMembersMax) + " members");
+  }
   auto sorted = members;
   std::sort(sorted.begin(), sorted.end());
   if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
@@ -49,23 +52,27 @@ Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<Me
   ring.members_ = std::move(members);
   ring.log2_q_ = static_cast<uint32_t>(std::countr_zero(q));
   ring.owner_ = std::move(owners);
+  // Partition p's walk is its owner, then partition p+1's walk without that owner (members that
+  // own nothing stay at the end of every walk, in index order). So one scan makes partition 0's
+  // walk, and each walk before it follows from the one after: Q x members steps, not Q^2.
   const size_t k = ring.members_.size();
-  ring.walk_.reserve(q * k);
+  ring.walk_.resize(static_cast<size_t>(q) * k);
   std::vector<bool> seen(k);
-  for (uint32_t p = 0; p < q; ++p) {
-    std::fill(seen.begin(), seen.end(), false);
-    size_t found = 0;
-    for (uint32_t step = 0; step < q && found < k; ++step) {
-      MemberIndex m = ring.owner_[(p + step) % q];
-      if (seen[m]) continue;
-      seen[m] = true;
-      ring.walk_.push_back(m);
-      ++found;
-    }
-    // A member that owns no partition still gets a place at the end of every walk.
-    for (MemberIndex m = 0; m < k; ++m) {
-      if (!seen[m]) ring.walk_.push_back(m);
-    }
+  std::vector<MemberIndex> walk;
+  walk.reserve(k);
+  for (MemberIndex m : ring.owner_) {
+    if (!seen[m]) walk.push_back(m);
+    seen[m] = true;
+  }
+  for (MemberIndex m = 0; m < k; ++m) {
+    if (!seen[m]) walk.push_back(m);
+  }
+  std::copy(walk.begin(), walk.end(), ring.walk_.begin());
+  for (uint32_t p = q - 1; p > 0; --p) {
+    const MemberIndex owner = ring.owner_[p];
+    auto at = std::find(walk.begin(), walk.end(), owner);
+    std::rotate(walk.begin(), at, at + 1);  // the owner to the front, the rest in order
+    std::copy(walk.begin(), walk.end(), ring.walk_.begin() + static_cast<std::ptrdiff_t>(p * k));
   }
   return ring;
 }

@@ -21,6 +21,9 @@ using MemberIndex = uint32_t;
 
 inline constexpr uint32_t kDefaultPartitions = 256;
 inline constexpr uint32_t kPartitionsMax = 32768;  // prefixes above are free: the hint store (hinted_handoff.h)
+// A ring keeps every partition's walk over all members (Q x members indexes): bounded so that a
+// cluster state from elsewhere cannot ask for gigabytes.
+inline constexpr size_t kMembersMax = 1024;
 
 class Ring {
  public:
@@ -30,7 +33,8 @@ class Ring {
   // A ring with the given owners (owners[p] is a member id), e.g. from claim() after a join;
   // members keep the order given.
   static Result<Ring> from_owners(std::vector<std::string> members, const std::vector<std::string>& owners);
-  // The same with owners given as member indexes (core/cluster_state.h).
+  // The same with owners given as member indexes (core/cluster_state.h). At most kMembersMax
+  // members; linear in Q x members.
   static Result<Ring> from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners);
 
   uint32_t partitions() const { return static_cast<uint32_t>(owner_.size()); }

@@ -1,6 +1,7 @@
 #include "core/ring.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include <algorithm>
 #include <map>
@@ -70,6 +71,39 @@ TEST(Ring, same_inputs_give_the_same_ring_in_any_member_order) {
   EXPECT_EQ(ra.partition_of_key("user123"), rb.partition_of_key("user123"));
   EXPECT_EQ(key_hash(""), 0x2D06800538D394C2ull);  // XXH3-64 of the empty string
   EXPECT_EQ(ra.partition_of_key(""), 0x2Du);
+}
+
+// The walks are derived one from the next (ring.cc); they must equal the definition: from the
+// partition clockwise, each member at its first partition, then members that own none, in order.
+RC_GTEST_PROP(Ring, every_walk_is_the_clockwise_order_of_first_ownership, ()) {
+  const auto log2_q = *rc::gen::inRange<uint32_t>(1, 9);
+  const auto q = uint32_t{1} << log2_q;
+  const auto k = *rc::gen::inRange<size_t>(1, 12);
+  const auto owners = *rc::gen::container<std::vector<MemberIndex>>(q, rc::gen::inRange<MemberIndex>(0, k));
+  auto ring = Ring::from_indexes(ids(k), owners);
+  RC_ASSERT(ring.is_ok());
+  for (uint32_t p = 0; p < q; ++p) {
+    std::vector<MemberIndex> expected;
+    for (uint32_t step = 0; step < q; ++step) {
+      MemberIndex m = owners[(p + step) % q];
+      if (std::find(expected.begin(), expected.end(), m) == expected.end()) expected.push_back(m);
+    }
+    for (MemberIndex m = 0; m < k; ++m) {
+      if (std::find(expected.begin(), expected.end(), m) == expected.end()) expected.push_back(m);
+    }
+    auto walk = ring->preference_list(p, k);
+    RC_ASSERT(std::vector<MemberIndex>(walk.begin(), walk.end()) == expected);
+  }
+}
+
+TEST(Ring, a_hostile_ring_is_refused_or_built_fast) {
+  // One member owns every partition but the last: the walks used to take Q^2 steps.
+  std::vector<MemberIndex> owners(kPartitionsMax, 0);
+  owners.back() = 1;
+  auto ring = Ring::from_indexes(ids(2), owners);
+  ASSERT_TRUE(ring.is_ok());
+  EXPECT_EQ(ring->preference_list(0, 2)[1], 1u);
+  EXPECT_FALSE(Ring::from_indexes(ids(kMembersMax + 1), {0, 1}).is_ok());
 }
 
 TEST(Ring, from_owners_rejects_unknown_owners) {
