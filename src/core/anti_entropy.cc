@@ -4,30 +4,27 @@
 
 namespace md::core {
 
-AntiEntropy::AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options,
-                         std::vector<Effect>& effects, RequestId& next_id)
-    : ring_(ring), self_(self), n_(n), options_(options), effects_(effects),
-      next_id_(next_id) {
-  plan();
+AntiEntropy::AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options)
+    : self_(self), n_(n), options_(options) {
+  plan(ring);
 }
 
-void AntiEntropy::on_ring_changed() { plan(); }
-
-bool AntiEntropy::replicates(uint32_t partition) const {
-  auto replicas = ring_.preference_list(partition, std::min<size_t>(n_, ring_.members().size()));
-  return std::find(replicas.begin(), replicas.end(), self_) != replicas.end();
-}
+void AntiEntropy::on_ring_changed(const Ring& ring) { plan(ring); }
 
 void AntiEntropy::mark_held(uint32_t partition) {
-  if (held_.insert(partition).second && !replicates(partition)) replan_ = true;
+  if (held_.insert(partition).second && !replicated_[partition]) replan_ = true;
 }
 
-void AntiEntropy::plan() {
+void AntiEntropy::plan(const Ring& ring) {
   replan_ = false;
   schedule_.clear();
-  for (uint32_t p = 0; p < ring_.partitions(); ++p) {
-    if (!replicates(p) && !held_.contains(p)) continue;
-    for (MemberIndex peer : ring_.preference_list(p, std::min<size_t>(n_, ring_.members().size()))) {
+  replicated_.assign(ring.partitions(), false);
+  const size_t n = std::min<size_t>(n_, ring.members().size());
+  for (uint32_t p = 0; p < ring.partitions(); ++p) {
+    auto replicas = ring.preference_list(p, n);
+    replicated_[p] = std::find(replicas.begin(), replicas.end(), self_) != replicas.end();
+    if (!replicated_[p] && !held_.contains(p)) continue;
+    for (MemberIndex peer : replicas) {
       if (peer != self_) schedule_.emplace_back(p, peer);
     }
   }
@@ -71,8 +68,8 @@ std::vector<MemberIndex> AntiEntropy::exchange_peers() const {
   return peers;
 }
 
-void AntiEntropy::on_tick(uint64_t now_ms, const std::vector<bool>& peer_up) {
-  if (replan_) plan();
+void AntiEntropy::on_tick(Outbox& out, const Ring& ring, uint64_t now_ms, const std::vector<bool>& peer_up) {
+  if (replan_) plan(ring);
   if (options_.interval_ms == 0 || schedule_.empty() || now_ms < next_start_ms_) return;
   if (current_ && now_ms < current_->deadline_ms) return;
   current_.reset();
@@ -81,15 +78,15 @@ void AntiEntropy::on_tick(uint64_t now_ms, const std::vector<bool>& peer_up) {
     auto [partition, peer] = schedule_[cursor_];
     cursor_ = (cursor_ + 1) % schedule_.size();
     if (!peer_up[peer]) continue;
-    current_ = Exchange{next_id_++, partition, peer, now_ms + options_.exchange_timeout_ms};
+    current_ = Exchange{out.next_id(), partition, peer, now_ms + options_.exchange_timeout_ms};
     ++counters_.exchanges;
     const auto& inner = trees_[partition].inner();
-    send(peer, AaeTree{current_->id, partition, std::vector<uint64_t>(inner.begin(), inner.end())});
+    out.send(peer, AaeTree{current_->id, partition, std::vector<uint64_t>(inner.begin(), inner.end())});
     return;
   }
 }
 
-void AntiEntropy::on_tree(MemberIndex from, const AaeTree& m) {
+void AntiEntropy::on_tree(Outbox& out, MemberIndex from, const AaeTree& m) {
   if (m.inner.size() != kFanout || !known(m.partition)) return;  // not a tree of our shape
   const MerkleTree& mine = trees_[m.partition];
   AaeSegments reply{m.id, m.partition, {}, {}};
@@ -99,10 +96,10 @@ void AntiEntropy::on_tree(MemberIndex from, const AaeTree& m) {
     auto segments = mine.segments_of(i);
     reply.segments.insert(reply.segments.end(), segments.begin(), segments.end());
   }
-  send(from, std::move(reply));
+  out.send(from, std::move(reply));
 }
 
-void AntiEntropy::on_segments(MemberIndex from, const AaeSegments& m) {
+void AntiEntropy::on_segments(Outbox& out, MemberIndex from, const AaeSegments& m) {
   if (!current_ || current_->id != m.id || current_->peer != from || current_->partition != m.partition) {
     return;  // late or foreign
   }
@@ -126,32 +123,32 @@ void AntiEntropy::on_segments(MemberIndex from, const AaeSegments& m) {
   }
   counters_.segments_differing += differing.size();
   std::sort(differing.begin(), differing.end());
-  scan(partition, differing, SendKeys{m.id, from, partition, differing});
+  scan(out, partition, differing, SendKeys{m.id, from, partition, differing});
 }
 
-void AntiEntropy::on_keys(MemberIndex from, AaeKeys m) {
+void AntiEntropy::on_keys(Outbox& out, MemberIndex from, AaeKeys m) {
   if (m.keys.size() != m.hashes.size() || !std::is_sorted(m.segments.begin(), m.segments.end()) ||
       !known(m.partition)) {
     return;
   }
   auto segments = m.segments;
-  scan(m.partition, std::move(segments), Compare{from, std::move(m)});
+  scan(out, m.partition, std::move(segments), Compare{from, std::move(m)});
 }
 
-void AntiEntropy::on_pull(MemberIndex from, AaePull m) {
+void AntiEntropy::on_pull(Outbox& out, MemberIndex from, AaePull m) {
   if (!known(m.partition)) return;
   std::vector<uint32_t> segments;
   for (const auto& k : m.keys) segments.push_back(segment_of(k));
   std::sort(segments.begin(), segments.end());
   segments.erase(std::unique(segments.begin(), segments.end()), segments.end());
-  scan(m.partition, std::move(segments), Serve{from, std::set<std::string>(m.keys.begin(), m.keys.end())});
+  scan(out, m.partition, std::move(segments), Serve{from, std::set<std::string>(m.keys.begin(), m.keys.end())});
 }
 
 void AntiEntropy::on_peer_down(MemberIndex peer) {
   if (current_ && current_->peer == peer) current_.reset();
 }
 
-void AntiEntropy::on_scan_done(const ScanDone& done) {
+void AntiEntropy::on_scan_done(Outbox& out, const ScanDone& done) {
   auto it = scans_.find(done.op);
   if (it == scans_.end()) return;
   Purpose purpose = std::move(it->second);
@@ -163,7 +160,7 @@ void AntiEntropy::on_scan_done(const ScanDone& done) {
       keys.keys.push_back(key);
       keys.hashes.push_back(object_hash(object));
     }
-    send(p->peer, std::move(keys));
+    out.send(p->peer, std::move(keys));
   } else if (auto* c = std::get_if<Compare>(&purpose)) {
     std::unordered_map<std::string_view, uint64_t> theirs, mine;
     for (size_t i = 0; i < c->theirs.keys.size(); ++i) theirs.emplace(c->theirs.keys[i], c->theirs.hashes[i]);
@@ -171,7 +168,7 @@ void AntiEntropy::on_scan_done(const ScanDone& done) {
       const uint64_t hash = object_hash(object);
       mine.emplace(key, hash);
       auto t = theirs.find(key);
-      if (t == theirs.end() || t->second != hash) send_object(c->initiator, key, object);
+      if (t == theirs.end() || t->second != hash) send_object(out, c->initiator, key, object);
     }
     AaePull pull{c->theirs.partition, {}};
     for (const auto& [key, hash] : theirs) {
@@ -179,24 +176,24 @@ void AntiEntropy::on_scan_done(const ScanDone& done) {
       if (m == mine.end() || m->second != hash) pull.keys.emplace_back(key);
     }
     std::sort(pull.keys.begin(), pull.keys.end());  // deterministic, whatever the map's order
-    if (!pull.keys.empty()) send(c->initiator, std::move(pull));
+    if (!pull.keys.empty()) out.send(c->initiator, std::move(pull));
   } else {
     auto& s = std::get<Serve>(purpose);
     for (const auto& [key, object] : done.entries) {
-      if (s.keys.count(key)) send_object(s.peer, key, object);
+      if (s.keys.count(key)) send_object(out, s.peer, key, object);
     }
   }
 }
 
-void AntiEntropy::scan(uint32_t partition, std::vector<uint32_t> segments, Purpose purpose) {
-  RequestId op = next_id_++;
+void AntiEntropy::scan(Outbox& out, uint32_t partition, std::vector<uint32_t> segments, Purpose purpose) {
+  RequestId op = out.next_id();
   scans_.emplace(op, std::move(purpose));
-  effects_.push_back(ScanSegments{op, partition, std::move(segments)});
+  out.push(ScanSegments{op, partition, std::move(segments)});
 }
 
-void AntiEntropy::send_object(MemberIndex to, const std::string& key, const std::string& object) {
+void AntiEntropy::send_object(Outbox& out, MemberIndex to, const std::string& key, const std::string& object) {
   ++counters_.objects_sent;
-  send(to, ReplicaWrite{0, key, object, false});
+  out.send(to, ReplicaWrite{0, key, object, false});
 }
 
 }  // namespace md::core

@@ -12,7 +12,8 @@
 //   has differently.
 // Both sides merge what they receive with the normal replica write (a DVV sync), so afterwards
 // they hold the same objects. Nothing is ever deleted by anti-entropy, and a lost message only
-// delays convergence to a later exchange. Pure: it appends effects to the node's list.
+// delays convergence to a later exchange. Pure: what it decides goes to the Outbox each call
+// is given, and it keeps of the ring only what it derived from it (on_ring_changed).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@
 
 #include "core/merkle_tree.h"
 #include "core/messages.h"
+#include "core/outbox.h"
 #include "core/ring.h"
 
 namespace md::core {
@@ -45,18 +47,17 @@ struct AntiEntropyCounters {
 
 class AntiEntropy {
  public:
-  // Exchanges cover the partitions whose first `n` replicas include `self` (and see
-  // on_ring_changed). `ring` must outlive this. Effects go to `effects`, with op and request ids
-  // taken from `next_id`.
-  AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options,
-              std::vector<Effect>& effects, RequestId& next_id);
+  // Exchanges cover the partitions whose first `n` replicas include `self`, under `ring` (and
+  // see on_ring_changed).
+  AntiEntropy(const Ring& ring, MemberIndex self, uint32_t n, AntiEntropyOptions options);
+  AntiEntropy(const AntiEntropy&) = delete;
+  AntiEntropy& operator=(const AntiEntropy&) = delete;
 
-  // The ring changed (members were added; `ring` is the one given at construction, updated).
-  // Exchanges cover the partitions this node replicates and also those it holds data of without
-  // replicating them (it dropped out of their preference lists), each with its replicas under
-  // the ring: a partition's new replica gets its data from the old ones, the one it replaced
-  // included, even after that one restarted.
-  void on_ring_changed();
+  // The node serves by a new `ring` (members were added). Exchanges cover the partitions this
+  // node replicates and also those it holds data of without replicating them (it dropped out of
+  // their preference lists), each with its replicas under the ring: a partition's new replica
+  // gets its data from the old ones, the one it replaced included, even after that one restarted.
+  void on_ring_changed(const Ring& ring);
 
   // A key present in the engine at start (rebuilds the tree). Both ignore partitions beyond the
   // ring's (the hint store).
@@ -64,12 +65,13 @@ class AntiEntropy {
   // A stored update: `key` went from `before` to `after` (object hashes; 0: absent).
   void changed(uint32_t partition, std::string_view key, uint64_t before, uint64_t after);
 
-  void on_tick(uint64_t now_ms, const std::vector<bool>& peer_up);
-  void on_tree(MemberIndex from, const AaeTree& m);
-  void on_segments(MemberIndex from, const AaeSegments& m);
-  void on_keys(MemberIndex from, AaeKeys m);
-  void on_pull(MemberIndex from, AaePull m);
-  void on_scan_done(const ScanDone& done);
+  // `ring` is the node's current one (the one of the last on_ring_changed).
+  void on_tick(Outbox& out, const Ring& ring, uint64_t now_ms, const std::vector<bool>& peer_up);
+  void on_tree(Outbox& out, MemberIndex from, const AaeTree& m);
+  void on_segments(Outbox& out, MemberIndex from, const AaeSegments& m);
+  void on_keys(Outbox& out, MemberIndex from, AaeKeys m);
+  void on_pull(Outbox& out, MemberIndex from, AaePull m);
+  void on_scan_done(Outbox& out, const ScanDone& done);
   // The connection to `peer` is lost: an exchange with it is given up.
   void on_peer_down(MemberIndex peer);
 
@@ -105,25 +107,21 @@ class AntiEntropy {
   };
   using Purpose = std::variant<SendKeys, Compare, Serve>;
 
-  void plan();
-  bool replicates(uint32_t partition) const;
+  void plan(const Ring& ring);
   void mark_held(uint32_t partition);
-  void scan(uint32_t partition, std::vector<uint32_t> segments, Purpose purpose);
-  void send(MemberIndex to, PeerMessage message) { effects_.push_back(SendPeer{to, std::move(message)}); }
-  void send_object(MemberIndex to, const std::string& key, const std::string& object);
+  void scan(Outbox& out, uint32_t partition, std::vector<uint32_t> segments, Purpose purpose);
+  void send_object(Outbox& out, MemberIndex to, const std::string& key, const std::string& object);
 
-  bool known(uint32_t partition) const { return partition < ring_.partitions(); }  // peers' messages are checked
+  bool known(uint32_t partition) const { return partition < replicated_.size(); }  // peers' messages are checked
 
-  const Ring& ring_;
   MemberIndex self_;
+  std::vector<bool> replicated_;  // per partition of the ring: this node is one of its first n replicas
   uint32_t n_;
   std::set<uint32_t> held_;  // partitions this node stored data in
   bool replan_ = false;      // it holds data of a partition it does not replicate and does not exchange yet
   std::vector<std::pair<uint32_t, MemberIndex>> schedule_;  // (partition, peer) pairs, walked round robin
   size_t cursor_ = 0;
   AntiEntropyOptions options_;
-  std::vector<Effect>& effects_;
-  RequestId& next_id_;
   std::unordered_map<uint32_t, MerkleTree> trees_;
   std::optional<Exchange> current_;
   uint64_t next_start_ms_ = 0;

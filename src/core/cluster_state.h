@@ -1,4 +1,4 @@
-// The cluster's membership as one node knows it, spread by gossip (Node, core/node_membership.cc).
+// The cluster's membership as one node knows it, spread by gossip (core/membership.h).
 //
 // Two parts, each merged so that any two nodes that have seen the same states agree, whatever the
 // order (merge is commutative, associative and idempotent):

@@ -7,12 +7,12 @@
 
 namespace md::core {
 
-TombstoneReaper::TombstoneReaper(const Ring& ring, MemberIndex self, TombstoneReaperOptions options)
-    : ring_(ring), self_(self), options_(options) {}
+TombstoneReaper::TombstoneReaper(MemberIndex self, TombstoneReaperOptions options)
+    : self_(self), options_(options) {}
 
 void TombstoneReaper::stored(uint32_t partition, std::string_view key, std::optional<std::string_view> object,
                              uint64_t hash, uint64_t now_ms) {
-  if (partition >= ring_.partitions()) return;  // the hint store
+  if (partition >= kPartitionsMax) return;  // the hint store (kHintPartition), not data
   auto counter = object ? deleted_object_counter(*object) : std::nullopt;
   if (!counter) {
     auto held = tombstones_.find(partition);
@@ -49,7 +49,9 @@ std::optional<uint64_t> TombstoneReaper::counter(uint32_t partition, std::string
   return t->counter;
 }
 
-bool TombstoneReaper::leads(uint32_t partition) const { return ring_.preference_list(partition, 1)[0] == self_; }
+bool TombstoneReaper::leads(const Ring& ring, uint32_t partition) const {
+  return ring.preference_list(partition, 1)[0] == self_;
+}
 
 size_t TombstoneReaper::tombstones() const {
   size_t n = 0;
@@ -57,17 +59,18 @@ size_t TombstoneReaper::tombstones() const {
   return n;
 }
 
-std::optional<ReapCheck> TombstoneReaper::start_round(uint64_t now_ms, RequestId id, uint64_t ring_version,
+std::optional<ReapCheck> TombstoneReaper::start_round(const Ring& ring, uint64_t now_ms, RequestId id,
+                                                      uint64_t ring_version,
                                                       const std::vector<MemberIndex>& members, uint64_t deadline_ms,
                                                       const std::function<bool(std::string_view key)>& blocked) {
   if (!enabled() || round_ || now_ms < next_round_ms_ || tombstones_.empty()) return std::nullopt;
   next_round_ms_ = now_ms + options_.interval_ms;
-  const uint32_t partitions = ring_.partitions();
+  const uint32_t partitions = ring.partitions();
   size_t budget = options_.scan_max;
   for (uint32_t step = 0; step < partitions && budget > 0; ++step) {
     const uint32_t p = (cursor_ + step) % partitions;
     auto held = tombstones_.find(p);
-    if (held == tombstones_.end() || !leads(p)) continue;
+    if (held == tombstones_.end() || !leads(ring, p)) continue;
     const Keys& keys = held->second;
     auto resume = resume_after_.find(p);
     auto it = resume == resume_after_.end() ? keys.begin() : keys.upper_bound(resume->second);

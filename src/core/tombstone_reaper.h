@@ -48,8 +48,10 @@ struct TombstoneReaperOptions {
 
 class TombstoneReaper {
  public:
-  // `ring` must outlive this; the reaper of a partition is its first replica under it.
-  TombstoneReaper(const Ring& ring, MemberIndex self, TombstoneReaperOptions options);
+  // The reaper of a partition is its first replica under the ring start_round is given.
+  TombstoneReaper(MemberIndex self, TombstoneReaperOptions options);
+  TombstoneReaper(const TombstoneReaper&) = delete;
+  TombstoneReaper& operator=(const TombstoneReaper&) = delete;
 
   // A key of a ring partition now holds `object` at this node (nullopt: nothing), whose
   // object_hash is `hash`: a tombstone is tracked from the moment the key became deleted here.
@@ -66,7 +68,7 @@ class TombstoneReaper {
   // of, looking at no more than scan_max tombstones (in key order, from where the partition's
   // last look stopped). `members` are the ones that must answer (every other member). Returns
   // the check to send.
-  std::optional<ReapCheck> start_round(uint64_t now_ms, RequestId id, uint64_t ring_version,
+  std::optional<ReapCheck> start_round(const Ring& ring, uint64_t now_ms, RequestId id, uint64_t ring_version,
                                        const std::vector<MemberIndex>& members, uint64_t deadline_ms,
                                        const std::function<bool(std::string_view key)>& blocked);
   // A member's answer; returns settle().
@@ -101,9 +103,8 @@ class TombstoneReaper {
   using Keys = std::map<std::string, Tombstone, std::less<>>;
 
   const Tombstone* find(uint32_t partition, std::string_view key) const;
-  bool leads(uint32_t partition) const;
+  bool leads(const Ring& ring, uint32_t partition) const;
 
-  const Ring& ring_;
   MemberIndex self_;
   TombstoneReaperOptions options_;
   std::map<uint32_t, Keys> tombstones_;  // by partition

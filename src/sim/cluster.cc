@@ -327,7 +327,7 @@ void Cluster::reply(size_t i, core::RequestId client, core::ClientResponse respo
   note("n" + std::to_string(i) + " reply client#" + std::to_string(client) + " " +
        outcomes[static_cast<int>(response.outcome)]);
   if (auto it = requests_.find(client); it != requests_.end()) {
-    // An acknowledged write must be held by W distinct nodes by now (core/node.h: W counts machines).
+    // An acknowledged write must be held by W distinct nodes by now (core/write_coordinator.h: W counts machines).
     const core::ClientRequest& request = it->second;
     if (response.outcome == core::Outcome::ok && request.op == core::Op::put) {
       // The write answered: its dot is the newest of its coordinator's actor in the context the

@@ -223,11 +223,11 @@ class Reaper : public ::testing::Test {
   }
   std::optional<ReapCheck> start(uint64_t now_ms, std::function<bool(std::string_view)> blocked = {}) {
     if (!blocked) blocked = [](std::string_view) { return false; };
-    return reaper.start_round(now_ms, 9, 1, {1, 2}, now_ms + 1000, blocked);
+    return reaper.start_round(ring, now_ms, 9, 1, {1, 2}, now_ms + 1000, blocked);
   }
 
   Ring ring = *Ring::create({"a", "b", "c"}, 16);
-  TombstoneReaper reaper{ring, 0, TombstoneReaperOptions{1000, 100, 2}};
+  TombstoneReaper reaper{0, TombstoneReaperOptions{1000, 100, 2}};
 };
 
 TEST_F(Reaper, tracks_a_key_from_when_it_became_deleted_and_forgets_it_once_live_or_gone) {
@@ -251,7 +251,7 @@ TEST_F(Reaper, tracks_a_key_from_when_it_became_deleted_and_forgets_it_once_live
   EXPECT_FALSE(reaper.ripe(p, "k", object_hash(t2), 2299));
   reaper.stored(p, "k", std::nullopt, 0, 2400);  // removed
   EXPECT_EQ(reaper.tombstones(), 0u);
-  reaper.stored(ring.partitions(), "hint", t1, object_hash(t1), 0);  // the hint store is not data
+  reaper.stored(kHintPartition, "hint", t1, object_hash(t1), 0);  // the hint store is not data
   EXPECT_EQ(reaper.tombstones(), 0u);
 }
 
@@ -277,18 +277,18 @@ TEST_F(Reaper, a_round_takes_ripe_unblocked_tombstones_of_one_partition_it_leads
 }
 
 TEST_F(Reaper, a_round_looks_at_no_more_than_scan_max_tombstones_and_the_next_goes_on_from_there) {
-  TombstoneReaper bounded{ring, 0, TombstoneReaperOptions{1000, 100, 256, 3}};
+  TombstoneReaper bounded{0, TombstoneReaperOptions{1000, 100, 256, 3}};
   const uint32_t mine = led_by(0)[0];
   const std::string t = tombstone();
   for (const char* k : {"a", "b", "c"}) bounded.stored(mine, k, t, object_hash(t), 1000);  // ripe at 2000
   for (const char* k : {"d", "e"}) bounded.stored(mine, k, t, object_hash(t), 0);
   auto never = [](std::string_view) { return false; };
-  EXPECT_FALSE(bounded.start_round(1500, 9, 1, {1}, 5000, never).has_value()) << "a, b, c looked at: none ripe";
-  auto check = bounded.start_round(1600, 9, 1, {1}, 5000, never);
+  EXPECT_FALSE(bounded.start_round(ring, 1500, 9, 1, {1}, 5000, never).has_value()) << "a, b, c looked at: none ripe";
+  auto check = bounded.start_round(ring, 1600, 9, 1, {1}, 5000, never);
   ASSERT_TRUE(check.has_value());
   EXPECT_EQ(check->keys, (std::vector<std::string>{"d", "e"}));
   EXPECT_TRUE(bounded.on_reply(1, ReapCheckReply{9, {}}).has_value());
-  check = bounded.start_round(2100, 10, 1, {1}, 5000, never);  // from the first key again
+  check = bounded.start_round(ring, 2100, 10, 1, {1}, 5000, never);  // from the first key again
   ASSERT_TRUE(check.has_value());
   EXPECT_EQ(check->keys, (std::vector<std::string>{"a", "b", "c"}));
 }

@@ -1,0 +1,169 @@
+#include "core/read_coordinator.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "core/context_token.h"
+#include "core/dvv_set.h"
+#include "core/object_codec.h"
+
+namespace md::core {
+namespace {
+
+template <typename Slots, typename Slot>
+uint32_t count(const Slots& slots, Slot slot) {
+  return static_cast<uint32_t>(std::count(slots.begin(), slots.end(), slot));
+}
+
+}  // namespace
+
+void ReadCoordinator::start(Outbox& out, uint64_t now_ms, const Origin& origin, std::string key, uint32_t partition,
+                            std::vector<MemberIndex> replicas, uint32_t r) {
+  const RequestId id = out.next_id();
+  auto& read = reads_[id];
+  read.origin = origin;
+  read.key = std::move(key);
+  read.partition = partition;
+  read.slots.assign(replicas.size(), Slot::waiting);
+  read.objects.resize(replicas.size());
+  read.replicas = std::move(replicas);
+  read.r = r;
+  read.deadline_ms = now_ms + options_.request_timeout_ms;
+  for (size_t i = 0; i < read.replicas.size(); ++i) {
+    if (read.replicas[i] == self_) {
+      local_reads_.emplace(out.storage(Part::reads, partition, read.key, std::nullopt), std::pair{id, i});
+    } else {
+      out.send(read.replicas[i], ReplicaRead{id, read.key});
+    }
+  }
+}
+
+void ReadCoordinator::on_reply(Outbox& out, uint64_t now_ms, MemberIndex from, ReplicaReadReply reply) {
+  auto it = reads_.find(reply.id);
+  if (it == reads_.end()) return;
+  // replied() may complete the read and erase it, replicas and all: nothing of it is used after
+  // the call (ASan found a loop that went on over the freed list).
+  const auto& replicas = it->second.replicas;
+  auto at = std::find(replicas.begin(), replicas.end(), from);
+  if (at == replicas.end()) return;
+  replied(out, now_ms, reply.id, static_cast<size_t>(at - replicas.begin()), reply.ok, std::move(reply.object));
+}
+
+void ReadCoordinator::on_storage_done(Outbox& out, uint64_t now_ms, StorageDone done) {
+  auto it = local_reads_.find(done.op);
+  if (it == local_reads_.end()) return;  // a repair's merge
+  auto [id, slot] = it->second;
+  local_reads_.erase(it);
+  replied(out, now_ms, id, slot, done.status.is_ok(), std::move(done.object));
+}
+
+void ReadCoordinator::on_peer_down(Outbox& out, uint64_t now_ms, MemberIndex peer) {
+  std::vector<RequestId> reading;
+  for (const auto& [id, read] : reads_) {
+    if (std::find(read.replicas.begin(), read.replicas.end(), peer) != read.replicas.end()) reading.push_back(id);
+  }
+  for (RequestId id : reading) {
+    auto it = reads_.find(id);
+    if (it == reads_.end()) continue;
+    const auto& replicas = it->second.replicas;
+    auto at = std::find(replicas.begin(), replicas.end(), peer);
+    replied(out, now_ms, id, static_cast<size_t>(at - replicas.begin()), false, std::nullopt);
+  }
+}
+
+void ReadCoordinator::on_tick(Outbox& out, uint64_t now_ms) {
+  std::vector<RequestId> expired;
+  for (const auto& [id, read] : reads_) {
+    if (read.deadline_ms <= now_ms) expired.push_back(id);
+  }
+  for (RequestId id : expired) {
+    auto& read = reads_.at(id);
+    // Replicas that never answered count as failed: unanswered, the read had fewer than R replies.
+    // check() then repairs what did answer.
+    std::replace(read.slots.begin(), read.slots.end(), Slot::waiting, Slot::failed);
+    if (!read.answered) {
+      out.fail(read.origin, Outcome::unavailable,
+               "read quorum not reached before the deadline: too few replicas answered in time",
+               count(read.slots, Slot::replied), read.r);
+      read.answered = true;
+    }
+    check(out, now_ms, id);
+  }
+}
+
+void ReadCoordinator::replied(Outbox& out, uint64_t now_ms, RequestId id, size_t slot, bool ok,
+                              std::optional<std::string> object) {
+  auto it = reads_.find(id);
+  if (it == reads_.end()) return;
+  auto& read = it->second;
+  assert(slot < read.slots.size() && "a reply comes from one of the read's replicas");
+  if (read.slots[slot] != Slot::waiting) return;
+  if (ok && object && !decode_object(*object).is_ok()) {
+    ++counters_.bad_replica_objects;
+    ok = false;
+  }
+  read.slots[slot] = ok ? Slot::replied : Slot::failed;
+  read.objects[slot] = std::move(object);
+  check(out, now_ms, id);
+}
+
+namespace {
+
+// Every reply that came, merged: the objects were checked when they arrived.
+template <typename Read, typename Slot>
+DvvSet merge_replies(const Read& read, Slot replied) {
+  DvvSet merged;
+  for (size_t i = 0; i < read.slots.size(); ++i) {
+    if (read.slots[i] == replied && read.objects[i]) merged.merge(*decode_object(*read.objects[i]));
+  }
+  return merged;
+}
+
+}  // namespace
+
+void ReadCoordinator::check(Outbox& out, uint64_t now_ms, RequestId id) {
+  auto& read = reads_.at(id);
+  const uint32_t replied = count(read.slots, Slot::replied);
+  const uint32_t waiting = count(read.slots, Slot::waiting);
+  if (!read.answered && replied >= read.r) {
+    DvvSet merged = merge_replies(read, Slot::replied);
+    ClientResponse response;
+    response.acknowledged = replied;
+    if (!merged.context().empty()) response.context_token = encode_context_token(merged.context());
+    if (merged.deleted()) {
+      response.outcome = Outcome::not_found;
+    } else {
+      for (const auto& s : merged.siblings()) {
+        if (!s.tombstone) response.siblings.push_back(s);
+      }
+    }
+    out.answer(read.origin, std::move(response));
+    read.answered = true;
+    read.deadline_ms = now_ms + options_.read_repair_window_ms;
+  } else if (!read.answered && replied + waiting < read.r) {
+    out.fail(read.origin, Outcome::unavailable, "read quorum not reached: too many replicas are unreachable", replied,
+             read.r);
+    read.answered = true;
+  }
+  if (waiting == 0) {
+    repair(out, read);
+    reads_.erase(id);
+  }
+}
+
+void ReadCoordinator::repair(Outbox& out, const PendingRead& read) {
+  DvvSet merged = merge_replies(read, Slot::replied);
+  if (merged.empty()) return;
+  std::string bytes = encode_object(merged);
+  for (size_t i = 0; i < read.slots.size(); ++i) {
+    if (read.slots[i] != Slot::replied || read.objects[i] == bytes) continue;
+    ++counters_.read_repairs;
+    if (read.replicas[i] == self_) {
+      out.storage(Part::reads, read.partition, read.key, MergeWrite{bytes});
+    } else {
+      out.send(read.replicas[i], ReplicaWrite{0, read.key, bytes, false});
+    }
+  }
+}
+
+}  // namespace md::core
