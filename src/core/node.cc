@@ -32,22 +32,12 @@ Node::Node(ClusterState state, MemberIndex self, std::string node_id, uint32_t e
 
 NodeCounters Node::counters() const {
   NodeCounters c = counters_;
+  static_cast<ReadCounters&>(c) = reads_.counters();
+  c.bad_replica_objects += counters_.bad_replica_objects;  // the node's own: hinted writes
+  static_cast<HandoffCounters&>(c) = handoff_.counters();
+  static_cast<MembershipCounters&>(c) = membership_.counters();
   c.quorum_failures = out_.unavailable_answers();
-  c.read_repairs = reads_.counters().read_repairs;
-  c.bad_replica_objects += reads_.counters().bad_replica_objects;
   c.suspicions = peers_.suspicions();
-  const auto& h = handoff_.counters();
-  c.hints_stored = h.hints_stored;
-  c.hints_refused = h.hints_refused;
-  c.hints_delivered = h.hints_delivered;
-  c.handoff_failures = h.handoff_failures;
-  c.hints_recovered = h.hints_recovered;
-  c.hints_unreadable = h.hints_unreadable;
-  const auto& m = membership_.counters();
-  c.gossip_rounds = m.gossip_rounds;
-  c.gossip_refused = m.gossip_refused;
-  c.duplicate_ids_refused = m.duplicate_ids_refused;
-  c.ring_changes = m.ring_changes;
   return c;
 }
 

@@ -73,26 +73,16 @@ struct NodeOptions {
   bool buggy_colocated_hints = false;
 };
 
-struct NodeCounters {
+// The node's counters and its parts' (each part's in its own header), as one record. Anti-entropy's
+// are apart: AntiEntropy::counters().
+struct NodeCounters : ReadCounters, HandoffCounters, MembershipCounters {
   uint64_t client_requests = 0;
   uint64_t forwarded = 0;
   uint64_t quorum_failures = 0;
-  uint64_t read_repairs = 0;        // replica copies repaired after reads
   uint64_t blind_writes = 0;        // puts without a context (each may add a sibling)
   uint64_t replica_writes = 0;      // writes (and repairs) from other coordinators, applied locally
   uint64_t replica_reads = 0;       // reads served to other coordinators
-  uint64_t bad_replica_objects = 0; // replies whose object did not decode
   uint64_t suspicions = 0;          // times a peer became suspect (its heartbeats stopped)
-  uint64_t hints_stored = 0;        // writes kept as hints for a down or silent replica (merged per key)
-  uint64_t hints_refused = 0;       // hinted writes refused: hints_max reached
-  uint64_t hints_delivered = 0;     // hints the owner acknowledged, then removed
-  uint64_t handoff_failures = 0;    // deliveries that failed or timed out (retried with backoff)
-  uint64_t hints_recovered = 0;     // pending hints found in the engine at start
-  uint64_t hints_unreadable = 0;    // hint keys at start that name no member (left in the engine)
-  uint64_t gossip_rounds = 0;       // cluster states this node sent on its own initiative
-  uint64_t gossip_refused = 0;      // states received from another cluster, or invalid ones
-  uint64_t duplicate_ids_refused = 0;  // states, joins and hellos refused: a node id held by another address
-  uint64_t ring_changes = 0;        // newer ring versions adopted (or made, by the claimant)
   uint64_t reap_rounds = 0;         // reaping rounds this node started, as a partition's reaper
   uint64_t tombstones_reaped = 0;   // tombstones removed from this node's store
   uint64_t dot_collisions = 0;      // replica merges that met a write under a dot held with other contents
@@ -223,7 +213,7 @@ class Node {
   std::set<std::pair<MemberIndex, RequestId>> forwards_taken_;
   std::deque<std::pair<uint64_t, std::pair<MemberIndex, RequestId>>> forwards_taken_expiry_;
   std::map<RequestId, Serving> serving_;  // by storage op
-  NodeCounters counters_;  // the node's own; counters() adds every part's
+  NodeCounters counters_;  // the node's own fields; counters() fills in every part's
   uint64_t dot_floor_ = 0;  // new dots are numbered above it (DvvSet::update)
 };
 

@@ -22,7 +22,7 @@ struct ReadOptions {
 
 struct ReadCounters {
   uint64_t read_repairs = 0;         // replica copies repaired after reads
-  uint64_t bad_replica_objects = 0;  // replies whose object did not decode
+  uint64_t bad_replica_objects = 0;  // replies (and, counted by the node, hinted writes) whose object did not decode
 };
 
 class ReadCoordinator {
