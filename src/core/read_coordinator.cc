@@ -107,26 +107,21 @@ void ReadCoordinator::replied(Outbox& out, uint64_t now_ms, RequestId id, size_t
   check(out, now_ms, id);
 }
 
-namespace {
-
 // Every reply that came, merged: the objects were checked when they arrived.
-template <typename Read, typename Slot>
-DvvSet merge_replies(const Read& read, Slot replied) {
+DvvSet ReadCoordinator::merge_replies(const PendingRead& read) {
   DvvSet merged;
   for (size_t i = 0; i < read.slots.size(); ++i) {
-    if (read.slots[i] == replied && read.objects[i]) merged.merge(*decode_object(*read.objects[i]));
+    if (read.slots[i] == Slot::replied && read.objects[i]) merged.merge(*decode_object(*read.objects[i]));
   }
   return merged;
 }
-
-}  // namespace
 
 void ReadCoordinator::check(Outbox& out, uint64_t now_ms, RequestId id) {
   auto& read = reads_.at(id);
   const uint32_t replied = count(read.slots, Slot::replied);
   const uint32_t waiting = count(read.slots, Slot::waiting);
   if (!read.answered && replied >= read.r) {
-    DvvSet merged = merge_replies(read, Slot::replied);
+    DvvSet merged = merge_replies(read);
     ClientResponse response;
     response.acknowledged = replied;
     if (!merged.context().empty()) response.context_token = encode_context_token(merged.context());
@@ -152,7 +147,7 @@ void ReadCoordinator::check(Outbox& out, uint64_t now_ms, RequestId id) {
 }
 
 void ReadCoordinator::repair(Outbox& out, const PendingRead& read) {
-  DvvSet merged = merge_replies(read, Slot::replied);
+  DvvSet merged = merge_replies(read);
   if (merged.empty()) return;
   std::string bytes = encode_object(merged);
   for (size_t i = 0; i < read.slots.size(); ++i) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dvv_set.h"
 #include "core/messages.h"
 #include "core/outbox.h"
 
@@ -63,6 +64,7 @@ class ReadCoordinator {
   void replied(Outbox& out, uint64_t now_ms, RequestId id, size_t slot, bool ok, std::optional<std::string> object);
   void check(Outbox& out, uint64_t now_ms, RequestId id);
   void repair(Outbox& out, const PendingRead& read);
+  static DvvSet merge_replies(const PendingRead& read);
 
   MemberIndex self_;
   ReadOptions options_;
