@@ -3,8 +3,8 @@
 // Two parts, each merged so that any two nodes that have seen the same states agree, whatever the
 // order (merge is commutative, associative and idempotent):
 //  - The ring: the members (addresses) in the order they joined, so a member's index (its
-//    MemberIndex) is the same on every node and never changes, and the owner of each partition,
-//    under a version. Only the claimant, the ring's first member, makes new versions, so versions
+//    MemberIndex) is the same on every node and never changes, the owner of each partition, and
+//    the zones replicas are placed by (core/ring.h), under a version. Only the claimant, the ring's first member, makes new versions, so versions
 //    are totally ordered and a merge keeps the higher one (Riak's claimant).
 //  - The announced node ids: address -> node id, grown by every node (its own entry) and by nodes
 //    that ask to join (`--join`). A node id names one node: a state never holds one id under two
@@ -12,6 +12,11 @@
 //    each other's writes for their own. An address announced but not yet in the ring is joining; the
 //    claimant adds every joiner in its next ring version, moving the fewest partitions
 //    (core/claim.h), and the new ring spreads like any other state.
+//  - The announced zones: address -> zone, from each node started with --zone (with its id). The
+//    claimant places by them from its next ring version on, so placement changes only with the
+//    ring's version, like ownership. A node's zone is fixed once announced (the runtime refuses
+//    to start a node under another); should two zones ever be announced for one address, every
+//    node keeps the larger.
 //  - Where members are now: a member is named by the address it founded or joined the cluster
 //    with, and that name never changes (it numbers the ring); a node that comes back at another
 //    address (found by its node id in the state it kept) records a move under a higher version,
@@ -23,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ring.h"
@@ -44,6 +50,8 @@ struct ClusterState {
   std::vector<MemberIndex> owners;              // per partition
   std::map<std::string, std::string> node_ids;  // announced: members and joiners, by name
   std::map<std::string, Move> moves;            // member name -> its newest address, if it moved
+  std::map<std::string, std::string> zones;     // announced: name -> zone, for nodes given one
+  std::vector<std::string> member_zones;        // per member, under ring_version; empty: no zones
 
   bool operator==(const ClusterState&) const = default;
 };
@@ -64,11 +72,15 @@ ClusterState founding_state(const Ring& ring);
 // Checks a state received from elsewhere (a peer, a file) before it is used; errors say what is wrong.
 Status validate(const ClusterState& state);
 
-// Records that `address` is node `node_id`; one address announced with two ids keeps the larger,
-// on every node alike (a data dir replaced under a new id). Returns true if the state changed.
-// An id that another address holds is refused (Code::conflict, naming both addresses) and the
-// state is left as it was.
-Result<bool> announce(ClusterState& state, const std::string& address, const std::string& node_id);
+// A zone name is 1 to 64 letters, digits, '.', '_' or '-'; the error says what is wrong.
+Status validate_zone(std::string_view zone);
+
+// Records that `address` is node `node_id`, in `zone` if not empty; one address announced with
+// two ids keeps the larger, on every node alike (a data dir replaced under a new id), and so does
+// one announced in two zones. Returns true if the state changed. An id that another address holds
+// is refused (Code::conflict, naming both addresses) and the state is left as it was.
+Result<bool> announce(ClusterState& state, const std::string& address, const std::string& node_id,
+                      const std::string& zone = {});
 
 // Merges `other` into `into` (same cluster id; the caller checks). Returns true if `into` changed.
 // A merge under which one id would name two addresses is refused like announce's, leaving `into`
@@ -81,9 +93,14 @@ std::string other_holder(const ClusterState& state, const std::string& address, 
 // The addresses announced but not in the ring, in address order.
 std::vector<std::string> joiners(const ClusterState& state);
 
-// The claimant's step: adds every joiner to the ring under the next version. Returns true if it did;
-// false also at the largest ring version, which has no next one (only a corrupt state gets there).
-bool admit_joiners(ClusterState& state);
+// True if the claimant has a ring version to make: a joiner to admit, or an announced zone the
+// ring does not place by yet.
+bool ring_behind(const ClusterState& state);
+
+// The claimant's step: the next ring version, which admits every joiner and places by every zone
+// announced. Returns true if it made one; false if the ring was not behind, and at the largest ring
+// version, which has no next one (only a corrupt state gets there).
+bool advance_ring(ClusterState& state);
 
 // The ring the state describes (members in state order). The state must be valid.
 Ring ring_of(const ClusterState& state);

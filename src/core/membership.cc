@@ -15,7 +15,7 @@ uint64_t splitmix64(uint64_t& state) {
 }  // namespace
 
 Membership::Membership(Outbox& out, ClusterState state, MemberIndex self, std::string node_id,
-                       uint64_t gossip_interval_ms, uint64_t seed)
+                       const std::string& zone, uint64_t gossip_interval_ms, uint64_t seed)
     : state_(std::move(state)),
       ring_version_(state_.ring_version),
       ring_(ring_of(state_)),
@@ -25,7 +25,7 @@ Membership::Membership(Outbox& out, ClusterState state, MemberIndex self, std::s
       gossip_rng_(seed) {
   assert(self_ < ring_.members().size());
   const std::string& address = ring_.members()[self_];
-  if (auto announced = announce(state_, address, node_id_); !announced.is_ok()) {
+  if (auto announced = announce(state_, address, node_id_, zone); !announced.is_ok()) {
     refused_duplicate_id(out, announced.status().message(), other_holder(state_, address, node_id_), node_id_);
   } else if (*announced) {
     out.push(SaveClusterState{state_});  // gossip spreads it
@@ -34,7 +34,7 @@ Membership::Membership(Outbox& out, ClusterState state, MemberIndex self, std::s
 
 void Membership::on_tick(Outbox& out, const Peers& peers, uint64_t now_ms) {
   if (now_ms < next_gossip_ms_) return;
-  if (self_ == claimant(state_) && !joiners(state_).empty()) changed(out);  // e.g. announced before a restart
+  if (self_ == claimant(state_) && ring_behind(state_)) changed(out);  // e.g. announced before a restart
   next_gossip_ms_ = now_ms + gossip_interval_ms_;
   std::vector<MemberIndex> candidates;
   for (MemberIndex m = 0; m < ring_.members().size(); ++m) {
@@ -70,7 +70,8 @@ void Membership::on_hello(Outbox& out, MemberIndex from, const std::string& node
                        ring_.members()[from], node_id_);
 }
 
-Status Membership::on_join_request(Outbox& out, const std::string& address, const std::string& node_id) {
+Status Membership::on_join_request(Outbox& out, const std::string& address, const std::string& node_id,
+                                   const std::string& zone) {
   // Only a node that knows every member's id can refuse a joiner that takes one: taken in by a
   // node that did not know, it would split the cluster's states (no merge can hold one id twice).
   for (const auto& member : state_.members) {
@@ -79,7 +80,7 @@ Status Membership::on_join_request(Outbox& out, const std::string& address, cons
                                  " yet (gossip brings it once that member is up); ask again");
     }
   }
-  auto announced = announce(state_, address, node_id);
+  auto announced = announce(state_, address, node_id, zone);
   if (!announced.is_ok()) {
     refused_duplicate_id(out, "join of " + address + " refused: " + announced.status().message(), std::string(),
                          node_id);
@@ -101,7 +102,7 @@ void Membership::refused_duplicate_id(Outbox& out, const std::string& message, c
 }
 
 void Membership::changed(Outbox& out) {
-  if (self_ == claimant(state_)) admit_joiners(state_);
+  if (self_ == claimant(state_)) advance_ring(state_);
   out.push(SaveClusterState{state_});
   if (state_.ring_version == ring_version_) return;
   ring_version_ = state_.ring_version;

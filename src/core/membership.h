@@ -4,7 +4,7 @@
 // merges it and answers with its own if they differed (push-pull); a change reaches every node in
 // O(log n) rounds (tests/sim/membership_test.cc, docs/design.md). A node asking to join is
 // announced in the state, which gossip carries to the claimant (the ring's first member), who
-// admits every joiner in its next ring version. A node id names one node: a state, a join or a
+// admits every joiner, and places by every zone announced, in its next ring version. A node id names one node: a state, a join or a
 // hello that puts this node's id under another address stops this node versioning writes.
 #pragma once
 
@@ -29,10 +29,11 @@ struct MembershipCounters {
 
 class Membership {
  public:
-  // This node is member `self` of `state` (valid) under `node_id`; it announces that id in the
-  // state (a SaveClusterState if that changed it). `seed` picks the gossip partners.
-  Membership(Outbox& out, ClusterState state, MemberIndex self, std::string node_id, uint64_t gossip_interval_ms,
-             uint64_t seed);
+  // This node is member `self` of `state` (valid) under `node_id`, in `zone` (empty: none); it
+  // announces both in the state (a SaveClusterState if that changed it). `seed` picks the gossip
+  // partners.
+  Membership(Outbox& out, ClusterState state, MemberIndex self, std::string node_id, const std::string& zone,
+             uint64_t gossip_interval_ms, uint64_t seed);
   Membership(const Membership&) = delete;
   Membership& operator=(const Membership&) = delete;
 
@@ -41,9 +42,11 @@ class Membership {
   void on_gossip(Outbox& out, MemberIndex from, Gossip gossip);
   // A peer's Hello: the id it runs under must not be this node's.
   void on_hello(Outbox& out, MemberIndex from, const std::string& node_id);
-  // A node at `address` with `node_id` asks to join through this node: Code::conflict if another
-  // address holds the id, Code::unavailable while this node does not know every member's id yet.
-  Status on_join_request(Outbox& out, const std::string& address, const std::string& node_id);
+  // A node at `address` with `node_id`, in `zone` (empty: none), asks to join through this node:
+  // Code::conflict if another address holds the id, Code::unavailable while this node does not know
+  // every member's id yet.
+  Status on_join_request(Outbox& out, const std::string& address, const std::string& node_id,
+                         const std::string& zone);
 
   const ClusterState& state() const { return state_; }
   // The ring of the newest version this node knows (it changes with state(); see ring_version()).
@@ -56,7 +59,8 @@ class Membership {
   const MembershipCounters& counters() const { return counters_; }
 
  private:
-  // After the state changed: the claimant admits joiners; a newer ring is served from now on.
+  // After the state changed: the claimant makes the next ring if it is behind; a newer ring is
+  // served from now on.
   void changed(Outbox& out);
   // A duplicate node id was refused: counts it, warns once per message, and stops versioning
   // writes if it is this node's id (`holder` is then the other address).

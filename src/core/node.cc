@@ -17,7 +17,8 @@ Node::Node(ClusterState state, MemberIndex self, std::string node_id, uint32_t e
     : options_(options),
       actor_(actor_id(node_id, epoch)),
       out_(request_id_base | 1),  // never 0: read repairs send id 0, which nothing waits for
-      membership_(out_, std::move(state), self, std::move(node_id), options_.gossip_interval_ms, request_id_base),
+      membership_(out_, std::move(state), self, std::move(node_id), options_.zone, options_.gossip_interval_ms,
+                  request_id_base),
       ring_version_(membership_.ring_version()),
       peers_(membership_.ring().members().size(), self, options_.failure_detector),
       writes_(WriteOptions{options_.request_timeout_ms, options_.buggy_colocated_hints}),
@@ -276,8 +277,8 @@ void Node::load_object(uint64_t now_ms, uint32_t partition, std::string_view key
 
 void Node::on_hints_recovered(const std::vector<std::string>& hint_keys) { handoff_.recovered(view(), hint_keys); }
 
-Status Node::on_join_request(const std::string& address, const std::string& node_id) {
-  Status asked = membership_.on_join_request(out_, address, node_id);
+Status Node::on_join_request(const std::string& address, const std::string& node_id, const std::string& zone) {
+  Status asked = membership_.on_join_request(out_, address, node_id, zone);
   follow_ring();
   return asked;
 }

@@ -68,6 +68,7 @@ struct NodeOptions {
   uint64_t handoff_retry_ms = 100;        // a failed delivery is retried after this, doubled per failure,
   uint64_t handoff_retry_max_ms = 2000;   // up to this
   uint64_t gossip_interval_ms = 1000;     // the cluster state goes to one random member this often
+  std::string zone;                       // this node's zone (--zone), announced; empty: none
   // Mutation test only (the simulator's --buggy-colocated-hints): a hint kept on a node that
   // holds a replica counts toward W, as it did before W counted machines.
   bool buggy_colocated_hints = false;
@@ -123,11 +124,12 @@ class Node {
   // The dot floor this node kept (SaveDotFloor) before it stopped; call it at start.
   void restore_dot_floor(uint64_t floor) { dot_floor_ = std::max(dot_floor_, floor); }
 
-  // A node at `address` with `node_id` asks to join (through this node): it is announced in the
-  // state, which gossip carries to the claimant; the joiner starts serving once its address is in
-  // the ring (cluster_state()). An id that another address holds is refused (Code::conflict);
-  // while this node does not know every member's id yet, the join waits (Code::unavailable).
-  Status on_join_request(const std::string& address, const std::string& node_id);
+  // A node at `address` with `node_id`, in `zone` if it has one, asks to join (through this node):
+  // it is announced in the state, which gossip carries to the claimant; the joiner starts serving
+  // once its address is in the ring (cluster_state()). An id that another address holds is refused
+  // (Code::conflict); while this node does not know every member's id yet, the join waits
+  // (Code::unavailable).
+  Status on_join_request(const std::string& address, const std::string& node_id, const std::string& zone = {});
 
   // The effects produced since the last call, in the order they must be carried out.
   std::vector<Effect> take_effects() { return out_.take(); }

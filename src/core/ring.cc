@@ -31,7 +31,38 @@ Result<Ring> Ring::from_owners(std::vector<std::string> members, const std::vect
   return from_indexes(std::move(members), std::move(indexes));
 }
 
-Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners) {
+namespace {
+
+// Reorders each walk into rounds by zone: the first member of each zone met, then the second of
+// each, and so on, keeping walk order within a round. A counting sort per walk: Q x members.
+void spread_over_zones(std::vector<MemberIndex>& walks, size_t k, const std::vector<std::string>& zones) {
+  std::vector<uint32_t> zone_of(k);  // zones numbered
+  std::vector<const std::string*> names;
+  for (size_t m = 0; m < k; ++m) {
+    auto it = std::find_if(names.begin(), names.end(), [&](const std::string* z) { return *z == zones[m]; });
+    zone_of[m] = static_cast<uint32_t>(it - names.begin());
+    if (it == names.end()) names.push_back(&zones[m]);
+  }
+  if (names.size() < 2) return;
+  std::vector<uint32_t> met(names.size()), round(k), starts(k + 1);
+  std::vector<MemberIndex> sorted(k);
+  for (size_t begin = 0; begin < walks.size(); begin += k) {
+    std::fill(met.begin(), met.end(), 0);
+    std::fill(starts.begin(), starts.end(), 0);
+    for (size_t i = 0; i < k; ++i) {
+      round[i] = met[zone_of[walks[begin + i]]]++;
+      ++starts[round[i] + 1];
+    }
+    for (size_t r = 1; r <= k; ++r) starts[r] += starts[r - 1];
+    for (size_t i = 0; i < k; ++i) sorted[starts[round[i]]++] = walks[begin + i];
+    std::copy(sorted.begin(), sorted.end(), walks.begin() + static_cast<std::ptrdiff_t>(begin));
+  }
+}
+
+}  // namespace
+
+Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners,
+                                const std::vector<std::string>& zones) {
   if (members.empty()) return Status::invalid_argument("a ring needs at least one member");
   if (members.size() > kMembersMax) {
     return Status::invalid_argument("a ring has at most " + std::to_string(kMembersMax) + " members");
@@ -47,6 +78,9 @@ Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<Me
   }
   for (MemberIndex m : owners) {
     if (m >= members.size()) return Status::invalid_argument("an owner is not a member");
+  }
+  if (!zones.empty() && zones.size() != members.size()) {
+    return Status::invalid_argument("a ring's zones must name one zone per member");
   }
   Ring ring;
   ring.members_ = std::move(members);
@@ -74,6 +108,7 @@ Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<Me
     std::rotate(walk.begin(), at, at + 1);  // the owner to the front, the rest in order
     std::copy(walk.begin(), walk.end(), ring.walk_.begin() + static_cast<std::ptrdiff_t>(p * k));
   }
+  if (!zones.empty()) spread_over_zones(ring.walk_, k, zones);
   return ring;
 }
 

@@ -2,7 +2,10 @@
 //
 // A key's partition is the top log2(Q) bits of its XXH3 hash. Its preference list is the first N
 // distinct members met walking the ring clockwise from that partition; the first N are its
-// replicas. Members are numbered by their position in the member list (a MemberIndex): id order
+// replicas. When members are in zones (--zone), the walk takes the first member of each zone it
+// meets, then the second of each, and so on (in walk order within a round), so any N replicas span
+// min(N, zones) zones: losing a whole zone loses no key when N >= the number of zones (Cassandra's
+// NetworkTopologyStrategy). Without zones, or with one, the walk is the plain one. Members are numbered by their position in the member list (a MemberIndex): id order
 // for a founding ring, joining order after that (core/cluster_state.h), so the same in every
 // process. Lookups are O(1): the walk of every partition is computed once when the ring is built.
 #pragma once
@@ -33,9 +36,10 @@ class Ring {
   // A ring with the given owners (owners[p] is a member id), e.g. from claim() after a join;
   // members keep the order given.
   static Result<Ring> from_owners(std::vector<std::string> members, const std::vector<std::string>& owners);
-  // The same with owners given as member indexes (core/cluster_state.h). At most kMembersMax
-  // members; linear in Q x members.
-  static Result<Ring> from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners);
+  // The same with owners given as member indexes (core/cluster_state.h), and each member's zone
+  // (zones[m]; empty: no member has one). At most kMembersMax members; linear in Q x members.
+  static Result<Ring> from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners,
+                                   const std::vector<std::string>& zones = {});
 
   uint32_t partitions() const { return static_cast<uint32_t>(owner_.size()); }
   uint32_t partition_of(uint64_t hash) const { return static_cast<uint32_t>((hash >> 1) >> (63 - log2_q_)); }

@@ -51,6 +51,8 @@ void to_wire(const core::ClusterState& state, wire::ClusterState* out) {
     m.set_address(move.address);
     m.set_version(move.version);
   }
+  for (const auto& [name, zone] : state.zones) (*out->mutable_zones())[name] = zone;
+  for (const auto& zone : state.member_zones) out->add_member_zones(zone);
 }
 
 Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
@@ -61,6 +63,8 @@ Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
   state.owners.assign(in.owners().begin(), in.owners().end());
   for (const auto& [address, id] : in.node_ids()) state.node_ids.emplace(address, id);
   for (const auto& [name, move] : in.moves()) state.moves.emplace(name, core::Move{move.address(), move.version()});
+  for (const auto& [name, zone] : in.zones()) state.zones.emplace(name, zone);
+  state.member_zones.assign(in.member_zones().begin(), in.member_zones().end());
   if (auto s = core::validate(state); !s.is_ok()) return Status::corruption(s.message());
   return state;
 }

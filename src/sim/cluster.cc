@@ -181,15 +181,21 @@ Cluster::Cluster(ClusterOptions options)
 
 Cluster::~Cluster() = default;
 
+std::string Cluster::zone(size_t i) const {
+  return options_.zones == 0 ? std::string() : "z" + std::to_string(i * options_.zones / options_.nodes);
+}
+
 void Cluster::start(size_t i, uint32_t epoch) {
   auto& m = machines_[i];
   m.kept.epoch = epoch;
   // Founders' addresses are sorted and joiners join one at a time in index order, so member
   // index i is node i.
   const auto self = static_cast<core::MemberIndex>(i);
+  core::NodeOptions node_options = options_.node;
+  node_options.zone = zone(i);
   m.node = m.kept.cluster_state
-               ? std::make_unique<core::Node>(*m.kept.cluster_state, self, ids_[i], epoch, options_.node, rng_.next() >> 1)
-               : std::make_unique<core::Node>(ring_, self, ids_[i], epoch, options_.node, rng_.next() >> 1);
+               ? std::make_unique<core::Node>(*m.kept.cluster_state, self, ids_[i], epoch, node_options, rng_.next() >> 1)
+               : std::make_unique<core::Node>(ring_, self, ids_[i], epoch, node_options, rng_.next() >> 1);
   m.host = std::make_unique<Host>(*this, i);
   m.committer = options_.sync == DiskSync::always ? std::make_unique<Committer>(*this, i) : nullptr;
   m.runner = std::make_unique<node::EffectRunner>(*m.node, *m.disk, m.committer.get(), *m.host, apply_fn(i));
@@ -405,7 +411,7 @@ void Cluster::poll_joins() {
   for (size_t i = 0; i < machines_.size(); ++i) {
     if (!joining_via_[i] || !up_[*joining_via_[i]] || group_[i] != group_[*joining_via_[i]]) continue;
     size_t via = *joining_via_[i];
-    const Status asked = machines_[via].node->on_join_request(addresses_[i], ids_[i]);
+    const Status asked = machines_[via].node->on_join_request(addresses_[i], ids_[i], zone(i));
     core::ClusterState state = machines_[via].node->cluster_state();
     machines_[via].runner->run();
     if (!asked.is_ok()) continue;  // not yet (`via` has not learned every member's id): asked again

@@ -47,6 +47,7 @@ struct ClusterOptions {
   size_t joiners = 0;                // the last `joiners` nodes start outside the ring (join() adds them)
   uint32_t partitions = 64;
   core::NodeOptions node;
+  size_t zones = 0;                  // nodes in this many zones of consecutive nodes, "z0"...; 0: none
   uint64_t tick_ms = 10;
   NetworkFaults network;
   DiskSync sync = DiskSync::always;
@@ -216,6 +217,8 @@ class Cluster {
   void connect(size_t node);
   // A life of node i: its core::Node in `epoch`, and what carries out its effects.
   void start(size_t i, uint32_t epoch);
+  // Node i's zone (ClusterOptions::zones); empty without zones.
+  std::string zone(size_t i) const;
   node::ApplyFn apply_fn(size_t node) const;
   // The id node i's coordinator writes are made under (ClusterOptions::buggy_ids aside, its actor).
   std::string actor_of(size_t node) const;

@@ -40,6 +40,9 @@ class Simulation {
     ClusterOptions c;
     c.nodes = options.nodes != 0 ? options.nodes : static_cast<size_t>(rng_.between(3, 5));
     c.partitions = 16;
+    // One seed in three runs without zones, one with every node in one zone, one with nodes over
+    // two zones: the claimant's ring then changes under the workload as it learns the zones.
+    c.zones = static_cast<size_t>(options.seed % 3);
     c.node.request_timeout_ms = kRequestTimeoutMs;
     c.node.read_repair_window_ms = 200;
     c.node.anti_entropy.interval_ms = options.anti_entropy ? kExchangeEveryMs : 0;

@@ -21,9 +21,11 @@ ClusterState some_history(const std::vector<int>& steps) {
   ClusterState state = founded(3);
   for (int step : steps) {
     if (step % 3 == 0) {
-      admit_joiners(state);
+      advance_ring(state);
     } else if (step % 5 == 0) {
       move_member(state, state.members[static_cast<size_t>(step) % 3], "10.0.0." + std::to_string(step % 4) + ":5001");
+    } else if (step % 7 == 1) {  // zones announced (two for one address, as only a bug would)
+      state.zones["127.0.0.1:" + std::to_string(5001 + step % 4)] = "z" + std::to_string(step % 11 % 3);
     } else {
       // Each address has ids of its own (a data dir replaced under a new id), never another's.
       state.node_ids["127.0.0.1:" + std::to_string(6000 + step % 7)] =
@@ -49,8 +51,8 @@ TEST(ClusterState, the_claimant_appends_joiners_and_moves_partitions_only_to_the
   state.node_ids["127.0.0.1:5009"] = "node_new";
   state.node_ids["127.0.0.1:5001"] = "node_5001";  // a member's own announcement is no join
   ASSERT_EQ(joiners(state), std::vector<std::string>{"127.0.0.1:5009"});
-  ASSERT_TRUE(admit_joiners(state));
-  EXPECT_FALSE(admit_joiners(state));  // nothing left to admit
+  ASSERT_TRUE(advance_ring(state));
+  EXPECT_FALSE(advance_ring(state));  // nothing left to admit
   EXPECT_EQ(state.ring_version, 2u);
   ASSERT_EQ(state.members.size(), 5u);
   EXPECT_EQ(state.members.back(), "127.0.0.1:5009");  // indexes of earlier members never change
@@ -100,10 +102,10 @@ TEST(ClusterState, joiners_are_not_admitted_past_the_largest_ring_version) {
   state.node_ids["10.0.0.9:5001"] = "node_joiner";
   ASSERT_TRUE(validate(state).is_ok());
   auto before = state;
-  EXPECT_FALSE(admit_joiners(state));
+  EXPECT_FALSE(advance_ring(state));
   EXPECT_EQ(state, before);
   state.ring_version -= 1;  // one below: the last admission there is
-  EXPECT_TRUE(admit_joiners(state));
+  EXPECT_TRUE(advance_ring(state));
   EXPECT_EQ(state.ring_version, std::numeric_limits<uint64_t>::max());
   EXPECT_TRUE(validate(state).is_ok());
 }
@@ -111,6 +113,49 @@ TEST(ClusterState, joiners_are_not_admitted_past_the_largest_ring_version) {
 ClusterState merged(ClusterState into, const ClusterState& other) {
   EXPECT_TRUE(merge(into, other).is_ok());
   return into;
+}
+
+TEST(ClusterState, the_claimant_places_by_announced_zones_under_a_new_ring_version) {
+  auto state = founded(4);
+  ASSERT_TRUE(*announce(state, "127.0.0.1:5001", "node_a", "east"));
+  EXPECT_TRUE(state.member_zones.empty()) << "placement changes only with the ring's version";
+  ASSERT_TRUE(ring_behind(state));
+  ASSERT_TRUE(advance_ring(state));
+  EXPECT_EQ(state.ring_version, 2u);
+  EXPECT_EQ(state.member_zones, (std::vector<std::string>{"east", "", "", ""}));
+  EXPECT_FALSE(ring_behind(state));
+  EXPECT_FALSE(*announce(state, "127.0.0.1:5001", "node_a", "east"));  // the same again changes nothing
+
+  // A joiner's zone comes with its admission: one new version, not two.
+  ASSERT_TRUE(*announce(state, "127.0.0.1:5009", "node_j", "west"));
+  ASSERT_TRUE(advance_ring(state));
+  EXPECT_EQ(state.ring_version, 3u);
+  EXPECT_EQ(state.member_zones, (std::vector<std::string>{"east", "", "", "", "west"}));
+  EXPECT_TRUE(validate(state).is_ok());
+
+  // Two zones for one address (only a bug gets there): every node keeps the larger, in any order.
+  auto a = state, b = state;
+  a.zones["127.0.0.1:5002"] = "north";
+  b.zones["127.0.0.1:5002"] = "south";
+  EXPECT_EQ(merged(a, b).zones, merged(b, a).zones);
+  EXPECT_EQ(merged(a, b).zones.at("127.0.0.1:5002"), "south");
+}
+
+TEST(ClusterState, zones_are_checked) {
+  EXPECT_TRUE(validate_zone("eu-west-1a").is_ok());
+  EXPECT_TRUE(validate_zone("rack_7.row2").is_ok());
+  EXPECT_FALSE(validate_zone("").is_ok());
+  EXPECT_FALSE(validate_zone("two words").is_ok());
+  EXPECT_FALSE(validate_zone("quote\"").is_ok());
+  EXPECT_FALSE(validate_zone(std::string(65, 'z')).is_ok());
+  auto bad = founded(3);
+  bad.zones["127.0.0.1:5001"] = "no spaces allowed";
+  EXPECT_FALSE(validate(bad).is_ok());
+  bad = founded(3);
+  bad.member_zones = {"a", "b"};  // one per member, or none
+  EXPECT_FALSE(validate(bad).is_ok());
+  bad.member_zones = {"a", "", "b"};
+  EXPECT_TRUE(validate(bad).is_ok());
 }
 
 TEST(ClusterState, an_id_held_by_another_address_is_refused_and_changes_nothing) {
@@ -131,7 +176,7 @@ TEST(ClusterState, an_id_held_by_another_address_is_refused_and_changes_nothing)
   auto other = founded(3);
   other.node_ids["127.0.0.1:5002"] = "node_a";
   other.node_ids["127.0.0.1:5004"] = "node_d";
-  admit_joiners(other);
+  advance_ring(other);
   EXPECT_FALSE(merge(state, other).is_ok());
   EXPECT_EQ(state, before);
 
@@ -180,7 +225,7 @@ TEST(ClusterState, merge_keeps_the_newer_ring_and_every_announcement) {
   auto old_state = founded(3);
   auto newer = old_state;
   newer.node_ids["127.0.0.1:5004"] = "d";
-  admit_joiners(newer);
+  advance_ring(newer);
   old_state.node_ids["127.0.0.1:5005"] = "e";
   EXPECT_TRUE(*merge(old_state, newer));
   EXPECT_EQ(old_state.ring_version, 2u);

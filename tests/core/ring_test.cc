@@ -96,6 +96,87 @@ RC_GTEST_PROP(Ring, every_walk_is_the_clockwise_order_of_first_ownership, ()) {
   }
 }
 
+// A random zone layout: k members over up to 5 zones, some members perhaps in none ("", which
+// places like one more zone).
+std::vector<std::string> random_zones(size_t k) {
+  const auto names = *rc::gen::inRange<size_t>(1, 6);
+  auto zone = rc::gen::map(rc::gen::inRange<size_t>(0, names + 1),
+                           [](size_t z) { return z == 0 ? std::string() : "zone" + std::to_string(z); });
+  return *rc::gen::container<std::vector<std::string>>(k, zone);
+}
+
+size_t distinct(const std::vector<std::string>& zones) { return std::set<std::string>(zones.begin(), zones.end()).size(); }
+
+// Zones reorder each plain walk into rounds: the first member met of each zone, then the second of
+// each, and so on, in walk order within a round. So the first n of any walk span min(n, zones)
+// zones, the owner stays first, and every member is in every walk once.
+RC_GTEST_PROP(Ring, zones_spread_every_preference_list_over_as_many_zones_as_exist, ()) {
+  const auto q = uint32_t{1} << *rc::gen::inRange<uint32_t>(1, 8);
+  const auto k = *rc::gen::inRange<size_t>(1, 14);
+  const auto owners = *rc::gen::container<std::vector<MemberIndex>>(q, rc::gen::inRange<MemberIndex>(0, k));
+  const auto zones = random_zones(k);
+  auto plain = Ring::from_indexes(ids(k), owners);
+  auto zoned = Ring::from_indexes(ids(k), owners, zones);
+  RC_ASSERT(plain.is_ok() && zoned.is_ok());
+  const size_t zone_count = distinct(zones);
+  for (uint32_t p = 0; p < q; ++p) {
+    auto walk = plain->preference_list(p, k);
+    std::map<std::string, size_t> met;
+    std::vector<std::pair<size_t, MemberIndex>> rounds;  // (round, member) in walk order
+    for (MemberIndex m : walk) rounds.emplace_back(met[zones[m]]++, m);
+    std::stable_sort(rounds.begin(), rounds.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    auto list = zoned->preference_list(p, k);
+    for (size_t i = 0; i < k; ++i) RC_ASSERT(list[i] == rounds[i].second);
+    RC_ASSERT(list[0] == owners[p]);
+    for (size_t n = 1; n <= k; ++n) {
+      std::set<std::string> spanned;
+      for (size_t i = 0; i < n; ++i) spanned.insert(zones[list[i]]);
+      RC_ASSERT(spanned.size() == std::min(n, zone_count));
+    }
+  }
+}
+
+// What the zones are for: with N >= 2 replicas and two zones or more, no zone holds every replica
+// of any key, so losing a whole zone loses none (with N >= the number of zones, every zone has one).
+RC_GTEST_PROP(Ring, losing_a_whole_zone_loses_no_key, ()) {
+  const auto k = *rc::gen::inRange<size_t>(2, 14);
+  auto zones = random_zones(k);
+  if (distinct(zones) < 2) zones.back() = zones.front() + "_other";
+  auto ring = Ring::from_owners(ids(k), claim({}, ids(k), 64));
+  RC_ASSERT(ring.is_ok());
+  auto zoned = Ring::from_indexes(ids(k), [&] {
+    std::vector<MemberIndex> owners;
+    for (uint32_t p = 0; p < 64; ++p) owners.push_back(ring->owner(p));
+    return owners;
+  }(), zones);
+  RC_ASSERT(zoned.is_ok());
+  const auto n = *rc::gen::inRange<size_t>(2, k + 1);
+  for (const auto& lost : std::set<std::string>(zones.begin(), zones.end())) {
+    for (uint32_t p = 0; p < 64; ++p) {
+      auto list = zoned->preference_list(p, n);
+      RC_ASSERT(std::any_of(list.begin(), list.end(), [&](MemberIndex m) { return zones[m] != lost; }));
+      if (n >= distinct(zones)) {
+        RC_ASSERT(std::any_of(list.begin(), list.end(), [&](MemberIndex m) { return zones[m] == lost; }));
+      }
+    }
+  }
+}
+
+TEST(Ring, one_zone_or_none_places_as_the_plain_walk) {
+  auto owners = claim({}, ids(5), 64);
+  auto plain = Ring::from_owners(ids(5), owners);
+  ASSERT_TRUE(plain.is_ok());
+  std::vector<MemberIndex> indexes;
+  for (uint32_t p = 0; p < 64; ++p) indexes.push_back(plain->owner(p));
+  auto one = Ring::from_indexes(ids(5), indexes, std::vector<std::string>(5, "only"));
+  ASSERT_TRUE(one.is_ok());
+  for (uint32_t p = 0; p < 64; ++p) {
+    auto a = plain->preference_list(p, 5), b = one->preference_list(p, 5);
+    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin())) << p;
+  }
+  EXPECT_FALSE(Ring::from_indexes(ids(5), indexes, {"a", "b"}).is_ok());  // one zone per member
+}
+
 TEST(Ring, a_hostile_ring_is_refused_or_built_fast) {
   // One member owns every partition but the last: the walks used to take Q^2 steps.
   std::vector<MemberIndex> owners(kPartitionsMax, 0);

@@ -71,7 +71,7 @@ rc::Gen<core::Sibling> sibling() {
 
 // A state that core::validate accepts (decoding refuses the others; the refusal cases below
 // cover those): distinct members, 2..64 partitions, owners among the members, one address per
-// node id, moves with an address and a version.
+// node id, moves with an address and a version, valid zones (none, or one per member in the ring).
 rc::Gen<core::ClusterState> cluster_state() {
   return rc::gen::exec([] {
     core::ClusterState state;
@@ -86,6 +86,12 @@ rc::Gen<core::ClusterState> cluster_state() {
     auto moved = *rc::gen::container<std::vector<std::string>>(address());
     for (const auto& name : moved) {
       state.moves.emplace(name, core::Move{*address(), std::max<uint64_t>(*number<uint64_t>(), 1)});
+    }
+    auto zone = rc::gen::element<std::string>("a", "b", "eu-west-1c");
+    for (const auto& name : *rc::gen::container<std::vector<std::string>>(address())) state.zones.emplace(name, *zone);
+    if (*rc::gen::arbitrary<bool>()) {  // placed by zones: one per member, some members without one
+      auto placed = rc::gen::element<std::string>("", "a", "b");
+      state.member_zones = *rc::gen::container<std::vector<std::string>>(state.members.size(), placed);
     }
     return state;
   });
