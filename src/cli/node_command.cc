@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/config_sources.h"
+#include "core/cluster_state.h"
 #include "runtime/server.h"
 #include "runtime/service_notify.h"
 
@@ -50,6 +51,11 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--join", config->join,
                   "Join the cluster of the node at this HTTP address host:port instead of founding one from "
                   "--nodes (first start only); this node starts serving once the cluster's claimant admitted it");
+  cmd->add_option("--zone", config->core.zone,
+                  "The failure domain this node is in (a rack, a data centre's zone): each key's replicas are "
+                  "placed in as many distinct zones as exist, so losing a whole zone loses no key when N >= the "
+                  "number of zones. Fixed once the cluster knows it (default: none)")
+      ->check([](const std::string& zone) { return core::validate_zone(zone).message(); });
   cmd->add_option("--gossip-ms", config->core.gossip_interval_ms,
                   "How often this node sends its view of the membership to one random member")
       ->capture_default_str();

@@ -9,6 +9,8 @@
 #include <charconv>
 #include <iterator>
 
+#include "core/cluster_state.h"
+
 namespace md::net {
 namespace {
 
@@ -208,6 +210,11 @@ ApiCall parse_join(const HttpRequest& request) {
   }
   if (join.node_id.size() > 128 || join.node_id.find_first_of(" \t\r\n\"\\") != std::string::npos) {
     return bad_request("node_id must be at most 128 characters without spaces, quotes or backslashes");
+  }
+  if (auto zone = body.FindMember("zone"); zone != body.MemberEnd()) {
+    if (!zone->value.IsString()) return bad_request("zone must be a string");
+    join.zone = zone->value.GetString();
+    if (auto valid = core::validate_zone(join.zone); !valid.is_ok()) return bad_request(valid.message());
   }
   return join;
 }

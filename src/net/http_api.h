@@ -2,8 +2,8 @@
 //
 // Pure translation, no sockets. Routes (docs/api.md):
 //   PUT|GET|DELETE /kv/{key}   GET /health (ready)   GET /health/live   GET /cluster   GET /ring
-//   POST /cluster/join {"address": "host:port", "node_id": "..."}  (a node's --join; answered with
-//   the cluster state in protobuf, net/peer_codec.h)
+//   POST /cluster/join {"address": "host:port", "node_id": "...", "zone": "..." (optional)}
+//   (a node's --join; answered with the cluster state in protobuf, net/peer_codec.h)
 // Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
 // and the body is accepted whatever its Content-Type, as the seed's curl examples send it. Any other
 // name, misspelled or in another case, is refused with a 400 that lists the accepted ones.
@@ -31,6 +31,7 @@ enum class InfoPage { health, live, cluster, ring };
 struct JoinRequest {
   std::string address;  // the joiner's HTTP address
   std::string node_id;
+  std::string zone;  // optional: the joiner's --zone
 };
 using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, HttpResponse>;
 

@@ -229,7 +229,8 @@ Result<core::ClusterState> Server::Impl::join(const std::string& node_id) {
   auto seed = peer_endpoint(config_.join, 0);
   if (!seed.is_ok()) return Status::invalid_argument("--join: " + seed.status().message());
   const std::string self = self_address(config_);
-  std::string body = "{\"address\":\"" + self + "\",\"node_id\":\"" + node_id + "\"}";
+  std::string body = "{\"address\":\"" + self + "\",\"node_id\":\"" + node_id + "\"" +
+                     (config_.core.zone.empty() ? "" : ",\"zone\":\"" + config_.core.zone + "\"") + "}";
   net::HttpClient client(seed->first, seed->second, 2000);
   constexpr auto kGiveUpAfter = std::chrono::seconds(60);
   auto started = std::chrono::steady_clock::now();
@@ -327,6 +328,13 @@ Status Server::Impl::start() {
   if (name.empty()) {
     return Status::invalid_argument("neither this node's id " + node_id + " nor its address " + self_addr +
                                     " is a member of the cluster kept in " + cluster_file());
+  }
+  // Replicas were placed by the zone the cluster knows, which is fixed once announced
+  // (core/cluster_state.h): a node started under another is refused, not quietly kept.
+  if (auto known = state->zones.find(name); known != state->zones.end() && known->second != config_.core.zone) {
+    return Status::invalid_argument("this node is in zone " + known->second + " in the cluster kept in " +
+                                    cluster_file() + ", not " + (config_.core.zone.empty() ? "none" : config_.core.zone) +
+                                    ": a node's zone cannot change; start it with --zone " + known->second);
   }
   bool save_state = !kept;
   if (const std::string was = core::current_address(*state, name); core::move_member(*state, name, self_addr)) {
@@ -456,7 +464,7 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   if (auto* join = std::get_if<net::JoinRequest>(&call)) {
     const auto& announced = node_->cluster_state().node_ids;
     if (!announced.contains(join->address)) spdlog::info("{} ({}) asks to join", join->address, join->node_id);
-    const Status asked = node_->on_join_request(join->address, join->node_id);
+    const Status asked = node_->on_join_request(join->address, join->node_id, join->zone);
     runner_->run();
     if (!asked.is_ok()) return respond(net::error_response(asked.code() == Code::unavailable ? 503 : 409, asked.message()));
     net::HttpResponse response;
@@ -531,6 +539,12 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
       auto announced = state.node_ids.find(ring.members()[m]);
       w.String(!node_->peer_node_id(m).empty() || announced == state.node_ids.end() ? node_->peer_node_id(m).c_str()
                                                                                    : announced->second.c_str());
+      w.Key("zone");  // as the node announced it (--zone); the ring places by it from its next version
+      if (auto zone = state.zones.find(ring.members()[m]); zone == state.zones.end()) {
+        w.Null();
+      } else {
+        w.String(zone->second.c_str());
+      }
       w.Key("peer_port");
       w.Uint(peer_ports_[m]);
       w.Key("self");
@@ -586,6 +600,17 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
     w.Key("members");
     w.StartArray();
     for (const auto& m : ring.members()) w.String(m.c_str());
+    w.EndArray();
+    w.Key("zones");  // per member, the zone this ring places replicas by (null: none)
+    w.StartArray();
+    const auto& zones = node_->cluster_state().member_zones;
+    for (size_t m = 0; m < ring.members().size(); ++m) {
+      if (zones.empty() || zones[m].empty()) {
+        w.Null();
+      } else {
+        w.String(zones[m].c_str());
+      }
+    }
     w.EndArray();
     w.Key("owners");
     w.StartArray();

@@ -80,6 +80,7 @@ class Cluster:
     def __init__(self, base_port, size=3, extra_args=(), data_root=None):
         self.ports = [base_port + i + 1 for i in range(size)]
         self.extra_args = list(extra_args)
+        self.node_args = {}  # port -> flags for that node only (e.g. its --zone)
         self.root = data_root or tempfile.mkdtemp(prefix="minidynamo-test-")
         self.procs = {}
 
@@ -107,7 +108,7 @@ class Cluster:
         with open(os.path.join(self.root, f"node_{port}.log"), "ab") as log:  # the child keeps its own copy
             self.procs[port] = subprocess.Popen(
                 [BINARY, "node", "--port", str(port), "--peer-port-offset", str(PEER_OFFSET),
-                 "--data-dir", self.data_dir(port)] + membership_args + self.extra_args,
+                 "--data-dir", self.data_dir(port)] + membership_args + self.extra_args + self.node_args.get(port, []),
                 stdout=log, stderr=subprocess.STDOUT)
 
     def wait_healthy(self, port):
