@@ -168,14 +168,15 @@ int status(const ClientOptions& o) {
     std::printf("WARNING: %s also claims this node's id; this node versions no writes (docs/operations.md)\n",
                 doc["id_conflict"].GetString());
   }
-  std::printf("  %-22s %-37s %-8s %8s %8s\n", "ADDRESS", "NODE ID", "STATUS", "PHI", "HINTS");
+  std::printf("  %-22s %-37s %-12s %-8s %8s %8s\n", "ADDRESS", "NODE ID", "ZONE", "STATUS", "PHI", "HINTS");
   for (const auto& n : doc["nodes"].GetArray()) {
     const std::string node_status = n["self"].GetBool() ? "self" : n["status"].GetString();
     char phi[32] = "-";
     if (node_status == "up" || node_status == "suspect") std::snprintf(phi, sizeof phi, "%.2f", n["phi"].GetDouble());
     // HINTS: writes this node keeps for that node, to hand off when it is reachable.
-    std::printf("  %-22s %-37s %-8s %8s %8lu\n", n["address"].GetString(),
-                n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?", node_status.c_str(), phi,
+    std::printf("  %-22s %-37s %-12s %-8s %8s %8lu\n", n["address"].GetString(),
+                n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?",
+                n["zone"].IsString() ? n["zone"].GetString() : "-", node_status.c_str(), phi,
                 n["pending_hints"].GetUint64());
   }
   std::printf("tombstones: %lu held here, waiting to be reaped (new dots are numbered above %lu)\n",

@@ -21,6 +21,7 @@ VALUES = {
     "advertise": ("db1.example:21590", "db1.example:21590"),
     "nodes": ("db1.example:21590,db2.example:21590", ["db1.example:21590", "db2.example:21590"]),
     "join": ("db3.example:5001", "db3.example:5001"),
+    "zone": ("eu-west-1b", "eu-west-1b"),
     "gossip-ms": ("700", 700),
     "peer-port-offset": ("900", 900),
     "data-dir": ("/srv/mini dynamo", "/srv/mini dynamo"),

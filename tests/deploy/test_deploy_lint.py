@@ -63,7 +63,8 @@ class DeployLintTest(unittest.TestCase):
         self.assertEqual(node_invocations('ENTRYPOINT ["/usr/bin/minidynamo", "node", "--port", "1"]'), ["port"])
 
     def test_manifests_hold_together(self):
-        self.assertEqual(sorted(self.by_kind), ["PodDisruptionBudget", "Service", "StatefulSet"])
+        self.assertEqual(sorted(self.by_kind), ["ClusterRole", "ClusterRoleBinding", "PodDisruptionBudget", "Service",
+                                                "ServiceAccount", "StatefulSet"])
         sts = self.by_kind["StatefulSet"][0]
         labels = sts["spec"]["template"]["metadata"]["labels"]
         self.assertEqual(sts["spec"]["selector"]["matchLabels"], labels)
@@ -93,6 +94,32 @@ class DeployLintTest(unittest.TestCase):
         self.assertIn(f"minidynamo-0.{headless['metadata']['name']}.", script)  # joins through pod 0's name
         self.assertIn("podAntiAffinity", pod["affinity"])
         self.assertEqual(pod["topologySpreadConstraints"][0]["topologyKey"], "topology.kubernetes.io/zone")
+
+    def test_each_node_is_given_its_kubernetes_nodes_zone(self):
+        pod = self.by_kind["StatefulSet"][0]["spec"]["template"]["spec"]
+        init = pod["initContainers"][0]
+        reads = "\n".join(init["args"])
+        self.assertIn("topology\\.kubernetes\\.io/zone", reads)  # the label, escaped for jsonpath
+        written = re.search(r">\s*(\S+)", reads).group(1)
+        mount_of = lambda c, name: next(m["mountPath"] for m in c["volumeMounts"] if m["name"] == name)
+        zone_volume = next(v["name"] for v in pod["volumes"] if "emptyDir" in v)
+        main = pod["containers"][0]
+        self.assertEqual(os.path.dirname(written), mount_of(init, zone_volume))
+        script = "\n".join(main["args"])
+        read_back = os.path.join(mount_of(main, zone_volume), os.path.basename(written))
+        self.assertIn(f'cat {read_back}', script)
+        self.assertIn("MINIDYNAMO_ZONE", script)
+        self.assertIn("zone", self.flags)
+        # Only the init container holds an API token, and its account may get nodes, nothing more.
+        self.assertFalse(pod["automountServiceAccountToken"])
+        self.assertNotIn("api-token", [m["name"] for m in main["volumeMounts"]])
+        self.assertEqual(mount_of(init, "api-token"), "/var/run/secrets/kubernetes.io/serviceaccount")
+        account = self.by_kind["ServiceAccount"][0]["metadata"]["name"]
+        self.assertEqual(pod["serviceAccountName"], account)
+        binding = self.by_kind["ClusterRoleBinding"][0]
+        self.assertEqual([s["name"] for s in binding["subjects"]], [account])
+        role = next(r for r in self.by_kind["ClusterRole"] if r["metadata"]["name"] == binding["roleRef"]["name"])
+        self.assertEqual(role["rules"], [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}])
 
     def test_kustomization_lists_every_manifest(self):
         kustomization = yaml.safe_load(read(KUSTOMIZATION))
