@@ -119,6 +119,16 @@ class RocksDbEngine final : public Engine {
     return to_status(s, "sync");
   }
 
+  Status flush() override {
+    if (write_failed_) return Status::io_error("rocksdb in " + path_ + " failed a write before: nothing is flushed");
+    return to_status(db_->Flush(rocksdb::FlushOptions()), "flush");
+  }
+
+  uint64_t file_bytes() override {
+    uint64_t bytes = 0;
+    return db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &bytes) ? bytes : 0;
+  }
+
  private:
   Status to_status(const rocksdb::Status& s, const char* what) const {
     if (s.ok()) return Status::ok();
@@ -173,6 +183,16 @@ Result<std::unique_ptr<Engine>> open_rocksdb_engine(const std::string& path, con
   // Writers waiting to join a group commit sleep instead of spin-yielding: on a small machine
   // the spinning steals the CPU that the leader and the network need.
   db_options.enable_write_thread_adaptive_yield = false;
+  switch (options.compression) {
+    case BlockCompression::none: db_options.compression = rocksdb::kNoCompression; break;
+    case BlockCompression::snappy: db_options.compression = rocksdb::kSnappyCompression; break;
+    case BlockCompression::lz4: db_options.compression = rocksdb::kLZ4Compression; break;
+    case BlockCompression::zstd: db_options.compression = rocksdb::kZSTD; break;
+    case BlockCompression::lz4_zstd_bottom:
+      db_options.compression = rocksdb::kLZ4Compression;
+      db_options.bottommost_compression = rocksdb::kZSTD;
+      break;
+  }
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   // About 1.2 bytes of memory per key spare a read of each SST that does not hold a looked-up key
