@@ -143,8 +143,17 @@ Result<std::string> decompress_lz4(std::string_view in, size_t limit) {
   LZ4F_dctx* raw = nullptr;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) return Status::io_error("lz4: cannot create a decompression context");
   std::unique_ptr<LZ4F_dctx, Lz4DCtxFree> d(raw);
-  size_t consumed = 0;
-  return inflate_bounded(Codec::lz4, limit, kFirstChunkBytes, [&](char* dst, size_t room) {
+  // The frame header's content size, when it has one, is handled like zstd's: a claim over the
+  // limit is refused at once, one under it sizes the first chunk, and neither is trusted further.
+  LZ4F_frameInfo_t info{};
+  size_t consumed = in.size();
+  const size_t header = LZ4F_getFrameInfo(d.get(), &info, in.data(), &consumed);
+  if (LZ4F_isError(header)) return Status::corruption(std::string("malformed lz4 data: ") + LZ4F_getErrorName(header));
+  if (info.contentSize > limit) {
+    return Status::too_large(fmt::format("lz4 data claims {} bytes, over the limit of {}", info.contentSize, limit));
+  }
+  const size_t first = info.contentSize != 0 ? static_cast<size_t>(info.contentSize) : kFirstChunkBytes;
+  return inflate_bounded(Codec::lz4, limit, first, [&](char* dst, size_t room) {
     size_t dst_size = room;
     size_t src_size = in.size() - consumed;
     const size_t ret = LZ4F_decompress(d.get(), dst, &dst_size, in.data() + consumed, &src_size, nullptr);

@@ -3,6 +3,7 @@
 #include "net/compression.h"
 
 #include <gtest/gtest.h>
+#include <lz4frame.h>
 #include <zstd.h>
 
 #include <random>
@@ -37,6 +38,16 @@ std::string zstd_without_size(const std::string& data) {
   EXPECT_FALSE(ZSTD_isError(n));
   out.resize(n);
   EXPECT_EQ(ZSTD_getFrameContentSize(out.data(), out.size()), ZSTD_CONTENTSIZE_UNKNOWN);
+  return out;
+}
+
+// lz4 likewise: its frame header's content size is optional.
+std::string lz4_without_size(const std::string& data) {
+  LZ4F_preferences_t prefs{};  // contentSize 0: not given
+  std::string out(LZ4F_compressFrameBound(data.size(), &prefs), '\0');
+  const size_t n = LZ4F_compressFrame(out.data(), out.size(), data.data(), data.size(), &prefs);
+  EXPECT_FALSE(LZ4F_isError(n));
+  out.resize(n);
   return out;
 }
 
@@ -80,6 +91,12 @@ TEST(CompressionTest, a_bomb_is_refused_whatever_its_header_claims) {
   ASSERT_FALSE(unsized.is_ok());
   EXPECT_EQ(unsized.status().code(), Code::too_large);
   EXPECT_NE(unsized.status().message().find("inflates past"), std::string::npos) << unsized.status().message();
+  auto unsized_lz4 = decompress(Codec::lz4, lz4_without_size(std::string(8 << 20, 'a')), 1 << 20);
+  ASSERT_FALSE(unsized_lz4.is_ok());
+  EXPECT_NE(unsized_lz4.status().message().find("inflates past"), std::string::npos) << unsized_lz4.status().message();
+  auto fits_lz4 = decompress(Codec::lz4, lz4_without_size(json_like(100000)), 100000);
+  ASSERT_TRUE(fits_lz4.is_ok()) << fits_lz4.status().message();
+  EXPECT_EQ(*fits_lz4, json_like(100000));
   // ...and still decodes when it fits.
   auto fits = decompress(Codec::zstd, zstd_without_size(json_like(100000)), 100000);
   ASSERT_TRUE(fits.is_ok()) << fits.status().message();
