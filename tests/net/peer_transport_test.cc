@@ -523,7 +523,15 @@ struct HelloRecorder : Recorder {
     if (payload.rfind("hello:", 0) == 0) transport->set_peer_decodes(from, static_cast<CodecSet>(std::stoul(payload.substr(6))));
     Recorder::on_peer_message(from, std::move(payload));
   }
+  // Sends `from`'s hello (what it decodes) to `to`.
+  static bool hello(PeerTransport& from, NodeIndex to) { return from.send(to, "hello:" + std::to_string(from.decodes())); }
 };
+
+PeerTransportOptions compression_off() {
+  auto o = fast_options();
+  o.compression.clear();
+  return o;
+}
 
 TEST_F(PeerTransportTest, frames_are_compressed_only_for_a_peer_that_said_it_decodes_them) {
   const auto peers = endpoints({23500, 23501});
@@ -558,15 +566,13 @@ TEST_F(PeerTransportTest, frames_are_compressed_only_for_a_peer_that_said_it_dec
 TEST_F(PeerTransportTest, a_node_with_compression_off_advertises_nothing_and_is_sent_plain_frames) {
   const auto peers = endpoints({23510, 23511});
   HelloRecorder ra, rb;
-  auto off = fast_options();
-  off.compression.clear();
   auto a = make_node(0, peers, ra);
-  auto b = make_node(1, peers, rb, off);
+  auto b = make_node(1, peers, rb, compression_off());
   ra.transport = a.get();
   rb.transport = b.get();
   EXPECT_EQ(b->decodes(), 0u);
-  ASSERT_TRUE(a->send(1, "hello:" + std::to_string(a->decodes())));
-  ASSERT_TRUE(b->send(0, "hello:" + std::to_string(b->decodes())));
+  ASSERT_TRUE(HelloRecorder::hello(*a, 1));
+  ASSERT_TRUE(HelloRecorder::hello(*b, 0));
   ASSERT_TRUE(run_until([&] { return ra.message_count == 1 && rb.message_count == 1; }));
   const std::string to_b = compressible(20000, "to b"), to_a = compressible(20000, "to a");
   ASSERT_TRUE(a->send(1, to_b));
@@ -581,12 +587,12 @@ TEST_F(PeerTransportTest, a_node_with_compression_off_advertises_nothing_and_is_
 
 TEST_F(PeerTransportTest, what_a_peer_decodes_is_forgotten_when_the_connection_that_said_it_closes) {
   const auto peers = endpoints({23520, 23521});
-  HelloRecorder ra, rb;
+  HelloRecorder ra;
+  Recorder rb;
   auto a = make_node(0, peers, ra);
   auto b = make_node(1, peers, rb);
   ra.transport = a.get();
-  rb.transport = b.get();
-  ASSERT_TRUE(b->send(0, "hello:" + std::to_string(b->decodes())));
+  ASSERT_TRUE(HelloRecorder::hello(*b, 0));
   ASSERT_TRUE(run_until([&] { return ra.message_count == 1; }));
   ASSERT_TRUE(a->send(1, compressible(5000, "x")));
   ASSERT_TRUE(run_until([&] { return rb.message_count == 1; }));
@@ -595,11 +601,8 @@ TEST_F(PeerTransportTest, what_a_peer_decodes_is_forgotten_when_the_connection_t
   // b restarts without compression (or as an older version): a must not go on compressing.
   b.reset();
   ASSERT_TRUE(run_until([&] { return ra.count('d', 1) == 1; }));
-  HelloRecorder rb2;
-  auto off = fast_options();
-  off.compression.clear();
-  b = make_node(1, peers, rb2, off);
-  rb2.transport = b.get();
+  Recorder rb2;
+  b = make_node(1, peers, rb2, compression_off());
   ASSERT_TRUE(run_until([&] { return a->is_up(1); }));
   ASSERT_TRUE(a->send(1, compressible(5000, "y")));
   ASSERT_TRUE(run_until([&] { return rb2.message_count == 1; }));
