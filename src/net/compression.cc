@@ -67,13 +67,12 @@ struct Lz4DCtxFree {
   void operator()(LZ4F_dctx* d) const { (void)LZ4F_freeDecompressionContext(d); }
 };
 
-// Contexts are reused per thread: creating one costs more than compressing a small frame.
+// The compression context is reused per thread: creating one costs more than compressing a small
+// frame, and each call starts afresh. A decompression context is not: one reused after bad data
+// keeps buffers sized by earlier frames, which changed how the next bad frame was refused
+// (too_large or corruption: found by the decompress fuzz target), so each call has its own.
 ZSTD_CCtx* zstd_cctx() {
   thread_local std::unique_ptr<ZSTD_CCtx, ZstdCCtxFree> ctx(ZSTD_createCCtx());
-  return ctx.get();
-}
-ZSTD_DCtx* zstd_dctx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, ZstdDCtxFree> ctx(ZSTD_createDCtx());
   return ctx.get();
 }
 
@@ -120,8 +119,9 @@ Result<std::string> decompress_zstd(std::string_view in, size_t limit) {
   if (claimed != ZSTD_CONTENTSIZE_UNKNOWN && claimed > limit) {
     return Status::too_large(fmt::format("zstd data claims {} bytes, over the limit of {}", claimed, limit));
   }
-  ZSTD_DCtx* d = zstd_dctx();
-  (void)ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+  std::unique_ptr<ZSTD_DCtx, ZstdDCtxFree> context(ZSTD_createDCtx());
+  if (!context) return Status::io_error("zstd: cannot create a decompression context");
+  ZSTD_DCtx* d = context.get();
   ZSTD_inBuffer input{in.data(), in.size(), 0};
   const size_t first = claimed != ZSTD_CONTENTSIZE_UNKNOWN ? static_cast<size_t>(claimed) : kFirstChunkBytes;
   return inflate_bounded(Codec::zstd, limit, first, [&](char* dst, size_t room) {
