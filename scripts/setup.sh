@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev                     # default storage engine
   libprotobuf-dev protobuf-compiler  # peer wire format
   libxxhash-dev                      # key hashing (XXH3) and frame checksums
+  libzstd-dev liblz4-dev zlib1g-dev  # compression: peer frames (zstd, lz4), HTTP bodies (zstd, gzip)
   libjemalloc-dev                    # the binary's malloc
   rapidjson-dev                      # HTTP API JSON
   libcli11-dev libspdlog-dev libfmt-dev

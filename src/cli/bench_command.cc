@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "cli/latency_histogram.h"
+#include "cli/value_generator.h"
 
 namespace md::cli {
 namespace {
@@ -35,6 +36,7 @@ struct BenchOptions {
   double duration_s = 10;
   uint64_t keys = 10000;
   uint32_t value_bytes = 100;
+  std::string values = "letters";  // value_generator.h
   std::optional<int> n, r, w;
   bool blind = false;
   bool preload = true;
@@ -82,7 +84,7 @@ class Bench {
  public:
   explicit Bench(BenchOptions o)
       : o_(std::move(o)), rng_(o_.seed), zipf_(o_.distribution == "zipfian" ? o_.keys : 1, 0.99) {
-    value_json_ = "\"" + std::string(o_.value_bytes, 'x') + "\"";
+    if (!parse_value_kind(o_.values, &value_kind_)) value_kind_ = ValueKind::letters;  // the flag's check refused others
     for (const auto& [name, v] : {std::pair{"N", o_.n}, std::pair{"R", o_.r}, std::pair{"W", o_.w}}) {
       if (v) query_ += std::string(query_.empty() ? "?" : "&") + name + "=" + std::to_string(*v);
     }
@@ -114,11 +116,15 @@ class Bench {
   std::string write_body(uint64_t key_index);
   void progress(double elapsed_s, bool final_line);
   void report(double seconds);
+  double mean_value_bytes() const {
+    return values_written_ == 0 ? 0.0 : static_cast<double>(value_bytes_written_) / static_cast<double>(values_written_);
+  }
 
   BenchOptions o_;
   std::mt19937_64 rng_;
   Zipf zipf_;
-  std::string value_json_;
+  ValueKind value_kind_ = ValueKind::letters;
+  uint64_t value_bytes_written_ = 0, values_written_ = 0;  // the values' JSON text, for the report
   std::string query_;
   std::unordered_map<uint64_t, std::string> contexts_;  // last context seen, by key index
   std::vector<tcp::endpoint> endpoints_;
@@ -145,10 +151,11 @@ struct Bench::Connection {
 };
 
 std::string Bench::write_body(uint64_t key_index) {
-  // Fresh random letters each write: values that compress like real data, not like "xxxx".
-  static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  for (size_t i = 1; i + 1 < value_json_.size(); ++i) value_json_[i] = kAlphabet[rng_() % kAlphabet.size()];
-  std::string body = "{\"value\":" + value_json_;
+  // A fresh value each write: values that compress like real data, not like "xxxx".
+  const std::string value = make_value(value_kind_, o_.value_bytes, rng_);
+  value_bytes_written_ += value.size();
+  ++values_written_;
+  std::string body = "{\"value\":" + value;
   if (!o_.blind) {
     auto it = contexts_.find(key_index);
     if (it != contexts_.end()) body += ",\"context\":\"" + it->second + "\"";
@@ -301,10 +308,11 @@ void Bench::report(double seconds) {
   double rate = error_rate(h.count(), stats_.error_count());
   auto ms = [](uint64_t micros) { return static_cast<double>(micros) / 1000.0; };
   if (o_.json) {
-    std::printf("{\"workload\":\"%s\",\"distribution\":\"%s\",\"connections\":%u,\"seconds\":%.3f,\"operations\":%llu,"
+    std::printf("{\"workload\":\"%s\",\"distribution\":\"%s\",\"values\":\"%s\",\"value_bytes_mean\":%.0f,"
+                "\"connections\":%u,\"seconds\":%.3f,\"operations\":%llu,"
                 "\"reads\":%llu,\"writes\":%llu,\"ops_per_second\":%.1f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
                 "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"error_rate\":%.6f,\"errors\":{",
-                o_.workload.c_str(), o_.distribution.c_str(), o_.connections, seconds,
+                o_.workload.c_str(), o_.distribution.c_str(), o_.values.c_str(), mean_value_bytes(), o_.connections, seconds,
                 static_cast<unsigned long long>(h.count()), static_cast<unsigned long long>(stats_.reads),
                 static_cast<unsigned long long>(stats_.writes), throughput, ms(h.quantile(0.5)), ms(h.quantile(0.9)),
                 ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max()), rate);
@@ -316,9 +324,9 @@ void Bench::report(double seconds) {
     std::printf("}}\n");
     return;
   }
-  std::printf("workload %s (%s keys: %llu, value %u bytes), %u connections, %.1f s\n", o_.workload.c_str(),
-              o_.distribution.c_str(), static_cast<unsigned long long>(o_.keys), o_.value_bytes, o_.connections,
-              seconds);
+  std::printf("workload %s (%s keys: %llu, %s values of %.0f bytes on average), %u connections, %.1f s\n",
+              o_.workload.c_str(), o_.distribution.c_str(), static_cast<unsigned long long>(o_.keys), o_.values.c_str(),
+              mean_value_bytes(), o_.connections, seconds);
   std::printf("throughput   %.0f ops/s succeeded (%llu reads, %llu writes)\n", throughput,
               static_cast<unsigned long long>(stats_.reads), static_cast<unsigned long long>(stats_.writes));
   std::printf("latency ms   p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f (successful operations)\n",
@@ -398,7 +406,12 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--keys", o->keys, "Key count")->check(CLI::Range(1, 1 << 30))->capture_default_str();
-  cmd->add_option("--value-bytes", o->value_bytes, "Value size")->capture_default_str();
+  cmd->add_option("--value-bytes", o->value_bytes, "Value size for --values letters and random")->capture_default_str();
+  cmd->add_option("--values", o->values,
+                  "letters: random letters; json: JSON documents of 1-16 KiB (customer records); random: random "
+                  "printable bytes, the worst case for compression")
+      ->check(CLI::IsMember({"letters", "json", "random"}))
+      ->capture_default_str();
   cmd->add_option("--n", o->n, "N per request (default: the nodes' default)");
   cmd->add_option("--r", o->r, "R per request");
   cmd->add_option("--w", o->w, "W per request");

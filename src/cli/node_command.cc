@@ -122,6 +122,16 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--max-key-bytes", config->limits.key_bytes_max, "Longest key accepted")->capture_default_str();
   cmd->add_option("--max-value-bytes", config->limits.value_bytes_max, "Largest value accepted, as compact JSON")
       ->capture_default_str();
+  auto compression = std::make_shared<std::string>("auto");
+  cmd->add_option("--compression", *compression,
+                  "auto: compress peer frames (to peers that decode them), HTTP responses (to clients that "
+                  "accept them) and storage blocks; off: none of them")
+      ->check(CLI::IsMember({"auto", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--compression-min-bytes", config->compression_min_bytes,
+                  "Peer frames and HTTP response bodies shorter than this are sent uncompressed")
+      ->check(CLI::Range(0u, 1u << 29))
+      ->capture_default_str();
   auto log_level = std::make_shared<std::string>("info");
   cmd->add_option("--log-level", *log_level, "Least severe messages logged")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -129,7 +139,7 @@ void add_node_command(CLI::App& app) {
 
   const ConfigSources sources = add_config_sources(*cmd, "MINIDYNAMO");
 
-  cmd->callback([cmd, sources, config, sync, log_level, nodes, partitions] {
+  cmd->callback([cmd, sources, config, sync, compression, log_level, nodes, partitions] {
     apply_config_file(*cmd, sources);
     spdlog::set_level(spdlog::level::from_str(*log_level));
     config->nodes_given = nodes->count() > 0;
@@ -137,6 +147,7 @@ void add_node_command(CLI::App& app) {
     auto policy = storage::parse_sync_policy(*sync);
     if (!policy.is_ok()) throw CLI::ValidationError("--sync", policy.status().message());
     config->storage.sync = *policy;
+    config->compression = *compression == "auto";
     if (config->core.defaults.r > config->core.defaults.n || config->core.defaults.w > config->core.defaults.n ||
         config->core.defaults.n == 0 || config->core.defaults.r == 0 || config->core.defaults.w == 0) {
       throw CLI::ValidationError("--n/--r/--w", "need 1 <= R <= N and 1 <= W <= N");

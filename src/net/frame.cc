@@ -22,13 +22,26 @@ uint32_t get_u32_le(const char* p) {
 
 }  // namespace
 
-void append_frame(std::string& out, std::string_view payload) {
-  assert(payload.size() <= UINT32_MAX);
+Codec append_frame(std::string& out, std::string_view payload, Codec codec, size_t min_bytes) {
+  assert(payload.size() <= kFrameBodyBytesMax);
+  std::string compressed;
+  std::string_view body = payload;
+  if (codec != Codec::identity && payload.size() >= min_bytes) {
+    compressed = compress(codec, payload);
+    if (compressed.size() < payload.size()) {
+      body = compressed;
+    } else {
+      codec = Codec::identity;  // incompressible: the raw payload costs less
+    }
+  } else {
+    codec = Codec::identity;
+  }
   char header[kFrameHeaderBytes];
-  put_u32_le(header, static_cast<uint32_t>(payload.size()));
-  put_u32_le(header + 4, XXH32(payload.data(), payload.size(), 0));
+  put_u32_le(header, static_cast<uint32_t>(body.size()) | static_cast<uint32_t>(codec) << 29);
+  put_u32_le(header + 4, XXH32(body.data(), body.size(), 0));
   out.append(header, sizeof header);
-  out.append(payload);
+  out.append(body);
+  return codec;
 }
 
 std::string encode_frame(std::string_view payload) {
@@ -55,7 +68,9 @@ Result<std::optional<std::string>> FrameDecoder::next() {
   const size_t avail = buf_.size() - pos_;
   if (avail < kFrameHeaderBytes) return std::optional<std::string>();
   const char* header = buf_.data() + pos_;
-  const uint32_t len = get_u32_le(header);
+  const uint32_t word = get_u32_le(header);
+  const uint32_t len = word & kFrameBodyBytesMax;
+  const auto codec = static_cast<Codec>(word >> 29);
   if (len > payload_bytes_max_) {
     error_ = Status::too_large(fmt::format("frame payload of {} bytes is over the limit of {}", len, payload_bytes_max_));
     buf_.clear();
@@ -73,9 +88,30 @@ Result<std::optional<std::string>> FrameDecoder::next() {
     pos_ = 0;
     return error_;
   }
-  std::string payload(body, len);
-  pos_ += kFrameHeaderBytes + len;
-  return std::optional<std::string>(std::move(payload));
+  if (codec == Codec::identity) {
+    std::string payload(body, len);
+    pos_ += kFrameHeaderBytes + len;
+    return std::optional<std::string>(std::move(payload));
+  }
+  Status refused;
+  if (codec != Codec::zstd && codec != Codec::lz4) {
+    refused = Status::corruption(fmt::format("frame body in unknown codec {}", static_cast<unsigned>(codec)));
+  } else {
+    auto payload = decompress(codec, std::string_view(body, len), payload_bytes_max_);
+    if (payload.is_ok()) {
+      pos_ += kFrameHeaderBytes + len;
+      ++compressed_frames_;
+      return std::optional<std::string>(std::move(payload).value());
+    }
+    refused = payload.status().code() == Code::too_large
+                  ? Status::too_large(fmt::format("{}-compressed frame of {} bytes: {}", codec_name(codec), len,
+                                                  payload.status().message()))
+                  : Status::corruption(fmt::format("frame of {} bytes: {}", len, payload.status().message()));
+  }
+  error_ = refused;
+  buf_.clear();
+  pos_ = 0;
+  return error_;
 }
 
 }  // namespace md::net

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <optional>
 
+#include "net/compression.h"
+
 namespace md::net {
 
 namespace asio = boost::asio;
@@ -58,10 +60,22 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
-  static asio::awaitable<void> write(beast::tcp_stream& stream, unsigned version, bool keep_alive, HttpResponse r) {
+  // Writes `r`, its body compressed with `encoding` when that is not identity and the body is long
+  // enough (compress_responses: the caller chose the codec from the request's Accept-Encoding).
+  asio::awaitable<void> write(beast::tcp_stream& stream, unsigned version, bool keep_alive, HttpResponse r,
+                              Codec encoding = Codec::identity) {
     http::response<http::string_body> response{static_cast<http::status>(r.status), version};
     response.set(http::field::server, "minidynamo");
     response.set(http::field::content_type, r.content_type);
+    if (options_.compress_responses) {
+      response.set(http::field::vary, "Accept-Encoding");
+      if (encoding != Codec::identity && r.body.size() >= options_.compression_min_bytes) {
+        r.body = compress(encoding, r.body);
+        const std::string_view name = codec_name(encoding);
+        response.set(http::field::content_encoding, beast::string_view(name.data(), name.size()));
+        ++counters_.compressed_responses;
+      }
+    }
     response.keep_alive(keep_alive);
     response.body() = std::move(r.body);
     response.prepare_payload();
@@ -93,19 +107,19 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       const unsigned version = parser.get().version() ? parser.get().version() : 11;
       if (ec == http::error::body_limit) {  // Beast checks Content-Length against the limit with the headers
         ++self->counters_.too_large;
-        co_await write(stream, version, false,
+        co_await self->write(stream, version, false,
                        error(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
         break;
       }
       if (ec) {
         ++self->counters_.bad_requests;
-        co_await write(stream, 11, false, error(400, "malformed HTTP request: " + ec.message()));
+        co_await self->write(stream, 11, false, error(400, "malformed HTTP request: " + ec.message()));
         break;
       }
       auto length = parser.content_length();
       if (length && *length > o.body_bytes_max) {
         ++self->counters_.too_large;
-        co_await write(stream, version, false,
+        co_await self->write(stream, version, false,
                        error(413, "the body is " + std::to_string(*length) + " bytes; the limit is " +
                                       std::to_string(o.body_bytes_max)));
         break;
@@ -121,23 +135,26 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       }
       if (body_ec == http::error::body_limit) {
         ++self->counters_.too_large;
-        co_await write(stream, version, false, error(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
+        co_await self->write(stream, version, false, error(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
         break;
       }
       if (body_ec) {
         if (body_ec != beast::error::timeout && body_ec != http::error::end_of_stream) {
           ++self->counters_.bad_requests;
-          co_await write(stream, version, false, error(400, "malformed HTTP request: " + body_ec.message()));
+          co_await self->write(stream, version, false, error(400, "malformed HTTP request: " + body_ec.message()));
         }
         break;
       }
       auto request = parser.release();
       bool keep_alive = request.keep_alive();
+      const auto accept = request[http::field::accept_encoding];
+      const Codec encoding =
+          o.compress_responses ? choose_response_codec(std::string_view(accept.data(), accept.size())) : Codec::identity;
       stream.expires_never();
       ++self->counters_.requests;
       ++self->counters_.requests_in_flight;
       auto response = co_await self->dispatch(std::move(request));
-      co_await write(stream, version, keep_alive, std::move(response));
+      co_await self->write(stream, version, keep_alive, std::move(response), encoding);
       --self->counters_.requests_in_flight;
       if (!keep_alive) break;
     }
@@ -156,7 +173,27 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       ++counters_.bad_requests;
       co_return error(400, s.message());
     }
-    request.body = std::move(raw.body());
+    const std::string_view coding(raw[http::field::content_encoding].data(), raw[http::field::content_encoding].size());
+    const std::optional<Codec> codec = parse_content_encoding(coding);
+    if (!codec) {
+      ++counters_.bad_requests;
+      co_return error(415, "Content-Encoding '" + std::string(coding) + "' is not supported; send gzip, zstd or identity");
+    }
+    if (*codec == Codec::identity) {
+      request.body = std::move(raw.body());
+    } else {
+      auto inflated = decompress(*codec, raw.body(), options_.body_bytes_max);
+      if (!inflated.is_ok()) {
+        if (inflated.status().code() == Code::too_large) {
+          ++counters_.too_large;
+          co_return error(413, "the body inflates past the limit of " + std::to_string(options_.body_bytes_max) + " bytes");
+        }
+        ++counters_.bad_requests;
+        co_return error(400, "the body is not valid " + std::string(codec_name(*codec)) + " data: " + inflated.status().message());
+      }
+      ++counters_.compressed_requests;
+      request.body = std::move(inflated).value();
+    }
 
     // The handler may answer at once or later; a timer that never fires is the wake-up call.
     struct Pending {

@@ -8,6 +8,12 @@
 //  - malformed HTTP or a bad %-escape gets 400, then the connection is closed;
 //  - a silent keep-alive connection is closed after idle_timeout_ms, a request that does not arrive
 //    whole within read_timeout_ms likewise (slow clients cannot hold connections forever);
+//  - a body sent with `Content-Encoding: gzip|zstd` is inflated before the handler sees it, and the
+//    limit applies to the inflated body: one that inflates past body_bytes_max gets 413 (having
+//    allocated no more than that), malformed compressed data 400, any other coding 415;
+//  - with compress_responses, a body of at least compression_min_bytes is compressed with zstd or
+//    gzip when the request's Accept-Encoding accepts one (its q-values decide), and every answer
+//    says `Vary: Accept-Encoding`;
 //  - every error body is {"status":"error","error":"..."}; a handler exception answers 500.
 #pragma once
 
@@ -38,12 +44,15 @@ struct HttpServerOptions {
   uint32_t idle_timeout_ms = 60'000;               // keep-alive connection with no request
   uint32_t read_timeout_ms = 10'000;               // a started request must arrive whole within this
   size_t connections_max = 10'000;                 // beyond it new connections are closed at once
+  bool compress_responses = true;                  // --compression auto
+  uint32_t compression_min_bytes = 512;            // shorter response bodies go as they are
 };
 
 class HttpServer {
  public:
   struct Counters {
     uint64_t requests = 0, bad_requests = 0, too_large = 0, connections_accepted = 0, connections_open = 0;
+    uint64_t compressed_requests = 0, compressed_responses = 0;  // bodies inflated, bodies sent compressed
     uint64_t requests_in_flight = 0;  // handed to the handler, their answers not yet written whole
   };
 

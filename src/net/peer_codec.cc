@@ -104,13 +104,14 @@ Result<core::ClientResponse> from_wire(const wire::ClientResponse& in) {
 
 }  // namespace
 
-std::string encode_peer_message(const core::PeerMessage& message) {
+std::string encode_peer_message(const core::PeerMessage& message, uint32_t hello_decodes) {
   wire::PeerMessage out;
   std::visit(
       [&](const auto& m) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, core::Hello>) {
           out.mutable_hello()->set_node_id(m.node_id);
+          out.mutable_hello()->set_decodes(hello_decodes);
         } else if constexpr (std::is_same_v<M, core::ReplicaRead>) {
           auto* w = out.mutable_replica_read();
           w->set_id(m.id);
@@ -200,13 +201,15 @@ std::string encode_peer_message(const core::PeerMessage& message) {
   return out.SerializeAsString();
 }
 
-Result<core::PeerMessage> decode_peer_message(std::string_view bytes) {
+Result<core::PeerMessage> decode_peer_message(std::string_view bytes, uint32_t* hello_decodes) {
   wire::PeerMessage in;
   if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status::corruption("peer message does not parse");
   }
   switch (in.body_case()) {
-    case wire::PeerMessage::kHello: return core::PeerMessage(core::Hello{in.hello().node_id()});
+    case wire::PeerMessage::kHello:
+      if (hello_decodes != nullptr) *hello_decodes = in.hello().decodes();
+      return core::PeerMessage(core::Hello{in.hello().node_id()});
     case wire::PeerMessage::kReplicaRead:
       return core::PeerMessage(core::ReplicaRead{in.replica_read().id(), in.replica_read().key()});
     case wire::PeerMessage::kReplicaReadReply: {

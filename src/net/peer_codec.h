@@ -3,6 +3,7 @@
 // hostile peer cannot make the core act on garbage.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,8 +12,11 @@
 
 namespace md::net {
 
-std::string encode_peer_message(const core::PeerMessage& message);
-Result<core::PeerMessage> decode_peer_message(std::string_view bytes);
+// A Hello carries, beside the core's node id, the frame codecs this node decodes (`hello_decodes`,
+// net/compression.h's CodecSet): the transport's business, which the core never sees. Decoding a
+// Hello stores them in *hello_decodes (0 when the sender did not say: it predates compression).
+std::string encode_peer_message(const core::PeerMessage& message, uint32_t hello_decodes = 0);
+Result<core::PeerMessage> decode_peer_message(std::string_view bytes, uint32_t* hello_decodes = nullptr);
 
 // A cluster state alone: kept in the data dir, and the answer to a join request. Decoding also
 // validates it (core::validate).

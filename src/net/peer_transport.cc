@@ -110,6 +110,9 @@ struct Link {
   uint64_t inflight_frames = 0;
   uint32_t backoff_ms = 0;
   asio::steady_timer backoff_timer;
+  // What the peer decodes (set_peer_decodes), and the incoming connection that told us.
+  CodecSet peer_decodes = 0;
+  uint64_t decodes_from = UINT64_MAX;
   size_t queued_bytes() const { return pending.size() + inflight.size() - inflight_offset; }
 };
 
@@ -138,6 +141,8 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
         rng_(options.jitter_seed ^ (uint64_t{self} * 0x9e3779b97f4a7c15ULL)) {
     assert(self_ < peers_.size());
     assert(opt_.backoff_initial_ms > 0 && opt_.backoff_initial_ms <= opt_.backoff_max_ms);
+    assert(opt_.frame_bytes_max <= kFrameBodyBytesMax);
+    for (Codec c : opt_.compression) decodes_ |= codec_bit(c);
     for (size_t i = 0; i < peers_.size(); ++i) links_.push_back(std::make_unique<Link>(io_));
   }
 
@@ -146,6 +151,12 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   bool send(NodeIndex to, std::string payload);
   bool is_up(NodeIndex peer) const { return peer < links_.size() && links_[peer]->state == LinkState::up; }
   Counters counters() const { return counters_; }
+  CodecSet decodes() const { return decodes_; }
+  void set_peer_decodes(NodeIndex peer, CodecSet codecs) {
+    if (peer >= links_.size()) return;
+    links_[peer]->peer_decodes = codecs;
+    links_[peer]->decodes_from = delivering_from_;
+  }
   void stop();
   size_t peer_count() const { return peers_.size(); }
   NodeIndex add_peer(PeerAddress address) {
@@ -192,6 +203,8 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   std::vector<std::unique_ptr<Link>> links_;  // index = peer; links_[self_] unused
   std::unordered_map<uint64_t, std::shared_ptr<InConn>> incoming_;
   uint64_t next_incoming_id_ = 0;
+  CodecSet decodes_ = 0;                    // what we advertise
+  uint64_t delivering_from_ = UINT64_MAX;  // the incoming connection whose message the handler is given
   Counters counters_;
 };
 
@@ -314,6 +327,7 @@ awaitable<void> PeerTransport::Impl::run_incoming(std::shared_ptr<InConn> c) {
     }
     counters_.bytes_received += n;
     decoder.feed(buf.data(), n);
+    uint64_t compressed_seen = decoder.compressed_frames();
     for (;;) {
       auto r = decoder.next();
       if (!r.is_ok()) {
@@ -323,7 +337,11 @@ awaitable<void> PeerTransport::Impl::run_incoming(std::shared_ptr<InConn> c) {
       }
       if (!r->has_value()) break;
       ++counters_.frames_received;
+      counters_.frames_compressed_received += decoder.compressed_frames() - compressed_seen;
+      compressed_seen = decoder.compressed_frames();
+      delivering_from_ = c->id;
       handler_.on_peer_message(c->from, std::move(**r));
+      delivering_from_ = UINT64_MAX;
       if (stopped_ || c->closed) co_return;
     }
   }
@@ -333,6 +351,10 @@ void PeerTransport::Impl::close_incoming(const std::shared_ptr<InConn>& c, Close
   if (c->closed) return;
   c->closed = true;
   count_close(reason);
+  if (c->from < links_.size() && links_[c->from]->decodes_from == c->id) {
+    links_[c->from]->peer_decodes = 0;  // whoever connects next tells us again
+    links_[c->from]->decodes_from = UINT64_MAX;
+  }
   const std::string who = c->from == kUnknownNode ? std::string("?") : std::to_string(c->from);
   if (reason == CloseReason::incoming_eof) {
     spdlog::info("peer_transport[{}]: peer {} ({}): incoming connection closed: {}", self_, who, c->remote, why);
@@ -401,7 +423,16 @@ bool PeerTransport::Impl::send(NodeIndex to, std::string payload) {
     }
     return false;
   }
-  append_frame(link.pending, payload);
+  Codec codec = Codec::identity;
+  for (Codec c : opt_.compression) {
+    if ((link.peer_decodes & codec_bit(c)) != 0) {
+      codec = c;
+      break;
+    }
+  }
+  if (append_frame(link.pending, payload, codec, opt_.compression_min_bytes) != Codec::identity) {
+    ++counters_.frames_compressed_sent;
+  }
   ++link.pending_frames;
   if (link.state == LinkState::up) kick_writer(to);
   return true;
@@ -665,6 +696,10 @@ void PeerTransport::connect_all() {
 bool PeerTransport::send(NodeIndex to, std::string payload) { return impl_->send(to, std::move(payload)); }
 
 bool PeerTransport::is_up(NodeIndex peer) const { return impl_->is_up(peer); }
+
+CodecSet PeerTransport::decodes() const { return impl_->decodes(); }
+
+void PeerTransport::set_peer_decodes(NodeIndex peer, CodecSet codecs) { impl_->set_peer_decodes(peer, codecs); }
 
 PeerTransport::Counters PeerTransport::counters() const { return impl_->counters(); }
 

@@ -13,6 +13,12 @@
 // fingerprint); the receiver closes a connection whose hello is wrong or late, and any
 // connection that sends a bad frame, without affecting the others.
 //
+// Compression: a frame towards a peer is compressed (net/frame.h) only once that peer said it
+// decodes the codec: its Hello (a core message the runtime decodes) carries the set, handed here
+// with set_peer_decodes(). The set holds while the incoming connection that brought it stays up,
+// so a peer restarted without compression, or as an older version, is sent plain frames again.
+// Incoming compressed frames are inflated up to frame_bytes_max; a bomb closes the connection.
+//
 // Outgoing connections open lazily on the first send() to a peer (or on connect_all()).
 // After a failure or loss the peer is "down": send() refuses at once and the transport
 // reconnects by itself with exponential backoff plus jitter. A peer that stops reading
@@ -34,6 +40,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "net/compression.h"
 
 namespace md::net {
 
@@ -57,8 +64,15 @@ struct PeerAddress {
 };
 
 struct PeerTransportOptions {
-  // Largest payload sent or accepted; a bigger incoming frame closes the connection.
+  // Largest payload sent or accepted; a bigger incoming frame closes the connection, and so
+  // does a compressed one that inflates past it. At most kFrameBodyBytesMax.
   uint32_t frame_bytes_max = 16 << 20;
+  // The codecs this node decodes and advertises, in the order it prefers to send with them;
+  // empty (--compression off): advertises none, compresses nothing. It still inflates what a
+  // peer sends compressed (it decodes every codec the frame format has).
+  std::vector<Codec> compression = {Codec::zstd, Codec::lz4};
+  // Payloads shorter than this are sent as they are (compressing them costs more than it saves).
+  uint32_t compression_min_bytes = 512;
   // Bytes queued per peer (not yet written to the socket). Over it, the connection is
   // declared hung and closed; while the first connection is still being set up, the
   // send that would exceed it is refused instead.
@@ -98,6 +112,8 @@ class PeerTransport {
   struct Counters {
     uint64_t frames_sent = 0;       // frames fully written to a socket (hellos excluded)
     uint64_t frames_received = 0;   // frames delivered to on_peer_message
+    uint64_t frames_compressed_sent = 0;      // frames queued with a compressed body
+    uint64_t frames_compressed_received = 0;  // frames delivered that arrived compressed
     uint64_t bytes_sent = 0;        // socket bytes, headers and hellos included
     uint64_t bytes_received = 0;
     uint64_t connects = 0;          // outgoing TCP connects that succeeded
@@ -105,7 +121,7 @@ class PeerTransport {
     uint64_t closed_bad_frame = 0;       // incoming: checksum mismatch after the hello
     uint64_t closed_bad_handshake = 0;   // incoming: bad/late/missing hello (any garbage before it)
     uint64_t closed_hung = 0;            // outgoing: stalled writes or send queue over its max
-    uint64_t closed_oversized = 0;       // incoming: frame length over frame_bytes_max after the hello
+    uint64_t closed_oversized = 0;       // incoming: frame length, or inflated payload, over frame_bytes_max
     uint64_t closed_incoming_eof = 0;    // incoming: the peer closed or reset the connection
     uint64_t closed_outgoing_lost = 0;   // outgoing: EOF, reset, write error or unexpected bytes
     uint64_t closed_over_limit = 0;      // incoming: refused, incoming_connections_max reached
@@ -141,6 +157,13 @@ class PeerTransport {
   // Before the first connection attempt ends the peer counts as connecting: the payload
   // is queued (and the connect started) and true is returned.
   bool send(NodeIndex to, std::string payload);
+
+  // The codecs this node advertises (options.compression as a set): what the runtime puts in its Hello.
+  CodecSet decodes() const;
+  // Peer `peer` decodes `codecs` (its Hello said so): sends to it may be compressed with one of
+  // them. Called from on_peer_message, it holds until the incoming connection that delivered
+  // that message closes.
+  void set_peer_decodes(NodeIndex peer, CodecSet codecs);
 
   // True while the outgoing connection to `peer` is established.
   bool is_up(NodeIndex peer) const;

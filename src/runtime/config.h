@@ -31,6 +31,12 @@ struct NodeConfig {
   core::NodeOptions core;
   net::ApiLimits limits;
   uint32_t tick_ms = 5;                      // how often deadlines are checked
+  // --compression auto: peer frames (to peers that decode them), HTTP responses (to clients that
+  // accept them) and RocksDB blocks are compressed; off: none of them, and the node advertises no
+  // codec (it still inflates what it is sent). Bodies and frames under compression_min_bytes are
+  // never compressed: bench/RESULTS.md, "Compression", chose the default.
+  bool compression = true;
+  uint32_t compression_min_bytes = 512;
 };
 
 // This node's HTTP address, as members know it: --advertise, or host:port.

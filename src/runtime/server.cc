@@ -55,7 +55,11 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   }
   ~Impl() override {
     writer_.reset();  // writes what was submitted (its completions are not run: nothing waits)
-    const Status synced = engine_ ? engine_->sync() : Status::ok();
+    Status synced = engine_ ? engine_->sync() : Status::ok();
+    // Into the table files: a restart replays no log, and the data dir shows what the data costs.
+    if (synced.is_ok() && engine_) {
+      if (auto flushed = engine_->flush(); !flushed.is_ok()) spdlog::warn("the flush at stop failed: {}", flushed.message());
+    }
     if (!synced.is_ok()) {
       spdlog::error("the last sync failed: {}; the RUNNING marker stays, so the next start treats this stop as a crash",
                     synced.message());
@@ -65,13 +69,16 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   }
 
   void on_peer_message(net::NodeIndex from, std::string payload) override {
-    auto message = net::decode_peer_message(payload);
+    uint32_t decodes = 0;
+    auto message = net::decode_peer_message(payload, &decodes);
     if (!message.is_ok()) {
       ++bad_peer_messages_;
       spdlog::warn("dropping a message from {}: {}", member(from), message.status().message());
       return;
     }
     metrics_.peer_message_received(message->index(), payload.size());
+    // What the peer decodes is the transport's business (frame compression); the core sees the Hello.
+    if (std::holds_alternative<core::Hello>(*message)) peers_->set_peer_decodes(from, decodes);
     runner_->peer_message(from, std::move(message).value());
   }
   void on_peer_up(net::NodeIndex peer) override {
@@ -89,7 +96,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
   }
   void send(core::MemberIndex to, const core::PeerMessage& message) override {
-    std::string bytes = net::encode_peer_message(message);
+    std::string bytes = net::encode_peer_message(message, peers_->decodes());
     metrics_.peer_message_sent(message.index(), bytes.size());
     if (!peers_->send(to, std::move(bytes))) {
       // Tell the core after this pass, never from inside it.
@@ -328,7 +335,9 @@ Status Server::Impl::start() {
   if (dir_error) return Status::io_error("cannot create data dir " + config_.data_dir + ": " + dir_error.message());
 
   if (config_.engine == "rocksdb") {
-    auto engine = storage::open_rocksdb_engine(config_.data_dir + "/db", config_.storage);
+    storage::Options storage = config_.storage;
+    if (!config_.compression) storage.compression = storage::BlockCompression::none;
+    auto engine = storage::open_rocksdb_engine(config_.data_dir + "/db", storage);
     if (!engine.is_ok()) return engine.status();
     engine_ = std::move(engine).value();
   } else if (config_.engine == "memory") {
@@ -400,8 +409,10 @@ Status Server::Impl::start() {
     peer_addresses.push_back(net::PeerAddress{endpoint->first, endpoint->second});
     peer_ports_.push_back(endpoint->second);
   }
-  peers_ = std::make_unique<net::PeerTransport>(io_, self, cluster_id, std::move(peer_addresses), *this,
-                                                net::PeerTransportOptions{});
+  net::PeerTransportOptions peer_options;
+  if (!config_.compression) peer_options.compression.clear();
+  peer_options.compression_min_bytes = config_.compression_min_bytes;
+  peers_ = std::make_unique<net::PeerTransport>(io_, self, cluster_id, std::move(peer_addresses), *this, peer_options);
   if (config_.port + config_.peer_port_offset > 65535) {
     return Status::invalid_argument("--port plus --peer-port-offset is above 65535");
   }
@@ -412,6 +423,8 @@ Status Server::Impl::start() {
   net::HttpServerOptions http_options;
   // Room for the largest value plus the JSON around it; anything bigger is refused from its headers.
   http_options.body_bytes_max = config_.limits.value_bytes_max + config_.limits.key_bytes_max + 64 * 1024;
+  http_options.compress_responses = config_.compression;
+  http_options.compression_min_bytes = config_.compression_min_bytes;
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
@@ -478,7 +491,7 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   const auto received = std::chrono::steady_clock::now();
   auto call = net::parse_api_request(request, config_.limits);
   if (auto* response = std::get_if<net::HttpResponse>(&call)) {
-    if (request.path.starts_with("/kv")) {  // a key request refused before the core saw it
+    if (request.path == "/kv" || request.path.starts_with("/kv/")) {  // a key request refused before the core saw it
       const auto op = request.method == boost::beast::http::verb::get       ? core::Op::get
                       : request.method == boost::beast::http::verb::delete_ ? core::Op::del
                                                                             : core::Op::put;
@@ -625,6 +638,11 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
     }
     const auto t = peers_->counters();
     for (auto [name, value] : {std::pair{"peer_frames_sent", t.frames_sent}, std::pair{"peer_frames_received", t.frames_received},
+                               std::pair{"peer_bytes_sent", t.bytes_sent}, std::pair{"peer_bytes_received", t.bytes_received},
+                               std::pair{"peer_frames_compressed_sent", t.frames_compressed_sent},
+                               std::pair{"peer_frames_compressed_received", t.frames_compressed_received},
+                               std::pair{"peer_closed_oversized", t.closed_oversized},
+                               std::pair{"storage_file_bytes", engine_->stats().table_bytes},
                                std::pair{"peer_closed_bad_frame", t.closed_bad_frame},
                                std::pair{"peer_closed_bad_handshake", t.closed_bad_handshake},
                                std::pair{"peer_closed_hung", t.closed_hung}, std::pair{"peer_dropped_sends", t.dropped_sends}}) {

@@ -33,6 +33,10 @@ enum class SyncPolicy {
 };
 Result<SyncPolicy> parse_sync_policy(std::string_view text);
 
+// How RocksDB compresses its SST blocks. lz4_zstd_bottom: lz4 for every level but the bottom one,
+// which holds most of the data and is rewritten least, zstd there (bench/RESULTS.md, "Compression").
+enum class BlockCompression { none, snappy, lz4, zstd, lz4_zstd_bottom };
+
 struct Options {
   SyncPolicy sync = SyncPolicy::always;
   uint32_t sync_interval_ms = 100;            // for SyncPolicy::interval
@@ -40,6 +44,7 @@ struct Options {
   uint64_t block_cache_bytes = 64ull << 20;   // RocksDB: cache of uncompressed blocks
   uint64_t row_cache_bytes = 32ull << 20;     // RocksDB: latest bytes of recently used keys (row_cache.h)
   uint64_t write_buffer_bytes = 32ull << 20;  // RocksDB: memtable size before a flush
+  BlockCompression compression = BlockCompression::lz4_zstd_bottom;  // RocksDB: --compression auto; off: none
   // Tests only: the file system RocksDB reads and writes through, e.g. one that loses unsynced
   // bytes in a simulated power cut (tests/storage/fault_injection_fs.h). Null: the real one.
   std::shared_ptr<rocksdb::FileSystem> file_system;
@@ -65,7 +70,9 @@ struct UpdateResult {
 // What an engine tells monitoring (GET /metrics); 0 where it keeps no such thing.
 struct EngineStats {
   uint64_t keys_estimate = 0;     // RocksDB's estimate: tombstones and overwrites not yet compacted count
-  uint64_t bytes_on_disk = 0;     // table files and write-ahead logs
+  uint64_t bytes_on_disk = 0;     // every file: tables, write-ahead logs, manifests
+  uint64_t table_bytes = 0;       // RocksDB's SSTs (compressed data, indexes, filters); the memtable
+                                  // counts once flushed (flush())
   uint64_t compactions = 0;       // completed since the engine opened
   uint64_t row_cache_hits = 0;    // reads answered by the row cache (row_cache.h)
   uint64_t row_cache_misses = 0;  // reads that went to RocksDB
@@ -95,6 +102,9 @@ class Engine {
   virtual Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) = 0;
   // Makes everything written so far durable (on clean shutdown).
   virtual Status sync() = 0;
+  // Writes what the engine holds in memory into its files, so that a restart has no log to replay
+  // and the files show what the data costs on disk (a clean shutdown does it). Default: nothing.
+  virtual Status flush() { return Status::ok(); }
   // Safe from any thread; cheap enough for every scrape.
   virtual EngineStats stats() const { return {}; }
 };

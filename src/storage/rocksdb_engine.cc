@@ -67,6 +67,7 @@ class RocksDbEngine final : public Engine {
       return db_->GetIntProperty(name, &value) ? value : 0;
     };
     stats.keys_estimate = property(rocksdb::DB::Properties::kEstimateNumKeys);
+    stats.table_bytes = property(rocksdb::DB::Properties::kTotalSstFilesSize);
     // The whole directory (tables, logs, manifests); a file that a compaction removes meanwhile
     // counts 0, and no error throws.
     std::error_code ec;
@@ -150,6 +151,11 @@ class RocksDbEngine final : public Engine {
     return to_status(s, "sync");
   }
 
+  Status flush() override {
+    if (write_failed_) return Status::io_error("rocksdb in " + path_ + " failed a write before: nothing is flushed");
+    return to_status(db_->Flush(rocksdb::FlushOptions()), "flush");
+  }
+
  private:
   Status to_status(const rocksdb::Status& s, const char* what) const {
     if (s.ok()) return Status::ok();
@@ -210,6 +216,16 @@ Result<std::unique_ptr<Engine>> open_rocksdb_engine(const std::string& path, con
   // Writers waiting to join a group commit sleep instead of spin-yielding: on a small machine
   // the spinning steals the CPU that the leader and the network need.
   db_options.enable_write_thread_adaptive_yield = false;
+  switch (options.compression) {
+    case BlockCompression::none: db_options.compression = rocksdb::kNoCompression; break;
+    case BlockCompression::snappy: db_options.compression = rocksdb::kSnappyCompression; break;
+    case BlockCompression::lz4: db_options.compression = rocksdb::kLZ4Compression; break;
+    case BlockCompression::zstd: db_options.compression = rocksdb::kZSTD; break;
+    case BlockCompression::lz4_zstd_bottom:
+      db_options.compression = rocksdb::kLZ4Compression;
+      db_options.bottommost_compression = rocksdb::kZSTD;
+      break;
+  }
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   // About 1.2 bytes of memory per key spare a read of each SST that does not hold a looked-up key

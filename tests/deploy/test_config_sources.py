@@ -44,6 +44,8 @@ VALUES = {
     "max-hints": ("1000", 1000),
     "max-key-bytes": ("512", 512),
     "max-value-bytes": ("2048", 2048),
+    "compression": ("off", "off"),
+    "compression-min-bytes": ("2048", 2048),
     "log-level": ("debug", "debug"),
 }
 

@@ -114,5 +114,91 @@ TEST(FrameTest, payload_exactly_at_the_max_is_accepted) {
   EXPECT_EQ(drain(d), std::vector<std::string>{payload});
 }
 
+std::string json_like(size_t bytes) {
+  std::string out;
+  for (int i = 0; out.size() < bytes; ++i) out += "{\"id\":" + std::to_string(i) + ",\"city\":\"Lisbon\"},";
+  out.resize(bytes);
+  return out;
+}
+
+uint32_t header_word(const std::string& frame) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(frame[i])) << (8 * i);
+  return v;
+}
+
+TEST(FrameTest, compressed_frames_round_trip_with_every_peer_codec) {
+  const std::string payload = json_like(5000);
+  for (Codec codec : {Codec::zstd, Codec::lz4}) {
+    std::string frames;
+    EXPECT_EQ(append_frame(frames, payload, codec, 512), codec);
+    const size_t first = frames.size();
+    EXPECT_LT(first, kFrameHeaderBytes + payload.size() / 3) << codec_name(codec);
+    EXPECT_EQ(header_word(frames) >> 29, static_cast<uint32_t>(codec));  // the codec in the top bits
+    EXPECT_EQ(header_word(frames) & kFrameBodyBytesMax, first - kFrameHeaderBytes);  // the body as sent
+    EXPECT_EQ(append_frame(frames, "small", codec, 512), Codec::identity);  // and a plain one after it
+    FrameDecoder d(static_cast<uint32_t>(payload.size()));
+    for (char c : frames) d.feed(&c, 1);  // byte at a time
+    EXPECT_EQ(drain(d), (std::vector<std::string>{payload, "small"}));
+    EXPECT_EQ(d.compressed_frames(), 1u);
+  }
+}
+
+TEST(FrameTest, payloads_under_min_bytes_or_incompressible_are_sent_plain) {
+  const std::string payload = json_like(600);
+  std::string at, under, off;
+  EXPECT_EQ(append_frame(at, payload, Codec::zstd, 600), Codec::zstd);  // exactly the threshold: compressed
+  EXPECT_EQ(append_frame(under, payload, Codec::zstd, 601), Codec::identity);
+  EXPECT_EQ(under, encode_frame(payload));
+  EXPECT_EQ(append_frame(off, payload, Codec::identity, 0), Codec::identity);
+  EXPECT_EQ(off, encode_frame(payload));
+  std::string random(2000, '\0');
+  uint32_t x = 1;
+  for (auto& c : random) c = static_cast<char>((x = x * 1103515245 + 12345) >> 24);
+  std::string plain;
+  EXPECT_EQ(append_frame(plain, random, Codec::lz4, 0), Codec::identity);  // lz4 would grow it
+  EXPECT_EQ(plain, encode_frame(random));
+}
+
+TEST(FrameTest, checksum_covers_the_compressed_body) {
+  std::string frame;
+  ASSERT_EQ(append_frame(frame, json_like(4000), Codec::zstd, 0), Codec::zstd);
+  frame[kFrameHeaderBytes + 5] ^= 0x01;
+  FrameDecoder d(1 << 20);
+  d.feed(frame.data(), frame.size());
+  auto r = d.next();
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Code::corruption);
+  EXPECT_NE(r.status().message().find("checksum"), std::string::npos) << r.status().message();
+}
+
+TEST(FrameTest, a_compressed_frame_that_inflates_past_the_max_is_refused) {
+  std::string bomb;  // 8 MiB of one letter: a few hundred bytes on the wire
+  ASSERT_EQ(append_frame(bomb, std::string(8 << 20, 'a'), Codec::zstd, 0), Codec::zstd);
+  ASSERT_LT(bomb.size(), 4096u);
+  FrameDecoder d(64 << 10);
+  d.feed(bomb.data(), bomb.size());
+  auto r = d.next();
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), Code::too_large);
+  EXPECT_TRUE(d.failed());
+  EXPECT_EQ(d.buffered_bytes(), 0u);
+}
+
+TEST(FrameTest, an_unknown_codec_or_a_malformed_compressed_body_is_corruption) {
+  std::string frame = encode_frame("plain bytes");
+  frame[3] = static_cast<char>(frame[3] | (5 << 5));  // codec 5: none such
+  std::string word_only = frame;  // the checksum still matches the body
+  FrameDecoder unknown(1024);
+  unknown.feed(word_only.data(), word_only.size());
+  EXPECT_EQ(unknown.next().status().code(), Code::corruption);
+
+  std::string fake = encode_frame("not zstd at all");
+  fake[3] = static_cast<char>(fake[3] | (static_cast<int>(Codec::zstd) << 5));
+  FrameDecoder malformed(1024);
+  malformed.feed(fake.data(), fake.size());
+  EXPECT_EQ(malformed.next().status().code(), Code::corruption);
+}
+
 }  // namespace
 }  // namespace md::net

@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <future>
 #include <thread>
 
+#include "net/compression.h"
 #include "net/http_client.h"
 
 namespace md::net {
@@ -200,6 +203,131 @@ TEST(HttpClient, keys_are_percent_encoded_as_one_path_segment) {
   EXPECT_EQ(url_encode_path_segment("a b/c?d%"), "a%20b%2Fc%3Fd%25");
   EXPECT_EQ(percent_decode(url_encode_path_segment("a b/c?d%"), false), "a b/c?d%");
   EXPECT_EQ(percent_decode("%4", false), std::nullopt);
+}
+
+// ----------------------------------------------------------------------------- compression
+
+// One request with these headers and body on a fresh connection; the whole answer.
+http::response<http::string_body> send_request(uint16_t port, http::verb verb, const std::string& target, const std::string& body,
+                                           const std::vector<std::pair<http::field, std::string>>& headers) {
+  asio::io_context io;
+  boost::beast::tcp_stream stream(io);
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  http::request<http::string_body> request{verb, target, 11};
+  request.set(http::field::host, "test");
+  for (const auto& [field, value] : headers) request.set(field, value);
+  request.body() = body;
+  request.prepare_payload();
+  http::write(stream, request);
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  return response;
+}
+
+std::string document(size_t bytes) {
+  std::string out = "{\"customers\":[";
+  for (int i = 0; out.size() < bytes; ++i) out += "{\"id\":" + std::to_string(i) + ",\"name\":\"Ada\",\"city\":\"Oslo\"},";
+  return out + "{}]}";
+}
+
+TEST(HttpServer, gzip_and_zstd_request_bodies_reach_the_handler_inflated) {
+  ServerFixture server(24500);
+  const std::string body = document(20000);
+  for (Codec codec : {Codec::gzip, Codec::zstd}) {
+    auto r = send_request(24500, http::verb::put, "/kv/a", compress(codec, body),
+                      {{http::field::content_encoding, std::string(codec_name(codec))}});
+    EXPECT_EQ(r.result_int(), 200u) << codec_name(codec) << ": " << r.body();
+    EXPECT_EQ(r.body(), "PUT /kv/a [] " + body) << codec_name(codec);
+  }
+  auto identity = send_request(24500, http::verb::put, "/kv/a", "plain", {{http::field::content_encoding, "identity"}});
+  EXPECT_EQ(identity.body(), "PUT /kv/a [] plain");
+  EXPECT_EQ(server.counters().compressed_requests, 2u);
+}
+
+TEST(HttpServer, an_unknown_coding_is_415_and_malformed_compressed_data_400) {
+  ServerFixture server(24501);
+  auto unknown = send_request(24501, http::verb::put, "/kv/a", "x", {{http::field::content_encoding, "br"}});
+  EXPECT_EQ(unknown.result_int(), 415u);
+  EXPECT_EQ(unknown.body(), R"({"status":"error","error":"Content-Encoding 'br' is not supported; send gzip, zstd or identity"})");
+  for (const char* coding : {"gzip", "zstd"}) {
+    auto bad = send_request(24501, http::verb::put, "/kv/a", "this is not compressed", {{http::field::content_encoding, coding}});
+    EXPECT_EQ(bad.result_int(), 400u) << coding;
+    EXPECT_NE(bad.body().find("is not valid"), std::string::npos) << bad.body();
+  }
+}
+
+TEST(HttpServer, a_small_body_that_inflates_past_the_limit_is_413) {
+  HttpServerOptions options;
+  options.body_bytes_max = 64 << 10;
+  ServerFixture server(24502, options);
+  const std::string bomb_text(4 << 20, ' ');  // 4 MiB of spaces: 18 KiB in gzip -1, 150 bytes in zstd
+  for (Codec codec : {Codec::gzip, Codec::zstd}) {
+    const std::string bomb = compress(codec, bomb_text);
+    ASSERT_LT(bomb.size(), 40u << 10) << codec_name(codec);  // the body itself is under the limit
+    auto r = send_request(24502, http::verb::put, "/kv/a", bomb, {{http::field::content_encoding, std::string(codec_name(codec))}});
+    EXPECT_EQ(r.result_int(), 413u) << codec_name(codec);
+    EXPECT_EQ(r.body(), R"({"status":"error","error":"the body inflates past the limit of 65536 bytes"})");
+  }
+  // The limit is on the inflated body: one just under it passes.
+  const std::string fits(60 << 10, 'a');
+  auto ok = send_request(24502, http::verb::put, "/kv/a", compress(Codec::zstd, fits), {{http::field::content_encoding, "zstd"}});
+  EXPECT_EQ(ok.result_int(), 200u);
+  EXPECT_EQ(ok.body().size(), std::string("PUT /kv/a [] ").size() + fits.size());
+  EXPECT_EQ(server.counters().too_large, 2u);
+}
+
+TEST(HttpServer, responses_are_compressed_as_accept_encoding_asks_above_the_threshold) {
+  HttpServerOptions options;
+  options.compression_min_bytes = 1000;
+  ServerFixture server(24503, options);
+  const std::string big = document(5000);
+  const std::string expected = "PUT /kv/a [] " + big;
+  struct Case {
+    std::string accept;
+    Codec codec;
+  };
+  for (const Case& c : {Case{"gzip", Codec::gzip}, Case{"zstd", Codec::zstd}, Case{"gzip, zstd", Codec::zstd},
+                        Case{"zstd;q=0.2, gzip;q=0.9", Codec::gzip}, Case{"identity", Codec::identity},
+                        Case{"*;q=0", Codec::identity}, Case{"", Codec::identity}}) {
+    std::vector<std::pair<http::field, std::string>> headers;
+    if (!c.accept.empty()) headers.emplace_back(http::field::accept_encoding, c.accept);
+    auto r = send_request(24503, http::verb::put, "/kv/a", big, headers);
+    EXPECT_EQ(r[http::field::vary], "Accept-Encoding") << c.accept;
+    if (c.codec == Codec::identity) {
+      EXPECT_EQ(r[http::field::content_encoding], "") << c.accept;
+      EXPECT_EQ(r.body(), expected) << c.accept;
+    } else {
+      EXPECT_EQ(std::string(r[http::field::content_encoding]), codec_name(c.codec)) << c.accept;
+      EXPECT_LT(r.body().size(), expected.size() / 3) << c.accept;
+      auto inflated = decompress(c.codec, r.body(), 1 << 20);
+      ASSERT_TRUE(inflated.is_ok()) << inflated.status().message();
+      EXPECT_EQ(*inflated, expected) << c.accept;
+    }
+  }
+  // Under the threshold: as it is, even when compression is welcome.
+  const std::string small(900, 'x');
+  auto r = send_request(24503, http::verb::put, "/kv/a", small.substr(0, 900 - std::string("PUT /kv/a [] ").size() - 1),
+                    {{http::field::accept_encoding, "zstd"}});
+  EXPECT_EQ(r[http::field::content_encoding], "");
+  EXPECT_EQ(r.body().size(), 899u);
+  auto at = send_request(24503, http::verb::put, "/kv/a", std::string(1000 - std::string("PUT /kv/a [] ").size(), 'x'),
+                     {{http::field::accept_encoding, "zstd"}});
+  EXPECT_EQ(at[http::field::content_encoding], "zstd");  // exactly the threshold: compressed
+}
+
+TEST(HttpServer, with_compression_off_responses_are_never_compressed) {
+  HttpServerOptions options;
+  options.compress_responses = false;
+  ServerFixture server(24504, options);
+  const std::string big = document(5000);
+  auto r = send_request(24504, http::verb::put, "/kv/a", big, {{http::field::accept_encoding, "zstd, gzip"}});
+  EXPECT_EQ(r[http::field::content_encoding], "");
+  EXPECT_EQ(r[http::field::vary], "");
+  EXPECT_EQ(r.body(), "PUT /kv/a [] " + big);
+  // It still takes compressed requests: inflating costs the client nothing to ask.
+  auto in = send_request(24504, http::verb::put, "/kv/a", compress(Codec::gzip, big), {{http::field::content_encoding, "gzip"}});
+  EXPECT_EQ(in.body(), "PUT /kv/a [] " + big);
 }
 
 }  // namespace

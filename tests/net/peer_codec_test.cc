@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "net/peer_codec.h"
+#include "net/peer.pb.h"
 
 namespace md::net {
 namespace {
@@ -305,6 +306,32 @@ TEST(PeerCodec, bytes_that_are_not_utf8_round_trip) {
   auto decoded = decode_cluster_state(encode_cluster_state(state));
   ASSERT_TRUE(decoded.is_ok()) << decoded.status().message();
   EXPECT_EQ(*decoded, state);
+}
+
+// The codecs a node decodes ride in its Hello, beside the core's node id; a Hello without them (a
+// node that predates compression, or one with --compression off) says "none".
+TEST(PeerCodec, a_hello_carries_the_codecs_its_sender_decodes) {
+  const core::PeerMessage hello(core::Hello{"node_a"});
+  uint32_t decodes = 99;
+  auto back = decode_peer_message(encode_peer_message(hello, 0b110), &decodes);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_TRUE(*back == hello);
+  EXPECT_EQ(decodes, 0b110u);
+
+  wire::PeerMessage old;  // what a node without the field sends
+  old.mutable_hello()->set_node_id("node_old");
+  decodes = 99;
+  back = decode_peer_message(old.SerializeAsString(), &decodes);
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_TRUE(*back == core::PeerMessage(core::Hello{"node_old"}));
+  EXPECT_EQ(decodes, 0u);
+  // Other messages leave it alone, and the field changes nothing else a Hello encodes to.
+  decodes = 99;
+  ASSERT_TRUE(decode_peer_message(encode_peer_message(core::PeerMessage(core::Heartbeat{}), 0b110), &decodes).is_ok());
+  EXPECT_EQ(decodes, 99u);
+  // With none (--compression off) a Hello is byte for byte what it was before the field.
+  old.mutable_hello()->set_node_id("node_a");
+  EXPECT_EQ(encode_peer_message(hello), old.SerializeAsString());
 }
 
 TEST(PeerCodec, a_ring_of_the_most_partitions_round_trips) {

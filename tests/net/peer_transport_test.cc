@@ -506,5 +506,130 @@ TEST_F(PeerTransportTest, incoming_connections_over_the_limit_are_closed) {
   ASSERT_TRUE(run_until([&] { return rb.message_count == 1; }));
 }
 
+
+// ----------------------------------------------------------------------------- compression
+
+// A document-like payload that compresses well, of about `bytes` bytes.
+std::string compressible(size_t bytes, const std::string& tag) {
+  std::string out = tag;
+  for (int i = 0; out.size() < bytes; ++i) out += "{\"id\":" + std::to_string(i) + ",\"city\":\"Lisbon\",\"ok\":true},";
+  return out;
+}
+
+// A handler that, like the runtime, takes a "hello:<decodes>" message as the sender's Hello.
+struct HelloRecorder : Recorder {
+  PeerTransport* transport = nullptr;
+  void on_peer_message(NodeIndex from, std::string payload) override {
+    if (payload.rfind("hello:", 0) == 0) transport->set_peer_decodes(from, static_cast<CodecSet>(std::stoul(payload.substr(6))));
+    Recorder::on_peer_message(from, std::move(payload));
+  }
+  // Sends `from`'s hello (what it decodes) to `to`.
+  static bool hello(PeerTransport& from, NodeIndex to) { return from.send(to, "hello:" + std::to_string(from.decodes())); }
+};
+
+PeerTransportOptions compression_off() {
+  auto o = fast_options();
+  o.compression.clear();
+  return o;
+}
+
+TEST_F(PeerTransportTest, frames_are_compressed_only_for_a_peer_that_said_it_decodes_them) {
+  const auto peers = endpoints({23500, 23501});
+  Recorder ra, rb;
+  auto a = make_node(0, peers, ra);
+  auto b = make_node(1, peers, rb);
+  EXPECT_EQ(a->decodes(), codec_bit(Codec::zstd) | codec_bit(Codec::lz4));
+  const std::string big = compressible(20000, "first");
+  ASSERT_TRUE(a->send(1, big));  // a knows nothing of b yet: plain
+  ASSERT_TRUE(run_until([&] { return rb.message_count == 1; }));
+  EXPECT_EQ(a->counters().frames_compressed_sent, 0u);
+
+  a->set_peer_decodes(1, b->decodes());
+  const uint64_t plain_bytes = a->counters().bytes_sent;
+  const std::string big2 = compressible(20000, "second");
+  ASSERT_TRUE(a->send(1, big2));
+  ASSERT_TRUE(a->send(1, "short"));  // under compression_min_bytes: plain
+  ASSERT_TRUE(run_until([&] { return rb.message_count == 3; }));
+  EXPECT_EQ(rb.messages[0], (std::vector<std::string>{big, big2, "short"}));
+  EXPECT_EQ(a->counters().frames_compressed_sent, 1u);
+  EXPECT_EQ(b->counters().frames_compressed_received, 1u);
+  ASSERT_TRUE(run_until([&] { return a->counters().frames_sent == 3; }));
+  EXPECT_LT(a->counters().bytes_sent - plain_bytes, big2.size() / 4);  // what crossed the wire
+
+  // Only lz4 in common: lz4 it is.
+  a->set_peer_decodes(1, codec_bit(Codec::lz4));
+  ASSERT_TRUE(a->send(1, compressible(20000, "third")));
+  ASSERT_TRUE(run_until([&] { return rb.message_count == 4; }));
+  EXPECT_EQ(a->counters().frames_compressed_sent, 2u);
+}
+
+TEST_F(PeerTransportTest, a_node_with_compression_off_advertises_nothing_and_is_sent_plain_frames) {
+  const auto peers = endpoints({23510, 23511});
+  HelloRecorder ra, rb;
+  auto a = make_node(0, peers, ra);
+  auto b = make_node(1, peers, rb, compression_off());
+  ra.transport = a.get();
+  rb.transport = b.get();
+  EXPECT_EQ(b->decodes(), 0u);
+  ASSERT_TRUE(HelloRecorder::hello(*a, 1));
+  ASSERT_TRUE(HelloRecorder::hello(*b, 0));
+  ASSERT_TRUE(run_until([&] { return ra.message_count == 1 && rb.message_count == 1; }));
+  const std::string to_b = compressible(20000, "to b"), to_a = compressible(20000, "to a");
+  ASSERT_TRUE(a->send(1, to_b));
+  ASSERT_TRUE(b->send(0, to_a));
+  ASSERT_TRUE(run_until([&] { return ra.message_count == 2 && rb.message_count == 2; }));
+  EXPECT_EQ(rb.messages[0].back(), to_b);
+  EXPECT_EQ(ra.messages[1].back(), to_a);
+  EXPECT_EQ(a->counters().frames_compressed_sent, 0u);  // b did not advertise
+  EXPECT_EQ(b->counters().frames_compressed_sent, 0u);  // off: never compresses
+  EXPECT_EQ(b->counters().frames_compressed_received, 0u);
+}
+
+TEST_F(PeerTransportTest, what_a_peer_decodes_is_forgotten_when_the_connection_that_said_it_closes) {
+  const auto peers = endpoints({23520, 23521});
+  HelloRecorder ra;
+  Recorder rb;
+  auto a = make_node(0, peers, ra);
+  auto b = make_node(1, peers, rb);
+  ra.transport = a.get();
+  ASSERT_TRUE(HelloRecorder::hello(*b, 0));
+  ASSERT_TRUE(run_until([&] { return ra.message_count == 1; }));
+  ASSERT_TRUE(a->send(1, compressible(5000, "x")));
+  ASSERT_TRUE(run_until([&] { return rb.message_count == 1; }));
+  EXPECT_EQ(a->counters().frames_compressed_sent, 1u);
+
+  // b restarts without compression (or as an older version): a must not go on compressing.
+  b.reset();
+  ASSERT_TRUE(run_until([&] { return ra.count('d', 1) == 1; }));
+  Recorder rb2;
+  b = make_node(1, peers, rb2, compression_off());
+  ASSERT_TRUE(run_until([&] { return a->is_up(1); }));
+  ASSERT_TRUE(a->send(1, compressible(5000, "y")));
+  ASSERT_TRUE(run_until([&] { return rb2.message_count == 1; }));
+  EXPECT_EQ(a->counters().frames_compressed_sent, 1u);
+  EXPECT_EQ(b->counters().frames_compressed_received, 0u);
+}
+
+TEST_F(PeerTransportTest, a_compression_bomb_closes_only_its_connection) {
+  const auto peers = endpoints({23530, 23531, 23532});
+  Recorder ra, rb;
+  auto opt = fast_options();
+  opt.frame_bytes_max = 64 << 10;
+  auto a = make_node(0, peers, ra, opt);
+  auto b = make_node(1, peers, rb, opt);
+  auto raw = raw_connect(peers[1]);
+  std::string bomb;  // 16 MiB of one letter, a few hundred bytes on the wire, well under the frame max
+  ASSERT_EQ(append_frame(bomb, std::string(16 << 20, 'a'), Codec::zstd, 0), Codec::zstd);
+  ASSERT_LT(bomb.size(), 4096u);
+  raw_write(raw, encode_frame(make_hello_payload(2, kFingerprint)) + encode_frame("before") + bomb);
+  ASSERT_TRUE(wait_closed_by_node(raw));
+  EXPECT_EQ(b->counters().closed_oversized, 1u);
+  EXPECT_EQ(rb.messages[2], std::vector<std::string>{"before"});
+
+  ASSERT_TRUE(a->send(1, "still works"));
+  ASSERT_TRUE(run_until([&] { return rb.messages[0].size() == 1; }));
+  EXPECT_EQ(b->counters().closed_oversized, 1u);
+}
+
 }  // namespace
 }  // namespace md::net
