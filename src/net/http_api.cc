@@ -174,9 +174,9 @@ ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimi
     rapidjson::StringBuffer buffer;
     Writer w(buffer);
     it->value.Accept(w);
-    if (buffer.GetSize() > limits.value_bytes_max) {
-      return bad_request("the value is " + std::to_string(buffer.GetSize()) + " bytes as JSON; the limit is " +
-                         std::to_string(limits.value_bytes_max));
+    if (buffer.GetSize() > limits.value_bytes_max) {  // 413 as for a body over its limit, inflated or not
+      return error_response(413, "the value is " + std::to_string(buffer.GetSize()) + " bytes as JSON; the limit is " +
+                                     std::to_string(limits.value_bytes_max));
     }
     r.value.assign(buffer.GetString(), buffer.GetSize());
   }

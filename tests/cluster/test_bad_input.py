@@ -38,7 +38,7 @@ class BadInput(ClusterTest):
         self.expect_error(400, "DELETE", "/kv/k", {"W": 9}, "W must be")
         self.expect_error(400, "GET", "/kv/", None, "key must not be empty")
         self.expect_error(400, "GET", "/kv/" + "k" * 65, None, "limit is 64")
-        self.expect_error(400, "PUT", "/kv/k", {"value": "v" * 1000}, "limit is 1000")
+        self.expect_error(413, "PUT", "/kv/k", {"value": "v" * 1000}, "limit is 1000")
 
     def test_an_unknown_or_misspelled_parameter_is_refused_and_nothing_is_written(self):
         accepted = "accepted: value, context, N, R, W, sloppy (case-sensitive)"

@@ -98,6 +98,15 @@ class Compression(ClusterTest):
         status, _, answer = raw_request(AUTO_A, "PUT", "/kv/bomb", bomb, {"Content-Encoding": "gzip"})
         self.assertEqual(status, 413, answer)
         self.assertEqual(json.loads(answer)["status"], "error")
+        # Inflated, the value alone is over --max-value-bytes (1 MiB) though the body is within the
+        # body limit (value + key + 64 KiB): 413 as well, as for the same body sent as it is.
+        over_value = b'{"value":"' + b"a" * ((1 << 20) + 1000) + b'"}'
+        status, _, answer = raw_request(AUTO_A, "PUT", "/kv/big", gzip.compress(over_value), {"Content-Encoding": "gzip"})
+        self.assertLess(len(gzip.compress(over_value)), 2 << 10)
+        self.assertEqual(status, 413, answer)
+        self.assertIn("the value is", json.loads(answer)["error"])
+        status, _, answer = raw_request(AUTO_A, "PUT", "/kv/big", over_value)
+        self.assertEqual(status, 413, answer)
         status, _, answer = raw_request(AUTO_A, "PUT", "/kv/x", b'{"value":1}', {"Content-Encoding": "br"})
         self.assertEqual(status, 415, answer)
         status, _, answer = raw_request(OFF, "PUT", "/kv/x", b'{"value":1}', {"Content-Encoding": "gzip"})
