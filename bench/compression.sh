@@ -28,7 +28,6 @@ HTTP_PORTS=(7201 7202 7203)
 source bench/lib.sh
 bench_begin compression
 
-ticks_of() { local pid total=0; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
 counter_sum() {  # a /cluster counter summed over the nodes
   local port total=0
   for port in "${HTTP_PORTS[@]}"; do

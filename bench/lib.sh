@@ -4,6 +4,7 @@
 #
 #   bench_begin NAME              # build; $bin, $work (/tmp/minidynamo-NAME.XXXXXX), pids=()
 #   start_cluster [NODE FLAGS]    # nodes on HTTP_PORTS, data in $work; sets $nodes; waits for /health
+#   ticks_of PID...               # CPU clock ticks (user + system) the processes used so far
 
 bench_begin() {
   scripts/build.sh > /dev/null
@@ -31,3 +32,5 @@ start_cluster() {
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.1; done
   done
 }
+
+ticks_of() { local pid total=0; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
