@@ -62,6 +62,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
     http::response<http::string_body> response{static_cast<http::status>(r.status), version};
     response.set(http::field::server, "minidynamo");
     response.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) response.set(name, value);
     response.keep_alive(keep_alive);
     response.body() = std::move(r.body);
     response.prepare_payload();
@@ -71,7 +72,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
 
   // An error answer with the JSON error body.
   static HttpResponse error(unsigned status, std::string_view message) {
-    return HttpResponse{status, json_error_body(message), "application/json"};
+    return HttpResponse{status, json_error_body(message), "application/json", {}};
   }
 
   static asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket) {
