@@ -17,6 +17,7 @@ packages=(
   iproute2 nftables                  # multi-host test: network namespaces, a bridge, partitions
   dpkg-dev systemd python3-yaml      # the Debian package (dpkg-shlibdeps), its unit's and manifests' checks
   clang libclang-rt-14-dev           # the fuzz targets (fuzz/): clang's libFuzzer and sanitizer runtimes
+  chromium chromium-driver python3-selenium  # the dashboard's test in a real (headless) browser
 )
 
 missing=()

@@ -29,6 +29,7 @@
 #include "runtime/actor_epoch.h"
 #include "runtime/durable_file.h"
 #include "runtime/durable_writer.h"
+#include "runtime/embedded_files.h"
 
 namespace md::runtime {
 
@@ -451,10 +452,13 @@ void Server::Impl::log_suspicions() {
 void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respond) {
   auto call = net::parse_api_request(request, config_.limits);
   if (auto* response = std::get_if<net::HttpResponse>(&call)) return respond(std::move(*response));
+  if (auto* file = std::get_if<net::PageFile>(&call)) return respond(embedded_file_response(file->name));
   if (auto* page = std::get_if<net::InfoPage>(&call)) {
     net::HttpResponse response;
     response.body = info_page(*page);
     if (*page == net::InfoPage::health && stopping_) response.status = 503;  // still live, no longer ready
+    // Any page may read the info pages: the dashboard served by one node fetches every node's /cluster.
+    response.headers.emplace_back("Access-Control-Allow-Origin", "*");
     return respond(std::move(response));
   }
   if (stopping_) {
