@@ -31,6 +31,7 @@ except ImportError:  # Debian's python3-selenium, under another Python 3.11 than
 if webdriver:
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -151,7 +152,10 @@ class DashboardBrowserTest(ClusterTest):
         self.wait(lambda d: self.statuses("#nodes-matrix td.summary") == ["up"] * 3 and
                   self.statuses("#nodes-matrix td.cell") == ["up"] * 9 and
                   self.statuses("#nodes-matrix td.browser") == ["reachable"] * 3, "three nodes up")
-        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#ring path.arc")) > 0, "the ring")
+        arcs = self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#ring path.arc"), "the ring")
+        self.assertEqual(len(arcs), request(port, "GET", "/ring").json["partitions"])
+        ActionChains(self.browser).move_to_element(arcs[len(arcs) // 8]).perform()
+        self.wait(lambda d: " (owner), " in d.find_element(By.ID, "ring-detail").text, "a preference list on hover")
 
         # Traffic for the charts, bounded in count and time, until the page has counted it.
         stop = threading.Event()

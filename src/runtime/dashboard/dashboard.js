@@ -109,7 +109,7 @@
     if (!view || view.error) return { status: "unreachable", text: "?", title: view ? view.error : "not asked yet" };
     const entry = view.cluster.nodes.find((n) => n.address === address);
     if (!entry) return { status: "unreachable", text: "unknown", title: "not a member in its ring" };
-    const phi = entry.self ? "" : ` φ ${Number(entry.phi).toFixed(1)}`;
+    const phi = entry.self || entry.status === "down" ? "" : ` φ ${Number(entry.phi).toFixed(1)}`;
     return { status: entry.status, text: entry.self ? "self" : entry.status + phi, title: `reachable: ${entry.reachable}` };
   }
 
@@ -131,7 +131,8 @@
       `${self.nodes.length} nodes. Updated ${new Date().toLocaleTimeString()}.`;
     const header = el("tr", {}, el("th", { scope: "col" }, "Node"), el("th", { scope: "col" }, "Zone"),
       el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Browser"),
-      self.nodes.map((o) => el("th", { scope: "col", class: "observer" }, `seen by ${o.address}`)));
+      self.nodes.map((o) => el("th", { scope: "col", class: "observer" }, `seen by ${o.address}`,
+        views.get(o.address) && views.get(o.address).error ? el("small", {}, " (no answer)") : null)));
     const rows = self.nodes.map((node) => {
       const status = summary(node);
       const reached = views.get(node.address) && views.get(node.address).cluster;
