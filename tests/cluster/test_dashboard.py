@@ -6,6 +6,7 @@ docs/dashboard.png and docs/key-inspector.png are copies of two of them. Without
 chromedriver or Selenium it fails (CI installs them: scripts/setup.sh), but skips, saying so,
 when run locally by a user who cannot install them (not root, not CI).
 """
+import base64
 import os
 import re
 import shutil
@@ -135,15 +136,19 @@ class DashboardBrowserTest(ClusterTest):
         return [e["message"] for e in entries
                 if e["level"] == "SEVERE" and not any(a in e["message"] for a in allowed)]
 
-    def screenshot(self, name, element=None):
+    def screenshot(self, name, element_id=None):
+        """The whole page, or one element, beyond the window's height too."""
+        clip = self.browser.execute_script("""
+            const e = arguments[0] ? document.getElementById(arguments[0]) : null;
+            if (!e) return {x: 0, y: 0, width: document.documentElement.scrollWidth,
+                            height: document.documentElement.scrollHeight, scale: 1};
+            const r = e.getBoundingClientRect();
+            return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height, scale: 1};
+        """, element_id)
+        shot = self.browser.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
         path = os.path.join(ARTIFACTS, name)
-        if element is None:  # the whole page, not only the window
-            height = self.browser.execute_script("window.scrollTo(0, 0); return document.documentElement.scrollHeight")
-            self.browser.set_window_size(1280, height)
-            self.browser.save_screenshot(path)
-            self.browser.set_window_size(1280, 1000)
-        else:
-            element.screenshot(path)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
         print(f"screenshot: {path}", file=sys.stderr)
 
     def test_live_cluster_kill_and_siblings(self):
@@ -194,7 +199,7 @@ class DashboardBrowserTest(ClusterTest):
         self.assertEqual(self.statuses("#inspect-replicas tbody tr"), ["ok"] * 3)
         self.assertIn("merge", read.text)
         self.assertEqual(self.console_errors(), [], "console errors while inspecting")
-        self.screenshot("key-inspector.png", self.browser.find_element(By.ID, "inspector-section"))
+        self.screenshot("key-inspector.png", "inspector-section")
 
         # kill -9 the third node: the others see its connection close (down at once, or suspect by
         # its missing heartbeats), and the browser cannot reach it.
