@@ -466,7 +466,10 @@
     const readBlock = el("div", { id: "inspect-read", "data-status": read.status, "data-siblings": count },
       el("h3", {}, `What a read at R=${body.R} answers: `, badge(read.status === "ok" ? "up" : read.status === "conflict" ?
                                                                    "suspect" : "unreachable", read.status)),
-      siblingList(read.siblings, "read-sibling"),
+      read.status === "unavailable"
+        ? el("p", {}, `Only ${read.replies ?? "some"} of the ${body.R} replies a read at R=${body.R} waits for came: ` +
+                      "it would answer 503.")
+        : siblingList(read.siblings, "read-sibling"),
       read.context ? el("p", {}, "Context: ", el("code", { class: "context" }, read.context)) : null,
       count > 1 ? el("p", { class: "callout" }, `${count} siblings: writes that did not see each other, all kept. ` +
         "The read returns them all; a client must merge them into one value and write that back with the read's " +
