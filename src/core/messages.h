@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,7 +23,14 @@ namespace md::core {
 
 using RequestId = uint64_t;
 
-enum class Op : uint8_t { get, put, del };
+// `inspect` reads every replica of the key and answers each one's own copy (ClientResponse::replicas)
+// beside what a read at R would answer, repairing nothing: the dashboard's key inspector. It is
+// coordinated by the node asked, replica or not, and never forwarded.
+enum class Op : uint8_t { get, put, del, inspect };
+inline const char* to_string(Op op) {
+  constexpr const char* kNames[] = {"get", "put", "delete", "inspect"};
+  return kNames[static_cast<int>(op)];
+}
 
 // A client request as the core sees it, after the HTTP layer parsed it and checked its sizes.
 struct ClientRequest {
@@ -47,6 +55,15 @@ enum class Outcome : uint8_t {
   internal_error,     // 500: the local engine failed
 };
 
+// Op::inspect: one replica's own copy of the key.
+struct ReplicaCopy {
+  enum class State : uint8_t { copy, missing, unreachable, error };  // error: its engine failed, or a bad object
+  MemberIndex member = 0;
+  State state = State::missing;
+  std::string object;  // encoded (core/object_codec.h), with State::copy
+  bool operator==(const ReplicaCopy&) const = default;
+};
+
 struct ClientResponse {
   Outcome outcome = Outcome::ok;
   std::string message;            // for every outcome but ok and not_found
@@ -54,6 +71,10 @@ struct ClientResponse {
   std::string context_token;      // get, put, delete: pass it back with the next write
   uint32_t acknowledged = 0;      // put, delete, and 503s: replicas that acknowledged (or replied)
   uint32_t required = 0;          // 503: the quorum that was asked for
+  // Op::inspect: every replica in preference-list order. The read at R is siblings and
+  // context_token (the merge of the first R replies to arrive), acknowledged (its replies, fewer
+  // than required = R if R were not reached). Never on the wire: inspects are not forwarded.
+  std::vector<ReplicaCopy> replicas;
   bool operator==(const ClientResponse&) const = default;
 };
 
@@ -183,6 +204,13 @@ struct Reap {
 using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
                                  ForwardReply, HintedWrite, HintedWriteReply, Heartbeat, AaeTree, AaeSegments,
                                  AaeKeys, AaePull, Gossip, ReapCheck, ReapCheckReply, Reap>;
+// A name per kind of peer message, by its index in PeerMessage (traces, metrics).
+inline constexpr const char* kPeerMessageNames[] = {
+    "hello", "replica_read", "read_reply", "replica_write", "write_reply", "forward", "forward_reply",
+    "hinted_write", "hinted_write_reply", "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull",
+    "gossip", "reap_check", "reap_check_reply", "reap"};
+static_assert(std::size(kPeerMessageNames) == std::variant_size_v<PeerMessage>, "a name per peer message");
+inline const char* message_name(const PeerMessage& m) { return kPeerMessageNames[m.index()]; }
 
 // What a storage update does to a key; apply_update() (replica.h) turns it into new bytes.
 struct CoordinatorWrite {

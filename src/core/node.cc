@@ -69,6 +69,10 @@ void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool for
   uint32_t partition = ring.partition_of_key(request.key);
   auto pref = ring.preference_list(partition, quorum->n);
   std::vector<MemberIndex> replicas(pref.begin(), pref.end());
+  if (request.op == Op::inspect) {  // any node inspects, replica or not: nothing to forward
+    return reads_.start(out_, now_ms, origin, std::move(request.key), partition, std::move(replicas), quorum->r,
+                        true);
+  }
   bool is_replica = std::find(replicas.begin(), replicas.end(), self()) != replicas.end();
   // A forwarded request is coordinated here even if our rings disagree, so it can never loop.
   if (!is_replica && !forwarded) {

@@ -18,7 +18,7 @@ uint32_t count(const Slots& slots, Slot slot) {
 }  // namespace
 
 void ReadCoordinator::start(Outbox& out, uint64_t now_ms, const Origin& origin, std::string key, uint32_t partition,
-                            std::vector<MemberIndex> replicas, uint32_t r) {
+                            std::vector<MemberIndex> replicas, uint32_t r, bool inspect) {
   const RequestId id = out.next_id();
   auto& read = reads_[id];
   read.origin = origin;
@@ -28,6 +28,7 @@ void ReadCoordinator::start(Outbox& out, uint64_t now_ms, const Origin& origin, 
   read.objects.resize(replicas.size());
   read.replicas = std::move(replicas);
   read.r = r;
+  read.inspect = inspect;
   read.deadline_ms = now_ms + options_.request_timeout_ms;
   for (size_t i = 0; i < read.replicas.size(); ++i) {
     if (read.replicas[i] == self_) {
@@ -46,7 +47,8 @@ void ReadCoordinator::on_reply(Outbox& out, uint64_t now_ms, MemberIndex from, R
   const auto& replicas = it->second.replicas;
   auto at = std::find(replicas.begin(), replicas.end(), from);
   if (at == replicas.end()) return;
-  replied(out, now_ms, reply.id, static_cast<size_t>(at - replicas.begin()), reply.ok, std::move(reply.object));
+  replied(out, now_ms, reply.id, static_cast<size_t>(at - replicas.begin()), reply.ok ? Slot::replied : Slot::error,
+          std::move(reply.object));
 }
 
 void ReadCoordinator::on_storage_done(Outbox& out, uint64_t now_ms, StorageDone done) {
@@ -54,7 +56,7 @@ void ReadCoordinator::on_storage_done(Outbox& out, uint64_t now_ms, StorageDone 
   if (it == local_reads_.end()) return;  // a repair's merge
   auto [id, slot] = it->second;
   local_reads_.erase(it);
-  replied(out, now_ms, id, slot, done.status.is_ok(), std::move(done.object));
+  replied(out, now_ms, id, slot, done.status.is_ok() ? Slot::replied : Slot::error, std::move(done.object));
 }
 
 void ReadCoordinator::on_peer_down(Outbox& out, uint64_t now_ms, MemberIndex peer) {
@@ -67,7 +69,7 @@ void ReadCoordinator::on_peer_down(Outbox& out, uint64_t now_ms, MemberIndex pee
     if (it == reads_.end()) continue;
     const auto& replicas = it->second.replicas;
     auto at = std::find(replicas.begin(), replicas.end(), peer);
-    replied(out, now_ms, id, static_cast<size_t>(at - replicas.begin()), false, std::nullopt);
+    replied(out, now_ms, id, static_cast<size_t>(at - replicas.begin()), Slot::failed, std::nullopt);
   }
 }
 
@@ -81,7 +83,7 @@ void ReadCoordinator::on_tick(Outbox& out, uint64_t now_ms) {
     // Replicas that never answered count as failed: unanswered, the read had fewer than R replies.
     // check() then repairs what did answer.
     std::replace(read.slots.begin(), read.slots.end(), Slot::waiting, Slot::failed);
-    if (!read.answered) {
+    if (!read.answered && !read.inspect) {
       out.fail(read.origin, Outcome::unavailable,
                "read quorum not reached before the deadline: too few replicas answered in time",
                count(read.slots, Slot::replied), read.r);
@@ -91,48 +93,76 @@ void ReadCoordinator::on_tick(Outbox& out, uint64_t now_ms) {
   }
 }
 
-void ReadCoordinator::replied(Outbox& out, uint64_t now_ms, RequestId id, size_t slot, bool ok,
+void ReadCoordinator::replied(Outbox& out, uint64_t now_ms, RequestId id, size_t slot, Slot outcome,
                               std::optional<std::string> object) {
   auto it = reads_.find(id);
   if (it == reads_.end()) return;
   auto& read = it->second;
   assert(slot < read.slots.size() && "a reply comes from one of the read's replicas");
   if (read.slots[slot] != Slot::waiting) return;
-  if (ok && object && !decode_object(*object).is_ok()) {
+  if (outcome == Slot::replied && object && !decode_object(*object).is_ok()) {
     ++counters_.bad_replica_objects;
-    ok = false;
+    outcome = Slot::error;
   }
-  read.slots[slot] = ok ? Slot::replied : Slot::failed;
+  read.slots[slot] = outcome;
+  if (outcome == Slot::replied) read.arrivals.push_back(slot);
   read.objects[slot] = std::move(object);
   check(out, now_ms, id);
 }
 
-// Every reply that came, merged: the objects were checked when they arrived.
-DvvSet ReadCoordinator::merge_replies(const PendingRead& read) {
+// The first `first` replies to arrive, merged: the objects were checked when they arrived.
+DvvSet ReadCoordinator::merge_replies(const PendingRead& read, size_t first) {
   DvvSet merged;
-  for (size_t i = 0; i < read.slots.size(); ++i) {
-    if (read.slots[i] == Slot::replied && read.objects[i]) merged.merge(*decode_object(*read.objects[i]));
+  for (size_t i = 0; i < read.arrivals.size() && i < first; ++i) {
+    if (const auto& object = read.objects[read.arrivals[i]]) merged.merge(*decode_object(*object));
   }
   return merged;
+}
+
+ClientResponse ReadCoordinator::read_answer(const DvvSet& merged, uint32_t replies) {
+  ClientResponse response;
+  response.acknowledged = replies;
+  if (!merged.context().empty()) response.context_token = encode_context_token(merged.context());
+  if (merged.deleted()) {
+    response.outcome = Outcome::not_found;
+  } else {
+    for (const auto& s : merged.siblings()) {
+      if (!s.tombstone) response.siblings.push_back(s);
+    }
+  }
+  return response;
+}
+
+void ReadCoordinator::answer_inspect(Outbox& out, const PendingRead& read) {
+  const auto replies = static_cast<uint32_t>(std::min<size_t>(read.arrivals.size(), read.r));
+  ClientResponse response = read_answer(merge_replies(read, read.r), replies);
+  response.outcome = Outcome::ok;  // the inspect succeeded; the read's own answer is told by its fields
+  response.required = read.r;
+  for (size_t i = 0; i < read.slots.size(); ++i) {
+    ReplicaCopy copy{read.replicas[i], ReplicaCopy::State::unreachable, {}};
+    if (read.slots[i] == Slot::error) copy.state = ReplicaCopy::State::error;
+    if (read.slots[i] == Slot::replied) {
+      copy.state = read.objects[i] ? ReplicaCopy::State::copy : ReplicaCopy::State::missing;
+      if (read.objects[i]) copy.object = *read.objects[i];
+    }
+    response.replicas.push_back(std::move(copy));
+  }
+  out.answer(read.origin, std::move(response));
 }
 
 void ReadCoordinator::check(Outbox& out, uint64_t now_ms, RequestId id) {
   auto& read = reads_.at(id);
   const uint32_t replied = count(read.slots, Slot::replied);
   const uint32_t waiting = count(read.slots, Slot::waiting);
-  if (!read.answered && replied >= read.r) {
-    DvvSet merged = merge_replies(read);
-    ClientResponse response;
-    response.acknowledged = replied;
-    if (!merged.context().empty()) response.context_token = encode_context_token(merged.context());
-    if (merged.deleted()) {
-      response.outcome = Outcome::not_found;
-    } else {
-      for (const auto& s : merged.siblings()) {
-        if (!s.tombstone) response.siblings.push_back(s);
-      }
+  if (read.inspect) {
+    if (waiting == 0) {
+      answer_inspect(out, read);
+      reads_.erase(id);
     }
-    out.answer(read.origin, std::move(response));
+    return;
+  }
+  if (!read.answered && replied >= read.r) {
+    out.answer(read.origin, read_answer(merge_replies(read), replied));
     read.answered = true;
     read.deadline_ms = now_ms + options_.read_repair_window_ms;
   } else if (!read.answered && replied + waiting < read.r) {

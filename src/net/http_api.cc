@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "core/cluster_state.h"
+#include "core/object_codec.h"
 
 namespace md::net {
 namespace {
@@ -66,6 +67,7 @@ Result<int64_t> parse_int(std::string_view name, std::string_view text) {
 // refused rather than ignored, so a client never silently gets a quorum it did not ask for.
 constexpr std::string_view kBodyFields[] = {"value", "context", "N", "R", "W", "sloppy"};
 constexpr std::string_view kQueryParams[] = {"context", "N", "R", "W", "sloppy"};
+constexpr std::string_view kInspectParams[] = {"N", "R"};
 
 template <size_t size>
 Status refuse_unknown(std::string_view name, const std::string_view (&accepted)[size], std::string_view what) {
@@ -99,9 +101,10 @@ Status read_body_params(const rapidjson::Value& body, core::ClientRequest* r) {
   return Status::ok();
 }
 
-Status read_query_params(const HttpRequest& request, core::ClientRequest* r) {
+template <size_t size>
+Status read_query_params(const HttpRequest& request, core::ClientRequest* r, const std::string_view (&accepted)[size]) {
   for (const auto& [name, value] : request.query) {
-    if (auto s = refuse_unknown(name, kQueryParams, "query parameter"); !s.is_ok()) return s;
+    if (auto s = refuse_unknown(name, accepted, "query parameter"); !s.is_ok()) return s;
     std::optional<int64_t>* slot = name == "N" ? &r->n : name == "R" ? &r->r : name == "W" ? &r->w : nullptr;
     if (slot != nullptr) {
       auto v = parse_int(name, value);
@@ -119,6 +122,28 @@ Status read_query_params(const HttpRequest& request, core::ClientRequest* r) {
   return Status::ok();
 }
 
+Status check_key(std::string_view key, std::string_view route, const ApiLimits& limits) {
+  if (key.empty()) return Status::invalid_argument("the key must not be empty: use " + std::string(route));
+  if (key.size() > limits.key_bytes_max) {
+    return Status::invalid_argument("the key is " + std::to_string(key.size()) + " bytes; the limit is " +
+                                    std::to_string(limits.key_bytes_max));
+  }
+  return Status::ok();
+}
+
+// GET /inspect/{key}?N=&R=: every replica's own copy and what a read at R would answer.
+ApiCall parse_inspect(const HttpRequest& request, std::string_view key, const ApiLimits& limits) {
+  if (request.method != boost::beast::http::verb::get) {
+    return error_response(405, "method " + request.method_string + " is not allowed on /inspect/{key}; use GET");
+  }
+  if (auto s = check_key(key, "/inspect/{key}", limits); !s.is_ok()) return bad_request(s.message());
+  core::ClientRequest r;
+  r.op = core::Op::inspect;
+  r.key = std::string(key);
+  if (auto s = read_query_params(request, &r, kInspectParams); !s.is_ok()) return bad_request(s.message());
+  return r;
+}
+
 ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimits& limits) {
   core::ClientRequest r;
   switch (request.method) {
@@ -129,11 +154,7 @@ ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimi
     default:
       return error_response(405, "method " + request.method_string + " is not allowed on /kv/{key}; use GET, PUT or DELETE");
   }
-  if (key.empty()) return bad_request("the key must not be empty: use /kv/{key}");
-  if (key.size() > limits.key_bytes_max) {
-    return bad_request("the key is " + std::to_string(key.size()) + " bytes; the limit is " +
-                       std::to_string(limits.key_bytes_max));
-  }
+  if (auto s = check_key(key, "/kv/{key}", limits); !s.is_ok()) return bad_request(s.message());
   r.key = std::string(key);
 
   bool has_body = request.body.find_first_not_of(" \t\r\n") != std::string::npos;
@@ -143,7 +164,7 @@ ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimi
     if (!body.IsObject()) return bad_request("the body must be a JSON object");
     if (auto s = read_body_params(body, &r); !s.is_ok()) return bad_request(s.message());
   }
-  if (auto s = read_query_params(request, &r); !s.is_ok()) return bad_request(s.message());
+  if (auto s = read_query_params(request, &r, kQueryParams); !s.is_ok()) return bad_request(s.message());
 
   if (r.op == core::Op::put) {
     if (!has_body || !body.HasMember("value")) {
@@ -232,6 +253,10 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
   constexpr std::string_view kv = "/kv/";
   if (request.path.starts_with(kv)) return parse_kv(request, std::string_view(request.path).substr(kv.size()), limits);
   if (request.path == "/kv") return bad_request("the key must not be empty: use /kv/{key}");
+  constexpr std::string_view inspect = "/inspect/";
+  if (request.path.starts_with(inspect)) {
+    return parse_inspect(request, std::string_view(request.path).substr(inspect.size()), limits);
+  }
   if (request.path == "/cluster/join") return parse_join(request);
   const bool get = request.method == boost::beast::http::verb::get;
   auto get_only = [&] {
@@ -244,11 +269,13 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
     return get ? ApiCall(PageFile{name.empty() ? "index.html" : std::string(name)}) : get_only();
   }
   for (auto [path, page] : {std::pair{"/health", InfoPage::health}, std::pair{"/health/live", InfoPage::live},
-                            std::pair{"/cluster", InfoPage::cluster}, std::pair{"/ring", InfoPage::ring}}) {
+                            std::pair{"/cluster", InfoPage::cluster}, std::pair{"/ring", InfoPage::ring},
+                            std::pair{"/metrics", InfoPage::metrics}}) {
     if (request.path == path) return get ? ApiCall(page) : get_only();
   }
   return error_response(404, "no such route: " + request.method_string + " " + request.path +
-                                 " (routes: /kv/{key}, /health, /health/live, /cluster, /ring, /cluster/join, /, /dashboard)");
+                                 " (routes: /kv/{key}, /inspect/{key}, /health, /health/live, /cluster, /ring, /metrics, "
+                                 "/cluster/join, /, /dashboard)");
 }
 
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response) {
@@ -305,6 +332,85 @@ HttpResponse kv_response(core::Op op, const std::string& key, const core::Client
     write_string(w, response.context_token);
   }
   w.EndObject();
+  http.body.assign(buffer.GetString(), buffer.GetSize());
+  return http;
+}
+
+HttpResponse inspect_response(const std::string& key, uint32_t partition, const core::ClientResponse& response,
+                              const std::vector<InspectedReplica>& replicas) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  auto write_siblings = [&w](const std::vector<core::Sibling>& siblings) {
+    w.Key("siblings");
+    w.StartArray();
+    for (const auto& s : siblings) {
+      w.StartObject();
+      w.Key("value");
+      if (s.tombstone) {
+        w.Null();
+      } else {
+        w.RawValue(s.value.data(), s.value.size(), rapidjson::kObjectType);
+      }
+      w.Key("clock");
+      write_clock(w, s.clock());
+      w.Key("tombstone");
+      w.Bool(s.tombstone);
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  w.StartObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("key");
+  write_string(w, key);
+  w.Key("partition");
+  w.Uint(partition);
+  w.Key("N");
+  w.Uint(static_cast<unsigned>(response.replicas.size()));
+  w.Key("R");
+  w.Uint(response.required);
+  w.Key("replicas");  // in preference-list order, each replica's own copy
+  w.StartArray();
+  for (size_t i = 0; i < response.replicas.size(); ++i) {
+    const auto& copy = response.replicas[i];
+    w.StartObject();
+    w.Key("address");
+    write_string(w, replicas[i].address);
+    w.Key("node_id");
+    write_string(w, replicas[i].node_id);
+    w.Key("status");
+    constexpr const char* kStates[] = {"ok", "missing", "unreachable", "error"};
+    w.String(kStates[static_cast<int>(copy.state)]);
+    if (copy.state == core::ReplicaCopy::State::copy) {
+      auto object = core::decode_object(copy.object);  // checked by the core when it arrived
+      w.Key("version_vector");
+      write_clock(w, object->context());
+      write_siblings(object->siblings());
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("read");  // what a GET at R would have answered: the first R replies merged
+  w.StartObject();
+  w.Key("status");
+  const bool reached = response.acknowledged >= response.required;
+  w.String(!reached                       ? "unavailable"
+           : response.siblings.empty()    ? "not_found"
+           : response.siblings.size() > 1 ? "conflict"
+                                          : "ok");
+  w.Key("replies");
+  w.Uint(response.acknowledged);
+  if (reached) {
+    write_siblings(response.siblings);
+    if (!response.context_token.empty()) {
+      w.Key("context");
+      write_string(w, response.context_token);
+    }
+  }
+  w.EndObject();
+  w.EndObject();
+  HttpResponse http;
   http.body.assign(buffer.GetString(), buffer.GetSize());
   return http;
 }

@@ -1,7 +1,8 @@
 // The client HTTP API's shapes: requests to core requests, core responses to JSON.
 //
 // Pure translation, no sockets. Routes (docs/api.md):
-//   PUT|GET|DELETE /kv/{key}   GET /health (ready)   GET /health/live   GET /cluster   GET /ring
+//   PUT|GET|DELETE /kv/{key}   GET /inspect/{key}   GET /health (ready)   GET /health/live   GET /cluster
+//   GET /ring   GET /metrics (Prometheus text)
 //   GET / (links to the pages)   GET /dashboard[/{file}] (the live dashboard, runtime/embedded_files.h)
 //   POST /cluster/join {"address": "host:port", "node_id": "...", "zone": "..." (optional)}
 //   (a node's --join; answered with the cluster state in protobuf, net/peer_codec.h)
@@ -12,8 +13,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/messages.h"
 #include "net/http_request.h"
@@ -28,7 +31,7 @@ struct ApiLimits {
 // What a request asks for: a key operation, one of the info pages, a node's join, or an error to
 // send as is. `health` asks whether the node is ready (serving with its ring, not stopping),
 // `live` only whether the process answers.
-enum class InfoPage { health, live, cluster, ring };
+enum class InfoPage { health, live, cluster, ring, metrics };
 struct JoinRequest {
   std::string address;  // the joiner's HTTP address
   std::string node_id;
@@ -41,6 +44,16 @@ struct PageFile {
 using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, PageFile, HttpResponse>;
 
 ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits);
+
+// GET /inspect/{key}: one replica of the key as the runtime names it.
+struct InspectedReplica {
+  std::string address;
+  std::string node_id;
+};
+// The answer to an inspect (a core::Op::inspect answered ok): each replica's copy with its version
+// vector and siblings (`replicas` names response.replicas, in order) and the read at R.
+HttpResponse inspect_response(const std::string& key, uint32_t partition, const core::ClientResponse& response,
+                              const std::vector<InspectedReplica>& replicas);
 
 // The HTTP answer to a key operation.
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response);

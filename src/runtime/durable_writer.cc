@@ -7,8 +7,12 @@
 namespace md::runtime {
 
 DurableWriter::DurableWriter(storage::Engine& engine, boost::asio::io_context& completions,
-                             std::chrono::microseconds commit_window)
-    : engine_(engine), completions_(completions), commit_window_(commit_window), thread_([this] { run(); }) {}
+                             std::chrono::microseconds commit_window, CommitMetrics* metrics)
+    : engine_(engine),
+      completions_(completions),
+      commit_window_(commit_window),
+      metrics_(metrics),
+      thread_([this] { run(); }) {}
 
 DurableWriter::~DurableWriter() {
   {
@@ -46,7 +50,12 @@ void DurableWriter::run() {
       window_ends = std::chrono::steady_clock::now() + commit_window_;
       batch = queue_.take();
     }
+    const auto started = std::chrono::steady_clock::now();
     auto results = engine_.update_all(batch.updates);
+    if (metrics_) {
+      metrics_->seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      metrics_->writes.observe(static_cast<double>(batch.updates.size()));
+    }
     boost::asio::post(completions_, [batch = std::move(batch), results = std::move(results)]() mutable {
       batch.complete(std::move(results));
     });

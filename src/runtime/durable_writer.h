@@ -22,13 +22,22 @@
 
 #include "node/commit_queue.h"
 #include "node/effect_runner.h"
+#include "runtime/metrics.h"
 #include "storage/engine.h"
 
 namespace md::runtime {
 
+// What the writer reports (GET /metrics): each batch's engine write and fsync, and its size.
+struct CommitMetrics {
+  Histogram seconds{Histogram::latency_seconds()};
+  Histogram writes{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+};
+
 class DurableWriter final : public node::Committer {
  public:
-  DurableWriter(storage::Engine& engine, boost::asio::io_context& completions, std::chrono::microseconds commit_window);
+  // `metrics`, if given, outlives the writer and records every batch.
+  DurableWriter(storage::Engine& engine, boost::asio::io_context& completions, std::chrono::microseconds commit_window,
+                CommitMetrics* metrics = nullptr);
   // Writes everything already submitted, then stops the thread.
   ~DurableWriter() override;
   DurableWriter(const DurableWriter&) = delete;
@@ -43,6 +52,7 @@ class DurableWriter final : public node::Committer {
   storage::Engine& engine_;
   boost::asio::io_context& completions_;
   const std::chrono::microseconds commit_window_;
+  CommitMetrics* metrics_;
   std::mutex mutex_;
   std::condition_variable wake_;
   node::CommitQueue queue_;

@@ -30,6 +30,7 @@
 #include "runtime/durable_file.h"
 #include "runtime/durable_writer.h"
 #include "runtime/embedded_files.h"
+#include "runtime/node_metrics.h"
 
 namespace md::runtime {
 
@@ -71,6 +72,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
       spdlog::warn("dropping a message from {}: {}", member(from), message.status().message());
       return;
     }
+    metrics_.peer_message_received(message->index(), payload.size());
     runner_->peer_message(from, std::move(message).value());
   }
   void on_peer_up(net::NodeIndex peer) override {
@@ -88,7 +90,9 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count());
   }
   void send(core::MemberIndex to, const core::PeerMessage& message) override {
-    if (!peers_->send(to, net::encode_peer_message(message))) {
+    std::string bytes = net::encode_peer_message(message);
+    metrics_.peer_message_sent(message.index(), bytes.size());
+    if (!peers_->send(to, std::move(bytes))) {
       // Tell the core after this pass, never from inside it.
       asio::post(io_, [this, to] {
         if (!peers_->is_up(to)) on_peer_down(to);  // unless it came back meanwhile: no stale "down"
@@ -98,7 +102,16 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   void reply(core::RequestId client, core::ClientResponse response) override {
     auto it = pending_http_.find(client);
     if (it == pending_http_.end()) return;
-    it->second.respond(net::kv_response(it->second.op, it->second.key, response));
+    const auto& [respond, op, key, received] = it->second;
+    metrics_.request_done(op, outcome_of(op, response), seconds_since(received));
+    if (op == core::Op::get && response.outcome == core::Outcome::ok) metrics_.siblings_returned(response.siblings.size());
+    if (op == core::Op::inspect && response.outcome == core::Outcome::ok) {
+      std::vector<net::InspectedReplica> replicas;
+      for (const auto& copy : response.replicas) replicas.push_back({member(copy.member), member_node_id(copy.member)});
+      respond(net::inspect_response(key, node_->ring().partition_of_key(key), response, replicas));
+    } else {
+      respond(net::kv_response(op, key, response));
+    }
     pending_http_.erase(it);
   }
   Status keep_cluster_state(const core::ClusterState& state) override {
@@ -119,11 +132,21 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
     net::Responder respond;
     core::Op op;
     std::string key;
+    std::chrono::steady_clock::time_point received;  // the request read whole
   };
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
 
   // Where member m is now (its name in the ring is the address it joined with).
   const std::string& member(net::NodeIndex m) const {
     return core::current_address(node_->cluster_state(), node_->ring().members()[m]);
+  }
+  // Member m's node id: as its hello said, else as announced; empty if neither is known yet.
+  std::string member_node_id(core::MemberIndex m) const {
+    if (!node_->peer_node_id(m).empty()) return node_->peer_node_id(m);
+    auto announced = node_->cluster_state().node_ids.find(node_->ring().members()[m]);
+    return announced == node_->cluster_state().node_ids.end() ? std::string() : announced->second;
   }
   std::string cluster_file() const { return config_.data_dir + "/CLUSTER"; }
   std::string dot_floor_file() const { return config_.data_dir + "/DOT_FLOOR"; }  // core::SaveDotFloor
@@ -140,9 +163,11 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   void finish_stop();
   void log_suspicions();
   std::string info_page(net::InfoPage page) const;
+  std::string metrics_page() const;
 
   NodeConfig config_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  NodeMetrics metrics_;  // before the writer, which records into it
   asio::io_context io_{1};
   asio::steady_timer tick_{io_};
   std::unique_ptr<storage::Engine> engine_;
@@ -314,7 +339,8 @@ Status Server::Impl::start() {
   }
   const bool synced = config_.engine == "rocksdb" && config_.storage.sync == storage::SyncPolicy::always;
   if (synced) {
-    writer_ = std::make_unique<DurableWriter>(*engine_, io_, std::chrono::microseconds(config_.commit_window_us));
+    writer_ = std::make_unique<DurableWriter>(*engine_, io_, std::chrono::microseconds(config_.commit_window_us),
+                                              &metrics_.commits());
   }
 
   bool kept = false;
@@ -450,15 +476,29 @@ void Server::Impl::log_suspicions() {
 }
 
 void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respond) {
+  const auto received = std::chrono::steady_clock::now();
   auto call = net::parse_api_request(request, config_.limits);
-  if (auto* response = std::get_if<net::HttpResponse>(&call)) return respond(std::move(*response));
+  if (auto* response = std::get_if<net::HttpResponse>(&call)) {
+    if (request.path.starts_with("/kv")) {  // a key request refused before the core saw it
+      const auto op = request.method == boost::beast::http::verb::get       ? core::Op::get
+                      : request.method == boost::beast::http::verb::delete_ ? core::Op::del
+                                                                            : core::Op::put;
+      metrics_.request_done(op, RequestOutcome::bad_request, seconds_since(received));
+    }
+    return respond(std::move(*response));
+  }
   if (auto* file = std::get_if<net::PageFile>(&call)) return respond(embedded_file_response(file->name));
   if (auto* page = std::get_if<net::InfoPage>(&call)) {
     net::HttpResponse response;
-    response.body = info_page(*page);
-    if (*page == net::InfoPage::health && stopping_) response.status = 503;  // still live, no longer ready
     // Any page may read the info pages: the dashboard served by one node fetches every node's /cluster.
     response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    if (*page == net::InfoPage::metrics) {
+      response.body = metrics_page();
+      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return respond(std::move(response));
+    }
+    response.body = info_page(*page);
+    if (*page == net::InfoPage::health && stopping_) response.status = 503;  // still live, no longer ready
     return respond(std::move(response));
   }
   if (stopping_) {
@@ -478,7 +518,7 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   }
   auto& client_request = std::get<core::ClientRequest>(call);
   core::RequestId id = next_client_id_++;
-  pending_http_.emplace(id, PendingHttp{std::move(respond), client_request.op, client_request.key});
+  pending_http_.emplace(id, PendingHttp{std::move(respond), client_request.op, client_request.key, received});
   runner_->client_request(id, std::move(client_request));
 }
 
@@ -540,9 +580,7 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
       w.Key("address");
       w.String(member(m).c_str());
       w.Key("node_id");
-      auto announced = state.node_ids.find(ring.members()[m]);
-      w.String(!node_->peer_node_id(m).empty() || announced == state.node_ids.end() ? node_->peer_node_id(m).c_str()
-                                                                                   : announced->second.c_str());
+      w.String(member_node_id(m).c_str());
       w.Key("zone");  // as the node announced it (--zone); the ring places by it from its next version
       if (auto zone = state.zones.find(ring.members()[m]); zone == state.zones.end()) {
         w.Null();
@@ -634,6 +672,18 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
   }
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string Server::Impl::metrics_page() const {
+  MetricsSnapshot snapshot;
+  for (core::MemberIndex m = 0; m < node_->ring().members().size(); ++m) snapshot.members.push_back(member(m));
+  snapshot.peer = peers_->counters();
+  snapshot.http = http_->counters();
+  snapshot.storage = engine_->stats();
+  snapshot.bad_peer_messages = bad_peer_messages_;
+  snapshot.requests_in_flight = pending_http_.size();
+  snapshot.now_ms = now_ms();
+  return metrics_.render(*node_, snapshot);
 }
 
 Server::Server(NodeConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}

@@ -47,15 +47,6 @@ core::Ring make_ring(const ClusterOptions& options, const std::vector<std::strin
   return std::move(ring).value();
 }
 
-const char* message_name(const core::PeerMessage& m) {
-  static constexpr const char* names[] = {"hello", "replica_read", "read_reply", "replica_write", "write_reply",
-                                          "forward", "forward_reply", "hinted_write", "hinted_write_reply",
-                                          "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull", "gossip",
-                                          "reap_check", "reap_check_reply", "reap"};
-  static_assert(std::size(names) == std::variant_size_v<core::PeerMessage>, "a name per peer message");
-  return names[m.index()];
-}
-
 // Drops the newest sibling: the broken merge the mutation test expects the checker to catch.
 std::string drop_a_sibling(const std::string& bytes) {
   auto object = core::decode_object(bytes);
@@ -249,7 +240,7 @@ void Cluster::push(uint64_t at_ms, size_t node, What what, uint64_t handle) {
 
 uint64_t Cluster::submit(size_t at, core::ClientRequest request) {
   uint64_t handle = next_handle_++;
-  if (request.op != core::Op::get) requests_[handle] = request;
+  if (request.op == core::Op::put || request.op == core::Op::del) requests_[handle] = request;  // writes
   push(now_ms_, at, std::move(request), handle);
   return handle;
 }
@@ -306,8 +297,7 @@ void Cluster::deliver(Event& e) {
       [&](auto& what) {
         using W = std::decay_t<decltype(what)>;
         if constexpr (std::is_same_v<W, core::ClientRequest>) {
-          static const char* ops[] = {"get", "put", "delete"};
-          note(where + "client#" + std::to_string(e.handle) + " " + ops[static_cast<int>(what.op)] + " " + what.key +
+          note(where + "client#" + std::to_string(e.handle) + " " + core::to_string(what.op) + " " + what.key +
                (what.value.empty() ? "" : " " + what.value));
           runner.client_request(e.handle, std::move(what));
         } else if constexpr (std::is_same_v<W, CommitDone>) {
@@ -320,7 +310,7 @@ void Cluster::deliver(Event& e) {
           note(where + "peer_down n" + std::to_string(what.peer));
           runner.peer_down(what.peer);
         } else if constexpr (std::is_same_v<W, std::pair<core::MemberIndex, core::PeerMessage>>) {
-          note(where + message_name(what.second) + " from n" + std::to_string(what.first));
+          note(where + core::message_name(what.second) + " from n" + std::to_string(what.first));
           runner.peer_message(what.first, std::move(what.second));
         }
       },

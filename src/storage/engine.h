@@ -62,6 +62,15 @@ struct UpdateResult {
   Status status;
   std::string stored;
 };
+// What an engine tells monitoring (GET /metrics); 0 where it keeps no such thing.
+struct EngineStats {
+  uint64_t keys_estimate = 0;     // RocksDB's estimate: tombstones and overwrites not yet compacted count
+  uint64_t bytes_on_disk = 0;     // table files and write-ahead logs
+  uint64_t compactions = 0;       // completed since the engine opened
+  uint64_t row_cache_hits = 0;    // reads answered by the row cache (row_cache.h)
+  uint64_t row_cache_misses = 0;  // reads that went to RocksDB
+};
+
 // Visits one key; returns false to stop the scan.
 using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
 
@@ -86,6 +95,8 @@ class Engine {
   virtual Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) = 0;
   // Makes everything written so far durable (on clean shutdown).
   virtual Status sync() = 0;
+  // Safe from any thread; cheap enough for every scrape.
+  virtual EngineStats stats() const { return {}; }
 };
 
 // Opens (creating if missing) a RocksDB engine in `path`. Errors name the path.

@@ -52,9 +52,16 @@ class MemoryEngine final : public Engine {
 
   Status sync() override { return Status::ok(); }
 
+  EngineStats stats() const override {
+    std::shared_lock lock(mutex_);
+    EngineStats stats;
+    stats.keys_estimate = data_.size();  // exact here (hints and tombstones included)
+    return stats;
+  }
+
  private:
   KeyLock locks_{1024};
-  std::shared_mutex mutex_;
+  mutable std::shared_mutex mutex_;
   std::map<std::string, std::string> data_;
 };
 

@@ -7,6 +7,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -23,16 +24,25 @@
 namespace md::storage {
 namespace {
 
+// Counts compactions as RocksDB completes them (its listeners run on its background threads).
+struct CompactionCounter final : rocksdb::EventListener {
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
+    completed.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::atomic<uint64_t> completed{0};
+};
+
 class RocksDbEngine final : public Engine {
  public:
   RocksDbEngine(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db, std::string path,
-                const Options& options)
+                const Options& options, std::shared_ptr<CompactionCounter> compactions)
       : env_(std::move(env)),
         db_(std::move(db)),
         path_(std::move(path)),
         options_(options),
         locks_(options.lock_stripes),
-        rows_(options.row_cache_bytes) {
+        rows_(options.row_cache_bytes),
+        compactions_(std::move(compactions)) {
     write_options_.sync = options.sync == SyncPolicy::always;
     if (options.sync == SyncPolicy::interval) syncer_ = std::thread([this] { sync_periodically(); });
   }
@@ -48,6 +58,27 @@ class RocksDbEngine final : public Engine {
     }
     (void)sync();  // the owner syncs first and reports a failure; this is only a last try
     db_->Close();
+  }
+
+  EngineStats stats() const override {
+    EngineStats stats;
+    auto property = [this](const std::string& name) {
+      uint64_t value = 0;
+      return db_->GetIntProperty(name, &value) ? value : 0;
+    };
+    stats.keys_estimate = property(rocksdb::DB::Properties::kEstimateNumKeys);
+    // The whole directory (tables, logs, manifests); a file that a compaction removes meanwhile
+    // counts 0, and no error throws.
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it(path_, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code size_error;
+      const uintmax_t size = it->is_regular_file(size_error) ? it->file_size(size_error) : 0;
+      if (!size_error) stats.bytes_on_disk += size;
+    }
+    stats.compactions = compactions_->completed.load(std::memory_order_relaxed);
+    stats.row_cache_hits = row_hits_.load(std::memory_order_relaxed);
+    stats.row_cache_misses = row_misses_.load(std::memory_order_relaxed);
+    return stats;
   }
 
   Status get(Partition p, std::string_view key, std::string* value) override {
@@ -129,7 +160,11 @@ class RocksDbEngine final : public Engine {
   Result<std::optional<std::string>> read(const std::string& k) {
     std::string value;
     RowCache::Miss miss;
-    if (rows_.lookup(k, &value, &miss)) return std::optional<std::string>(std::move(value));
+    if (rows_.lookup(k, &value, &miss)) {
+      row_hits_.fetch_add(1, std::memory_order_relaxed);
+      return std::optional<std::string>(std::move(value));
+    }
+    row_misses_.fetch_add(1, std::memory_order_relaxed);
     auto s = db_->Get(rocksdb::ReadOptions(), k, &value);
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return to_status(s, "get");
@@ -158,6 +193,8 @@ class RocksDbEngine final : public Engine {
   // After a failed write or sync RocksDB refuses every write, and syncing its WAL again trips an
   // assertion (Debian builds RocksDB with assertions on): from then on sync() only reports it.
   std::atomic<bool> write_failed_{false};
+  std::atomic<uint64_t> row_hits_{0}, row_misses_{0};
+  std::shared_ptr<CompactionCounter> compactions_;
 };
 
 }  // namespace
@@ -184,10 +221,13 @@ Result<std::unique_ptr<Engine>> open_rocksdb_engine(const std::string& path, con
     env = rocksdb::NewCompositeEnv(options.file_system);
     db_options.env = env.get();
   }
+  auto compactions = std::make_shared<CompactionCounter>();
+  db_options.listeners.push_back(compactions);
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, path, &raw);
   if (!s.ok()) return Status::io_error("cannot open rocksdb in " + path + ": " + s.ToString());
-  return std::unique_ptr<Engine>(std::make_unique<RocksDbEngine>(std::move(env), std::unique_ptr<rocksdb::DB>(raw), path, options));
+  return std::unique_ptr<Engine>(std::make_unique<RocksDbEngine>(std::move(env), std::unique_ptr<rocksdb::DB>(raw), path,
+                                                                 options, std::move(compactions)));
 }
 
 }  // namespace md::storage

@@ -147,7 +147,7 @@ class Replication(ClusterTest):
             self.assertGreaterEqual(counter(watcher, "suspicions"), 1)
             table = self.run_cli("status", "--node", f"127.0.0.1:{watcher}", check_code=0).stdout
             row = next(line for line in table.splitlines() if f":{hung} " in line)
-            self.assertEqual(row.split()[2], "suspect", table)
+            self.assertEqual(row.split()[3], "suspect", table)
             self.assertIn("suspicions=", table)
         finally:
             c.procs[hung].send_signal(signal.SIGCONT)

@@ -35,7 +35,7 @@ class NodeTest : public ::testing::Test {
   ClientResponse call(size_t at, ClientRequest request) {
     auto response = cluster.await(cluster.submit(at, std::move(request)));
     EXPECT_TRUE(response.has_value());
-    return response.value_or(ClientResponse{Outcome::internal_error, "no answer", {}, {}, 0, 0});
+    return response.value_or(ClientResponse{Outcome::internal_error, "no answer", {}, {}, 0, 0, {}});
   }
   sim::Cluster cluster{sim::ClusterOptions{}};
 };

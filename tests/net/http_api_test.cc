@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "core/object_codec.h"
+
 namespace md::net {
 namespace {
 
@@ -29,6 +31,44 @@ TEST(HttpApi, a_put_keeps_its_value_as_compact_json_and_reads_params_from_body_a
   EXPECT_EQ(r->value, R"({"a":[1,2]})");
   EXPECT_EQ(r->n, 3);
   EXPECT_EQ(r->w, 2);  // the query wins
+}
+
+TEST(HttpApi, an_inspect_takes_n_and_r_only_and_answers_each_replica_and_the_read) {
+  auto call = parse_api_request(make(http::verb::get, "/inspect/user 1", "", {{"R", "3"}, {"N", "3"}}), ApiLimits{});
+  auto* r = std::get_if<core::ClientRequest>(&call);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->op, core::Op::inspect);
+  EXPECT_EQ(r->key, "user 1");
+  EXPECT_EQ(r->r, 3);
+  auto status = [](ApiCall c) { return std::get<HttpResponse>(c).status; };
+  EXPECT_EQ(status(parse_api_request(make(http::verb::get, "/inspect/k", "", {{"W", "2"}}), ApiLimits{})), 400u);
+  EXPECT_EQ(status(parse_api_request(make(http::verb::put, "/inspect/k"), ApiLimits{})), 405u);
+  EXPECT_EQ(status(parse_api_request(make(http::verb::get, "/inspect/"), ApiLimits{})), 400u);
+
+  core::DvvSet stored;
+  stored.update(core::VersionVector{}, "node_a", false, "\"v1\"");
+  core::ClientResponse response;
+  response.required = 2;
+  response.acknowledged = 2;
+  response.siblings = stored.siblings();
+  response.replicas = {{0, core::ReplicaCopy::State::copy, core::encode_object(stored)},
+                       {1, core::ReplicaCopy::State::missing, {}},
+                       {2, core::ReplicaCopy::State::unreachable, {}}};
+  auto http = inspect_response("k", 7, response, {{"10.0.0.1:5001", "node_a"}, {"10.0.0.2:5001", "node_b"},
+                                                   {"10.0.0.3:5001", "node_c"}});
+  EXPECT_EQ(http.status, 200u);
+  EXPECT_NE(http.body.find(R"("partition":7,"N":3,"R":2)"), std::string::npos) << http.body;
+  EXPECT_NE(http.body.find(R"({"address":"10.0.0.1:5001","node_id":"node_a","status":"ok","version_vector":{"node_a":1},)"
+                           R"("siblings":[{"value":"v1","clock":{"node_a":1},"tombstone":false}]})"),
+            std::string::npos)
+      << http.body;
+  EXPECT_NE(http.body.find(R"("status":"missing")"), std::string::npos) << http.body;
+  EXPECT_NE(http.body.find(R"("status":"unreachable")"), std::string::npos) << http.body;
+  EXPECT_NE(http.body.find(R"("read":{"status":"ok","replies":2,"siblings":[{"value":"v1")"), std::string::npos)
+      << http.body;
+  response.acknowledged = 1;  // R not reached: the read would have failed
+  http = inspect_response("k", 7, response, {{"a:1", "a"}, {"b:1", "b"}, {"c:1", "c"}});
+  EXPECT_NE(http.body.find(R"("read":{"status":"unavailable","replies":1})"), std::string::npos) << http.body;
 }
 
 TEST(HttpApi, writes_are_sloppy_unless_asked_for_a_strict_quorum) {
@@ -132,7 +172,7 @@ TEST(HttpApi, conflicts_show_every_sibling_with_its_clock) {
 }
 
 TEST(HttpApi, quorum_failures_are_503_with_the_counts) {
-  core::ClientResponse response{core::Outcome::unavailable, "write quorum not reached", {}, {}, 2, 3};
+  core::ClientResponse response{core::Outcome::unavailable, "write quorum not reached", {}, {}, 2, 3, {}};
   auto r = kv_response(core::Op::put, "k", response);
   EXPECT_EQ(r.status, 503u);
   EXPECT_EQ(r.body, R"({"status":"error","error":"write quorum not reached","required":3,"acknowledged":2,"key":"k"})");
