@@ -73,12 +73,12 @@ class DashboardHttpTest(ClusterTest):
         self.assertEqual(request(self.port, "POST", "/dashboard", body="").status, 405)
 
     def test_info_pages_allow_any_origin_and_kv_does_not(self):
-        for path in ("/cluster", "/ring", "/health", "/health/live"):
+        for path in ("/cluster", "/ring", "/health", "/health/live", "/metrics"):
             r = request(self.port, "GET", path, headers={"Origin": "http://127.0.0.1:25199"})
             self.assertEqual(r.status, 200, path)
             self.assertEqual(r.headers.get("access-control-allow-origin"), "*", path)
         self.assertEqual(request(self.port, "PUT", "/kv/cors", {"value": 1}).status, 200)
-        for method, path in (("GET", "/kv/cors"), ("GET", "/kv/missing"), ("DELETE", "/kv/cors")):
+        for method, path in (("GET", "/kv/cors"), ("GET", "/kv/missing"), ("GET", "/inspect/cors"), ("DELETE", "/kv/cors")):
             r = request(self.port, method, path, headers={"Origin": "http://127.0.0.1:25199"})
             self.assertNotIn("access-control-allow-origin", r.headers, f"{method} {path}")
 
@@ -166,16 +166,19 @@ class DashboardBrowserTest(ClusterTest):
         stop = threading.Event()
 
         def traffic():
-            for i in range(3000):
+            for i in range(5000):
                 if stop.is_set():
                     return
-                request(port, "PUT" if i % 3 == 0 else "GET", f"/kv/traffic-{i % 50}", {"value": i} if i % 3 == 0 else None)
+                method = "PUT" if i % 6 in (0, 3) else "DELETE" if i % 6 == 5 else "GET"
+                request(port, method, f"/kv/traffic-{i % 50}", {"value": i} if method == "PUT" else None)
                 stop.wait(0.005)
         sender = threading.Thread(target=traffic)
         sender.start()
-        try:
-            self.wait(lambda d: int(d.find_element(By.ID, "traffic-summary").get_attribute("data-requests") or 0) >= 300,
-                      "the traffic chart to count 300 requests", timeout=60)
+        summary = self.browser.find_element(By.ID, "traffic-summary")
+        try:  # 15 samples: lines a reader can see in the screenshot
+            self.wait(lambda d: int(summary.get_attribute("data-requests") or 0) >= 300 and
+                      int(summary.get_attribute("data-samples")) >= 15, "the traffic chart to count 300 requests",
+                      timeout=60)
         finally:
             stop.set()
             sender.join()

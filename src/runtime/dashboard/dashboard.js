@@ -6,7 +6,8 @@
 (() => {
   const POLL_MS = 1000;
   const METRICS_RETRY_MS = 10000;  // while this node has no /metrics
-  const WINDOW_S = 300;            // the charts' span
+  const WINDOW_S = 300;            // what the page keeps: the charts' widest span
+  const MIN_SPAN_S = 60;           // the narrowest, while the page has less
   const LATENCY_WINDOW_S = 10;     // each latency point: the requests of the 10 s before it
   const FETCH_TIMEOUT_MS = 2500;
   const SEVERITY = { up: 0, suspect: 1, down: 2 };
@@ -346,9 +347,12 @@
       summaryNode.setAttribute("data-requests", String(total));
     }
     summaryNode.setAttribute("data-samples", String(history.length));
-    drawChart($("throughput-chart"), Object.keys(rates).map((op) => ({ colour: OP_COLOURS[op], points: rates[op] })), now, "/s");
+    const span = chartSpan(now);
+    drawChart($("throughput-chart"), Object.keys(rates).map((op) => ({ colour: OP_COLOURS[op], points: rates[op] })), now,
+              span, "/s");
     drawChart($("latency-chart"), Object.keys(quantiles).map((q) => ({ colour: QUANTILE_COLOURS[q], points: quantiles[q] })),
-              now, " ms");
+              now, span, " ms");
+    $("chart-span").textContent = span === 60 ? "minute" : span < 120 ? `${span} s` : `${span / 60} minutes`;
     $("throughput-chart").setAttribute("aria-label", `Requests per second now: ${
       Object.keys(rates).map((op) => `${op} ${last(rates[op]).toFixed(1)}`).join(", ")}`);
     $("latency-chart").setAttribute("aria-label", `Latency now: p50 ${last(quantiles.p50).toFixed(2)} ms, ` +
@@ -362,8 +366,14 @@
     return [1, 2, 5, 10].map((m) => m * power).find((c) => c >= v);
   }
 
-  // Lines over the last WINDOW_S seconds, with a scale and a grid; null values break a line.
-  function drawChart(canvas, series, now, unit) {
+  // The charts' span: what the page has collected, from one to five minutes.
+  function chartSpan(now) {
+    const collected = history.length ? (now - history[0].t) / 1000 : 0;
+    return Math.min(WINDOW_S, Math.max(MIN_SPAN_S, Math.ceil(collected / 30) * 30));
+  }
+
+  // Lines over the last `span` seconds, with a scale and a grid; null values break a line.
+  function drawChart(canvas, series, now, span, unit) {
     const ratio = window.devicePixelRatio || 1;
     const width = canvas.clientWidth;
     const height = canvas.clientHeight;
@@ -376,11 +386,11 @@
     ctx.clearRect(0, 0, width, height);
     const style = getComputedStyle(canvas);
     const pad = { left: 56, right: 12, top: 10, bottom: 22 };
-    const start = now - WINDOW_S * 1000;
+    const start = now - span * 1000;
     const visible = (t) => t >= start;
     const max = niceCeiling(Math.max(0, ...series.flatMap((s) => s.points.filter(([t, v]) => visible(t) && v !== null)
                                                                      .map(([, v]) => v))));
-    const x = (t) => pad.left + ((t - start) / (WINDOW_S * 1000)) * (width - pad.left - pad.right);
+    const x = (t) => pad.left + ((t - start) / (span * 1000)) * (width - pad.left - pad.right);
     const y = (v) => height - pad.bottom - (v / max) * (height - pad.top - pad.bottom);
 
     ctx.font = `11px ${style.fontFamily}`;
@@ -399,8 +409,10 @@
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    for (let minutes = 5; minutes >= 0; minutes--) {
-      ctx.fillText(minutes ? `−${minutes} min` : "now", x(now - minutes * 60000), height - pad.bottom + 6);
+    const step = [10, 15, 30, 60].find((s) => span / s <= 6);
+    for (let ago = Math.floor(span / step) * step; ago >= 0; ago -= step) {
+      const label = ago === 0 ? "now" : step < 60 ? `−${ago} s` : `−${ago / 60} min`;
+      ctx.fillText(label, x(now - ago * 1000), height - pad.bottom + 6);
     }
     ctx.lineWidth = 1.75;
     for (const { colour, points } of series) {
