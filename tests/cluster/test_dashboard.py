@@ -129,7 +129,9 @@ class DashboardBrowserTest(ClusterTest):
             lambda driver: condition(driver), message=f"waiting for {what}")
 
     def statuses(self, selector):
-        return [e.get_attribute("data-status") for e in self.browser.find_elements(By.CSS_SELECTOR, selector)]
+        """In one script: the page redraws its tables every second, so found elements go stale."""
+        return self.browser.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map((e) => e.getAttribute('data-status'));", selector)
 
     def console_errors(self, allowed=()):
         entries = self.browser.get_log("browser")
