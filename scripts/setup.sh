@@ -17,6 +17,7 @@ packages=(
   iproute2 nftables                  # multi-host test: network namespaces, a bridge, partitions
   dpkg-dev systemd python3-yaml      # the Debian package (dpkg-shlibdeps), its unit's and manifests' checks
   clang libclang-rt-14-dev           # the fuzz targets (fuzz/): clang's libFuzzer and sanitizer runtimes
+  prometheus                         # the monitoring test: a real Prometheus and promtool
   chromium chromium-driver python3-selenium  # the dashboard's test in a real (headless) browser
 )
 
@@ -32,5 +33,7 @@ echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# redis-server's package starts a system service; the benchmark starts its own instance.
-if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+# redis-server's and prometheus's packages start system services; the tests start their own.
+if command -v systemctl >/dev/null 2>&1; then
+  $sudo systemctl disable --now redis-server prometheus >/dev/null 2>&1 || true
+fi
