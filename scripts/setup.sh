@@ -19,6 +19,7 @@ packages=(
   dpkg-dev systemd python3-yaml      # the Debian package (dpkg-shlibdeps), its unit's and manifests' checks
   clang libclang-rt-14-dev           # the fuzz targets (fuzz/): clang's libFuzzer and sanitizer runtimes
   prometheus                         # the monitoring test: a real Prometheus and promtool
+  chromium chromium-driver python3-selenium  # the dashboard's test in a real (headless) browser
 )
 
 missing=()

@@ -258,17 +258,24 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
     return parse_inspect(request, std::string_view(request.path).substr(inspect.size()), limits);
   }
   if (request.path == "/cluster/join") return parse_join(request);
+  const bool get = request.method == boost::beast::http::verb::get;
+  auto get_only = [&] {
+    return error_response(405, "method " + request.method_string + " is not allowed on " + request.path + "; use GET");
+  };
+  constexpr std::string_view dashboard = "/dashboard";
+  if (request.path == "/") return get ? ApiCall(PageFile{"home.html"}) : get_only();
+  if (request.path == dashboard || request.path.starts_with("/dashboard/")) {
+    std::string_view name = std::string_view(request.path).substr(std::min(request.path.size(), dashboard.size() + 1));
+    return get ? ApiCall(PageFile{name.empty() ? "index.html" : std::string(name)}) : get_only();
+  }
   for (auto [path, page] : {std::pair{"/health", InfoPage::health}, std::pair{"/health/live", InfoPage::live},
                             std::pair{"/cluster", InfoPage::cluster}, std::pair{"/ring", InfoPage::ring},
                             std::pair{"/metrics", InfoPage::metrics}}) {
-    if (request.path != path) continue;
-    if (request.method != boost::beast::http::verb::get) {
-      return error_response(405, "method " + request.method_string + " is not allowed on " + path + "; use GET");
-    }
-    return page;
+    if (request.path == path) return get ? ApiCall(page) : get_only();
   }
   return error_response(404, "no such route: " + request.method_string + " " + request.path +
-                                 " (routes: /kv/{key}, /inspect/{key}, /health, /health/live, /cluster, /ring, /metrics, /cluster/join)");
+                                 " (routes: /kv/{key}, /inspect/{key}, /health, /health/live, /cluster, /ring, /metrics, "
+                                 "/cluster/join, /, /dashboard)");
 }
 
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response) {

@@ -3,6 +3,7 @@
 // Pure translation, no sockets. Routes (docs/api.md):
 //   PUT|GET|DELETE /kv/{key}   GET /inspect/{key}   GET /health (ready)   GET /health/live   GET /cluster
 //   GET /ring   GET /metrics (Prometheus text)
+//   GET / (links to the pages)   GET /dashboard[/{file}] (the live dashboard, runtime/embedded_files.h)
 //   POST /cluster/join {"address": "host:port", "node_id": "...", "zone": "..." (optional)}
 //   (a node's --join; answered with the cluster state in protobuf, net/peer_codec.h)
 // Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
@@ -36,7 +37,11 @@ struct JoinRequest {
   std::string node_id;
   std::string zone;  // optional: the joiner's --zone
 };
-using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, HttpResponse>;
+// GET / ("home.html"), /dashboard ("index.html") or /dashboard/{name}: a file the runtime embeds.
+struct PageFile {
+  std::string name;
+};
+using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, PageFile, HttpResponse>;
 
 ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits);
 

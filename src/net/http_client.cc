@@ -74,7 +74,7 @@ Result<HttpResponse> HttpClient::attempt(http::verb verb, std::string_view targe
   }
   if (!response.keep_alive()) stream_.reset();
   return HttpResponse{response.result_int(), std::move(response.body()),
-                      std::string(response[http::field::content_type])};
+                      std::string(response[http::field::content_type]), {}};
 }
 
 std::string url_encode_path_segment(std::string_view text) {

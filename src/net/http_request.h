@@ -30,6 +30,7 @@ struct HttpResponse {
   unsigned status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // sent besides Content-Type (e.g. CORS)
 };
 
 // {"status":"error","error":"<message>"} with the message escaped as a JSON string.

@@ -67,6 +67,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
     http::response<http::string_body> response{static_cast<http::status>(r.status), version};
     response.set(http::field::server, "minidynamo");
     response.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) response.set(name, value);
     if (options_.compress_responses) {
       response.set(http::field::vary, "Accept-Encoding");
       if (encoding != Codec::identity && r.body.size() >= options_.compression_min_bytes) {
@@ -85,7 +86,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
 
   // An error answer with the JSON error body.
   static HttpResponse error(unsigned status, std::string_view message) {
-    return HttpResponse{status, json_error_body(message), "application/json"};
+    return HttpResponse{status, json_error_body(message), "application/json", {}};
   }
 
   static asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket) {

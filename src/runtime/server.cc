@@ -29,6 +29,7 @@
 #include "runtime/actor_epoch.h"
 #include "runtime/durable_file.h"
 #include "runtime/durable_writer.h"
+#include "runtime/embedded_files.h"
 #include "runtime/node_metrics.h"
 
 namespace md::runtime {
@@ -499,8 +500,11 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
     }
     return respond(std::move(*response));
   }
+  if (auto* file = std::get_if<net::PageFile>(&call)) return respond(embedded_file_response(file->name));
   if (auto* page = std::get_if<net::InfoPage>(&call)) {
     net::HttpResponse response;
+    // Any page may read the info pages: the dashboard served by one node fetches every node's /cluster.
+    response.headers.emplace_back("Access-Control-Allow-Origin", "*");
     if (*page == net::InfoPage::metrics) {
       response.body = metrics_page();
       response.content_type = "text/plain; version=0.0.4; charset=utf-8";

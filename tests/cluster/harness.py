@@ -20,9 +20,10 @@ HOST = "127.0.0.1"
 
 
 class Response:
-    def __init__(self, status, body):
+    def __init__(self, status, body, headers=()):
         self.status = status
         self.raw = body
+        self.headers = {name.lower(): value for name, value in headers}
         try:
             self.json = json.loads(body) if body else None
         except ValueError:
@@ -40,7 +41,7 @@ def request(port, method, path, body=None, headers=None, timeout=10, host=HOST):
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
-        return Response(r.status, r.read().decode("utf-8", "replace"))
+        return Response(r.status, r.read().decode("utf-8", "replace"), r.getheaders())
     finally:
         conn.close()
 

@@ -146,6 +146,17 @@ TEST(HttpApi, routes_and_methods) {
   EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::put, "/ring"), {})).status, 405u);
 }
 
+TEST(HttpApi, the_home_page_and_the_dashboard_are_embedded_files) {
+  auto file = [](std::string path) { return std::get<PageFile>(parse_api_request(make(http::verb::get, path), {})).name; };
+  EXPECT_EQ(file("/"), "home.html");
+  EXPECT_EQ(file("/dashboard"), "index.html");
+  EXPECT_EQ(file("/dashboard/"), "index.html");
+  EXPECT_EQ(file("/dashboard/dashboard.js"), "dashboard.js");
+  EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::get, "/dashboardx"), {})).status, 404u);
+  EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::post, "/"), {})).status, 405u);
+  EXPECT_EQ(std::get<HttpResponse>(parse_api_request(make(http::verb::put, "/dashboard/x.js"), {})).status, 405u);
+}
+
 TEST(HttpApi, conflicts_show_every_sibling_with_its_clock) {
   core::ClientResponse response;
   core::Sibling a{core::Dot{"node_5001", 2}, {}, false, "\"Alice\""};

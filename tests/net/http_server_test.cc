@@ -41,7 +41,7 @@ class ServerFixture {
   }
   // Answers the request held at /hold.
   void release() {
-    asio::post(io_, [this] { held_(HttpResponse{200, "released", "text/plain"}); });
+    asio::post(io_, [this] { held_(HttpResponse{200, "released", "text/plain", {}}); });
   }
   HttpServer::Counters counters() {
     std::promise<HttpServer::Counters> p;
@@ -60,10 +60,12 @@ class ServerFixture {
     }
     if (r.path == "/later" || r.path == "/slow") {  // answers from a timer, after the handler returned
       auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(r.path == "/later" ? 20 : 1000));
-      timer->async_wait([timer, respond, body](boost::system::error_code) { respond(HttpResponse{202, body, "text/plain"}); });
+      timer->async_wait([timer, respond, body](boost::system::error_code) { respond(HttpResponse{202, body, "text/plain", {}}); });
       return;
     }
-    respond(HttpResponse{200, body, "text/plain"});
+    HttpResponse response{200, body, "text/plain", {}};
+    if (r.path == "/headers") response.headers = {{"Access-Control-Allow-Origin", "*"}, {"X-Test", "yes"}};
+    respond(std::move(response));
   }
   asio::io_context io_;
   Responder held_;
@@ -99,6 +101,14 @@ TEST(HttpServer, the_handler_sees_method_decoded_path_query_and_body_and_keep_al
     EXPECT_EQ(r->body, "GET /kv/user " + std::to_string(i) + " [R=2;x=a b;] {\"R\":2}");
   }
   EXPECT_EQ(server.counters().connections_accepted, 1u);
+}
+
+TEST(HttpServer, a_response_carries_the_handlers_extra_headers) {
+  ServerFixture server(24190);
+  auto reply = raw_exchange(24190, "GET /headers HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(reply.find("\r\nAccess-Control-Allow-Origin: *\r\n"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("\r\nX-Test: yes\r\n"), std::string::npos) << reply;
+  EXPECT_EQ(raw_exchange(24190, "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n").find("Access-Control"), std::string::npos);
 }
 
 TEST(HttpServer, an_asynchronous_answer_is_delivered) {
