@@ -21,6 +21,16 @@ bool everyone_agrees(Cluster& cluster) {
   return true;
 }
 
+// Writes "key<i>" = "v<i>" through node `via` and expects it acknowledged.
+void write_key(Cluster& cluster, int i, size_t via) {
+  core::ClientRequest put;
+  put.op = core::Op::put;
+  put.key = "key" + std::to_string(i);
+  put.value = "\"v" + std::to_string(i) + "\"";
+  auto answer = cluster.await(cluster.submit(via, put));
+  ASSERT_TRUE(answer && answer->outcome == core::Outcome::ok) << put.key;
+}
+
 struct JoinTimes {
   uint64_t admitted_ms = 0;   // the claimant's ring has the newcomer
   uint64_t converged_ms = 0;  // every node, the newcomer included, holds the same state
@@ -97,17 +107,9 @@ TEST(Membership, replicas_are_placed_by_zone_so_losing_a_zone_loses_no_key) {
   options.seed = 5;
   Cluster cluster(options);
   constexpr int kKeys = 200;
-  auto write = [&](int i) {
-    core::ClientRequest put;
-    put.op = core::Op::put;
-    put.key = "key" + std::to_string(i);
-    put.value = "\"v" + std::to_string(i) + "\"";
-    auto answer = cluster.await(cluster.submit(static_cast<size_t>(i) % 6, put));
-    ASSERT_TRUE(answer && answer->outcome == core::Outcome::ok) << put.key;
-  };
-  for (int i = 0; i < kKeys / 2; ++i) write(i);  // before the claimant knows every zone
+  for (int i = 0; i < kKeys / 2; ++i) write_key(cluster, i, static_cast<size_t>(i) % 6);  // zones not known yet
   cluster.run_for(10'000);
-  for (int i = kKeys / 2; i < kKeys; ++i) write(i);
+  for (int i = kKeys / 2; i < kKeys; ++i) write_key(cluster, i, static_cast<size_t>(i) % 6);
   cluster.run_for(30'000);  // anti-entropy rounds
   ASSERT_TRUE(everyone_agrees(cluster));
   const auto& state = cluster.node(0).cluster_state();
@@ -142,14 +144,7 @@ TEST(Membership, the_newcomer_gets_its_partitions_data_by_anti_entropy_without_r
   options.seed = 11;
   Cluster cluster(options);
   constexpr int kKeys = 200;
-  for (int i = 0; i < kKeys; ++i) {
-    core::ClientRequest put;
-    put.op = core::Op::put;
-    put.key = "key" + std::to_string(i);
-    put.value = "\"v" + std::to_string(i) + "\"";
-    auto answer = cluster.await(cluster.submit(static_cast<size_t>(i) % 4, put));
-    ASSERT_TRUE(answer && answer->outcome == core::Outcome::ok) << put.key;
-  }
+  for (int i = 0; i < kKeys; ++i) write_key(cluster, i, static_cast<size_t>(i) % 4);
   cluster.join(4, 2);
   cluster.run_for(30'000);
   ASSERT_TRUE(cluster.is_member(4));
