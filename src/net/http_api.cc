@@ -146,14 +146,11 @@ ApiCall parse_inspect(const HttpRequest& request, std::string_view key, const Ap
 
 ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimits& limits) {
   core::ClientRequest r;
-  switch (request.method) {
-    case boost::beast::http::verb::get: r.op = core::Op::get; break;
-    case boost::beast::http::verb::put: r.op = core::Op::put; break;
-    case boost::beast::http::verb::post: r.op = core::Op::put; break;  // as many clients send writes
-    case boost::beast::http::verb::delete_: r.op = core::Op::del; break;
-    default:
-      return error_response(405, "method " + request.method_string + " is not allowed on /kv/{key}; use GET, PUT or DELETE");
+  const auto op = kv_op(request.method);
+  if (!op) {
+    return error_response(405, "method " + request.method_string + " is not allowed on /kv/{key}; use GET, PUT or DELETE");
   }
+  r.op = *op;
   if (auto s = check_key(key, "/kv/{key}", limits); !s.is_ok()) return bad_request(s.message());
   r.key = std::string(key);
 
@@ -247,6 +244,16 @@ HttpResponse error_response(unsigned status, std::string_view message) {
   response.status = status;
   response.body = json_error_body(message);
   return response;
+}
+
+std::optional<core::Op> kv_op(boost::beast::http::verb method) {
+  switch (method) {
+    case boost::beast::http::verb::get: return core::Op::get;
+    case boost::beast::http::verb::put: return core::Op::put;
+    case boost::beast::http::verb::post: return core::Op::put;  // as many clients send writes
+    case boost::beast::http::verb::delete_: return core::Op::del;
+    default: return std::nullopt;
+  }
 }
 
 ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {

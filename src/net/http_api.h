@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -44,6 +45,10 @@ struct PageFile {
 using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, PageFile, HttpResponse>;
 
 ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits);
+
+// The key operation an HTTP method asks for on /kv/{key} (POST writes, as PUT); nullopt for a
+// method the route does not take.
+std::optional<core::Op> kv_op(boost::beast::http::verb method);
 
 // GET /inspect/{key}: one replica of the key as the runtime names it.
 struct InspectedReplica {
