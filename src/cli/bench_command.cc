@@ -309,7 +309,7 @@ void Bench::report(double seconds) {
   auto ms = [](uint64_t micros) { return static_cast<double>(micros) / 1000.0; };
   if (o_.json) {
     std::printf("{\"workload\":\"%s\",\"distribution\":\"%s\",\"values\":\"%s\",\"value_bytes_mean\":%.0f,"
-                "\"connections\":%u,\"seconds\":%.3f,\"operations\":%llu,"
+                "\"connections\":%u,\"seconds\":%.6f,\"operations\":%llu,"
                 "\"reads\":%llu,\"writes\":%llu,\"ops_per_second\":%.1f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
                 "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"error_rate\":%.6f,\"errors\":{",
                 o_.workload.c_str(), o_.distribution.c_str(), o_.values.c_str(), mean_value_bytes(), o_.connections, seconds,
