@@ -23,14 +23,18 @@ namespace md::core {
 
 using RequestId = uint64_t;
 
+// `list` pages through the keys of the whole cluster in key order (core/key_lister.h); it is
+// coordinated by the node asked and never forwarded.
 // `inspect` reads every replica of the key and answers each one's own copy (ClientResponse::replicas)
 // beside what a read at R would answer, repairing nothing: the dashboard's key inspector. It is
 // coordinated by the node asked, replica or not, and never forwarded.
-enum class Op : uint8_t { get, put, del, inspect };
+enum class Op : uint8_t { get, put, del, list, inspect };
 inline const char* to_string(Op op) {
-  constexpr const char* kNames[] = {"get", "put", "delete", "inspect"};
+  constexpr const char* kNames[] = {"get", "put", "delete", "list", "inspect"};
   return kNames[static_cast<int>(op)];
 }
+
+inline constexpr uint32_t kListLimitMax = 10000;  // keys per page of a list
 
 // A client request as the core sees it, after the HTTP layer parsed it and checked its sizes.
 struct ClientRequest {
@@ -43,6 +47,15 @@ struct ClientRequest {
   // count toward W; false (strict) counts only the key's own N replicas and answers 503 rather
   // than use fallbacks. Reads always ask the N replicas.
   bool sloppy_quorum = true;
+  // A put without a context: false is a blind write, concurrent with every version stored (a new
+  // sibling); true supersedes every version the coordinating replica holds, its own copy's version
+  // vector serving as the context in the same read-modify-write (RESP's SET: repeated SETs never
+  // pile up siblings, while SETs through different coordinators at once still become siblings).
+  bool supersede = false;
+  // list: keys starting with `key` (the prefix), in key order, strictly after `cursor` when given,
+  // at most `limit` of them (1..kListLimitMax; the core refuses others).
+  std::optional<std::string> cursor = std::nullopt;
+  uint32_t limit = 0;
   bool operator==(const ClientRequest&) const = default;
 };
 
@@ -75,6 +88,10 @@ struct ClientResponse {
   // context_token (the merge of the first R replies to arrive), acknowledged (its replies, fewer
   // than required = R if R were not reached). Never on the wire: inspects are not forwarded.
   std::vector<ReplicaCopy> replicas;
+  // Op::list: the page's live keys, in order, and where the next page starts (pass it back as the
+  // request's cursor); nullopt when the listing is complete.
+  std::vector<std::string> keys = {};
+  std::optional<std::string> next_cursor = std::nullopt;
   bool operator==(const ClientResponse&) const = default;
 };
 
@@ -214,14 +231,16 @@ inline const char* message_name(const PeerMessage& m) { return kPeerMessageNames
 
 // What a storage update does to a key; apply_update() (replica.h) turns it into new bytes.
 struct CoordinatorWrite {
-  // nullopt: a put without context (a blind write, concurrent with everything stored), or a
-  // delete without context, which covers what this node currently has (as Riak does).
+  // nullopt: a put without context, which is a blind write (concurrent with everything stored)
+  // unless it supersedes; or a delete without context, which covers what this node currently has
+  // (as Riak does).
   std::optional<VersionVector> context;
   bool tombstone = false;
   std::string value;
   uint64_t dot_floor = 0;  // the new dot's counter is above this (DvvSet::update)
   std::string actor;       // the new dot's id: the node's actor in its current epoch (actor_epoch.h)
   uint32_t siblings_max = 0;  // the write is refused if it would leave more siblings than this
+  bool supersede = false;     // a put without context covers what this node has (ClientRequest::supersede)
 };
 struct MergeWrite {
   std::string object;  // encoded

@@ -50,6 +50,7 @@ void Node::on_client_request(uint64_t now_ms, RequestId client, ClientRequest re
 }
 
 void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool forwarded) {
+  if (request.op == Op::list) return out_.fail(origin, Outcome::bad_request, "listing keys is not built yet");
   if (request.key.empty()) return out_.fail(origin, Outcome::bad_request, "the key must not be empty");
   if (pending_requests() >= options_.pending_requests_max) {
     return out_.fail(origin, Outcome::unavailable, "too many requests in flight at this node; retry later");
@@ -64,7 +65,7 @@ void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool for
     if (!decoded.is_ok()) return out_.fail(origin, Outcome::bad_request, decoded.status().message());
     context = std::move(decoded).value();
   }
-  if (request.op == Op::put && !context) ++counters_.blind_writes;
+  if (request.op == Op::put && !context && !request.supersede) ++counters_.blind_writes;
 
   uint32_t partition = ring.partition_of_key(request.key);
   auto pref = ring.preference_list(partition, quorum->n);
@@ -90,7 +91,7 @@ void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool for
                          id_conflict() + "; give one of them a new data dir (docs/operations.md) and restart it");
   }
   CoordinatorWrite update{std::move(context), request.op == Op::del, std::move(request.value), dot_floor_, actor_,
-                          options_.siblings_max};
+                          options_.siblings_max, request.supersede};
   writes_.start(out_, view(), now_ms, origin,
                 WriteRequest{std::move(request.key), partition, std::move(replicas), quorum->w, request.sloppy_quorum,
                              std::move(update)});

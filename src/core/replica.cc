@@ -13,8 +13,10 @@ Result<Applied> apply_update(std::optional<std::string_view> current, const Stor
   }
 
   if (const auto* write = std::get_if<CoordinatorWrite>(&update)) {
-    // A delete without context covers what this node has; a put without one covers nothing.
-    VersionVector context = write->context ? *write->context : (write->tombstone ? object.context() : VersionVector());
+    // A delete without context covers what this node has, as does a superseding put; a blind put
+    // covers nothing.
+    const bool covers_stored = write->tombstone || write->supersede;
+    VersionVector context = write->context ? *write->context : (covers_stored ? object.context() : VersionVector());
     object.update(context, write->actor, write->tombstone, write->value, write->dot_floor);
     if (object.siblings().size() > write->siblings_max) {
       return Status::conflict("the key has reached its limit of " + std::to_string(write->siblings_max) +

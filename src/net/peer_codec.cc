@@ -22,6 +22,7 @@ void to_wire(const core::ClientRequest& r, wire::ClientRequest* out) {
   if (r.r) out->set_r(*r.r);
   if (r.w) out->set_w(*r.w);
   out->set_strict_quorum(!r.sloppy_quorum);
+  out->set_supersede(r.supersede);
 }
 
 void to_wire(const core::ClientResponse& r, wire::ClientResponse* out) {
@@ -80,6 +81,7 @@ Result<core::ClientRequest> from_wire(const wire::ClientRequest& in) {
   if (in.has_r()) r.r = in.r();
   if (in.has_w()) r.w = in.w();
   r.sloppy_quorum = !in.strict_quorum();
+  r.supersede = in.supersede();
   return r;
 }
 

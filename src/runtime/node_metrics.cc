@@ -12,7 +12,7 @@
 namespace md::runtime {
 namespace {
 
-constexpr const char* kOpNames[] = {"get", "put", "delete"};
+constexpr const char* kOpNames[] = {"get", "put", "delete", "list"};
 constexpr const char* kOutcomeNames[] = {"ok", "not_found", "conflict", "too_many_siblings", "quorum_failed",
                                          "bad_request", "error"};
 
@@ -40,12 +40,12 @@ RequestOutcome outcome_of(core::Op op, const core::ClientResponse& response) {
   return RequestOutcome::error;
 }
 
-NodeMetrics::NodeMetrics() : latency_(kOps * kOutcomes, Histogram(Histogram::latency_seconds())) {}
+NodeMetrics::NodeMetrics() : latency_(net::kProtocols * kOps * kOutcomes, Histogram(Histogram::latency_seconds())) {}
 
-void NodeMetrics::request_done(core::Op op, RequestOutcome outcome, double seconds) {
+void NodeMetrics::request_done(net::Protocol protocol, core::Op op, RequestOutcome outcome, double seconds) {
   const auto o = static_cast<size_t>(op);
   if (o >= kOps) return;  // an inspect: the dashboard's, not a client's
-  latency_[o * kOutcomes + static_cast<size_t>(outcome)].observe(seconds);
+  latency_[(static_cast<size_t>(protocol) * kOps + o) * kOutcomes + static_cast<size_t>(outcome)].observe(seconds);
 }
 
 std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s) const {
@@ -62,12 +62,16 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
   // Requests.
   out.family("minidynamo_request_duration_seconds", "histogram",
              "Client requests by protocol, operation and outcome: time from the request read whole to its answer");
-  for (size_t op = 0; op < kOps; ++op) {
-    for (size_t outcome = 0; outcome < kOutcomes; ++outcome) {
-      const auto& h = latency_[op * kOutcomes + outcome];
-      if (h.empty()) continue;  // series appear with their first request
-      h.write(out, "minidynamo_request_duration_seconds",
-              {{"protocol", "http"}, {"op", kOpNames[op]}, {"outcome", kOutcomeNames[outcome]}});
+  for (size_t protocol = 0; protocol < net::kProtocols; ++protocol) {
+    for (size_t op = 0; op < kOps; ++op) {
+      for (size_t outcome = 0; outcome < kOutcomes; ++outcome) {
+        const auto& h = latency_[(protocol * kOps + op) * kOutcomes + outcome];
+        if (h.empty()) continue;  // series appear with their first request
+        h.write(out, "minidynamo_request_duration_seconds",
+                {{"protocol", net::to_string(static_cast<net::Protocol>(protocol))},
+                 {"op", kOpNames[op]},
+                 {"outcome", kOutcomeNames[outcome]}});
+      }
     }
   }
   gauge(out, "minidynamo_requests_in_flight", "Client requests this node is coordinating or forwarding now",

@@ -15,6 +15,7 @@
 
 #include "core/messages.h"
 #include "core/node.h"
+#include "net/client_call.h"
 #include "net/http_server.h"
 #include "net/peer_transport.h"
 #include "runtime/durable_writer.h"
@@ -42,8 +43,8 @@ class NodeMetrics {
  public:
   NodeMetrics();
 
-  // A client request answered after `seconds` (protocol "http" for now).
-  void request_done(core::Op op, RequestOutcome outcome, double seconds);
+  // A client request answered after `seconds`.
+  void request_done(net::Protocol protocol, core::Op op, RequestOutcome outcome, double seconds);
   // A GET answered with `count` siblings.
   void siblings_returned(size_t count) { siblings_.observe(static_cast<double>(count)); }
   // A peer message of kind `kind` (its index in core::PeerMessage), `bytes` long encoded.
@@ -55,12 +56,12 @@ class NodeMetrics {
   std::string render(const core::Node& node, const MetricsSnapshot& snapshot) const;
 
  private:
-  static constexpr size_t kOps = 3;  // get, put, delete: inspects are not counted
+  static constexpr size_t kOps = 4;  // get, put, delete, list: inspects (the dashboard's) are not counted
   static constexpr size_t kOutcomes = 7;
   static constexpr size_t kKinds = std::variant_size_v<core::PeerMessage>;
   static void add(std::atomic<uint64_t>& counter, uint64_t n) { counter.fetch_add(n, std::memory_order_relaxed); }
 
-  std::vector<Histogram> latency_;  // [op * kOutcomes + outcome]
+  std::vector<Histogram> latency_;  // [(protocol * kOps + op) * kOutcomes + outcome]
   Histogram siblings_{{1, 2, 3, 5, 10, 20, 50, 100}};
   std::array<std::atomic<uint64_t>, kKinds> sent_bytes_{};
   std::array<std::atomic<uint64_t>, kKinds> received_bytes_{};

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/node.h"
+#include "net/client_call.h"
 #include "net/http_api.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -107,19 +108,13 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
     }
   }
   void reply(core::RequestId client, core::ClientResponse response) override {
-    auto it = pending_http_.find(client);
-    if (it == pending_http_.end()) return;
-    const auto& [respond, op, key, received] = it->second;
-    metrics_.request_done(op, outcome_of(op, response), seconds_since(received));
-    if (op == core::Op::get && response.outcome == core::Outcome::ok) metrics_.siblings_returned(response.siblings.size());
-    if (op == core::Op::inspect && response.outcome == core::Outcome::ok) {
-      std::vector<net::InspectedReplica> replicas;
-      for (const auto& copy : response.replicas) replicas.push_back({member(copy.member), member_node_id(copy.member)});
-      respond(net::inspect_response(key, node_->ring().partition_of_key(key), response, replicas));
-    } else {
-      respond(net::kv_response(op, key, response));
-    }
-    pending_http_.erase(it);
+    auto it = pending_.find(client);
+    if (it == pending_.end()) return;
+    auto call = std::move(it->second);
+    pending_.erase(it);
+    metrics_.request_done(call.protocol, call.op, outcome_of(call.op, response), seconds_since(call.received));
+    if (call.op == core::Op::get && response.outcome == core::Outcome::ok) metrics_.siblings_returned(response.siblings.size());
+    call.done(std::move(response));
   }
   Status keep_cluster_state(const core::ClusterState& state) override {
     auto status = save_cluster_state(state);
@@ -135,10 +130,11 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   }
 
  private:
-  struct PendingHttp {
-    net::Responder respond;
-    core::Op op;
-    std::string key;
+  // A client request the core is working on, from any front end.
+  struct PendingCall {
+    net::ClientDone done;
+    net::Protocol protocol = net::Protocol::http;
+    core::Op op = core::Op::get;
     std::chrono::steady_clock::time_point received;  // the request read whole
   };
   static double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -166,6 +162,9 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   Result<asio::ip::address> resolve_listen_host();
   void update_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
+  // Every front end's way into the core (net/client_call.h).
+  void submit(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
+              std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now());
   void arm_tick();
   void finish_stop();
   void log_suspicions();
@@ -186,7 +185,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::PeerTransport> peers_;
   std::vector<uint16_t> peer_ports_;  // per member, as the transport knows them
-  std::map<core::RequestId, PendingHttp> pending_http_;
+  std::map<core::RequestId, PendingCall> pending_;
   core::RequestId next_client_id_ = 1;
   uint64_t bad_peer_messages_ = 0;
   std::vector<bool> suspected_;  // per member, as last logged
@@ -493,8 +492,8 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   auto call = net::parse_api_request(request, config_.limits);
   if (auto* response = std::get_if<net::HttpResponse>(&call)) {
     if (request.path == "/kv" || request.path.starts_with("/kv/")) {  // a key request refused before the core saw it
-      metrics_.request_done(net::kv_op(request.method).value_or(core::Op::put), RequestOutcome::bad_request,
-                            seconds_since(received));
+      metrics_.request_done(net::Protocol::http, net::kv_op(request.method).value_or(core::Op::put),
+                            RequestOutcome::bad_request, seconds_since(received));
     }
     return respond(std::move(*response));
   }
@@ -528,9 +527,31 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
     return respond(std::move(response));
   }
   auto& client_request = std::get<core::ClientRequest>(call);
+  const core::Op op = client_request.op;
+  std::string key = client_request.key;
+  submit(net::Protocol::http, std::move(client_request),
+         [this, op, key = std::move(key), respond = std::move(respond)](core::ClientResponse response) {
+           if (op != core::Op::inspect || response.outcome != core::Outcome::ok) {
+             return respond(net::kv_response(op, key, response));
+           }
+           std::vector<net::InspectedReplica> replicas;
+           for (const auto& copy : response.replicas) replicas.push_back({member(copy.member), member_node_id(copy.member)});
+           respond(net::inspect_response(key, node_->ring().partition_of_key(key), response, replicas));
+         },
+         received);
+}
+
+void Server::Impl::submit(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
+                          std::chrono::steady_clock::time_point received) {
+  if (stopping_) {
+    core::ClientResponse refused;
+    refused.outcome = core::Outcome::unavailable;
+    refused.message = "this node is stopping; it did nothing with this request: send it to another node";
+    return done(std::move(refused));
+  }
   core::RequestId id = next_client_id_++;
-  pending_http_.emplace(id, PendingHttp{std::move(respond), client_request.op, client_request.key, received});
-  runner_->client_request(id, std::move(client_request));
+  pending_.emplace(id, PendingCall{std::move(done), protocol, request.op, received});
+  runner_->client_request(id, std::move(request));
 }
 
 // The floor the node's dots are numbered above, as the last run kept it (none yet: 0).
@@ -697,7 +718,7 @@ std::string Server::Impl::metrics_page() const {
   snapshot.http = http_->counters();
   snapshot.storage = engine_->stats();
   snapshot.bad_peer_messages = bad_peer_messages_;
-  snapshot.requests_in_flight = pending_http_.size();
+  snapshot.requests_in_flight = pending_.size();
   snapshot.now_ms = now_ms();
   return metrics_.render(*node_, snapshot);
 }

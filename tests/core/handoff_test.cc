@@ -32,7 +32,7 @@ class Handoff : public ::testing::Test {
   ClientResponse call(size_t at, ClientRequest request) {
     auto response = cluster.await(cluster.submit(at, std::move(request)));
     EXPECT_TRUE(response.has_value());
-    return response.value_or(ClientResponse{Outcome::internal_error, "no answer", {}, {}, 0, 0, {}});
+    return response.value_or(ClientResponse{});  // no answer: the EXPECT above fails the test
   }
   // Hints for `owner` held anywhere in the cluster.
   uint64_t hints_for(size_t owner) {

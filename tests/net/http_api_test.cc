@@ -172,7 +172,11 @@ TEST(HttpApi, conflicts_show_every_sibling_with_its_clock) {
 }
 
 TEST(HttpApi, quorum_failures_are_503_with_the_counts) {
-  core::ClientResponse response{core::Outcome::unavailable, "write quorum not reached", {}, {}, 2, 3, {}};
+  core::ClientResponse response;
+  response.outcome = core::Outcome::unavailable;
+  response.message = "write quorum not reached";
+  response.acknowledged = 2;
+  response.required = 3;
   auto r = kv_response(core::Op::put, "k", response);
   EXPECT_EQ(r.status, 503u);
   EXPECT_EQ(r.body, R"({"status":"error","error":"write quorum not reached","required":3,"acknowledged":2,"key":"k"})");

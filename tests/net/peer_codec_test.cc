@@ -117,7 +117,8 @@ struct Arbitrary<ClientRequest> {
         gen::set(&ClientRequest::op, gen::element(Op::get, Op::put, Op::del)), gen::set(&ClientRequest::key, bytes()),
         gen::set(&ClientRequest::value, bytes()), gen::set(&ClientRequest::context_token, maybe(bytes())),
         gen::set(&ClientRequest::n, maybe(number<int64_t>())), gen::set(&ClientRequest::r, maybe(number<int64_t>())),
-        gen::set(&ClientRequest::w, maybe(number<int64_t>())), gen::set(&ClientRequest::sloppy_quorum));
+        gen::set(&ClientRequest::w, maybe(number<int64_t>())), gen::set(&ClientRequest::sloppy_quorum),
+        gen::set(&ClientRequest::supersede));
   }
 };
 template <>
