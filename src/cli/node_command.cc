@@ -62,6 +62,14 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--peer-port-offset", config->peer_port_offset,
                   "Each node serves its peers on its HTTP port plus this offset (5001 -> 6001)")
       ->capture_default_str();
+  cmd->add_option("--resp-port", config->resp_port,
+                  "Serve the Redis protocol (RESP2/RESP3: redis-cli, Redis clients) on this port; 0 turns it off "
+                  "(default: the HTTP port + 1379, 5001 -> 6380)")
+      ->check(CLI::Range(0u, 65535u));
+  cmd->add_option("--grpc-port", config->grpc_port,
+                  "Serve the gRPC service minidynamo.v1.KeyValue on this port; 0 turns it off (default: the HTTP "
+                  "port + 2000, 5001 -> 7001)")
+      ->check(CLI::Range(0u, 65535u));
   cmd->add_option("--data-dir", config->data_dir, "Where this node keeps its data (default: ./data/node_<port>)");
   cmd->add_option("--node-id", config->node_id,
                   "Stable id used in vector clocks, unique in the cluster (default: node_ and 128 random bits); "

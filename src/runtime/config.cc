@@ -49,6 +49,30 @@ Result<std::vector<std::string>> founding_members(const NodeConfig& config) {
   return members;
 }
 
+namespace {
+
+Result<uint16_t> client_port(std::optional<uint32_t> given, uint32_t offset_from_http, uint16_t http_port,
+                             const char* flag) {
+  const uint32_t port = given.value_or(http_port + offset_from_http);
+  if (port > 65535) {
+    return Status::invalid_argument(std::string(flag) + (given ? " " + std::to_string(port) + " is above 65535"
+                                                               : " defaults to the HTTP port + " +
+                                                                     std::to_string(offset_from_http) +
+                                                                     ", above 65535: give it (0 turns it off)"));
+  }
+  return static_cast<uint16_t>(port);
+}
+
+}  // namespace
+
+Result<uint16_t> resp_port(const NodeConfig& config) {
+  return client_port(config.resp_port, 1379, config.port, "--resp-port");
+}
+
+Result<uint16_t> grpc_port(const NodeConfig& config) {
+  return client_port(config.grpc_port, 2000, config.port, "--grpc-port");
+}
+
 Result<std::pair<std::string, uint16_t>> peer_endpoint(const std::string& member, uint16_t peer_port_offset) {
   auto split = split_address(member);
   if (!split.is_ok()) return split.status();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct NodeConfig {
   std::string advertise;                     // host:port members know it by (may be a DNS name); default: host:port
   uint16_t port = 5001;                      // HTTP API
   uint16_t peer_port_offset = 1000;          // every node's peer port is its HTTP port + this
+  // The client front ends beside HTTP: RESP (redis-cli and Redis clients) and gRPC. Unset: the
+  // HTTP port + 1379 (5001 -> 6380) and + 2000 (5001 -> 7001); 0 turns one off.
+  std::optional<uint32_t> resp_port;
+  std::optional<uint32_t> grpc_port;
   std::vector<std::string> nodes = {"127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"};  // founding members' HTTP addresses
   std::string join;                          // an HTTP address: join that node's cluster instead of founding one
   std::string data_dir;                      // default: ./data/node_<port>
@@ -41,6 +46,10 @@ struct NodeConfig {
 
 // This node's HTTP address, as members know it: --advertise, or host:port.
 std::string self_address(const NodeConfig& config);
+
+// The RESP and gRPC ports this node serves on (0: that front end is off). Errors name the flag.
+Result<uint16_t> resp_port(const NodeConfig& config);
+Result<uint16_t> grpc_port(const NodeConfig& config);
 
 // What this node binds its HTTP and peer ports on: --listen, or --host.
 inline const std::string& listen_host(const NodeConfig& config) {

@@ -327,6 +327,9 @@ Status Server::Impl::start() {
   if (config_.data_dir.empty()) config_.data_dir = "data/node_" + std::to_string(config_.port);
   auto listen_ip = resolve_listen_host();
   if (!listen_ip.is_ok()) return listen_ip.status();
+  for (auto port : {resp_port(config_), grpc_port(config_)}) {
+    if (!port.is_ok()) return port.status();
+  }
   auto identity = read_node_id(config_.data_dir, config_.node_id);
   if (!identity.is_ok()) return identity.status();
   const std::string& node_id = identity->id;

@@ -1,8 +1,9 @@
 """Real-process test harness: starts minidynamo nodes on loopback ports and always stops them.
 
 Each test passes its own base port (below 32768, distinct per test, so ctest can run test files
-in parallel). A node with HTTP port P serves peers on P + PEER_OFFSET. Readiness is awaited by
-polling /health against a deadline; nothing sleeps to synchronise.
+in parallel). A node with HTTP port P serves peers on P + PEER_OFFSET, RESP on P - RESP_BELOW and
+gRPC on P - GRPC_BELOW (client_port_flags). Readiness is awaited by polling /health against a
+deadline; nothing sleeps to synchronise.
 """
 import http.client
 import json
@@ -17,6 +18,17 @@ import unittest
 BINARY = os.environ.get("MINIDYNAMO_BIN", "build/bin/minidynamo")
 PEER_OFFSET = 1000
 HOST = "127.0.0.1"
+# Tests give HTTP ports 20000-21999 and 25000-25999 (peers: + PEER_OFFSET). The node's defaults for
+# its other client ports (HTTP + 1379, + 2000) would land on other tests' ports, so every node a
+# test starts gets these instead: 10000-11999 and 15000-15999 for RESP, 12000-13999 and
+# 17000-17999 for gRPC, taken by no test for anything else.
+RESP_BELOW = 10000
+GRPC_BELOW = 8000
+
+
+def client_port_flags(port):
+    """The flags giving the node that serves HTTP on `port` its RESP and gRPC ports."""
+    return ["--resp-port", str(port - RESP_BELOW), "--grpc-port", str(port - GRPC_BELOW)]
 
 
 class Response:
@@ -109,7 +121,8 @@ class Cluster:
         with open(os.path.join(self.root, f"node_{port}.log"), "ab") as log:  # the child keeps its own copy
             self.procs[port] = subprocess.Popen(
                 [BINARY, "node", "--port", str(port), "--peer-port-offset", str(PEER_OFFSET),
-                 "--data-dir", self.data_dir(port)] + membership_args + self.extra_args + self.node_args.get(port, []),
+                 "--data-dir", self.data_dir(port)] + client_port_flags(port) + membership_args + self.extra_args +
+                self.node_args.get(port, []),
                 stdout=log, stderr=subprocess.STDOUT)
 
     def wait_healthy(self, port):

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BINARY, HOST, ClusterTest, request, stop_process, wait_until
+from harness import BINARY, HOST, ClusterTest, client_port_flags, request, stop_process, wait_until
 
 BASE = 20800  # nodes 20801-20806 (peers 21801-21806)
 
@@ -70,7 +70,7 @@ class FirstStart(ClusterTest):
         self.addCleanup(log.close)
         proc = subprocess.Popen([BINARY, "node", "--host", "localhost", "--port", str(port), "--peer-port-offset", "1000",
                                  "--data-dir", os.path.join(root, "named"), "--nodes", f"localhost:{port}", "--n", "1",
-                                 "--r", "1", "--w", "1"], stdout=log, stderr=subprocess.STDOUT)
+                                 "--r", "1", "--w", "1"] + client_port_flags(port), stdout=log, stderr=subprocess.STDOUT)
         self.addCleanup(stop_process, proc)
         wait_until(lambda: _healthy(port), what="the node started with --host localhost")
         self.assertEqual(request(port, "GET", "/cluster").json["address"], f"localhost:{port}")

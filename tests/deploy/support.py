@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
-from harness import BINARY, request, stop_process, wait_until  # noqa: E402,F401
+from harness import BINARY, client_port_flags, request, stop_process, wait_until  # noqa: E402,F401
 
 # Flags about where flags come from, not settings of the node: a config file cannot hold them.
 SOURCE_FLAGS = {"help", "config", "print-config"}
@@ -30,9 +30,11 @@ def clean_env(**variables):
 
 
 def start_node(test, argv, port, log_path, env=None):
-    """Starts `argv` (a node serving HTTP on `port`), stopped when `test` ends, and waits until it serves."""
+    """Starts `argv` (a node serving HTTP on `port`, its other client ports given by client_port_flags),
+    stopped when `test` ends, and waits until it serves."""
     log = open(log_path, "ab")
     test.addCleanup(log.close)
+    argv = list(argv) + client_port_flags(port)
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env or clean_env())
     test.addCleanup(lambda: proc.poll() is not None or stop_process(proc))
 

@@ -24,6 +24,8 @@ VALUES = {
     "zone": ("eu-west-1b", "eu-west-1b"),
     "gossip-ms": ("700", 700),
     "peer-port-offset": ("900", 900),
+    "resp-port": ("16379", 16379),
+    "grpc-port": ("17001", 17001),
     "data-dir": ("/srv/mini dynamo", "/srv/mini dynamo"),
     "node-id": ("node_custom", "node_custom"),
     "partitions": ("512", 512),

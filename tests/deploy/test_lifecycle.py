@@ -14,7 +14,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
-from harness import BINARY, HOST, PEER_OFFSET, Cluster, ClusterTest, request, stop_process, wait_until  # noqa: E402
+from harness import (BINARY, HOST, PEER_OFFSET, Cluster, ClusterTest, client_port_flags, request, stop_process,  # noqa: E402
+                     wait_until)
 
 
 class NotifySocket:
@@ -40,7 +41,7 @@ class LifecycleTest(ClusterTest):
         self.addCleanup(log.close)
         proc = subprocess.Popen([BINARY, "node", "--port", str(port), "--peer-port-offset", str(PEER_OFFSET),
                                  "--data-dir", cluster.data_dir(port), "--nodes", f"{HOST}:{port}",
-                                 "--n", "1", "--r", "1", "--w", "1", "--sync", "none"],
+                                 "--n", "1", "--r", "1", "--w", "1", "--sync", "none"] + client_port_flags(port),
                                 stdout=log, stderr=subprocess.STDOUT, env=env)
         self.addCleanup(lambda: proc.poll() is not None or stop_process(proc))
         return proc
