@@ -14,7 +14,10 @@ packages=(
   rapidjson-dev                      # HTTP API JSON
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
-  redis-server redis-tools           # reference for the cluster benchmark
+  redis-server redis-tools           # reference for the benchmarks; redis-cli and redis-benchmark on our RESP port
+  python3-redis                      # the RESP test: a Redis client we did not write
+  libgrpc++-dev protobuf-compiler-grpc  # the gRPC front end (minidynamo.v1.KeyValue)
+  python3-grpcio python3-grpc-tools  # the gRPC test: a Python client, its stubs generated from our proto
   iproute2 nftables                  # multi-host test: network namespaces, a bridge, partitions
   dpkg-dev systemd python3-yaml      # the Debian package (dpkg-shlibdeps), its unit's and manifests' checks
   clang libclang-rt-14-dev           # the fuzz targets (fuzz/): clang's libFuzzer and sanitizer runtimes
