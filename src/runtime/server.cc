@@ -21,6 +21,7 @@
 
 #include "core/node.h"
 #include "net/client_call.h"
+#include "net/grpc_server.h"
 #include "net/http_api.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -53,6 +54,8 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
       stop_deadline_ms_ = now_ms() + config_.core.request_timeout_ms + config_.core.read_repair_window_ms;
       spdlog::info("stopping: finishing {} requests in flight", http_ ? http_->counters().requests_in_flight : 0);
       if (http_) http_->stop();
+      // On a thread of its own: its calls in flight are answered on this one until the deadline.
+      if (grpc_) grpc_->begin_shutdown(started_ + std::chrono::milliseconds(stop_deadline_ms_));
     });
   }
   ~Impl() override {
@@ -183,6 +186,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<core::Node> node_;
   std::unique_ptr<node::EffectRunner> runner_;
   std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<net::GrpcServer> grpc_;  // nullptr with --grpc-port 0; destroyed before io_
   std::unique_ptr<net::PeerTransport> peers_;
   std::vector<uint16_t> peer_ports_;  // per member, as the transport knows them
   std::map<core::RequestId, PendingCall> pending_;
@@ -431,6 +435,17 @@ Status Server::Impl::start() {
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
+  const uint16_t grpc_listen_port = *grpc_port(config_);
+  if (grpc_listen_port != 0) {
+    grpc_ = std::make_unique<net::GrpcServer>(
+        io_, net::GrpcServerOptions{config_.limits, http_options.body_bytes_max},
+        [this](net::Protocol protocol, core::ClientRequest r, net::ClientDone done) {
+          submit(protocol, std::move(r), std::move(done));
+        },
+        [this] { return net::GrpcHealth{!stopping_, node_->node_id()}; },
+        [this](core::Op op) { metrics_.request_done(net::Protocol::grpc, op, RequestOutcome::bad_request, 0); });
+    if (auto s = grpc_->listen(listen_ip->to_string(), grpc_listen_port); !s.is_ok()) return s;
+  }
 
   // The ports are ours: from here on this node is a member, and its data dir says so.
   if (!identity->kept) {
@@ -449,8 +464,11 @@ Status Server::Impl::start() {
   }
 
   arm_tick();
-  spdlog::info("node {} ({}) serving HTTP on {}:{}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
-               node_id, self_addr, listen_ip->to_string(), config_.port, peer_listen.port(), node_->ring().members().size(),
+  spdlog::info("node {} ({}) serving HTTP on {}:{}, gRPC on {}, peers on port {}, {} nodes (ring version {}), Q={}, "
+               "engine {} in {}",
+               node_id, self_addr, listen_ip->to_string(), config_.port,
+               grpc_ ? "port " + std::to_string(grpc_listen_port) : std::string("no port (off)"), peer_listen.port(),
+               node_->ring().members().size(),
                node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
   return Status::ok();
 }
@@ -461,7 +479,11 @@ void Server::Impl::arm_tick() {
     if (ec) return;
     runner_->tick();
     log_suspicions();
-    if (stopping_ && (http_->counters().requests_in_flight == 0 || now_ms() >= stop_deadline_ms_)) return finish_stop();
+    // gRPC's calls end by the same deadline (GrpcServer::begin_shutdown), answered on this thread.
+    if (stopping_ && (http_->counters().requests_in_flight == 0 || now_ms() >= stop_deadline_ms_) &&
+        (!grpc_ || grpc_->stopped())) {
+      return finish_stop();
+    }
     arm_tick();
   });
 }

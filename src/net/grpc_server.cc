@@ -1,0 +1,251 @@
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
+
+#include "net/grpc_server.h"
+
+#include <boost/asio/post.hpp>
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "minidynamo/v1/kv.grpc.pb.h"
+#include "net/grpc_api.h"
+
+namespace md::net {
+namespace {
+
+namespace asio = boost::asio;
+
+// How a call that gRPC cancelled ends: the client's deadline passed, or it (or a shutdown) cancelled.
+grpc::Status cancelled_status(const grpc::CallbackServerContext& context) {
+  if (context.deadline() <= std::chrono::system_clock::now()) {
+    return {grpc::StatusCode::DEADLINE_EXCEEDED, "the client's deadline passed before the node answered"};
+  }
+  return grpc::Status::CANCELLED;
+}
+
+// A unary call, finished exactly once: claim() says who does it. gRPC owns the request and response
+// messages until OnDone, so only the claimant writes the response; the reactor itself is shared
+// with the work posted for it and lives until both are done with it.
+class UnaryCall final : public grpc::ServerUnaryReactor {
+ public:
+  static std::shared_ptr<UnaryCall> start(grpc::CallbackServerContext* context) {
+    auto call = std::make_shared<UnaryCall>(context);
+    call->self_ = call;
+    return call;
+  }
+  explicit UnaryCall(grpc::CallbackServerContext* context) : context_(context) {}
+
+  // True for the first caller only, which must then finish the call.
+  bool claim() { return !finished_.exchange(true); }
+  bool finished() const { return finished_.load(); }
+  grpc::CallbackServerContext& context() { return *context_; }
+
+  void OnCancel() override {
+    if (claim()) Finish(cancelled_status(*context_));
+  }
+  void OnDone() override { auto last = std::move(self_); }
+
+ private:
+  grpc::CallbackServerContext* context_;  // gRPC's, valid until OnDone
+  std::atomic<bool> finished_{false};
+  std::shared_ptr<UnaryCall> self_;  // gRPC's reference, dropped at OnDone
+};
+
+// A List stream: one page at a time, each asked of the core on the io thread and then written.
+// Exactly one of these is outstanding at any moment: the core's answer (state kCore) or a write
+// (kWriting). A cancellation finishes at once while the core is working, and through the failed
+// write's OnWriteDone otherwise; the atomic state decides who finishes.
+class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
+ public:
+  enum State : uint8_t { kCore, kWriting, kFinished };
+  static std::shared_ptr<ListCall> start(grpc::CallbackServerContext* context, asio::io_context& io,
+                                         const SubmitFn& submit, core::ClientRequest first) {
+    auto call = std::make_shared<ListCall>(context, io, submit, std::move(first));
+    call->self_ = call;
+    return call;
+  }
+  ListCall(grpc::CallbackServerContext* context, asio::io_context& io, const SubmitFn& submit, core::ClientRequest first)
+      : context_(context), io_(io), submit_(submit), request_(std::move(first)) {}
+
+  // Asks the core for the page at request_.cursor (posted to the io thread).
+  void next_page() {
+    asio::post(io_, [call = self_ptr()] {
+      if (call->state_.load() == kFinished) return;  // cancelled while queued
+      call->submit_(Protocol::grpc, call->request_, [call](core::ClientResponse answer) { call->on_page(std::move(answer)); });
+    });
+  }
+
+  // Ends a stream that never reached the core (its request was refused).
+  void refuse(grpc::Status status) { finish_from(kCore, std::move(status)); }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok || cancelled_.load() || !request_.cursor) {  // broken, cancelled, or that was the last page
+      state_.store(kFinished);
+      return Finish(!ok || cancelled_.load() ? cancelled_status(*context_) : grpc::Status::OK);
+    }
+    state_.store(kCore);
+    if (cancelled_.load() && finish_from(kCore, cancelled_status(*context_))) return;
+    next_page();
+  }
+  void OnCancel() override {
+    cancelled_.store(true);
+    finish_from(kCore, cancelled_status(*context_));  // a write in flight fails and finishes instead
+  }
+  void OnDone() override { auto last = std::move(self_); }
+
+ private:
+  std::shared_ptr<ListCall> self_ptr() { return self_; }
+  bool finish_from(State from, grpc::Status status) {
+    State expected = from;
+    if (!state_.compare_exchange_strong(expected, kFinished)) return false;
+    Finish(std::move(status));
+    return true;
+  }
+  void on_page(core::ClientResponse answer) {
+    if (answer.outcome != core::Outcome::ok) {
+      finish_from(kCore, status_of(answer));
+      return;
+    }
+    State expected = kCore;
+    if (!state_.compare_exchange_strong(expected, kWriting)) return;  // finished meanwhile: drop the page
+    render(answer, &page_);
+    request_.cursor = std::move(answer.next_cursor);  // nullopt: this page is the last
+    StartWrite(&page_);
+  }
+
+  grpc::CallbackServerContext* context_;
+  asio::io_context& io_;
+  const SubmitFn& submit_;
+  core::ClientRequest request_;  // the next page's
+  v1::ListResponse page_;        // the page being written
+  std::atomic<State> state_{kCore};
+  std::atomic<bool> cancelled_{false};
+  std::shared_ptr<ListCall> self_;
+};
+
+}  // namespace
+
+class GrpcServer::Service final : public v1::KeyValue::CallbackService {
+ public:
+  Service(asio::io_context& io, GrpcServerOptions options, SubmitFn submit, HealthFn health, RefusedFn refused)
+      : io_(io), options_(std::move(options)), submit_(std::move(submit)), health_(std::move(health)),
+        refused_(std::move(refused)) {}
+
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
+                                v1::GetResponse* response) override {
+    return unary(context, core::Op::get, client_request(*request, options_.limits), response);
+  }
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context, const v1::PutRequest* request,
+                                v1::PutResponse* response) override {
+    return unary(context, core::Op::put, client_request(*request, options_.limits), response);
+  }
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
+                                   v1::DeleteResponse* response) override {
+    return unary(context, core::Op::del, client_request(*request, options_.limits), response);
+  }
+
+  grpc::ServerWriteReactor<v1::ListResponse>* List(grpc::CallbackServerContext* context,
+                                                   const v1::ListRequest* request) override {
+    auto first = client_request(*request, options_.limits);
+    if (!first.is_ok()) {
+      refuse(core::Op::list);
+      auto call = ListCall::start(context, io_, submit_, core::ClientRequest{});
+      call->refuse({grpc::StatusCode::INVALID_ARGUMENT, first.status().message()});
+      return call.get();
+    }
+    auto call = ListCall::start(context, io_, submit_, std::move(first).value());
+    call->next_page();
+    return call.get();
+  }
+
+  grpc::ServerUnaryReactor* Health(grpc::CallbackServerContext* context, const v1::HealthRequest*,
+                                   v1::HealthResponse* response) override {
+    auto call = UnaryCall::start(context);
+    asio::post(io_, [this, call, response] {
+      if (!call->claim()) return;
+      GrpcHealth health = health_();
+      response->set_ready(health.ready);
+      response->set_node_id(health.node_id);
+      call->Finish(grpc::Status::OK);
+    });
+    return call.get();
+  }
+
+ private:
+  void refuse(core::Op op) {
+    asio::post(io_, [this, op] { refused_(op); });
+  }
+
+  // Get, Put and Delete: the request goes to the core on the io thread, its answer finishes the call.
+  template <class Response>
+  grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* context, core::Op op,
+                                  Result<core::ClientRequest> request, Response* response) {
+    auto call = UnaryCall::start(context);
+    if (!request.is_ok()) {
+      refuse(op);
+      call->claim();
+      call->Finish({grpc::StatusCode::INVALID_ARGUMENT, request.status().message()});
+      return call.get();
+    }
+    asio::post(io_, [this, call, response, r = std::move(request).value()]() mutable {
+      if (call->finished()) return;  // cancelled while queued: the core need not work on it
+      submit_(Protocol::grpc, std::move(r), [call, response](core::ClientResponse answer) {
+        if (!call->claim()) return;  // the client's deadline or a cancel finished it: the answer is dropped
+        if (answer.outcome == core::Outcome::ok) render(answer, response);
+        if (answer.outcome == core::Outcome::unavailable && answer.required > 0) {
+          call->context().AddTrailingMetadata("md-required", std::to_string(answer.required));
+          call->context().AddTrailingMetadata("md-acknowledged", std::to_string(answer.acknowledged));
+        }
+        call->Finish(status_of(answer));
+      });
+    });
+    return call.get();
+  }
+
+  asio::io_context& io_;
+  GrpcServerOptions options_;
+  SubmitFn submit_;
+  HealthFn health_;
+  RefusedFn refused_;
+};
+
+GrpcServer::GrpcServer(asio::io_context& io, GrpcServerOptions options, SubmitFn submit, HealthFn health,
+                       RefusedFn refused)
+    : message_bytes_max_(options.message_bytes_max),
+      service_(std::make_unique<Service>(io, std::move(options), std::move(submit), std::move(health),
+                                         std::move(refused))) {}
+
+GrpcServer::~GrpcServer() {
+  if (stopper_.joinable()) stopper_.join();
+  if (server_ && !stopped_) server_->Shutdown(std::chrono::system_clock::now());
+}
+
+Status GrpcServer::listen(const std::string& ip, uint16_t port) {
+  const std::string address = (ip.find(':') == std::string::npos ? ip : "[" + ip + "]") + ":" + std::to_string(port);
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.RegisterService(service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(message_bytes_max_));
+  server_ = builder.BuildAndStart();
+  if (!server_ || bound_port == 0) {
+    server_.reset();
+    return Status::io_error("cannot serve gRPC on " + address + " (is the port taken? --grpc-port 0 turns gRPC off)");
+  }
+  return Status::ok();
+}
+
+void GrpcServer::begin_shutdown(std::chrono::steady_clock::time_point deadline) {
+  if (!server_ || stopper_.joinable()) {
+    stopped_ = !server_ || stopped_;
+    return;
+  }
+  const auto wall_deadline = std::chrono::system_clock::now() +
+                             std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                 deadline - std::chrono::steady_clock::now());
+  stopper_ = std::thread([this, wall_deadline] {
+    server_->Shutdown(wall_deadline);
+    stopped_ = true;
+  });
+}
+
+}  // namespace md::net
