@@ -27,12 +27,14 @@ grpc::Status cancelled_status(const grpc::CallbackServerContext& context) {
 // with the work posted for it and lives until both are done with it.
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
-  static std::shared_ptr<UnaryCall> start(grpc::CallbackServerContext* context) {
-    auto call = std::make_shared<UnaryCall>(context);
+  static std::shared_ptr<UnaryCall> start(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls) {
+    auto call = std::make_shared<UnaryCall>(context, calls);
     call->self_ = call;
     return call;
   }
-  explicit UnaryCall(grpc::CallbackServerContext* context) : context_(context) {}
+  UnaryCall(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls) : context_(context), calls_(calls) {
+    ++calls_;
+  }
 
   // True for the first caller only, which must then finish the call.
   bool claim() { return !finished_.exchange(true); }
@@ -42,10 +44,14 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   void OnCancel() override {
     if (claim()) Finish(cancelled_status(*context_));
   }
-  void OnDone() override { auto last = std::move(self_); }
+  void OnDone() override {
+    --calls_;
+    auto last = std::move(self_);
+  }
 
  private:
   grpc::CallbackServerContext* context_;  // gRPC's, valid until OnDone
+  std::atomic<uint32_t>& calls_;          // the server's count of calls in flight
   std::atomic<bool> finished_{false};
   std::shared_ptr<UnaryCall> self_;  // gRPC's reference, dropped at OnDone
 };
@@ -57,14 +63,17 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
 class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
  public:
   enum State : uint8_t { kCore, kWriting, kFinished };
-  static std::shared_ptr<ListCall> start(grpc::CallbackServerContext* context, asio::io_context& io,
-                                         const SubmitFn& submit, core::ClientRequest first) {
-    auto call = std::make_shared<ListCall>(context, io, submit, std::move(first));
+  static std::shared_ptr<ListCall> start(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls,
+                                         asio::io_context& io, const SubmitFn& submit, core::ClientRequest first) {
+    auto call = std::make_shared<ListCall>(context, calls, io, submit, std::move(first));
     call->self_ = call;
     return call;
   }
-  ListCall(grpc::CallbackServerContext* context, asio::io_context& io, const SubmitFn& submit, core::ClientRequest first)
-      : context_(context), io_(io), submit_(submit), request_(std::move(first)) {}
+  ListCall(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls, asio::io_context& io,
+           const SubmitFn& submit, core::ClientRequest first)
+      : context_(context), calls_(calls), io_(io), submit_(submit), request_(std::move(first)) {
+    ++calls_;
+  }
 
   // Asks the core for the page at request_.cursor (posted to the io thread).
   void next_page() {
@@ -90,7 +99,10 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
     cancelled_.store(true);
     finish_from(kCore, cancelled_status(*context_));  // a write in flight fails and finishes instead
   }
-  void OnDone() override { auto last = std::move(self_); }
+  void OnDone() override {
+    --calls_;
+    auto last = std::move(self_);
+  }
 
  private:
   std::shared_ptr<ListCall> self_ptr() { return self_; }
@@ -113,6 +125,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
   }
 
   grpc::CallbackServerContext* context_;
+  std::atomic<uint32_t>& calls_;
   asio::io_context& io_;
   const SubmitFn& submit_;
   core::ClientRequest request_;  // the next page's
@@ -148,18 +161,18 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
     auto first = client_request(*request, options_.limits);
     if (!first.is_ok()) {
       refuse(core::Op::list);
-      auto call = ListCall::start(context, io_, submit_, core::ClientRequest{});
+      auto call = ListCall::start(context, calls_, io_, submit_, core::ClientRequest{});
       call->refuse({grpc::StatusCode::INVALID_ARGUMENT, first.status().message()});
       return call.get();
     }
-    auto call = ListCall::start(context, io_, submit_, std::move(first).value());
+    auto call = ListCall::start(context, calls_, io_, submit_, std::move(first).value());
     call->next_page();
     return call.get();
   }
 
   grpc::ServerUnaryReactor* Health(grpc::CallbackServerContext* context, const v1::HealthRequest*,
                                    v1::HealthResponse* response) override {
-    auto call = UnaryCall::start(context);
+    auto call = UnaryCall::start(context, calls_);
     asio::post(io_, [this, call, response] {
       if (!call->claim()) return;
       GrpcHealth health = health_();
@@ -170,6 +183,10 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
     return call.get();
   }
 
+ 
+  // Calls not yet done with (between their handler and OnDone).
+  uint32_t calls_in_flight() const { return calls_.load(); }
+
  private:
   void refuse(core::Op op) {
     asio::post(io_, [this, op] { refused_(op); });
@@ -179,7 +196,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
   template <class Response>
   grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* context, core::Op op,
                                   Result<core::ClientRequest> request, Response* response) {
-    auto call = UnaryCall::start(context);
+    auto call = UnaryCall::start(context, calls_);
     if (!request.is_ok()) {
       refuse(op);
       call->claim();
@@ -206,6 +223,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
   SubmitFn submit_;
   HealthFn health_;
   RefusedFn refused_;
+  std::atomic<uint32_t> calls_{0};
 };
 
 GrpcServer::GrpcServer(asio::io_context& io, GrpcServerOptions options, SubmitFn submit, HealthFn health,
@@ -231,6 +249,7 @@ Status GrpcServer::listen(const std::string& ip, uint16_t port) {
     server_.reset();
     return Status::io_error("cannot serve gRPC on " + address + " (is the port taken? --grpc-port 0 turns gRPC off)");
   }
+  port_ = static_cast<uint16_t>(bound_port);
   return Status::ok();
 }
 
@@ -239,11 +258,14 @@ void GrpcServer::begin_shutdown(std::chrono::steady_clock::time_point deadline) 
     stopped_ = !server_ || stopped_;
     return;
   }
-  const auto wall_deadline = std::chrono::system_clock::now() +
-                             std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                 deadline - std::chrono::steady_clock::now());
-  stopper_ = std::thread([this, wall_deadline] {
-    server_->Shutdown(wall_deadline);
+  // The calls in flight are waited for here, not by gRPC's Shutdown: that would also wait, up to
+  // its deadline, for every client to hang up its idle connection. New calls meanwhile reach the
+  // node, which refuses them as it stops (UNAVAILABLE). Then the rest are cancelled at once.
+  stopper_ = std::thread([this, deadline] {
+    while (service_->calls_in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    server_->Shutdown(std::chrono::system_clock::now());
     stopped_ = true;
   });
 }

@@ -60,16 +60,20 @@ class GrpcServer {
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
 
-  // Serves on ip:port. Errors say which address could not be bound.
+  // Serves on ip:port (port 0: one the OS picks; port() says which). Errors say which address
+  // could not be bound.
   Status listen(const std::string& ip, uint16_t port);
-  // Begins a graceful stop on a thread of its own, so io's thread goes on answering: new calls are
-  // refused, calls in flight have until `deadline`, then are cancelled. stopped() tells when done.
+  uint16_t port() const { return port_; }
+  // Begins a graceful stop on a thread of its own, so io's thread goes on answering: calls in
+  // flight have until `deadline`, then are cancelled and the connections closed. New calls still
+  // reach the node meanwhile, which refuses them (UNAVAILABLE) as it stops. stopped() tells when done.
   void begin_shutdown(std::chrono::steady_clock::time_point deadline);
   bool stopped() const { return stopped_.load(); }
 
  private:
   class Service;
   size_t message_bytes_max_;
+  uint16_t port_ = 0;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
   std::thread stopper_;
