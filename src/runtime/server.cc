@@ -517,8 +517,8 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   auto call = net::parse_api_request(request, config_.limits);
   if (auto* response = std::get_if<net::HttpResponse>(&call)) {
     if (request.path == "/kv" || request.path.starts_with("/kv/")) {  // a key request refused before the core saw it
-      metrics_.request_done(net::Protocol::http, net::kv_op(request.method).value_or(core::Op::put),
-                            RequestOutcome::bad_request, seconds_since(received));
+      const auto op = request.path == "/kv" ? core::Op::list : net::kv_op(request.method).value_or(core::Op::put);
+      metrics_.request_done(net::Protocol::http, op, RequestOutcome::bad_request, seconds_since(received));
     }
     return respond(std::move(*response));
   }
