@@ -17,7 +17,8 @@ Status check_key(const std::string& key, const ApiLimits& limits) {
   return Status::ok();
 }
 
-// A write's common fields: key, context, N, W and the quorum's kind.
+// A write's common fields: key, context, N, W and the quorum's kind. N, R and W of 0 are unset
+// (proto3's default): the node's own.
 template <class Request>
 Result<core::ClientRequest> write_request(core::Op op, const Request& request, const ApiLimits& limits) {
   if (auto s = check_key(request.key(), limits); !s.is_ok()) return s;
@@ -25,9 +26,9 @@ Result<core::ClientRequest> write_request(core::Op op, const Request& request, c
   r.op = op;
   r.key = request.key();
   if (!request.context().empty()) r.context_token = request.context();
-  if (request.has_n()) r.n = request.n();
-  if (request.has_w()) r.w = request.w();
-  if (request.has_sloppy()) r.sloppy_quorum = request.sloppy();
+  if (request.n() != 0) r.n = request.n();
+  if (request.w() != 0) r.w = request.w();
+  r.sloppy_quorum = !request.strict_quorum();
   return r;
 }
 
@@ -43,8 +44,8 @@ Result<core::ClientRequest> client_request(const v1::GetRequest& request, const 
   core::ClientRequest r;
   r.op = core::Op::get;
   r.key = request.key();
-  if (request.has_n()) r.n = request.n();
-  if (request.has_r()) r.r = request.r();
+  if (request.n() != 0) r.n = request.n();
+  if (request.r() != 0) r.r = request.r();
   return r;
 }
 
@@ -72,6 +73,7 @@ Result<core::ClientRequest> client_request(const v1::ListRequest& request, const
   r.op = core::Op::list;
   r.key = request.prefix();
   r.limit = request.limit() == 0 ? kGrpcListLimitDefault : request.limit();  // the core checks the range
+  if (request.n() != 0) r.n = request.n();
   if (!request.cursor().empty()) {
     auto key = decode_list_cursor(request.cursor());
     if (!key.is_ok()) return key.status();

@@ -14,11 +14,11 @@ namespace md::net {
 
 namespace v1 = ::minidynamo::v1;
 
-inline constexpr uint32_t kGrpcListLimitDefault = 1000;  // keys per List page when the request says 0
+inline constexpr uint32_t kGrpcListLimitDefault = 100;  // keys per List page when the request says 0, as HTTP
 
 // Requests, checked against the node's limits as HTTP checks them (an empty key, a key or value
 // over its limit, a cursor no listing handed out: invalid_argument naming the field). N, R and W
-// are left to the core, which checks them for every protocol.
+// (0: unset) are left to the core, which checks them for every protocol.
 Result<core::ClientRequest> client_request(const v1::GetRequest& request, const ApiLimits& limits);
 Result<core::ClientRequest> client_request(const v1::PutRequest& request, const ApiLimits& limits);
 Result<core::ClientRequest> client_request(const v1::DeleteRequest& request, const ApiLimits& limits);

@@ -108,7 +108,7 @@ TEST_F(GrpcServerTest, an_answer_finishes_the_call_with_the_request_translated_f
   request.set_key("k");
   request.set_value("say \"hi\"");
   request.set_w(2);
-  request.set_sloppy(false);
+  request.set_strict_quorum(true);
   v1::PutResponse response;
   auto reply = std::async(std::launch::async, [&] { return stub_->Put(&context, request, &response); });
   await_submitted();
@@ -357,7 +357,8 @@ TEST_F(GrpcNodeTest, put_get_delete_round_trip_with_siblings_and_their_vector_cl
 TEST_F(GrpcNodeTest, every_error_has_its_code) {
   v1::PutResponse written;
   v1::GetResponse read;
-  EXPECT_EQ(put(*a_, "k", "v", &written, "", 0).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(put(*a_, "k", "v", &written, "", -1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(put(*a_, "k", "v", &written, "", 3).error_code(), grpc::StatusCode::INVALID_ARGUMENT);  // N is 2
   EXPECT_EQ(put(*a_, "", "v", &written).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(put(*a_, std::string(1025, 'k'), "v", &written).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(get(*a_, "absent", &read).error_code(), grpc::StatusCode::NOT_FOUND);
