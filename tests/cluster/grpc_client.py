@@ -1,8 +1,6 @@
-"""A Python client of minidynamo.v1.KeyValue for the tests, with grpcio (python3-grpcio).
-
-The message classes are generated from proto/minidynamo/v1/kv.proto with protoc at import, into a
-scratch directory; the service's methods are called through grpcio's generic multi-callables
-(Debian's grpc-tools stub generator is older than its grpcio), under the paths gRPC gives them.
+"""A Python client of minidynamo.v1.KeyValue for the tests: grpcio (python3-grpcio) and the stubs
+grpc_tools (python3-grpc-tools) generates from proto/minidynamo/v1/kv.proto, at import, into a
+scratch directory that is then on sys.path (as docs/api.md, "gRPC", tells users to).
 """
 import atexit
 import importlib
@@ -21,14 +19,13 @@ PROTO_ROOT = os.path.join(REPO, "proto")
 def _generate():
     out = tempfile.mkdtemp(prefix="minidynamo-grpc-")
     atexit.register(shutil.rmtree, out, True)
-    subprocess.run(["protoc", f"--proto_path={PROTO_ROOT}", f"--python_out={out}", "minidynamo/v1/kv.proto"],
-                   check=True)
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"--proto_path={PROTO_ROOT}", f"--python_out={out}",
+                    f"--grpc_python_out={out}", "minidynamo/v1/kv.proto"], check=True)
     sys.path.insert(0, out)
-    return importlib.import_module("minidynamo.v1.kv_pb2")
+    return importlib.import_module("minidynamo.v1.kv_pb2"), importlib.import_module("minidynamo.v1.kv_pb2_grpc")
 
 
-kv = _generate()
-SERVICE = "/minidynamo.v1.KeyValue/"
+kv, kv_grpc = _generate()
 
 
 class KeyValue:
@@ -36,13 +33,9 @@ class KeyValue:
 
     def __init__(self, port, host="127.0.0.1"):
         self.channel = grpc.insecure_channel(f"{host}:{port}")
-        unary = {"Get": kv.GetResponse, "Put": kv.PutResponse, "Delete": kv.DeleteResponse,
-                 "Health": kv.HealthResponse}
-        self.calls = {name: self.channel.unary_unary(SERVICE + name, request_serializer=lambda m: m.SerializeToString(),
-                                                     response_deserializer=response.FromString)
-                      for name, response in unary.items()}
-        self.list_call = self.channel.unary_stream(SERVICE + "List", request_serializer=lambda m: m.SerializeToString(),
-                                                   response_deserializer=kv.ListResponse.FromString)
+        self.stub = kv_grpc.KeyValueStub(self.channel)
+        self.calls = {name: getattr(self.stub, name) for name in ("Get", "Put", "Delete", "Health")}
+        self.list_call = self.stub.List
 
     def close(self):
         self.channel.close()

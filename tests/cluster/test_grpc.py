@@ -4,7 +4,11 @@ Round trips, siblings and contexts, interoperation with HTTP, listing to the end
 every status code, metrics by protocol, and bad bytes on the gRPC port. HTTP ports 20350-20379
 (gRPC: HTTP - 8000, harness.client_port_flags).
 """
+import contextlib
 import errno
+import io
+import os
+import re
 import signal
 import socket
 import time
@@ -12,7 +16,7 @@ import unittest
 
 import grpc
 
-from grpc_client import KeyValue, kv
+from grpc_client import REPO, KeyValue, kv
 from harness import GRPC_BELOW, Cluster, ClusterTest, request, wait_until
 
 
@@ -83,6 +87,19 @@ class RoundTrips(GrpcTest):
         self.assertEqual(request(self.c.ports[0], "PUT", "/kv/name",
                                  {"value": "Rob", "context": self.g.get(b"name").context.decode()}).status, 200)
         self.assertEqual([s.value for s in self.g.get(b"name", r=3).siblings], [b"Rob"])
+
+    def test_the_python_example_of_the_api_docs_runs(self):
+        with open(os.path.join(REPO, "docs", "api.md")) as f:
+            section = f.read().split("## gRPC\n", 1)[1].split("\n## ", 1)[0]
+        example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+        example = example.replace("localhost:7001", f"127.0.0.1:{grpc_port(self.c.ports[0])}")
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(example, "docs/api.md (gRPC)", "exec"), {})  # the stubs grpc_client generated import
+        self.assertIn("b'Alice' {'node_", printed.getvalue())
+        self.assertIn("StatusCode.INVALID_ARGUMENT W must be between 1 and N (3), got 9", printed.getvalue())
+        self.assertIn("[b'user200']", printed.getvalue())
+        self.assertEqual(self.g.get(b"user200").siblings[0].value, b"Alicia")
 
     def test_health_says_ready_and_names_the_node(self):
         health = self.g.health()

@@ -43,6 +43,7 @@ class PackageTest(unittest.TestCase):
     def test_control_fields_and_files(self):
         self.assertEqual(self.field("Package"), "minidynamo")
         self.assertIn("librocksdb", self.field("Depends"))  # from dpkg-shlibdeps
+        self.assertIn("libgrpc++", self.field("Depends"))  # the gRPC front end (src/net/grpc_server.h)
         for path in ["usr/bin/minidynamo", "etc/minidynamo/node.conf", UNIT, "usr/lib/sysusers.d/minidynamo.conf",
                      "usr/lib/tmpfiles.d/minidynamo.conf", "usr/share/doc/minidynamo/operations.md"]:
             self.assertTrue(os.path.isfile(os.path.join(self.contents, path)), path)
