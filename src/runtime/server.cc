@@ -52,7 +52,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
       if (stopping_) return;
       stopping_ = true;
       stop_deadline_ms_ = now_ms() + config_.core.request_timeout_ms + config_.core.read_repair_window_ms;
-      spdlog::info("stopping: finishing {} requests in flight", http_ ? http_->counters().requests_in_flight : 0);
+      spdlog::info("stopping: finishing {} requests in flight", requests_in_flight());
       if (http_) http_->stop();
       // On a thread of its own: its calls in flight are answered on this one until the deadline.
       if (grpc_) grpc_->begin_shutdown(started_ + std::chrono::milliseconds(stop_deadline_ms_));
@@ -165,6 +165,12 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   Result<asio::ip::address> resolve_listen_host();
   void update_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
+  // Client requests not answered yet, at least: HTTP requests being read, worked on or written, or
+  // requests of any front end that the core is working on (an HTTP one counts in both); 0 once
+  // every one is answered.
+  size_t requests_in_flight() const {
+    return std::max<size_t>(http_ ? http_->counters().requests_in_flight : 0, pending_.size());
+  }
   // Every front end's way into the core (net/client_call.h).
   void submit(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
               std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now());
@@ -480,8 +486,7 @@ void Server::Impl::arm_tick() {
     runner_->tick();
     log_suspicions();
     // gRPC's calls end by the same deadline (GrpcServer::begin_shutdown), answered on this thread.
-    if (stopping_ && (http_->counters().requests_in_flight == 0 || now_ms() >= stop_deadline_ms_) &&
-        (!grpc_ || grpc_->stopped())) {
+    if (stopping_ && (requests_in_flight() == 0 || now_ms() >= stop_deadline_ms_) && (!grpc_ || grpc_->stopped())) {
       return finish_stop();
     }
     arm_tick();
@@ -489,7 +494,7 @@ void Server::Impl::arm_tick() {
 }
 
 void Server::Impl::finish_stop() {
-  spdlog::info("stopped serving: {} requests were still in flight", http_->counters().requests_in_flight);
+  spdlog::info("stopped serving: {} requests were still in flight", requests_in_flight());
   peers_->stop();
   io_.stop();
 }

@@ -43,6 +43,9 @@ class ListTest(ClusterTest):
             keys, pages = list_all(port, "user/", 8)
             self.assertEqual(keys, sorted(live), port)
             self.assertGreaterEqual(pages, len(live) // 8)
+        # The command-line client pages through the same, a key per line.
+        r = self.run_cli("keys", "--prefix", "user/", "--page-size", "7", "--node", f"127.0.0.1:{third}", check_code=0)
+        self.assertEqual(r.stdout.splitlines(), sorted(live))
         everything, _ = list_all(third, "", 1000)
         self.assertEqual(len(everything), len(live) + 10)
         self.assertEqual(list_all(a, "nobody/", 5), ([], 1))
@@ -61,6 +64,7 @@ class ListTest(ClusterTest):
             self.assertEqual(r.status, 400, (path, r.raw))
             self.assertIn(says, r.json["error"], path)
         self.assertEqual(request(a, "POST", "/kv", {"value": 1}).status, 405)
+        self.run_cli("keys", "--page-size", "0", check_code=2)
 
         c.kill9(down)
         # N=1: the dead node's partitions have no other replica, so no honest page can be made.
@@ -70,6 +74,8 @@ class ListTest(ClusterTest):
         wait_until(refused, what="a listing at N=1 to be refused while a node is down")
         r = request(b, "GET", "/kv?N=3")  # N=3: every partition has a live replica
         self.assertEqual((r.status, r.json["keys"]), (200, ["k"]), r.raw)
+        r = self.run_cli("keys", "--n", "1", "--node", f"127.0.0.1:{b}", check_code=5)  # 5: unavailable
+        self.assertIn("no replica of partition", r.stderr)
 
 
 if __name__ == "__main__":
