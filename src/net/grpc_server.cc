@@ -77,7 +77,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
 
   // Asks the core for the page at request_.cursor (posted to the io thread).
   void next_page() {
-    asio::post(io_, [call = self_ptr()] {
+    asio::post(io_, [call = self_] {
       if (call->state_.load() == kFinished) return;  // cancelled while queued
       call->submit_(Protocol::grpc, call->request_, [call](core::ClientResponse answer) { call->on_page(std::move(answer)); });
     });
@@ -105,7 +105,6 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
   }
 
  private:
-  std::shared_ptr<ListCall> self_ptr() { return self_; }
   bool finish_from(State from, grpc::Status status) {
     State expected = from;
     if (!state_.compare_exchange_strong(expected, kFinished)) return false;
