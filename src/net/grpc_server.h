@@ -15,6 +15,8 @@
 // before it is buffered whole; keys and values are checked against the node's ApiLimits.
 #pragma once
 
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
+
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
