@@ -26,6 +26,7 @@
 #include "net/http_server.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
+#include "net/resp_server.h"
 #include "node/effect_runner.h"
 #include "runtime/actor_epoch.h"
 #include "runtime/durable_file.h"
@@ -51,8 +52,9 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
       if (stopping_) return;
       stopping_ = true;
       stop_deadline_ms_ = now_ms() + config_.core.request_timeout_ms + config_.core.read_repair_window_ms;
-      spdlog::info("stopping: finishing {} requests in flight", http_ ? http_->counters().requests_in_flight : 0);
+      spdlog::info("stopping: finishing {} requests in flight", http_ ? client_commands_in_flight() : 0);
       if (http_) http_->stop();
+      if (resp_) resp_->stop();
     });
   }
   ~Impl() override {
@@ -168,6 +170,11 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   void arm_tick();
   void finish_stop();
   void log_suspicions();
+  Status start_resp(const asio::ip::address& listen_ip);
+  // Client commands started and not yet answered, on every front end (a graceful stop waits for them).
+  uint64_t client_commands_in_flight() const {
+    return http_->counters().requests_in_flight + (resp_ ? resp_->counters().commands_in_flight : 0);
+  }
   std::string info_page(net::InfoPage page) const;
   std::string metrics_page() const;
 
@@ -183,6 +190,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<core::Node> node_;
   std::unique_ptr<node::EffectRunner> runner_;
   std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<net::RespServer> resp_;  // nullptr with --resp-port 0
   std::unique_ptr<net::PeerTransport> peers_;
   std::vector<uint16_t> peer_ports_;  // per member, as the transport knows them
   std::map<core::RequestId, PendingCall> pending_;
@@ -431,6 +439,7 @@ Status Server::Impl::start() {
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
+  if (auto s = start_resp(*listen_ip); !s.is_ok()) return s;
 
   // The ports are ours: from here on this node is a member, and its data dir says so.
   if (!identity->kept) {
@@ -449,10 +458,45 @@ Status Server::Impl::start() {
   }
 
   arm_tick();
-  spdlog::info("node {} ({}) serving HTTP on {}:{}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
-               node_id, self_addr, listen_ip->to_string(), config_.port, peer_listen.port(), node_->ring().members().size(),
+  spdlog::info("node {} ({}) serving HTTP on {}:{}, RESP on {}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
+               node_id, self_addr, listen_ip->to_string(), config_.port,
+               resp_ ? "port " + std::to_string(resp_->port()) : std::string("no port (--resp-port 0)"), peer_listen.port(),
+               node_->ring().members().size(),
                node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
   return Status::ok();
+}
+
+// The RESP front end (net/resp_server.h) on --resp-port, beside HTTP; its commands take the same
+// path into the core as HTTP's requests.
+Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
+  const uint16_t port = resp_port(config_).value();  // checked at the start
+  if (port == 0) return Status::ok();
+  net::RespServerOptions options;
+  // Room for the largest value escaped as JSON is checked per command; a bulk string longer than
+  // the value limit plus slack could never be stored, so it is a protocol error from its header.
+  options.parser.bulk_bytes_max = config_.limits.value_bytes_max + 64 * 1024;
+  options.parser.command_bytes_max = 8 * options.parser.bulk_bytes_max;
+  options.commands.key_bytes_max = config_.limits.key_bytes_max;
+  options.commands.value_bytes_max = config_.limits.value_bytes_max;
+  resp_ = std::make_unique<net::RespServer>(
+      io_, options,
+      [this](net::Protocol protocol, core::ClientRequest request, net::ClientDone done) {
+        submit(protocol, std::move(request), std::move(done));
+      },
+      [this] {
+        net::resp::NodeInfo info;
+        info.node_id = node_->node_id();
+        info.address = member(node_->self());
+        info.members = node_->ring().members().size();
+        info.keys_estimate = engine_->stats().keys_estimate;
+        const auto& defaults = config_.core.defaults;
+        info.n = std::min<uint32_t>(defaults.n, static_cast<uint32_t>(info.members));
+        info.r = std::min(defaults.r, info.n);
+        info.w = std::min(defaults.w, info.n);
+        info.uptime_s = now_ms() / 1000;
+        return info;
+      });
+  return resp_->listen(tcp::endpoint(listen_ip, port));
 }
 
 void Server::Impl::arm_tick() {
@@ -461,13 +505,13 @@ void Server::Impl::arm_tick() {
     if (ec) return;
     runner_->tick();
     log_suspicions();
-    if (stopping_ && (http_->counters().requests_in_flight == 0 || now_ms() >= stop_deadline_ms_)) return finish_stop();
+    if (stopping_ && (client_commands_in_flight() == 0 || now_ms() >= stop_deadline_ms_)) return finish_stop();
     arm_tick();
   });
 }
 
 void Server::Impl::finish_stop() {
-  spdlog::info("stopped serving: {} requests were still in flight", http_->counters().requests_in_flight);
+  spdlog::info("stopped serving: {} requests were still in flight", client_commands_in_flight());
   peers_->stop();
   io_.stop();
 }
@@ -719,6 +763,7 @@ std::string Server::Impl::metrics_page() const {
   for (core::MemberIndex m = 0; m < node_->ring().members().size(); ++m) snapshot.members.push_back(member(m));
   snapshot.peer = peers_->counters();
   snapshot.http = http_->counters();
+  if (resp_) snapshot.resp = resp_->counters();
   snapshot.storage = engine_->stats();
   snapshot.bad_peer_messages = bad_peer_messages_;
   snapshot.requests_in_flight = pending_.size();
