@@ -15,8 +15,9 @@ bool parse_length(std::string_view text, int64_t* n) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-// Where the line at the start of `input` ends (its CR), looking no further than `max` bytes;
-// npos when no CRLF is there yet.
+// Where the line at the start of `input` ends (its CR), for a line of at most `max` bytes; npos
+// when no CRLF is there yet. The error for a longer line is decided on max + 2 bytes, however
+// they arrived, so a split stream breaks exactly where a whole one does.
 size_t line_end(std::string_view input, size_t max) {
   return input.substr(0, max + kCrlf.size()).find(kCrlf);
 }
@@ -45,7 +46,7 @@ CommandParser::Result CommandParser::parse(std::string_view input, std::vector<s
     }
     const size_t eol = line_end(rest, limits_.line_bytes_max);
     if (eol == std::string_view::npos) {
-      return rest.size() > limits_.line_bytes_max ? fail("too big mbulk count string") : result;
+      return rest.size() >= limits_.line_bytes_max + kCrlf.size() ? fail("too big mbulk count string") : result;
     }
     int64_t n = 0;
     if (!parse_length(rest.substr(1, eol - 1), &n) || n > static_cast<int64_t>(limits_.items_max)) {
@@ -63,7 +64,7 @@ CommandParser::Result CommandParser::parse(std::string_view input, std::vector<s
     if (rest[0] != '$') return fail(std::string("expected '$', got '") + rest[0] + "'");
     const size_t eol = line_end(rest, limits_.line_bytes_max);
     if (eol == std::string_view::npos) {
-      return rest.size() > limits_.line_bytes_max ? fail("too big bulk count string") : result;
+      return rest.size() >= limits_.line_bytes_max + kCrlf.size() ? fail("too big bulk count string") : result;
     }
     int64_t length = 0;
     if (!parse_length(rest.substr(1, eol - 1), &length) || length < 0 ||
@@ -90,9 +91,9 @@ CommandParser::Result CommandParser::parse(std::string_view input, std::vector<s
 
 CommandParser::Result CommandParser::parse_inline(std::string_view input, std::vector<std::string>* command) {
   Result result;
-  const size_t eol = input.substr(0, limits_.line_bytes_max + 1).find('\n');
+  const size_t eol = input.substr(0, limits_.line_bytes_max + kCrlf.size()).find('\n');
   if (eol == std::string_view::npos) {
-    if (input.size() > limits_.line_bytes_max) {
+    if (input.size() >= limits_.line_bytes_max + kCrlf.size()) {
       broken_ = true;
       result.kind = Kind::error;
       result.error = "too big inline request";
