@@ -10,8 +10,6 @@
 #include <set>
 #include <tuple>
 
-#include "net/list_cursor.h"
-
 namespace md::net::resp {
 namespace {
 
@@ -247,9 +245,12 @@ Step cmd_scan(const Context& c) {
   ClientRequest r = request(Op::list, "", c.session);
   r.limit = 10;  // Redis's default COUNT
   if (c.args[1] != "0") {
-    auto key = decode_list_cursor(c.args[1]);
-    if (!key.is_ok()) return error("ERR invalid cursor: " + key.status().message());
-    r.cursor = std::move(key).value();
+    auto key = decode_scan_cursor(c.args[1]);
+    if (!key) {
+      return error("ERR invalid cursor '" + c.args[1].substr(0, 64) +
+                   "': pass back the cursor the previous SCAN answered, or 0 to start");
+    }
+    r.cursor = std::move(*key);
   }
   for (size_t i = 2; i < c.args.size(); i += 2) {
     if (i + 1 >= c.args.size()) return syntax_error();
@@ -278,7 +279,7 @@ Step cmd_scan(const Context& c) {
     if (failed(rs[0])) return error(failure(rs[0]));
     return answer(v, [&](ReplyWriter& w) {
       w.array(2);
-      w.bulk(rs[0].next_cursor ? encode_list_cursor(*rs[0].next_cursor) : "0");
+      w.bulk(rs[0].next_cursor ? encode_scan_cursor(*rs[0].next_cursor) : "0");
       w.array(rs[0].keys.size());
       for (const auto& key : rs[0].keys) w.bulk(key);
     });
@@ -601,8 +602,47 @@ Step execute(const std::vector<std::string>& command, Session& session, const Co
   return spec->run(Context{command, session, limits, info});
 }
 
+CommandKeys command_keys(const std::vector<std::string>& command) {
+  CommandKeys out;
+  const CommandSpec* spec = find_command(command[0]);
+  if (spec == nullptr) return out;
+  out.all = spec->name == "scan";
+  if (spec->first_key == 0) return out;
+  const auto last = spec->last_key < 0 ? static_cast<int>(command.size()) + spec->last_key : spec->last_key;
+  for (int i = spec->first_key; i <= last && i < static_cast<int>(command.size()); i += spec->key_step) {
+    out.keys.push_back(command[static_cast<size_t>(i)]);
+  }
+  return out;
+}
+
 std::string protocol_error_reply(std::string_view what) {
   return answer(Version::resp2, [&](ReplyWriter& w) { w.error("ERR Protocol error: " + std::string(what)); }).reply;
+}
+
+std::string encode_scan_cursor(std::string_view last_key) {
+  std::string out = "1";
+  out.reserve(1 + 3 * last_key.size());
+  for (unsigned char c : last_key) {
+    out += static_cast<char>('0' + c / 100);
+    out += static_cast<char>('0' + c / 10 % 10);
+    out += static_cast<char>('0' + c % 10);
+  }
+  return out;
+}
+
+std::optional<std::string> decode_scan_cursor(std::string_view cursor) {
+  if (cursor.empty() || cursor[0] != '1' || (cursor.size() - 1) % 3 != 0) return std::nullopt;
+  std::string key;
+  for (size_t i = 1; i < cursor.size(); i += 3) {
+    int byte = 0;
+    for (size_t j = i; j < i + 3; ++j) {
+      if (cursor[j] < '0' || cursor[j] > '9') return std::nullopt;
+      byte = byte * 10 + (cursor[j] - '0');
+    }
+    if (byte > 255) return std::nullopt;
+    key += static_cast<char>(byte);
+  }
+  return key;
 }
 
 std::string value_to_json(std::string_view bytes) {

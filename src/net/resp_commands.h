@@ -65,8 +65,28 @@ struct Step {
 Step execute(const std::vector<std::string>& command, Session& session, const CommandLimits& limits,
              const InfoFn& info);
 
+// The keys a command reads or writes, so that a connection runs the commands of one key in the
+// order it sent them (a pipelined GET after a SET of its key sees the SET), while commands on
+// other keys run at once. `all`: the command reads every key (SCAN), so it waits for every
+// command before it and holds back every command after it.
+struct CommandKeys {
+  std::vector<std::string> keys;
+  bool all = false;
+};
+CommandKeys command_keys(const std::vector<std::string>& command);
+
 // The reply to a protocol error; the connection closes after it.
 std::string protocol_error_reply(std::string_view what);
+
+// SCAN's cursor for a listing that goes on after `last_key`: decimal digits, since client
+// libraries read a cursor as a number (redis-py int()s it): "1", then each byte as three digits.
+// Never "0", which starts and ends a scan. Keys of up to 6 bytes give cursors that fit 64 bits;
+// longer keys give longer numbers, which clients that keep cursors as text or big integers take
+// (redis-py, Jedis, Lettuce, ioredis, redis-cli's SCAN) and those that parse them as 64-bit
+// integers (go-redis, redis-cli --scan) do not (docs/api.md says so).
+std::string encode_scan_cursor(std::string_view last_key);
+// The key a cursor names; nullopt for text no SCAN handed out.
+std::optional<std::string> decode_scan_cursor(std::string_view cursor);
 
 // The JSON the core stores for a RESP value (a JSON string of its bytes), and the bytes a RESP
 // read answers for a stored JSON text (a string's bytes, else the text itself).

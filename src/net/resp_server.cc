@@ -1,12 +1,15 @@
 #include "net/resp_server.h"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <deque>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -102,7 +105,9 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
   void close() {
     if (closed_) return;
     closed_ = true;
+    server_->counters_.commands_in_flight -= waiting_.size();  // never started: nothing will answer them
     slots_.clear();
+    waiting_.clear();
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -115,6 +120,13 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     bool ready = false;
     bool close = false;  // the connection closes once this reply is written
     std::string reply;
+    resp::CommandKeys keys;  // held from the command's start to its reply
+  };
+  // A command read but not started: one before it holds one of its keys.
+  struct Waiting {
+    uint64_t seq = 0;
+    std::vector<std::string> command;
+    resp::CommandKeys keys;
   };
 
   bool paused() const {
@@ -152,7 +164,7 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
       if (r.kind == resp::CommandParser::Kind::error) {
         ++server_->counters_.protocol_errors;
         spdlog::debug("RESP client {}: protocol error: {}", session_.peer, r.error);
-        slots_.push_back(Slot{true, true, resp::protocol_error_reply(r.error)});
+        slots_.push_back(Slot{true, true, resp::protocol_error_reply(r.error), {}});
         closing_ = true;
         break;
       }
@@ -174,12 +186,40 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     flush();
   }
 
+  // Gives the command its reply slot; it starts once no command before it holds one of its keys.
   void start_command(std::vector<std::string> command) {
     ++server_->counters_.commands;
     ++server_->counters_.commands_in_flight;
     const uint64_t seq = first_seq_ + slots_.size();
     slots_.emplace_back();
-    run_step(seq, resp::execute(command, session_, server_->options_.commands, server_->info_));
+    if (command.size() == 1 && boost::iequals(command[0], "QUIT")) closing_ = true;  // read no further
+    auto keys = resp::command_keys(command);
+    waiting_.push_back(Waiting{seq, std::move(command), std::move(keys)});
+    start_waiting();
+  }
+
+  // Starts the waiting commands, in order, while the first of them is free to start.
+  void start_waiting() {
+    while (!waiting_.empty() && !closed_) {
+      const Waiting& next = waiting_.front();
+      const bool free = !all_keys_held_ && (next.keys.all ? keys_held_.empty()
+                                                          : std::none_of(next.keys.keys.begin(), next.keys.keys.end(),
+                                                                         [&](const auto& k) { return keys_held_.contains(k); }));
+      if (!free) return;
+      Waiting w = std::move(waiting_.front());
+      waiting_.pop_front();
+      for (const auto& k : w.keys.keys) ++keys_held_[k];
+      all_keys_held_ = w.keys.all;
+      slots_[w.seq - first_seq_].keys = std::move(w.keys);
+      run_step(w.seq, resp::execute(w.command, session_, server_->options_.commands, server_->info_));
+    }
+  }
+
+  void release_keys(const resp::CommandKeys& keys) {
+    if (keys.all) all_keys_held_ = false;
+    for (const auto& k : keys.keys) {
+      if (auto it = keys_held_.find(k); it != keys_held_.end() && --it->second == 0) keys_held_.erase(it);
+    }
   }
 
   // Submits a step's requests; when the last answer arrives, runs what follows.
@@ -209,14 +249,17 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     if (!reply.empty() && reply[0] == '-') ++server_->counters_.error_replies;
     if (closed_) return;  // the client went away: nobody to answer
     if (close_after) closing_ = true;
-    slots_[seq - first_seq_] = Slot{true, close_after, std::move(reply)};
+    Slot& slot = slots_[seq - first_seq_];
+    release_keys(slot.keys);
+    slot = Slot{true, close_after, std::move(reply), {}};
+    start_waiting();
     flush();
   }
 
   // Moves the answered replies at the front, in command order, to the socket.
   void flush() {
     if (closed_) return;
-    while (!slots_.empty() && slots_.front().ready) {
+    while (!slots_.empty() && slots_.front().ready && !close_when_written_) {
       output_ += slots_.front().reply;
       close_when_written_ = close_when_written_ || slots_.front().close;
       slots_.pop_front();
@@ -252,7 +295,10 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
   std::array<char, 16 << 10> chunk_{};
   std::string input_;  // received; parsed up to input_at_
   size_t input_at_ = 0;
-  std::deque<Slot> slots_;  // a reply per command started, in command order
+  std::deque<Slot> slots_;  // a reply per command read, in command order
+  std::deque<Waiting> waiting_;
+  std::unordered_map<std::string, uint32_t> keys_held_;  // by commands started and unanswered
+  bool all_keys_held_ = false;                           // a SCAN is running
   uint64_t first_seq_ = 0;  // the sequence number of slots_.front()
   std::string output_;         // replies ready to write
   std::string pending_write_;  // replies being written

@@ -4,7 +4,9 @@
 //
 // It promises, per connection:
 //  - pipelining: every command already received is parsed and started at once, and the replies
-//    are written in the order of the commands, whatever order the core answers in;
+//    are written in the order of the commands, whatever order the core answers in; commands on
+//    one key run in the order they were sent (a pipelined GET after a SET of its key waits for
+//    the SET and sees it), SCAN after everything before it;
 //  - bounded memory: at most commands_in_flight_max commands are started and unanswered (beyond
 //    that it stops reading until replies are written, so a client that sends without reading
 //    stalls itself, not the node), and its unparsed input never exceeds the parser's limits plus

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include "net/list_cursor.h"
 #include "net/resp_commands.h"
 #include "net/resp_protocol.h"
 
@@ -266,6 +265,18 @@ TEST(RespCommands, get_answers_a_strings_bytes_other_json_as_text_and_siblings_a
   EXPECT_EQ(step.then({unavailable}).reply, "-UNAVAILABLE read quorum not reached (required 2, acknowledged 1)\r\n");
 }
 
+RC_GTEST_PROP(RespCommands, any_key_round_trips_through_a_decimal_scan_cursor_that_is_never_zero, (std::string key)) {
+  const std::string cursor = encode_scan_cursor(key);
+  RC_ASSERT(cursor != "0");
+  RC_ASSERT(cursor.find_first_not_of("0123456789") == std::string::npos);
+  RC_ASSERT(decode_scan_cursor(cursor) == key);
+}
+
+TEST(RespCommands, text_no_scan_handed_out_is_not_a_cursor) {
+  for (const char* bad : {"", "0", "2", "10", "1256", "1abc", "k00"}) EXPECT_FALSE(decode_scan_cursor(bad)) << bad;
+  EXPECT_EQ(decode_scan_cursor("1"), "");
+}
+
 RC_GTEST_PROP(RespCommands, any_bytes_round_trip_through_the_stored_json, (std::string bytes)) {
   RC_ASSERT(json_to_value(value_to_json(bytes)) == bytes);
 }
@@ -313,7 +324,8 @@ TEST(RespCommands, scan_lists_by_prefix_and_hands_out_the_listing_cursor_or_zero
   core::ClientResponse page;
   page.keys = {"user:1", "user:2"};
   page.next_cursor = "user:2";
-  const std::string cursor = encode_list_cursor("user:2");
+  const std::string cursor = encode_scan_cursor("user:2");
+  EXPECT_EQ(cursor, "1117115101114058050");
   EXPECT_EQ(step.then({page}).reply, "*2\r\n$" + std::to_string(cursor.size()) + "\r\n" + cursor +
                                          "\r\n*2\r\n$6\r\nuser:1\r\n$6\r\nuser:2\r\n");
   page.next_cursor.reset();
