@@ -1,6 +1,7 @@
 // A stored object, as read from disk or from a peer: decoding must refuse garbage cleanly; what
 // decodes must encode to bytes that decode to the same object; and the in-place tombstone reader
-// must agree with the full decoder on every object that decodes.
+// must agree with the full decoder on every object that decodes, as must the values-free copy a
+// key listing sends (without_values): it decodes, with the same context and the same deletedness.
 #include <algorithm>
 #include <cassert>
 #include <cstddef>
@@ -24,5 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t max = 0;
   for (const auto& [node, c] : object->context().entries()) max = std::max(max, c);
   assert(counter == (deleted ? std::optional<uint64_t>(max) : std::nullopt));
+
+  auto stripped = md::core::without_values(bytes);
+  assert(stripped.has_value());
+  auto light = md::core::decode_object(*stripped);
+  assert(light.is_ok() && light->context() == object->context() && light->deleted() == deleted);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/messages.h"
 #include "net/http_client.h"
 
 namespace md::cli {
@@ -187,6 +188,35 @@ int status(const ClientOptions& o) {
   return kOk;
 }
 
+// Prints every key with the prefix, one per line in order, paging through GET /kv.
+int keys(const ClientOptions& o, const std::string& prefix, uint32_t page_size) {
+  auto client = client_for(o.node, o.timeout_ms);
+  if (!client) return kUsage;
+  std::string cursor;
+  while (true) {
+    std::string target = "/kv?prefix=" + net::url_encode_path_segment(prefix) + "&limit=" + std::to_string(page_size);
+    if (o.n) target += "&N=" + std::to_string(*o.n);
+    if (!cursor.empty()) target += "&cursor=" + cursor;
+    auto result = client->request(boost::beast::http::verb::get, target, "");
+    if (!result.is_ok()) {
+      std::cerr << "error: " << result.status().message() << "\n";
+      return kError;
+    }
+    rapidjson::Document doc;
+    doc.Parse(result->body.c_str());
+    if (result->status != 200 || doc.HasParseError() || !doc.IsObject() || !doc.HasMember("keys") ||
+        !doc["keys"].IsArray()) {
+      return print_response(result);  // the error, as every command prints it
+    }
+    for (const auto& key : doc["keys"].GetArray()) {
+      std::cout.write(key.GetString(), key.GetStringLength());
+      std::cout << "\n";
+    }
+    if (!doc.HasMember("cursor") || !doc["cursor"].IsString()) return kOk;
+    cursor = doc["cursor"].GetString();
+  }
+}
+
 }  // namespace
 
 std::optional<std::pair<std::string, uint16_t>> parse_address(const std::string& node) {
@@ -215,6 +245,22 @@ void add_client_commands(CLI::App& app) {
            boost::beast::http::verb::get);
   add_verb(app, "put", "Write a key", boost::beast::http::verb::put);
   add_verb(app, "delete", "Delete a key", boost::beast::http::verb::delete_);
+
+  auto list = std::make_shared<ClientOptions>();
+  auto prefix = std::make_shared<std::string>();
+  auto page_size = std::make_shared<uint32_t>(1000);
+  cmd = app.add_subcommand("keys", "List the cluster's keys that start with a prefix, one per line in order");
+  cmd->add_option("--prefix", *prefix, "Only keys that start with this (default: every key)");
+  cmd->add_option("--page-size", *page_size, "Keys asked for per request")
+      ->check(CLI::Range(1u, core::kListLimitMax))
+      ->capture_default_str();
+  cmd->add_option("--n", list->n, "Replicas N the keys were written with");
+  cmd->add_option("--node", list->node, "Any node's HTTP address")->capture_default_str();
+  cmd->add_option("--timeout-ms", list->timeout_ms, "Give up on a page after this long")->capture_default_str();
+  cmd->callback([list, prefix, page_size] {
+    int code = keys(*list, *prefix, *page_size);
+    if (code != kOk) throw CLI::RuntimeError(code);
+  });
 }
 
 }  // namespace md::cli

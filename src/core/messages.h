@@ -218,14 +218,34 @@ struct Reap {
   std::vector<uint64_t> hashes;
   bool operator==(const Reap&) const = default;
 };
+// Key listing (core/key_lister.h): the coordinator asks every member for the first keys it holds
+// after a point...
+struct ListKeys {
+  RequestId id = 0;
+  std::string prefix;
+  std::optional<std::string> after;  // strictly after this key; nullopt: from the first with the prefix
+  uint32_t limit = 0;                // at most this many keys
+  uint32_t n = 0;                    // a member lists the partitions it is among the first n replicas of
+  bool operator==(const ListKeys&) const = default;
+};
+// ...and each answers them in key order, with each key's object stripped of its values (enough to
+// merge the replicas' copies and see which keys are deleted everywhere).
+struct ListKeysReply {
+  RequestId id = 0;
+  bool ok = true;  // false: the member's engine failed
+  std::vector<std::string> keys;
+  std::vector<std::string> objects;  // encoded (object_codec.h), values dropped; one per key
+  bool more = false;                 // it holds such keys after the last one sent
+  bool operator==(const ListKeysReply&) const = default;
+};
 using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
                                  ForwardReply, HintedWrite, HintedWriteReply, Heartbeat, AaeTree, AaeSegments,
-                                 AaeKeys, AaePull, Gossip, ReapCheck, ReapCheckReply, Reap>;
+                                 AaeKeys, AaePull, Gossip, ReapCheck, ReapCheckReply, Reap, ListKeys, ListKeysReply>;
 // A name per kind of peer message, by its index in PeerMessage (traces, metrics).
 inline constexpr const char* kPeerMessageNames[] = {
     "hello", "replica_read", "read_reply", "replica_write", "write_reply", "forward", "forward_reply",
     "hinted_write", "hinted_write_reply", "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull",
-    "gossip", "reap_check", "reap_check_reply", "reap"};
+    "gossip", "reap_check", "reap_check_reply", "reap", "list_keys", "list_keys_reply"};
 static_assert(std::size(kPeerMessageNames) == std::variant_size_v<PeerMessage>, "a name per peer message");
 inline const char* message_name(const PeerMessage& m) { return kPeerMessageNames[m.index()]; }
 
@@ -274,6 +294,16 @@ struct ScanSegments {
   uint32_t partition = 0;
   std::vector<uint32_t> segments;  // sorted
 };
+// Reads the first `limit` keys starting with `prefix` (strictly after `after` when given) across
+// some partitions, in key order, each with its object stripped of values (core::without_values):
+// a page of a key listing, in memory bounded by `limit`.
+struct ScanKeys {
+  RequestId op = 0;
+  std::vector<uint32_t> partitions;
+  std::string prefix;
+  std::optional<std::string> after;
+  uint32_t limit = 0;
+};
 // The cluster state changed (a new ring version, or a node announced): keep it, so a restart
 // serves by it; a new ring's members are peers to connect to.
 struct SaveClusterState {
@@ -289,7 +319,8 @@ struct SaveDotFloor {
 struct Warn {
   std::string message;
 };
-using Effect = std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments, SaveClusterState, SaveDotFloor, Warn>;
+using Effect =
+    std::variant<SendPeer, ReplyClient, StorageOp, ScanSegments, ScanKeys, SaveClusterState, SaveDotFloor, Warn>;
 
 // The runtime's answer to a StorageOp.
 struct StorageDone {
@@ -300,11 +331,13 @@ struct StorageDone {
   bool dot_collision = false;         // an update's merge kept two writes made under one dot (core/replica.h)
 };
 
-// The runtime's answer to a ScanSegments: the keys of those segments with their objects.
+// The runtime's answer to a ScanSegments (the keys of those segments with their objects) or a
+// ScanKeys (the page's keys with their objects stripped of values).
 struct ScanDone {
   RequestId op = 0;
   Status status;
   std::vector<std::pair<std::string, std::string>> entries;
+  bool more = false;  // ScanKeys: keys past the last entry were left unread
 };
 
 }  // namespace md::core

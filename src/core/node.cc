@@ -27,7 +27,8 @@ Node::Node(ClusterState state, MemberIndex self, std::string node_id, uint32_t e
                HandoffOptions{options_.hints_max, options_.handoffs_in_flight_max, options_.handoff_retry_ms,
                               options_.handoff_retry_max_ms, options_.request_timeout_ms}),
       anti_entropy_(membership_.ring(), self, options_.defaults.n, options_.anti_entropy),
-      reaper_(self, options_.reaping) {
+      reaper_(self, options_.reaping),
+      lister_(options_.request_timeout_ms) {
   peers_.set_node_id(self, membership_.node_id());
 }
 
@@ -37,6 +38,7 @@ NodeCounters Node::counters() const {
   c.bad_replica_objects += counters_.bad_replica_objects;  // the node's own: hinted writes
   static_cast<HandoffCounters&>(c) = handoff_.counters();
   static_cast<MembershipCounters&>(c) = membership_.counters();
+  static_cast<ListCounters&>(c) = lister_.counters();
   c.quorum_failures = out_.unavailable_answers();
   c.suspicions = peers_.suspicions();
   return c;
@@ -50,13 +52,24 @@ void Node::on_client_request(uint64_t now_ms, RequestId client, ClientRequest re
 }
 
 void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool forwarded) {
-  if (request.op == Op::list) return out_.fail(origin, Outcome::bad_request, "listing keys is not built yet");
-  if (request.key.empty()) return out_.fail(origin, Outcome::bad_request, "the key must not be empty");
+  if (request.key.empty() && request.op != Op::list) {
+    return out_.fail(origin, Outcome::bad_request, "the key must not be empty");
+  }
   if (pending_requests() >= options_.pending_requests_max) {
     return out_.fail(origin, Outcome::unavailable, "too many requests in flight at this node; retry later");
   }
   const Ring& ring = membership_.ring();
   auto nodes = static_cast<uint32_t>(ring.members().size());
+  if (request.op == Op::list) {  // the node asked coordinates it: never forwarded
+    if (request.limit < 1 || request.limit > kListLimitMax) {
+      return out_.fail(origin, Outcome::bad_request,
+                       "limit must be 1 to " + std::to_string(kListLimitMax) + ", got " + std::to_string(request.limit));
+    }
+    auto n = resolve_quorum(request.n, std::nullopt, std::nullopt, options_.defaults, nodes);
+    if (!n.is_ok()) return out_.fail(origin, Outcome::bad_request, n.status().message());
+    return lister_.start(out_, view(), now_ms, origin,
+                         ListRequest{std::move(request.key), std::move(request.cursor), request.limit, n->n});
+  }
   auto quorum = resolve_quorum(request.n, request.r, request.w, options_.defaults, nodes);
   if (!quorum.is_ok()) return out_.fail(origin, Outcome::bad_request, quorum.status().message());
   std::optional<VersionVector> context;
@@ -232,6 +245,10 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
           if (!forwards_taken_.emplace(from, m.id).second) return;  // a duplicate: the first answers
           forwards_taken_expiry_.emplace_back(now_ms + options_.request_timeout_ms * 3, std::pair{from, m.id});
           start(now_ms, Origin{true, from, m.id}, std::move(m.request), true);
+        } else if constexpr (std::is_same_v<M, ListKeys>) {
+          lister_.on_list(out_, view(), from, std::move(m));
+        } else if constexpr (std::is_same_v<M, ListKeysReply>) {
+          lister_.on_reply(out_, view(), now_ms, from, std::move(m));
         } else if constexpr (std::is_same_v<M, ForwardReply>) {
           auto it = forwards_.find(m.id);
           if (it == forwards_.end()) return;
@@ -273,7 +290,9 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
   }
 }
 
-void Node::on_scan_done(ScanDone done) { anti_entropy_.on_scan_done(out_, done); }
+void Node::on_scan_done(uint64_t now_ms, ScanDone done) {
+  if (!lister_.on_scan_done(out_, view(), now_ms, done)) anti_entropy_.on_scan_done(out_, done);
+}
 
 void Node::load_object(uint64_t now_ms, uint32_t partition, std::string_view key, std::string_view object) {
   anti_entropy_.load(partition, key, object);
@@ -303,6 +322,7 @@ void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   writes_.on_peer_down(out_, view(), handoff_, peer);
   handoff_.on_peer_down(out_, view(), now_ms, peer);
   reads_.on_peer_down(out_, now_ms, peer);
+  lister_.on_peer_down(out_, view(), now_ms, peer);
   forward_peer_down(peer);
 }
 
@@ -311,6 +331,7 @@ void Node::on_tick(uint64_t now_ms) {
   anti_entropy_.on_tick(out_, membership_.ring(), now_ms, peers_.up_others());
   writes_.on_tick(out_, view(), handoff_, now_ms);
   reads_.on_tick(out_, now_ms);
+  lister_.on_tick(out_, view(), now_ms);
   forward_tick(now_ms);
   handoff_.on_tick(out_, view(), now_ms);
   membership_.on_tick(out_, peers_, now_ms);

@@ -41,6 +41,7 @@
 #include "core/anti_entropy.h"
 #include "core/cluster_state.h"
 #include "core/handoff.h"
+#include "core/key_lister.h"
 #include "core/membership.h"
 #include "core/messages.h"
 #include "core/node_view.h"
@@ -76,7 +77,7 @@ struct NodeOptions {
 
 // The node's counters and its parts' (each part's in its own header), as one record. Anti-entropy's
 // are apart: AntiEntropy::counters().
-struct NodeCounters : ReadCounters, HandoffCounters, MembershipCounters {
+struct NodeCounters : ReadCounters, HandoffCounters, MembershipCounters, ListCounters {
   uint64_t client_requests = 0;
   uint64_t forwarded = 0;
   uint64_t quorum_failures = 0;
@@ -108,7 +109,7 @@ class Node {
   void on_client_request(uint64_t now_ms, RequestId client, ClientRequest request);
   void on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage message);
   void on_storage_done(uint64_t now_ms, StorageDone done);
-  void on_scan_done(ScanDone done);
+  void on_scan_done(uint64_t now_ms, ScanDone done);
   // A key found in the engine at start: rebuilds the anti-entropy trees and finds the tombstones
   // (before serving).
   void load_object(uint64_t now_ms, uint32_t partition, std::string_view key, std::string_view object);
@@ -155,7 +156,9 @@ class Node {
   const AntiEntropy& anti_entropy() const { return anti_entropy_; }
   const TombstoneReaper& reaper() const { return reaper_; }
   uint64_t dot_floor() const { return dot_floor_; }
-  size_t pending_requests() const { return writes_.pending() + reads_.pending() + forwards_.size(); }
+  size_t pending_requests() const {
+    return writes_.pending() + reads_.pending() + forwards_.size() + lister_.pending();
+  }
   // Hints this node holds, per intended owner (indexed by MemberIndex).
   const std::vector<uint64_t>& pending_hints() const { return handoff_.pending(); }
   // The owners that hint deliveries are under way to, one entry per delivery.
@@ -208,6 +211,7 @@ class Node {
   HintedHandoff handoff_;
   AntiEntropy anti_entropy_;
   TombstoneReaper reaper_;
+  KeyLister lister_;
   std::map<RequestId, PendingForward> forwards_;
   // Forwards taken here, by (forwarder, its request id), until twice the forwarder's wait is over:
   // a Forward that arrives twice (a duplicating network) is coordinated once, so a write is not

@@ -134,4 +134,16 @@ std::optional<uint64_t> deleted_object_counter(std::string_view bytes) {
   return max;
 }
 
+std::optional<std::string> without_values(std::string_view bytes) {
+  auto object = decode_object(bytes);
+  if (!object.is_ok()) return std::nullopt;
+  std::vector<Sibling> siblings = object->siblings();
+  for (auto& sibling : siblings) sibling.value.clear();
+  // Siblings that shared a dot (a collision) were ordered by their values: order them again, and
+  // keep one of any that are now equal.
+  std::sort(siblings.begin(), siblings.end(), sibling_order);
+  siblings.erase(std::unique(siblings.begin(), siblings.end()), siblings.end());
+  return encode_object(DvvSet::from_parts(object->context(), std::move(siblings)));
+}
+
 }  // namespace md::core

@@ -27,5 +27,9 @@ Result<DvvSet> decode_object(std::string_view bytes);
 // for bytes that are not an object. Reads the bytes in place, allocating nothing: the node asks
 // this of every object it stores.
 std::optional<uint64_t> deleted_object_counter(std::string_view bytes);
+// The encoding of the same object with every sibling's value dropped (its dots, contexts and
+// tombstone flags kept): what a key listing needs to merge copies and see which keys are deleted,
+// without carrying their values. nullopt for bytes that are not an object.
+std::optional<std::string> without_values(std::string_view bytes);
 
 }  // namespace md::core

@@ -11,6 +11,7 @@
 
 #include "core/cluster_state.h"
 #include "core/object_codec.h"
+#include "net/list_cursor.h"
 
 namespace md::net {
 namespace {
@@ -68,6 +69,8 @@ Result<int64_t> parse_int(std::string_view name, std::string_view text) {
 constexpr std::string_view kBodyFields[] = {"value", "context", "N", "R", "W", "sloppy"};
 constexpr std::string_view kQueryParams[] = {"context", "N", "R", "W", "sloppy"};
 constexpr std::string_view kInspectParams[] = {"N", "R"};
+constexpr std::string_view kListParams[] = {"prefix", "limit", "cursor", "N"};
+constexpr uint32_t kListLimitDefault = 100;
 
 template <size_t size>
 Status refuse_unknown(std::string_view name, const std::string_view (&accepted)[size], std::string_view what) {
@@ -142,6 +145,66 @@ ApiCall parse_inspect(const HttpRequest& request, std::string_view key, const Ap
   r.key = std::string(key);
   if (auto s = read_query_params(request, &r, kInspectParams); !s.is_ok()) return bad_request(s.message());
   return r;
+}
+
+// GET /kv?prefix=&limit=&cursor=&N=: a page of the cluster's keys in order (core/key_lister.h).
+ApiCall parse_list(const HttpRequest& request, const ApiLimits& limits) {
+  if (request.method != boost::beast::http::verb::get) {
+    return error_response(405, "method " + request.method_string +
+                                   " is not allowed on /kv; use GET /kv?prefix=&limit=&cursor= to list keys, or "
+                                   "/kv/{key} for one key");
+  }
+  core::ClientRequest r;
+  r.op = core::Op::list;
+  r.limit = kListLimitDefault;
+  for (const auto& [name, value] : request.query) {
+    if (auto s = refuse_unknown(name, kListParams, "query parameter"); !s.is_ok()) return bad_request(s.message());
+    if (name == "prefix") {
+      if (value.size() > limits.key_bytes_max) {
+        return bad_request("the prefix is " + std::to_string(value.size()) + " bytes; keys are at most " +
+                           std::to_string(limits.key_bytes_max));
+      }
+      r.key = value;
+    } else if (name == "cursor") {
+      auto after = decode_list_cursor(value);
+      if (!after.is_ok()) return bad_request(after.status().message());
+      r.cursor = std::move(after).value();
+    } else {
+      auto v = parse_int(name, value);
+      if (!v.is_ok()) return bad_request(v.status().message());
+      if (name == "N") {
+        r.n = *v;
+      } else if (*v < 1 || *v > core::kListLimitMax) {
+        return bad_request("limit must be 1 to " + std::to_string(core::kListLimitMax) + ", got " + value);
+      } else {
+        r.limit = static_cast<uint32_t>(*v);
+      }
+    }
+  }
+  return r;
+}
+
+// The answer to a list: the page's keys and the cursor of the next page (null: no more).
+HttpResponse list_response(const core::ClientResponse& response) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("keys");
+  w.StartArray();
+  for (const auto& key : response.keys) write_string(w, key);
+  w.EndArray();
+  w.Key("cursor");
+  if (response.next_cursor) {
+    write_string(w, encode_list_cursor(*response.next_cursor));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  HttpResponse http;
+  http.body.assign(buffer.GetString(), buffer.GetSize());
+  return http;
 }
 
 ApiCall parse_kv(const HttpRequest& request, std::string_view key, const ApiLimits& limits) {
@@ -259,7 +322,7 @@ std::optional<core::Op> kv_op(boost::beast::http::verb method) {
 ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
   constexpr std::string_view kv = "/kv/";
   if (request.path.starts_with(kv)) return parse_kv(request, std::string_view(request.path).substr(kv.size()), limits);
-  if (request.path == "/kv") return bad_request("the key must not be empty: use /kv/{key}");
+  if (request.path == "/kv") return parse_list(request, limits);
   constexpr std::string_view inspect = "/inspect/";
   if (request.path.starts_with(inspect)) {
     return parse_inspect(request, std::string_view(request.path).substr(inspect.size()), limits);
@@ -281,11 +344,12 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
     if (request.path == path) return get ? ApiCall(page) : get_only();
   }
   return error_response(404, "no such route: " + request.method_string + " " + request.path +
-                                 " (routes: /kv/{key}, /inspect/{key}, /health, /health/live, /cluster, /ring, /metrics, "
+                                 " (routes: /kv/{key}, /kv?prefix=, /inspect/{key}, /health, /health/live, /cluster, /ring, /metrics, "
                                  "/cluster/join, /, /dashboard)");
 }
 
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response) {
+  if (op == core::Op::list && response.outcome == core::Outcome::ok) return list_response(response);
   HttpResponse http;
   http.status = status_of(response.outcome);
   rapidjson::StringBuffer buffer;

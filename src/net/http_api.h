@@ -1,7 +1,7 @@
 // The client HTTP API's shapes: requests to core requests, core responses to JSON.
 //
 // Pure translation, no sockets. Routes (docs/api.md):
-//   PUT|GET|DELETE /kv/{key}   GET /inspect/{key}   GET /health (ready)   GET /health/live   GET /cluster
+//   PUT|GET|DELETE /kv/{key}   GET /kv?prefix=&limit=&cursor= (a page of keys)   GET /inspect/{key}   GET /health (ready)   GET /health/live   GET /cluster
 //   GET /ring   GET /metrics (Prometheus text)
 //   GET / (links to the pages)   GET /dashboard[/{file}] (the live dashboard, runtime/embedded_files.h)
 //   POST /cluster/join {"address": "host:port", "node_id": "...", "zone": "..." (optional)}

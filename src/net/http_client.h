@@ -37,7 +37,8 @@ class HttpClient {
   bool timed_out_ = false;  // the last exchange ran out of time
 };
 
-// Percent-encodes a key for use as one path segment of a URL.
+// Percent-encodes text (a key, a prefix) for use as one path segment or query value of a URL:
+// everything but the unreserved characters.
 std::string url_encode_path_segment(std::string_view text);
 
 }  // namespace md::net

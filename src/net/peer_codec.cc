@@ -185,6 +185,20 @@ std::string encode_peer_message(const core::PeerMessage& message, uint32_t hello
           w->set_partition(m.partition);
           for (const auto& k : m.keys) w->add_keys(k);
           w->mutable_hashes()->Add(m.hashes.begin(), m.hashes.end());
+        } else if constexpr (std::is_same_v<M, core::ListKeys>) {
+          auto* w = out.mutable_list_keys();
+          w->set_id(m.id);
+          w->set_prefix(m.prefix);
+          if (m.after) w->set_after(*m.after);
+          w->set_limit(m.limit);
+          w->set_n(m.n);
+        } else if constexpr (std::is_same_v<M, core::ListKeysReply>) {
+          auto* w = out.mutable_list_keys_reply();
+          w->set_id(m.id);
+          w->set_ok(m.ok);
+          for (const auto& k : m.keys) w->add_keys(k);
+          for (const auto& o : m.objects) w->add_objects(o);
+          w->set_more(m.more);
         } else if constexpr (std::is_same_v<M, core::HintedWrite>) {
           auto* w = out.mutable_hinted_write();
           w->set_id(m.id);
@@ -282,6 +296,18 @@ Result<core::PeerMessage> decode_peer_message(std::string_view bytes, uint32_t* 
       const auto& m = in.reap();
       return core::PeerMessage(core::Reap{m.partition(), {m.keys().begin(), m.keys().end()},
                                           {m.hashes().begin(), m.hashes().end()}});
+    }
+    case wire::PeerMessage::kListKeys: {
+      const auto& m = in.list_keys();
+      core::ListKeys r{m.id(), m.prefix(), std::nullopt, m.limit(), m.n()};
+      if (m.has_after()) r.after = m.after();
+      return core::PeerMessage(std::move(r));
+    }
+    case wire::PeerMessage::kListKeysReply: {
+      const auto& m = in.list_keys_reply();
+      if (m.keys_size() != m.objects_size()) return Status::corruption("a key listing's reply has a key without its object");
+      return core::PeerMessage(core::ListKeysReply{m.id(), m.ok(), {m.keys().begin(), m.keys().end()},
+                                                   {m.objects().begin(), m.objects().end()}, m.more()});
     }
     case wire::PeerMessage::BODY_NOT_SET: break;
   }

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
+#include <map>
 #include <utility>
 
 #include "core/merkle_tree.h"
+#include "core/object_codec.h"
 
 namespace md::node {
 
@@ -90,7 +93,9 @@ void EffectRunner::run() {
           floor_kept = false;
         }
       } else if (auto* scan_op = std::get_if<core::ScanSegments>(&effect)) {
-        node_.on_scan_done(scan(*scan_op));  // its effects come in the next pass
+        node_.on_scan_done(host_.now_ms(), scan(*scan_op));  // its effects come in the next pass
+      } else if (auto* keys_op = std::get_if<core::ScanKeys>(&effect)) {
+        node_.on_scan_done(host_.now_ms(), scan_keys(*keys_op));
       } else if (auto& op = std::get<core::StorageOp>(effect); !op.update) {
         done_here.push_back(read(op));
       } else if (auto* removal = std::get_if<core::RemoveKey>(&*op.update)) {
@@ -162,6 +167,55 @@ core::ScanDone EffectRunner::scan(const core::ScanSegments& scan) {
   if (!done.status.is_ok()) {
     host_.storage_failed("the anti-entropy scan of partition " + std::to_string(scan.partition), done.status);
   }
+  return done;
+}
+
+// Each partition is read in key order from the page's start, and only while its keys could still
+// be among the `limit` smallest seen so far: the page in hand never holds more than `limit` keys.
+core::ScanDone EffectRunner::scan_keys(const core::ScanKeys& scan) {
+  core::ScanDone done{scan.op, Status::ok(), {}};
+  std::map<std::string, std::string, std::less<>> page;
+  auto take = [&](std::string_view key, std::string_view object) {
+    if (!key.starts_with(scan.prefix)) return false;  // past the prefix's keys (the scan starts at or after it)
+    if (page.size() == scan.limit && key >= page.rbegin()->first) {
+      done.more = true;  // this partition's later keys are larger still
+      return false;
+    }
+    auto stripped = core::without_values(object);
+    if (!stripped) return true;  // not an object: a read of the key reports it
+    page.emplace(key, std::move(*stripped));
+    if (page.size() > scan.limit) {
+      page.erase(std::prev(page.end()));
+      done.more = true;
+    }
+    return true;
+  };
+  // From the cursor, or from the prefix itself: "strictly after" the prefix would skip a key equal to it.
+  const bool from_cursor = scan.after && *scan.after >= scan.prefix;
+  for (uint32_t p : scan.partitions) {
+    if (!from_cursor && !scan.prefix.empty()) {
+      std::string object;
+      if (Status s = engine_.get(p, scan.prefix, &object); s.is_ok()) {
+        take(scan.prefix, object);
+      } else if (s.code() != Code::not_found) {
+        done.status = s;
+      }
+    }
+    if (!done.status.is_ok()) break;
+    std::optional<std::string_view> after;
+    if (from_cursor) {
+      after = *scan.after;
+    } else if (!scan.prefix.empty()) {
+      after = scan.prefix;
+    }
+    done.status = engine_.for_each(p, after, take);
+    if (!done.status.is_ok()) break;
+  }
+  if (!done.status.is_ok()) {
+    host_.storage_failed("a key listing's scan", done.status);
+    return done;
+  }
+  for (auto& [key, object] : page) done.entries.emplace_back(key, std::move(object));
   return done;
 }
 

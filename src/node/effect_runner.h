@@ -7,7 +7,7 @@
 //  - the cluster state and the dot floor are kept through the host (durably) before the effects
 //    after them; removals after a dot floor that could not be kept do not happen (they would let
 //    reaped dots be made again);
-//  - reads, segment scans and removals run on the engine at once (reads hit the memtable and the
+//  - reads, scans (anti-entropy's segments, a key listing's page) and removals run on the engine at once (reads hit the memtable and the
 //    caches; a round trip elsewhere would cost more than the read), and their completions go back
 //    to the node after the pass;
 //  - the pass's updates go to the engine as one batch: through the Committer when they must be
@@ -110,6 +110,7 @@ class EffectRunner {
   core::StorageDone read(const core::StorageOp& op);
   core::StorageDone remove(const core::StorageOp& op);
   core::ScanDone scan(const core::ScanSegments& scan);
+  core::ScanDone scan_keys(const core::ScanKeys& scan);
   storage::Update to_update(core::StorageOp op, const std::shared_ptr<Notes>& notes, size_t index);
   void updates_done(const std::vector<PendingUpdate>& updates, const Notes& notes,
                     std::vector<storage::UpdateResult> results);

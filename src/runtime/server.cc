@@ -52,7 +52,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
       if (stopping_) return;
       stopping_ = true;
       stop_deadline_ms_ = now_ms() + config_.core.request_timeout_ms + config_.core.read_repair_window_ms;
-      spdlog::info("stopping: finishing {} requests in flight", http_ ? client_commands_in_flight() : 0);
+      spdlog::info("stopping: finishing {} requests in flight", requests_in_flight());
       if (http_) http_->stop();
       if (resp_) resp_->stop();
     });
@@ -164,6 +164,15 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   Result<asio::ip::address> resolve_listen_host();
   void update_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
+  // Client requests not answered yet, at least: HTTP requests being read, worked on or written, RESP
+  // commands, or requests of any front end that the core is working on (an HTTP one counts in both); 0 once
+  // every one is answered.
+  size_t requests_in_flight() const {
+    // A RESP command counts from its reading to its reply (it may wait for an earlier one of its key).
+    return std::max<size_t>((http_ ? http_->counters().requests_in_flight : 0) +
+                                (resp_ ? resp_->counters().commands_in_flight : 0),
+                            pending_.size());
+  }
   // Every front end's way into the core (net/client_call.h).
   void submit(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
               std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now());
@@ -171,10 +180,6 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   void finish_stop();
   void log_suspicions();
   Status start_resp(const asio::ip::address& listen_ip);
-  // Client commands started and not yet answered, on every front end (a graceful stop waits for them).
-  uint64_t client_commands_in_flight() const {
-    return http_->counters().requests_in_flight + (resp_ ? resp_->counters().commands_in_flight : 0);
-  }
   std::string info_page(net::InfoPage page) const;
   std::string metrics_page() const;
 
@@ -505,13 +510,13 @@ void Server::Impl::arm_tick() {
     if (ec) return;
     runner_->tick();
     log_suspicions();
-    if (stopping_ && (client_commands_in_flight() == 0 || now_ms() >= stop_deadline_ms_)) return finish_stop();
+    if (stopping_ && (requests_in_flight() == 0 || now_ms() >= stop_deadline_ms_)) return finish_stop();
     arm_tick();
   });
 }
 
 void Server::Impl::finish_stop() {
-  spdlog::info("stopped serving: {} requests were still in flight", client_commands_in_flight());
+  spdlog::info("stopped serving: {} requests were still in flight", requests_in_flight());
   peers_->stop();
   io_.stop();
 }
@@ -539,8 +544,8 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   auto call = net::parse_api_request(request, config_.limits);
   if (auto* response = std::get_if<net::HttpResponse>(&call)) {
     if (request.path == "/kv" || request.path.starts_with("/kv/")) {  // a key request refused before the core saw it
-      metrics_.request_done(net::Protocol::http, net::kv_op(request.method).value_or(core::Op::put),
-                            RequestOutcome::bad_request, seconds_since(received));
+      const auto op = request.path == "/kv" ? core::Op::list : net::kv_op(request.method).value_or(core::Op::put);
+      metrics_.request_done(net::Protocol::http, op, RequestOutcome::bad_request, seconds_since(received));
     }
     return respond(std::move(*response));
   }

@@ -434,7 +434,41 @@ class Simulation {
       state.merged[k] = std::move(merged);
     }
     state.reaped = cluster_->reaped();
+    check_listing(state);
     return state;
+  }
+
+  // A key listing at the end, page by page at a random page size: exactly the keys whose replicas
+  // hold a live value, in order.
+  void check_listing(const FinalState& state) {
+    std::vector<std::string> expected;
+    for (const auto& [k, merged] : state.merged) {
+      if (!merged.deleted()) expected.push_back(k);
+    }
+    std::vector<std::string> listed;
+    core::ClientRequest r;
+    r.op = core::Op::list;
+    r.n = n_max_;
+    r.limit = 1 + static_cast<uint32_t>(rng_.below(8));
+    for (size_t page = 0; page <= options_.keys; ++page) {
+      auto answer = cluster_->await(cluster_->submit(0, r));
+      if (!answer || answer->outcome != core::Outcome::ok) {
+        result_.violations.push_back("listing_failed: page " + std::to_string(page) + " of the final key listing: " +
+                                     (answer ? answer->message : "no answer"));
+        return;
+      }
+      listed.insert(listed.end(), answer->keys.begin(), answer->keys.end());
+      if (!answer->next_cursor) break;
+      r.cursor = answer->next_cursor;
+    }
+    if (listed != expected) {
+      auto [l, e] = std::mismatch(listed.begin(), listed.end(), expected.begin(), expected.end());
+      result_.violations.push_back("listing_mismatch: the final key listing (pages of " + std::to_string(r.limit) +
+                                   ") has " + std::to_string(listed.size()) + " keys, the replicas hold " +
+                                   std::to_string(expected.size()) + " live ones; first difference: listed " +
+                                   (l == listed.end() ? "nothing" : *l) + ", expected " +
+                                   (e == expected.end() ? "nothing" : *e));
+    }
   }
 
   SimOptions options_;

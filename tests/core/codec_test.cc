@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
 #include <rapidcheck/gtest.h>
 
 #include "core/context_token.h"
@@ -59,6 +62,34 @@ RC_GTEST_PROP(ObjectCodec, garbage_never_crashes_the_deleted_check, (std::string
   auto counter = deleted_object_counter(garbage);
   auto decoded = decode_object(garbage);
   if (decoded.is_ok()) RC_ASSERT(counter.has_value() == decoded->deleted());
+}
+
+TEST(ObjectCodec, without_values_keeps_dots_contexts_and_tombstones_and_drops_every_value) {
+  DvvSet x = sample();
+  // Two siblings under one dot (a collision), ordered by their values: the strip must reorder them.
+  Sibling a{{"node_9", 1}, VersionVector(), false, "b"};
+  Sibling b{{"node_9", 1}, x.context(), false, "a"};
+  VersionVector context = x.context();
+  context.raise("node_9", 1);
+  std::vector<Sibling> siblings = x.siblings();
+  siblings.push_back(a);
+  siblings.push_back(b);
+  std::sort(siblings.begin(), siblings.end(), sibling_order);
+  const DvvSet collided = DvvSet::from_parts(context, siblings);
+  for (const DvvSet& object : {x, collided}) {
+    auto stripped = without_values(encode_object(object));
+    ASSERT_TRUE(stripped.has_value());
+    auto back = decode_object(*stripped);
+    ASSERT_TRUE(back.is_ok()) << back.status().message();
+    EXPECT_EQ(back->context(), object.context());
+    EXPECT_EQ(back->deleted(), object.deleted());
+    for (const auto& s : back->siblings()) EXPECT_EQ(s.value, "");
+    std::set<Dot> dots, kept;
+    for (const auto& s : object.siblings()) dots.insert(s.dot);
+    for (const auto& s : back->siblings()) kept.insert(s.dot);
+    EXPECT_EQ(kept, dots);
+  }
+  EXPECT_EQ(without_values("garbage"), std::nullopt);
 }
 
 TEST(ContextToken, round_trips_and_is_url_safe) {

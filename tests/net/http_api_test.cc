@@ -4,6 +4,7 @@
 #include <rapidcheck/gtest.h>
 
 #include "core/object_codec.h"
+#include "net/list_cursor.h"
 
 namespace md::net {
 namespace {
@@ -169,6 +170,51 @@ TEST(HttpApi, conflicts_show_every_sibling_with_its_clock) {
   EXPECT_EQ(http_response.body,
             R"({"status":"conflict","key":"user","siblings":[{"value":"Alice","vector_clock":{"node_5001":2}},)"
             R"({"value":"Bob","vector_clock":{"node_5001":1,"node_5002":1}}],"context":"T"})");
+}
+
+TEST(HttpApi, get_kv_lists_keys_by_prefix_limit_and_cursor_and_answers_the_next_cursor) {
+  auto call = parse_api_request(make(http::verb::get, "/kv", "", {{"prefix", "user/"}, {"limit", "2"},
+                                                                  {"cursor", encode_list_cursor("user/1")}, {"N", "2"}}),
+                                ApiLimits{});
+  auto* r = std::get_if<core::ClientRequest>(&call);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->op, core::Op::list);
+  EXPECT_EQ(r->key, "user/");
+  EXPECT_EQ(r->limit, 2u);
+  EXPECT_EQ(r->cursor, "user/1");
+  EXPECT_EQ(r->n, 2);
+  auto defaults = std::get<core::ClientRequest>(parse_api_request(make(http::verb::get, "/kv"), ApiLimits{}));
+  EXPECT_EQ(defaults.limit, 100u);
+  EXPECT_EQ(defaults.key, "");
+  EXPECT_EQ(defaults.cursor, std::nullopt);
+
+  core::ClientResponse page;
+  page.keys = {"user/2", "user/\"3\""};
+  page.next_cursor = "user/\"3\"";
+  EXPECT_EQ(kv_response(core::Op::list, "user/", page).body,
+            R"({"status":"success","keys":["user/2","user/\"3\""],"cursor":")" + encode_list_cursor("user/\"3\"") +
+                R"("})");
+  page.next_cursor.reset();
+  EXPECT_EQ(kv_response(core::Op::list, "user/", page).body,
+            R"({"status":"success","keys":["user/2","user/\"3\""],"cursor":null})");
+}
+
+TEST(HttpApi, a_listing_with_a_bad_limit_cursor_or_parameter_or_method_is_refused_clearly) {
+  auto refused = [](http::verb method, std::vector<std::pair<std::string, std::string>> query) {
+    auto call = parse_api_request(make(method, "/kv", "", std::move(query)), ApiLimits{});
+    auto* response = std::get_if<HttpResponse>(&call);
+    return response ? std::pair{response->status, response->body} : std::pair{0u, std::string()};
+  };
+  for (const char* limit : {"0", "10001", "-1", "ten"}) {
+    auto [status, body] = refused(http::verb::get, {{"limit", limit}});
+    EXPECT_EQ(status, 400u) << limit;
+    EXPECT_NE(body.find("limit"), std::string::npos) << body;
+  }
+  EXPECT_EQ(refused(http::verb::get, {{"cursor", "0"}}).first, 400u);
+  EXPECT_NE(refused(http::verb::get, {{"cursor", "0"}}).second.find("not one a listing handed out"), std::string::npos);
+  EXPECT_NE(refused(http::verb::get, {{"W", "2"}}).second.find("accepted: prefix, limit, cursor, N"), std::string::npos);
+  EXPECT_EQ(refused(http::verb::get, {{"prefix", std::string(1025, 'p')}}).first, 400u);
+  EXPECT_EQ(refused(http::verb::put, {}).first, 405u);
 }
 
 TEST(HttpApi, quorum_failures_are_503_with_the_counts) {

@@ -255,6 +255,25 @@ struct Arbitrary<Reap> {
                             gen::set(&Reap::hashes, numbers<uint64_t>()));
   }
 };
+template <>
+struct Arbitrary<ListKeys> {
+  static Gen<ListKeys> arbitrary() {
+    return gen::build<ListKeys>(gen::set(&ListKeys::id, number<RequestId>()), gen::set(&ListKeys::prefix, bytes()),
+                                gen::set(&ListKeys::after, maybe(bytes())), gen::set(&ListKeys::limit, number<uint32_t>()),
+                                gen::set(&ListKeys::n, number<uint32_t>()));
+  }
+};
+template <>
+struct Arbitrary<ListKeysReply> {
+  static Gen<ListKeysReply> arbitrary() {  // an object per key, as the codec requires
+    return gen::map(gen::tuple(number<RequestId>(), gen::arbitrary<bool>(), byte_strings(), gen::arbitrary<bool>()),
+                    [](const std::tuple<RequestId, bool, std::vector<std::string>, bool>& t) {
+                      ListKeysReply r{std::get<0>(t), std::get<1>(t), std::get<2>(t), {}, std::get<3>(t)};
+                      for (const auto& key : r.keys) r.objects.push_back("object of " + key);
+                      return r;
+                    });
+  }
+};
 }  // namespace rc
 
 namespace md::net {
