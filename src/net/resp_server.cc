@@ -13,6 +13,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "net/tcp_listen.h"
+
 namespace md::net {
 
 namespace asio = boost::asio;
@@ -34,15 +36,7 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   Status listen(const tcp::endpoint& endpoint) {
-    boost::system::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Status::io_error("cannot listen for RESP on " + endpoint.address().to_string() + ":" +
-                              std::to_string(endpoint.port()) + ": " + ec.message());
-    }
+    if (auto s = listen_on(acceptor_, endpoint, "RESP"); !s.is_ok()) return s;
     port_ = acceptor_.local_endpoint().port();
     accept();
     arm_sweep();
@@ -180,7 +174,8 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     }
     // A half-received command must arrive whole within the read timeout; one that is completed
     // restarts the clock, so a steady pipeline is never taken for a slow client.
-    const bool partial = !parser_.idle() || input_at_ < input_.size();
+    // (Whole commands left unread while the connection waits for room are not the client's delay.)
+    const bool partial = !parser_.idle() || (input_at_ < input_.size() && !paused());
     if (!partial || parsed_one) partial_since_.reset();
     if (partial && !partial_since_) partial_since_ = Clock::now();
     flush();

@@ -24,7 +24,6 @@ from harness import BINARY, HOST, RESP_BELOW, ClusterTest, request, wait_until
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 DOC_PORT = re.compile(r"(?:localhost|127\.0\.0\.1):(500\d)\b")
-DOC_RESP_PORT = re.compile(r"-p (638\d)\b")  # redis-cli's: the HTTP port + 1379
 
 
 def bash_blocks(path, section=None):

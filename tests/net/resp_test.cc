@@ -392,6 +392,17 @@ TEST(RespCommands, unknown_commands_wrong_arity_and_long_keys_are_clear_errors) 
   EXPECT_EQ(quit.reply, "+OK\r\n");
 }
 
+TEST(RespCommands, a_commands_keys_are_what_it_reads_or_writes_and_scan_reads_them_all) {
+  EXPECT_EQ(command_keys({"SET", "k", "v", "KEEPTTL"}).keys, (std::vector<std::string>{"k"}));
+  EXPECT_EQ(command_keys({"mset", "a", "1", "b", "2"}).keys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(command_keys({"DEL", "a", "b"}).keys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(command_keys({"DGET", "k", "R", "3"}).keys, (std::vector<std::string>{"k"}));
+  EXPECT_TRUE(command_keys({"PING"}).keys.empty());
+  EXPECT_TRUE(command_keys({"NOSUCH", "k"}).keys.empty());
+  EXPECT_TRUE(command_keys({"SCAN", "0"}).all);
+  EXPECT_FALSE(command_keys({"GET", "k"}).all);
+}
+
 TEST(RespCommands, client_names_info_and_command_answer_what_redis_cli_asks) {
   Connection run;
   EXPECT_EQ(run({"CLIENT", "GETNAME"}).reply, "$-1\r\n");
