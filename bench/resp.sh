@@ -7,12 +7,13 @@
 #
 #   bench/resp.sh                      # 200,000 requests per test
 #   REQUESTS=20000 bench/resp.sh       # a quick smoke run
+#   MINIDYNAMO_BIN=build/bin/minidynamo bench/resp.sh   # measure a built binary (bench/lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-200000}
 SYNCS=${SYNCS:-"always none"}
-HTTP_PORTS=(7201 7202 7203)  # RESP on 7211-7213, peers on 8201-8203
-REDIS_PORT=7210
+HTTP_PORTS=(7201 7202 7203)  # RESP on 7204-7206, peers on 8201-8203
+REDIS_PORT=7207
 CLIENT_FLAGS=(-t set,get -c 64 -d 100 -r 10000 -n "$REQUESTS" --csv)
 
 source bench/lib.sh
@@ -38,15 +39,16 @@ for sync in $SYNCS; do
   cluster_pids=()
   for port in "${HTTP_PORTS[@]}"; do
     "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/$sync/node_$port" --log-level warn --sync "$sync" \
-      --resp-port $((port + 10)) --grpc-port 0 > "$work/node_$port-$sync.log" 2>&1 &
+      --resp-port $((port + 3)) --grpc-port 0 > "$work/node_$port-$sync.log" 2>&1 &
     pids+=($!) cluster_pids+=($!)
   done
   for port in "${HTTP_PORTS[@]}"; do
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.1; done
+    curl -sf "http://127.0.0.1:$port/health" > /dev/null || { cat "$work/node_$port-$sync.log"; exit 1; }
   done
   for pipeline in 1 16; do
     read -r redis_set redis_get < <(rps "$REDIS_PORT" -P "$pipeline")
-    read -r ours_set ours_get < <(rps $((HTTP_PORTS[0] + 10)) -P "$pipeline")
+    read -r ours_set ours_get < <(rps $((HTTP_PORTS[0] + 3)) -P "$pipeline")
     printf '%-7s %-9s %-4s %10s %10s %7s\n' "$sync" "$pipeline" SET "$ours_set" "$redis_set" "$(ratio "$ours_set" "$redis_set")"
     printf '%-7s %-9s %-4s %10s %10s %7s\n' "$sync" "$pipeline" GET "$ours_get" "$redis_get" "$(ratio "$ours_get" "$redis_get")"
   done

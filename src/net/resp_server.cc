@@ -26,7 +26,7 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
   class Connection;
 
   Impl(asio::io_context& io, RespServerOptions options, SubmitFn submit, resp::InfoFn info)
-      : io_(io), acceptor_(io), sweep_(io), options_(options), submit_(std::move(submit)), node_info_(std::move(info)) {
+      : acceptor_(io), sweep_(io), options_(options), submit_(std::move(submit)), node_info_(std::move(info)) {
     info_ = [this] {
       resp::NodeInfo node = node_info_();
       node.connected_clients = counters_.connections_open;
@@ -58,7 +58,6 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
   void accept();
   void arm_sweep();
 
-  asio::io_context& io_;
   tcp::acceptor acceptor_;
   asio::steady_timer sweep_;  // closes connections past their timeouts
   RespServerOptions options_;
