@@ -258,7 +258,7 @@ Step cmd_scan(const Context& c) {
     const std::string& value = c.args[i + 1];
     if (option == "MATCH") {
       const size_t special = value.find_first_of("*?[\\");
-      if (special != value.size() - 1 || value.back() != '*') {
+      if (value.empty() || special != value.size() - 1 || value.back() != '*') {
         return error("ERR MATCH '" + value.substr(0, 128) +
                      "' is not supported: only a literal prefix followed by one '*' (e.g. user:*)");
       }

@@ -333,6 +333,8 @@ TEST(RespCommands, scan_lists_by_prefix_and_hands_out_the_listing_cursor_or_zero
   EXPECT_EQ(run({"SCAN", cursor}).requests[0].cursor, "user:2");
   EXPECT_NE(run({"SCAN", "0", "MATCH", "u*r"}).reply.find("only a literal prefix"), std::string::npos);
   EXPECT_NE(run({"SCAN", "0", "MATCH", "user"}).reply.find("only a literal prefix"), std::string::npos);
+  EXPECT_NE(run({"SCAN", "0", "MATCH", ""}).reply.find("only a literal prefix"), std::string::npos);
+  EXPECT_EQ(run({"SCAN", "0", "MATCH", "*"}).requests[0].key, "");
   EXPECT_NE(run({"SCAN", "bogus"}).reply.find("ERR invalid cursor"), std::string::npos);
 }
 
