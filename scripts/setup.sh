@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl python3
   libboost-dev libboost-system-dev   # Asio (event loop, sockets) and Beast (HTTP)
+  libssl-dev openssl                 # TLS on the client and peer ports; the openssl command makes test certificates
   librocksdb-dev                     # default storage engine
   libprotobuf-dev protobuf-compiler  # peer wire format
   libxxhash-dev                      # key hashing (XXH3) and frame checksums

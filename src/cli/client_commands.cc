@@ -24,6 +24,7 @@ struct ClientOptions {
   std::optional<int> n, r, w;
   std::string sloppy;  // writes: "true" or "false" (strict quorum); empty: the node's default (sloppy)
   uint32_t timeout_ms = 5000;
+  std::string tls_ca;  // the cluster's CA: the node serves TLS (its --tls-ca)
 };
 
 std::string to_json(const rapidjson::Value& v) {
@@ -88,17 +89,33 @@ int print_response(const Result<net::HttpResponse>& result) {
   return code;
 }
 
-std::optional<net::HttpClient> client_for(const std::string& node, uint32_t timeout_ms) {
-  auto address = parse_address(node);
+std::optional<net::HttpClient> client_for(const ClientOptions& o) {
+  auto address = parse_address(o.node);
   if (!address) {
-    std::cerr << "error: --node must be host:port, got '" << node << "'\n";
+    std::cerr << "error: --node must be host:port, got '" << o.node << "'\n";
     return std::nullopt;
   }
-  return std::make_optional<net::HttpClient>(address->first, address->second, timeout_ms);
+  std::shared_ptr<net::TlsContext> tls;
+  if (!o.tls_ca.empty()) {
+    auto context = net::make_client_context(net::TlsFiles{"", "", o.tls_ca});
+    if (!context.is_ok()) {
+      std::cerr << "error: --tls-ca: " << context.status().message() << "\n";
+      return std::nullopt;
+    }
+    tls = std::move(context).value();
+  }
+  return std::make_optional<net::HttpClient>(address->first, address->second, o.timeout_ms, std::move(tls));
+}
+
+// The flags every client command takes to reach a node.
+void add_connection_options(CLI::App* cmd, ClientOptions& o) {
+  cmd->add_option("--node", o.node, "Any node's HTTP address")->capture_default_str();
+  cmd->add_option("--tls-ca", o.tls_ca, "The cluster's CA certificate (PEM): the node serves HTTPS (its --tls-ca)");
+  cmd->add_option("--timeout-ms", o.timeout_ms, "Give up after this long")->capture_default_str();
 }
 
 int run(const ClientOptions& o, boost::beast::http::verb verb) {
-  auto client = client_for(o.node, o.timeout_ms);
+  auto client = client_for(o);
   if (!client) return kUsage;
   rapidjson::Document body(rapidjson::kObjectType);
   auto& alloc = body.GetAllocator();
@@ -128,7 +145,7 @@ void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::h
   if (verb == boost::beast::http::verb::put) {
     cmd->add_option("value", o->value, "The value: JSON, or else taken as a string")->required();
   }
-  cmd->add_option("--node", o->node, "Any node's HTTP address")->capture_default_str();
+  add_connection_options(cmd, *o);
   cmd->add_option("--n", o->n, "Replicas N");
   if (verb == boost::beast::http::verb::get) {
     cmd->add_option("--r", o->r, "Read quorum R");
@@ -141,7 +158,6 @@ void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::h
                     "false: a strict quorum, only the key's own replicas count toward W (default: the node's, true)")
         ->check(CLI::IsMember({"true", "false"}));
   }
-  cmd->add_option("--timeout-ms", o->timeout_ms, "Give up after this long")->capture_default_str();
   cmd->callback([o, verb] {
     int code = run(*o, verb);
     if (code != kOk) throw CLI::RuntimeError(code);
@@ -150,7 +166,7 @@ void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::h
 
 // Prints how one node sees the cluster (GET /cluster) as a table.
 int status(const ClientOptions& o) {
-  auto client = client_for(o.node, o.timeout_ms);
+  auto client = client_for(o);
   if (!client) return kUsage;
   auto result = client->request(boost::beast::http::verb::get, "/cluster", "");
   if (!result.is_ok()) {
@@ -190,7 +206,7 @@ int status(const ClientOptions& o) {
 
 // Prints every key with the prefix, one per line in order, paging through GET /kv.
 int keys(const ClientOptions& o, const std::string& prefix, uint32_t page_size) {
-  auto client = client_for(o.node, o.timeout_ms);
+  auto client = client_for(o);
   if (!client) return kUsage;
   std::string cursor;
   while (true) {
@@ -235,8 +251,7 @@ std::optional<std::pair<std::string, uint16_t>> parse_address(const std::string&
 void add_client_commands(CLI::App& app) {
   auto o = std::make_shared<ClientOptions>();
   auto* cmd = app.add_subcommand("status", "Show how a node sees the cluster: each node's status, the hints kept for it, and the counters");
-  cmd->add_option("--node", o->node, "Any node's HTTP address")->capture_default_str();
-  cmd->add_option("--timeout-ms", o->timeout_ms, "Give up after this long")->capture_default_str();
+  add_connection_options(cmd, *o);
   cmd->callback([o] {
     int code = status(*o);
     if (code != kOk) throw CLI::RuntimeError(code);
@@ -255,8 +270,7 @@ void add_client_commands(CLI::App& app) {
       ->check(CLI::Range(1u, core::kListLimitMax))
       ->capture_default_str();
   cmd->add_option("--n", list->n, "Replicas N the keys were written with");
-  cmd->add_option("--node", list->node, "Any node's HTTP address")->capture_default_str();
-  cmd->add_option("--timeout-ms", list->timeout_ms, "Give up on a page after this long")->capture_default_str();
+  add_connection_options(cmd, *list);
   cmd->callback([list, prefix, page_size] {
     int code = keys(*list, *prefix, *page_size);
     if (code != kOk) throw CLI::RuntimeError(code);

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <functional>
 #include <string_view>
 #include <thread>
 
@@ -140,6 +141,13 @@ void add_node_command(CLI::App& app) {
                   "Peer frames and HTTP response bodies shorter than this are sent uncompressed")
       ->check(CLI::Range(0u, 1u << 29))
       ->capture_default_str();
+  cmd->add_option("--tls-cert", config->tls.certificate,
+                  "This node's certificate (PEM, signed by --tls-ca): with --tls-key and --tls-ca, the HTTP port "
+                  "serves TLS only (1.2 or newer); the files are read again on SIGHUP");
+  cmd->add_option("--tls-key", config->tls.key, "The private key of --tls-cert (PEM)");
+  cmd->add_option("--tls-ca", config->tls.ca,
+                  "The cluster's CA certificate (PEM): it signs every node's certificate, and this node trusts "
+                  "only servers it signed");
   auto log_level = std::make_shared<std::string>("info");
   cmd->add_option("--log-level", *log_level, "Least severe messages logged")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -165,6 +173,10 @@ void add_node_command(CLI::App& app) {
       throw CLI::ValidationError("--tombstone-grace-ms",
                                  "must exceed --timeout-ms plus --read-repair-window-ms (or be 0: never reap)");
     }
+    const auto& tls = config->tls;
+    if ((tls.certificate.empty() != tls.key.empty()) || (tls.certificate.empty() != tls.ca.empty())) {
+      throw CLI::ValidationError("--tls-cert/--tls-key/--tls-ca", "give all three, or none (no TLS)");
+    }
     if (sources.print_config->count() > 0) {
       std::fputs(config_file_text(*cmd).c_str(), stdout);
       return;
@@ -179,12 +191,18 @@ void add_node_command(CLI::App& app) {
     }
     tell_service_manager("READY=1\nSTATUS=serving");  // start() returns once the node serves with its ring
     boost::asio::io_context signals_io;
-    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int) {
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                                int signal) {
       if (ec) return;
+      if (signal == SIGHUP) {  // the certificate and key files again, for new connections
+        server.reload_tls();
+        return signals.async_wait(on_signal);
+      }
       tell_service_manager("STOPPING=1\nSTATUS=finishing requests in flight");
       server.stop();
-    });
+    };
+    signals.async_wait(on_signal);
     std::thread signal_thread([&] { signals_io.run(); });
     server.run();
     signals_io.stop();

@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -55,7 +56,8 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
 
   // Writes `r`, its body compressed with `encoding` when that is not identity and the body is long
   // enough (compress_responses: the caller chose the codec from the request's Accept-Encoding).
-  asio::awaitable<void> write(beast::tcp_stream& stream, unsigned version, bool keep_alive, HttpResponse r,
+  template <class Stream>
+  asio::awaitable<void> write(Stream& stream, unsigned version, bool keep_alive, HttpResponse r,
                               Codec encoding = Codec::identity) {
     http::response<http::string_body> response{static_cast<http::status>(r.status), version};
     response.set(http::field::server, "minidynamo");
@@ -82,20 +84,46 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
     return HttpResponse{status, json_error_body(message), "application/json", {}};
   }
 
+  // A connection, in clear text or (options_.tls) in TLS after a handshake bounded by read_timeout_ms.
   static asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket) {
     ++self->counters_.connections_open;
-    beast::tcp_stream stream(std::move(socket));
+    if (!self->options_.tls) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve(self, stream);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    } else {
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *self->options_.tls());
+      beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(self->options_.read_timeout_ms));
+      beast::error_code ec;
+      co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        ++self->counters_.tls_handshakes_failed;
+        spdlog::debug("TLS handshake with a client failed: {}", ec.message());
+      } else {
+        co_await serve(self, stream);
+        beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(self->options_.read_timeout_ms));
+        co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
+    --self->counters_.connections_open;
+  }
+
+  // Reads requests and writes their answers, in order, until the connection ends.
+  template <class Stream>
+  static asio::awaitable<void> serve(std::shared_ptr<Impl> self, Stream& stream) {
     beast::flat_buffer buffer;
     const auto& o = self->options_;
+    auto& tcp_layer = beast::get_lowest_layer(stream);
     while (true) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(o.header_bytes_max);
       parser.body_limit(o.body_bytes_max);
-      stream.expires_after(std::chrono::milliseconds(o.idle_timeout_ms));
+      tcp_layer.expires_after(std::chrono::milliseconds(o.idle_timeout_ms));
       beast::error_code ec;
       co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
-          ec == asio::error::eof || ec == asio::error::operation_aborted) {
+          ec == asio::error::eof || ec == asio::error::operation_aborted || ec == asio::ssl::error::stream_truncated) {
         break;
       }
       const unsigned version = parser.get().version() ? parser.get().version() : 11;
@@ -122,7 +150,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
         http::response<http::empty_body> go_on{http::status::continue_, version};
         co_await http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
       }
-      stream.expires_after(std::chrono::milliseconds(o.read_timeout_ms));
+      tcp_layer.expires_after(std::chrono::milliseconds(o.read_timeout_ms));
       beast::error_code body_ec;
       if (!parser.is_done()) {  // a request without a body is complete after its headers
         co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, body_ec));
@@ -144,7 +172,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       const auto accept = request[http::field::accept_encoding];
       const Codec encoding =
           o.compress_responses ? choose_response_codec(std::string_view(accept.data(), accept.size())) : Codec::identity;
-      stream.expires_never();
+      tcp_layer.expires_never();
       ++self->counters_.requests;
       ++self->counters_.requests_in_flight;
       auto response = co_await self->dispatch(std::move(request));
@@ -152,9 +180,6 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       --self->counters_.requests_in_flight;
       if (!keep_alive) break;
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    --self->counters_.connections_open;
   }
 
   // Builds the handler's request and waits for its (possibly later) answer.

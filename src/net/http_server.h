@@ -14,7 +14,9 @@
 //  - with compress_responses, a body of at least compression_min_bytes is compressed with zstd or
 //    gzip when the request's Accept-Encoding accepts one (its q-values decide), and every answer
 //    says `Vary: Accept-Encoding`;
-//  - every error body is {"status":"error","error":"..."}; a handler exception answers 500.
+//  - every error body is {"status":"error","error":"..."}; a handler exception answers 500;
+//  - with `tls`, every connection is TLS (net/tls.h), its handshake bounded by read_timeout_ms; a
+//    client that does not complete it is closed and counted.
 #pragma once
 
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
@@ -31,6 +33,7 @@
 
 #include "core/status.h"
 #include "net/http_request.h"
+#include "net/tls.h"
 
 namespace md::net {
 
@@ -46,6 +49,9 @@ struct HttpServerOptions {
   size_t connections_max = 10'000;                 // beyond it new connections are closed at once
   bool compress_responses = true;                  // --compression auto
   uint32_t compression_min_bytes = 512;            // shorter response bodies go as they are
+  // Set: connections speak TLS with the context this returns when they are accepted, so a context
+  // replaced meanwhile (a certificate reloaded) serves every later connection.
+  std::function<std::shared_ptr<TlsContext>()> tls;
 };
 
 class HttpServer {
@@ -54,6 +60,7 @@ class HttpServer {
     uint64_t requests = 0, bad_requests = 0, too_large = 0, connections_accepted = 0, connections_open = 0;
     uint64_t compressed_requests = 0, compressed_responses = 0;  // bodies inflated, bodies sent compressed
     uint64_t requests_in_flight = 0;  // handed to the handler, their answers not yet written whole
+    uint64_t tls_handshakes_failed = 0;
   };
 
   HttpServer(boost::asio::io_context& io, HttpServerOptions options, HttpHandler handler);

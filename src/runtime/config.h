@@ -9,6 +9,7 @@
 #include "core/node.h"
 #include "core/status.h"
 #include "net/http_api.h"
+#include "net/tls.h"
 #include "storage/engine.h"
 
 namespace md::runtime {
@@ -42,7 +43,12 @@ struct NodeConfig {
   // never compressed: bench/RESULTS.md, "Compression", chose the default.
   bool compression = true;
   uint32_t compression_min_bytes = 512;
+  // --tls-cert, --tls-key, --tls-ca (PEM files; all three or none): the HTTP port serves TLS, and
+  // this node's own HTTP requests (a join) verify the server against the CA. Reloaded on SIGHUP.
+  net::TlsFiles tls;
 };
+
+inline bool tls_on(const NodeConfig& config) { return !config.tls.certificate.empty(); }
 
 // This node's HTTP address, as members know it: --advertise, or host:port.
 std::string self_address(const NodeConfig& config);

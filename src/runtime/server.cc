@@ -45,6 +45,15 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
 
   Status start();
   void run() { io_.run(); }
+  void reload_tls() {
+    asio::post(io_, [this] {
+      if (!tls_on(config_)) return spdlog::info("SIGHUP: no TLS files to read again (no --tls-cert)");
+      if (auto s = load_tls(); !s.is_ok()) {
+        return spdlog::error("SIGHUP: the TLS files did not load, so the ones loaded before stay in use: {}", s.message());
+      }
+      spdlog::info("SIGHUP: TLS certificate {} loaded again; new connections use it", config_.tls.certificate);
+    });
+  }
   // A graceful stop: no new connections or requests; those in flight are answered (each ends by
   // its deadline), then the peer connections close, which tells the peers at once.
   void stop() {
@@ -162,6 +171,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   Result<core::ClusterState> join(const std::string& node_id);
   Status save_cluster_state(const core::ClusterState& state);
   Result<asio::ip::address> resolve_listen_host();
+  Status load_tls();
   void update_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
   // Client requests not answered yet, at least: HTTP requests being read, worked on or written, RESP
@@ -196,6 +206,8 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<node::EffectRunner> runner_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::RespServer> resp_;  // nullptr with --resp-port 0
+  std::shared_ptr<net::TlsContext> http_tls_;  // --tls-*: what the HTTP port serves with (reload_tls)
+  std::shared_ptr<net::TlsContext> client_tls_;  // and what this node's own HTTP requests verify with
   std::unique_ptr<net::PeerTransport> peers_;
   std::vector<uint16_t> peer_ports_;  // per member, as the transport knows them
   std::map<core::RequestId, PendingCall> pending_;
@@ -217,6 +229,17 @@ Result<asio::ip::address> Server::Impl::resolve_listen_host() {
                                     " is neither an IP address nor a name that resolves here: " + ec.message());
   }
   return results.begin()->endpoint().address();
+}
+
+// The HTTP port's server context and this node's client context, from the --tls-* files.
+Status Server::Impl::load_tls() {
+  auto server = net::make_server_context(config_.tls, false);
+  if (!server.is_ok()) return server.status();
+  auto client = net::make_client_context(config_.tls);
+  if (!client.is_ok()) return client.status();
+  http_tls_ = std::move(server).value();
+  client_tls_ = std::move(client).value();
+  return Status::ok();
 }
 
 // The cluster this node serves in: the one kept in its data dir (*kept), or the one it joins
@@ -276,7 +299,7 @@ Result<core::ClusterState> Server::Impl::join(const std::string& node_id) {
   const std::string self = self_address(config_);
   std::string body = "{\"address\":\"" + self + "\",\"node_id\":\"" + node_id + "\"" +
                      (config_.core.zone.empty() ? "" : ",\"zone\":\"" + config_.core.zone + "\"") + "}";
-  net::HttpClient client(seed->first, seed->second, 2000);
+  net::HttpClient client(seed->first, seed->second, 2000, client_tls_);
   constexpr auto kGiveUpAfter = std::chrono::seconds(60);
   auto started = std::chrono::steady_clock::now();
   spdlog::info("joining the cluster of {} as {} ({})", config_.join, self, node_id);
@@ -342,6 +365,9 @@ Status Server::Impl::start() {
   if (!listen_ip.is_ok()) return listen_ip.status();
   for (auto port : {resp_port(config_), grpc_port(config_)}) {
     if (!port.is_ok()) return port.status();
+  }
+  if (tls_on(config_)) {
+    if (auto s = load_tls(); !s.is_ok()) return Status::invalid_argument("TLS: " + s.message());
   }
   auto identity = read_node_id(config_.data_dir, config_.node_id);
   if (!identity.is_ok()) return identity.status();
@@ -441,6 +467,7 @@ Status Server::Impl::start() {
   http_options.body_bytes_max = config_.limits.value_bytes_max + config_.limits.key_bytes_max + 64 * 1024;
   http_options.compress_responses = config_.compression;
   http_options.compression_min_bytes = config_.compression_min_bytes;
+  if (tls_on(config_)) http_options.tls = [this] { return http_tls_; };
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
@@ -463,8 +490,8 @@ Status Server::Impl::start() {
   }
 
   arm_tick();
-  spdlog::info("node {} ({}) serving HTTP on {}:{}, RESP on {}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
-               node_id, self_addr, listen_ip->to_string(), config_.port,
+  spdlog::info("node {} ({}) serving HTTP{} on {}:{}, RESP on {}, peers on port {}, {} nodes (ring version {}), Q={}, engine {} in {}",
+               node_id, self_addr, tls_on(config_) ? "S (TLS)" : "", listen_ip->to_string(), config_.port,
                resp_ ? "port " + std::to_string(resp_->port()) : std::string("no port (--resp-port 0)"), peer_listen.port(),
                node_->ring().members().size(),
                node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
@@ -781,5 +808,6 @@ Server::~Server() = default;
 Status Server::start() { return impl_->start(); }
 void Server::run() { impl_->run(); }
 void Server::stop() { impl_->stop(); }
+void Server::reload_tls() { impl_->reload_tls(); }
 
 }  // namespace md::runtime

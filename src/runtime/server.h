@@ -22,6 +22,10 @@ class Server {
   // Serves on the calling thread until stop() (safe from any thread or a signal handler's strand).
   void run();
   void stop();
+  // Reads the TLS certificate, key and CA files again (--tls-*): connections accepted or made from
+  // then on use them, open ones go on; files that do not load are logged and the old ones kept.
+  // Safe from any thread. Nothing without TLS.
+  void reload_tls();
 
  private:
   class Impl;

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -45,11 +46,15 @@ class Response:
         return f"<{self.status} {self.raw[:300]!r}>"
 
 
-def request(port, method, path, body=None, headers=None, timeout=10, host=HOST):
-    """One HTTP request; body may be a dict (sent as JSON), str or bytes."""
+def request(port, method, path, body=None, headers=None, timeout=10, host=HOST, tls_ca=None):
+    """One HTTP request; body may be a dict (sent as JSON), str or bytes. With tls_ca (a CA file),
+    over TLS, verifying the node's certificate against it."""
     if isinstance(body, dict):
         body = json.dumps(body)
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    if tls_ca:
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context(cafile=tls_ca))
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
@@ -90,8 +95,9 @@ def counter(port, name):
 
 
 class Cluster:
-    def __init__(self, base_port, size=3, extra_args=(), data_root=None):
+    def __init__(self, base_port, size=3, extra_args=(), data_root=None, tls_ca=None):
         self.ports = [base_port + i + 1 for i in range(size)]
+        self.tls_ca = tls_ca  # the nodes serve HTTPS (--tls-*): the harness verifies them against this CA
         self.extra_args = list(extra_args)
         self.node_args = {}  # port -> flags for that node only (e.g. its --zone)
         self.root = data_root or tempfile.mkdtemp(prefix="minidynamo-test-")
@@ -130,7 +136,7 @@ class Cluster:
             if self.procs[port].poll() is not None:
                 raise AssertionError(f"node {port} exited with {self.procs[port].returncode}:\n{self.log(port)}")
             try:
-                return request(port, "GET", "/health", timeout=1).status == 200
+                return request(port, "GET", "/health", timeout=1, tls_ca=self.tls_ca).status == 200
             except OSError:
                 return False
         wait_until(healthy, what=f"node {port} to answer /health")
@@ -140,7 +146,7 @@ class Cluster:
         def connected():
             running = {f"{HOST}:{p}" for p in self.procs}
             for p in self.procs:
-                nodes = request(p, "GET", "/cluster").json["nodes"]
+                nodes = request(p, "GET", "/cluster", tls_ca=self.tls_ca).json["nodes"]
                 if not all(n["reachable"] for n in nodes if n["address"] in running):
                     return False
             return True

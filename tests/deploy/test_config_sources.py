@@ -48,6 +48,9 @@ VALUES = {
     "max-value-bytes": ("2048", 2048),
     "compression": ("off", "off"),
     "compression-min-bytes": ("2048", 2048),
+    "tls-cert": ("/etc/minidynamo/node.pem", "/etc/minidynamo/node.pem"),
+    "tls-key": ("/etc/minidynamo/node.key", "/etc/minidynamo/node.key"),
+    "tls-ca": ("/etc/minidynamo/ca.pem", "/etc/minidynamo/ca.pem"),
     "log-level": ("debug", "debug"),
 }
 
