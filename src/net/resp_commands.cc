@@ -457,7 +457,6 @@ Step cmd_hello(const Context& c) {
   }
   c.session.version = version;
   c.session.name = name;
-  const NodeInfo node = c.info();
   return answer(version, [&](ReplyWriter& w) {
     w.map(7);
     w.bulk("server");

@@ -503,6 +503,9 @@ Status Server::Impl::start() {
 Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
   const uint16_t port = resp_port(config_).value();  // checked at the start
   if (port == 0) return Status::ok();
+  if (tls_on(config_)) {
+    spdlog::warn("--tls-* secures the HTTP port only: RESP on port {} is clear text (--resp-port 0 turns it off)", port);
+  }
   net::RespServerOptions options;
   // Room for the largest value escaped as JSON is checked per command; a bulk string longer than
   // the value limit plus slack could never be stored, so it is a protocol error from its header.
