@@ -3,12 +3,13 @@
 # `pids`) and removes the scratch directory on exit, failure or Ctrl-C.
 #
 #   bench_begin NAME              # build; $bin, $work (/tmp/minidynamo-NAME.XXXXXX), pids=()
+#                                 # (MINIDYNAMO_BIN=path: measure that binary, build nothing)
 #   start_cluster [NODE FLAGS]    # nodes on HTTP_PORTS, data in $work; sets $nodes; waits for /health
 #   ticks_of PID...               # CPU clock ticks (user + system) the processes used so far
 
 bench_begin() {
-  scripts/build.sh > /dev/null
-  bin=build/bin/minidynamo
+  bin=${MINIDYNAMO_BIN:-build/bin/minidynamo}
+  [ -n "${MINIDYNAMO_BIN:-}" ] || scripts/build.sh > /dev/null
   work=$(mktemp -d "/tmp/minidynamo-$1.XXXXXX")
   pids=()
   trap bench_end EXIT INT TERM

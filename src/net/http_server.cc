@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "net/compression.h"
+#include "net/tcp_listen.h"
 
 namespace md::net {
 
@@ -24,15 +25,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       : io_(io), acceptor_(io), options_(options), handler_(std::move(handler)) {}
 
   Status listen(const tcp::endpoint& endpoint) {
-    beast::error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Status::io_error("cannot listen for HTTP on " + endpoint.address().to_string() + ":" +
-                              std::to_string(endpoint.port()) + ": " + ec.message());
-    }
+    if (auto s = listen_on(acceptor_, endpoint, "HTTP"); !s.is_ok()) return s;
     asio::co_spawn(io_, accept_loop(shared_from_this()), asio::detached);
     return Status::ok();
   }

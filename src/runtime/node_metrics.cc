@@ -183,6 +183,14 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
   // The HTTP front end and the process.
   gauge(out, "minidynamo_http_connections_open", "Client HTTP connections open", static_cast<double>(s.http.connections_open));
   counter(out, "minidynamo_http_requests_total", "HTTP requests read, every route", s.http.requests);
+  gauge(out, "minidynamo_resp_connections_open", "Client RESP connections open", static_cast<double>(s.resp.connections_open));
+  counter(out, "minidynamo_resp_commands_total", "RESP commands read, every command", s.resp.commands);
+  counter(out, "minidynamo_resp_error_replies_total",
+          "RESP commands answered with an error (unknown command, bad arguments, a failed request)", s.resp.error_replies);
+  counter(out, "minidynamo_resp_protocol_errors_total", "RESP connections closed for bytes that are not RESP",
+          s.resp.protocol_errors);
+  counter(out, "minidynamo_resp_connections_timed_out_total",
+          "RESP connections closed idle, with a command half-sent, or not reading their replies", s.resp.closed_timeout);
   write_process_metrics(out);
   return out.take();
 }

@@ -18,6 +18,7 @@
 #include "net/client_call.h"
 #include "net/http_server.h"
 #include "net/peer_transport.h"
+#include "net/resp_server.h"
 #include "runtime/durable_writer.h"
 #include "runtime/metrics.h"
 #include "storage/engine.h"
@@ -33,6 +34,7 @@ struct MetricsSnapshot {
   std::vector<std::string> members;  // addresses, by member index
   net::PeerTransport::Counters peer;
   net::HttpServer::Counters http;
+  net::RespServer::Counters resp;  // zeros with --resp-port 0
   storage::EngineStats storage;
   uint64_t bad_peer_messages = 0;
   uint64_t requests_in_flight = 0;  // client requests the core is working on

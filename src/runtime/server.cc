@@ -27,6 +27,7 @@
 #include "net/http_server.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
+#include "net/resp_server.h"
 #include "node/effect_runner.h"
 #include "runtime/actor_epoch.h"
 #include "runtime/durable_file.h"
@@ -63,6 +64,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
       stop_deadline_ms_ = now_ms() + config_.core.request_timeout_ms + config_.core.read_repair_window_ms;
       spdlog::info("stopping: finishing {} requests in flight", requests_in_flight());
       if (http_) http_->stop();
+      if (resp_) resp_->stop();
       // On a thread of its own: its calls in flight are answered on this one until the deadline.
       if (grpc_) grpc_->begin_shutdown(started_ + std::chrono::milliseconds(stop_deadline_ms_));
     });
@@ -175,11 +177,14 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   Status load_tls();
   void update_peers();
   void handle_http(net::HttpRequest&& request, net::Responder respond);
-  // Client requests not answered yet, at least: HTTP requests being read, worked on or written, or
-  // requests of any front end that the core is working on (an HTTP one counts in both); 0 once
+  // Client requests not answered yet, at least: HTTP requests being read, worked on or written, RESP
+  // commands, or requests of any front end that the core is working on (an HTTP one counts in both); 0 once
   // every one is answered.
   size_t requests_in_flight() const {
-    return std::max<size_t>(http_ ? http_->counters().requests_in_flight : 0, pending_.size());
+    // A RESP command counts from its reading to its reply (it may wait for an earlier one of its key).
+    return std::max<size_t>((http_ ? http_->counters().requests_in_flight : 0) +
+                                (resp_ ? resp_->counters().commands_in_flight : 0),
+                            pending_.size());
   }
   // Every front end's way into the core (net/client_call.h).
   void submit(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
@@ -187,6 +192,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   void arm_tick();
   void finish_stop();
   void log_suspicions();
+  Status start_resp(const asio::ip::address& listen_ip);
   std::string info_page(net::InfoPage page) const;
   std::string metrics_page() const;
 
@@ -202,6 +208,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<core::Node> node_;
   std::unique_ptr<node::EffectRunner> runner_;
   std::unique_ptr<net::HttpServer> http_;
+  std::unique_ptr<net::RespServer> resp_;  // nullptr with --resp-port 0
   std::shared_ptr<net::TlsContext> http_tls_;  // --tls-*: what the HTTP port serves with (reload_tls)
   std::shared_ptr<net::TlsContext> client_tls_;  // and what this node's own HTTP requests verify with
   std::unique_ptr<net::GrpcServer> grpc_;  // nullptr with --grpc-port 0; destroyed before io_
@@ -468,6 +475,7 @@ Status Server::Impl::start() {
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
+  if (auto s = start_resp(*listen_ip); !s.is_ok()) return s;
   const uint16_t grpc_listen_port = *grpc_port(config_);
   if (grpc_listen_port != 0) {
     grpc_ = std::make_unique<net::GrpcServer>(
@@ -497,13 +505,50 @@ Status Server::Impl::start() {
   }
 
   arm_tick();
-  spdlog::info("node {} ({}) serving HTTP{} on {}:{}, gRPC on {}, peers on port {}, {} nodes (ring version {}), "
-               "Q={}, engine {} in {}",
+  spdlog::info("node {} ({}) serving HTTP{} on {}:{}, RESP on {}, gRPC on {}, peers on port {}, {} nodes (ring "
+               "version {}), Q={}, engine {} in {}",
                node_id, self_addr, tls_on(config_) ? "S (TLS)" : "", listen_ip->to_string(), config_.port,
+               resp_ ? "port " + std::to_string(resp_->port()) : std::string("no port (off)"),
                grpc_ ? "port " + std::to_string(grpc_listen_port) : std::string("no port (off)"), peer_listen.port(),
                node_->ring().members().size(),
                node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
   return Status::ok();
+}
+
+// The RESP front end (net/resp_server.h) on --resp-port, beside HTTP; its commands take the same
+// path into the core as HTTP's requests.
+Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
+  const uint16_t port = resp_port(config_).value();  // checked at the start
+  if (port == 0) return Status::ok();
+  if (tls_on(config_)) {
+    spdlog::warn("--tls-* secures the HTTP port only: RESP on port {} is clear text (--resp-port 0 turns it off)", port);
+  }
+  net::RespServerOptions options;
+  // Room for the largest value escaped as JSON is checked per command; a bulk string longer than
+  // the value limit plus slack could never be stored, so it is a protocol error from its header.
+  options.parser.bulk_bytes_max = config_.limits.value_bytes_max + 64 * 1024;
+  options.parser.command_bytes_max = 8 * options.parser.bulk_bytes_max;
+  options.commands.key_bytes_max = config_.limits.key_bytes_max;
+  options.commands.value_bytes_max = config_.limits.value_bytes_max;
+  resp_ = std::make_unique<net::RespServer>(
+      io_, options,
+      [this](net::Protocol protocol, core::ClientRequest request, net::ClientDone done) {
+        submit(protocol, std::move(request), std::move(done));
+      },
+      [this] {
+        net::resp::NodeInfo info;
+        info.node_id = node_->node_id();
+        info.address = member(node_->self());
+        info.members = node_->ring().members().size();
+        info.keys_estimate = engine_->stats().keys_estimate;
+        const auto& defaults = config_.core.defaults;
+        info.n = std::min<uint32_t>(defaults.n, static_cast<uint32_t>(info.members));
+        info.r = std::min(defaults.r, info.n);
+        info.w = std::min(defaults.w, info.n);
+        info.uptime_s = now_ms() / 1000;
+        return info;
+      });
+  return resp_->listen(tcp::endpoint(listen_ip, port));
 }
 
 void Server::Impl::arm_tick() {
@@ -773,6 +818,7 @@ std::string Server::Impl::metrics_page() const {
   for (core::MemberIndex m = 0; m < node_->ring().members().size(); ++m) snapshot.members.push_back(member(m));
   snapshot.peer = peers_->counters();
   snapshot.http = http_->counters();
+  if (resp_) snapshot.resp = resp_->counters();
   snapshot.storage = engine_->stats();
   snapshot.bad_peer_messages = bad_peer_messages_;
   snapshot.requests_in_flight = pending_.size();

@@ -5,7 +5,9 @@ Commands come from the ```bash blocks of the markdown, so a changed or added exa
 without touching this file. Addresses on ports 5001-5004 are moved to this test's ports. What a
 command is documented to answer is read from the markdown too: a `# {...}` line right after it
 (README), or a ```json block right after its block (docs/api.md); `# "field": value` fragments in
-a trailing comment; `exit code N` in a trailing comment of a minidynamo command (else 0). The
+a trailing comment; `exit code N` in a trailing comment of a minidynamo command (else 0); for a
+redis-cli command (on RESP ports 6380-6383, moved as their HTTP ports are), what it prints as in
+a terminal, in its trailing comment, with "..." for what may differ. The
 comparison is by fields, not bytes: the status code follows from "status", placeholders ("...")
 match anything, vector clocks are compared without their node ids, and a context the docs show
 as a placeholder ("T", "<token from get>") stands for the real one in later commands. A comment
@@ -18,7 +20,7 @@ import shlex
 import subprocess
 import unittest
 
-from harness import BINARY, HOST, ClusterTest, request, wait_until
+from harness import BINARY, HOST, RESP_BELOW, ClusterTest, request, wait_until
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 DOC_PORT = re.compile(r"(?:localhost|127\.0\.0\.1):(500\d)\b")
@@ -117,6 +119,8 @@ class DocsExamples(ClusterTest):
             args.pop()
         if args[0] == "curl":
             return self.run_curl(args, comment, expected)
+        if args[0] == "redis-cli":
+            return self.run_redis_cli(args, comment)
         self.assertTrue(args[0].endswith("minidynamo"), f"a command this check does not know: {command}")
         if args[1] == "node":
             port, via = args[args.index("--port") + 1], args[args.index("--join") + 1]
@@ -151,6 +155,20 @@ class DocsExamples(ClusterTest):
             want_status = 503 if "required" in doc else int(status) if int(status) >= 400 else 400
         self.assertEqual(int(status), want_status, body)
         self.compare(doc, actual, "")
+
+    def run_redis_cli(self, args, comment):
+        port = int(args[args.index("-p") + 1])
+        http_port = self.port(str(port - 1379))
+        args[args.index("-p") + 1] = str(http_port - RESP_BELOW)
+        r = subprocess.run([args[0], "--no-raw"] + args[1:], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.stderr, "", args)
+        found = re.search(r'^\d+\) "context"\n\d+\) "([^"]+)"', r.stdout, re.M)  # DGET's
+        if found:
+            self.last_context = found.group(1)
+        if "..." in comment:
+            self.compare(comment, r.stdout.strip(), " ".join(args))
+        elif comment:
+            self.assertEqual(r.stdout.strip(), comment, " ".join(args))
 
     def get(self, url):
         port, path = re.match(r"https?://[^:]+:(\d+)(/.*)", url).groups()
