@@ -283,19 +283,31 @@ bool await_ready(v1::KeyValue::Stub& stub) {
   return false;
 }
 
-// Two real nodes on 20381-20382 (gRPC 12381-12382), N=2.
+// The first of two HTTP ports for the running test: 20381 plus two per test before it in the
+// suite, so that ctest, which runs each test as a process of its own and in parallel, never gives
+// two of them one port.
+uint16_t node_base_port() {
+  const auto* suite = ::testing::UnitTest::GetInstance()->current_test_suite();
+  const auto* running = ::testing::UnitTest::GetInstance()->current_test_info();
+  int index = 0;
+  while (index < suite->total_test_count() && suite->GetTestInfo(index) != running) ++index;
+  return static_cast<uint16_t>(20381 + 2 * index);
+}
+
+// Two real nodes on 20381-20382 (gRPC 12381-12382) for the first test, the next two for the next, N=2.
 class GrpcNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / ("minidynamo-grpc-test-" + std::to_string(getpid()));
-    const std::string nodes = "127.0.0.1:20381,127.0.0.1:20382";
-    for (uint16_t port : {20381, 20382}) {
+    const uint16_t base = node_base_port();
+    const std::string nodes = "127.0.0.1:" + std::to_string(base) + ",127.0.0.1:" + std::to_string(base + 1);
+    for (uint16_t port : {base, static_cast<uint16_t>(base + 1)}) {
       nodes_.push_back(std::make_unique<NodeProcess>(port, nodes, (dir_ / std::to_string(port)).string(),
                                                      std::vector<std::string>{"--n", "2", "--r", "1", "--w", "1",
                                                                               "--timeout-ms", "3000", "--max-siblings", "2"}));
     }
-    a_ = stub_for(12381);
-    b_ = stub_for(12382);
+    a_ = stub_for(static_cast<uint16_t>(base - 8000));
+    b_ = stub_for(static_cast<uint16_t>(base + 1 - 8000));
     ASSERT_TRUE(await_ready(*a_) && await_ready(*b_)) << "the nodes did not start";
   }
   void TearDown() override {
