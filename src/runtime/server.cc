@@ -189,6 +189,12 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   // Every front end's way into the core (net/client_call.h).
   void submit(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
               std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now());
+  // submit(), as the RESP and gRPC servers take it.
+  net::SubmitFn gateway() {
+    return [this](net::Protocol protocol, core::ClientRequest request, net::ClientDone done) {
+      submit(protocol, std::move(request), std::move(done));
+    };
+  }
   void arm_tick();
   void finish_stop();
   void log_suspicions();
@@ -480,9 +486,7 @@ Status Server::Impl::start() {
   if (grpc_listen_port != 0) {
     grpc_ = std::make_unique<net::GrpcServer>(
         io_, net::GrpcServerOptions{config_.limits, http_options.body_bytes_max},
-        [this](net::Protocol protocol, core::ClientRequest r, net::ClientDone done) {
-          submit(protocol, std::move(r), std::move(done));
-        },
+        gateway(),
         [this] { return net::GrpcHealth{!stopping_, node_->node_id()}; },
         [this](core::Op op) { metrics_.request_done(net::Protocol::grpc, op, RequestOutcome::bad_request, 0); });
     if (auto s = grpc_->listen(listen_ip->to_string(), grpc_listen_port); !s.is_ok()) return s;
@@ -532,9 +536,7 @@ Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
   options.commands.value_bytes_max = config_.limits.value_bytes_max;
   resp_ = std::make_unique<net::RespServer>(
       io_, options,
-      [this](net::Protocol protocol, core::ClientRequest request, net::ClientDone done) {
-        submit(protocol, std::move(request), std::move(done));
-      },
+      gateway(),
       [this] {
         net::resp::NodeInfo info;
         info.node_id = node_->node_id();
