@@ -93,6 +93,14 @@ class DeployLintTest(unittest.TestCase):
         script = "\n".join(container["args"])
         self.assertIn(f"minidynamo-0.{headless['metadata']['name']}.", script)  # joins through pod 0's name
         self.assertIn("podAntiAffinity", pod["affinity"])
+        # Every port the node serves on by default, from HTTP 5001: the container and both services
+        # name them (clients reach RESP and gRPC through minidynamo-client; members, the peer port).
+        defaults = {"http": 5001, "peer": 5001 + 1000, "resp": 5001 + 1379, "grpc": 5001 + 2000}
+        self.assertEqual({p["name"]: p["containerPort"] for p in container["ports"]}, defaults)
+        self.assertEqual({p["name"]: p["port"] for p in headless["spec"]["ports"]}, defaults)
+        client = next(s for name, s in services.items() if name != headless["metadata"]["name"])
+        self.assertEqual({p["name"]: p["port"] for p in client["spec"]["ports"]},
+                         {k: v for k, v in defaults.items() if k != "peer"})
         self.assertEqual(pod["topologySpreadConstraints"][0]["topologyKey"], "topology.kubernetes.io/zone")
 
     def test_each_node_is_given_its_kubernetes_nodes_zone(self):
@@ -137,6 +145,7 @@ class DeployLintTest(unittest.TestCase):
         self.assertIn("/health", values["HEALTHCHECK"])
         self.assertEqual(values["ENTRYPOINT"], '["/usr/bin/minidynamo", "node"]')
         self.assertIn("MINIDYNAMO_DATA_DIR=/var/lib/minidynamo", values["ENV"])
+        self.assertEqual(sorted(int(p) for p in values["EXPOSE"].split()), [5001, 6001, 6380, 7001])
         self.assertTrue(any(name == "COPY" and "--from=build" in args for name, args in final))
 
 
