@@ -4,7 +4,11 @@
 
 #include <boost/asio/post.hpp>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
 #include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iterator>
 
 #include "minidynamo/v1/kv.grpc.pb.h"
 #include "net/grpc_api.h"
@@ -228,6 +232,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
 GrpcServer::GrpcServer(asio::io_context& io, GrpcServerOptions options, SubmitFn submit, HealthFn health,
                        RefusedFn refused)
     : message_bytes_max_(options.message_bytes_max),
+      tls_(options.tls),
       service_(std::make_unique<Service>(io, std::move(options), std::move(submit), std::move(health),
                                          std::move(refused))) {}
 
@@ -238,9 +243,22 @@ GrpcServer::~GrpcServer() {
 
 Status GrpcServer::listen(const std::string& ip, uint16_t port) {
   const std::string address = (ip.find(':') == std::string::npos ? ip : "[" + ip + "]") + ":" + std::to_string(port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (tls_) {  // gRPC's own TLS (1.2 or newer): the node's certificate, no client certificate asked
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    for (auto [path, into] : {std::pair{&tls_->key, &pair.private_key}, std::pair{&tls_->certificate, &pair.cert_chain},
+                              std::pair{&tls_->ca, &ssl.pem_root_certs}}) {
+      std::ifstream in(*path, std::ios::binary);
+      if (!in) return Status::invalid_argument("gRPC: cannot read the TLS file " + *path);
+      into->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    credentials = grpc::SslServerCredentials(ssl);
+  }
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(address, credentials, &bound_port);
   builder.RegisterService(service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(message_bytes_max_));
   server_ = builder.BuildAndStart();

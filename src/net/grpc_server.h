@@ -24,12 +24,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "core/status.h"
 #include "net/client_call.h"
 #include "net/http_api.h"
+#include "net/tls.h"
 
 namespace grpc {
 class Server;
@@ -40,6 +42,8 @@ namespace md::net {
 struct GrpcServerOptions {
   ApiLimits limits;
   size_t message_bytes_max = 0;  // largest request message accepted; the node: its value limit + 64 KiB
+  // Set (--tls-*): the port serves TLS only, with this certificate and key, read when listen() runs.
+  std::optional<TlsFiles> tls = std::nullopt;
 };
 
 struct GrpcHealth {
@@ -62,8 +66,8 @@ class GrpcServer {
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
 
-  // Serves on ip:port (port 0: one the OS picks; port() says which). Errors say which address
-  // could not be bound.
+  // Serves on ip:port (port 0: one the OS picks; port() says which), in TLS with options.tls.
+  // Errors say which address could not be bound, or which TLS file could not be read.
   Status listen(const std::string& ip, uint16_t port);
   uint16_t port() const { return port_; }
   // Begins a graceful stop on a thread of its own, so io's thread goes on answering: calls in
@@ -75,6 +79,7 @@ class GrpcServer {
  private:
   class Service;
   size_t message_bytes_max_;
+  std::optional<TlsFiles> tls_;
   uint16_t port_ = 0;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;

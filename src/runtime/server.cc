@@ -485,7 +485,9 @@ Status Server::Impl::start() {
   const uint16_t grpc_listen_port = *grpc_port(config_);
   if (grpc_listen_port != 0) {
     grpc_ = std::make_unique<net::GrpcServer>(
-        io_, net::GrpcServerOptions{config_.limits, http_options.body_bytes_max},
+        io_,
+        net::GrpcServerOptions{config_.limits, http_options.body_bytes_max,
+                               tls_on(config_) ? std::optional<net::TlsFiles>(config_.tls) : std::nullopt},
         gateway(),
         [this] { return net::GrpcHealth{!stopping_, node_->node_id()}; },
         [this](core::Op op) { metrics_.request_done(net::Protocol::grpc, op, RequestOutcome::bad_request, 0); });

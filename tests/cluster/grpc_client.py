@@ -31,8 +31,14 @@ kv, kv_grpc = _generate()
 class KeyValue:
     """One channel to a node's gRPC port; each method takes the request's fields as keywords."""
 
-    def __init__(self, port, host="127.0.0.1"):
-        self.channel = grpc.insecure_channel(f"{host}:{port}")
+    def __init__(self, port, host="127.0.0.1", tls_ca=None):
+        """With tls_ca (a CA file), over TLS, verifying the node's certificate against it."""
+        if tls_ca:
+            with open(tls_ca, "rb") as f:
+                credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+            self.channel = grpc.secure_channel(f"{host}:{port}", credentials)
+        else:
+            self.channel = grpc.insecure_channel(f"{host}:{port}")
         self.stub = kv_grpc.KeyValueStub(self.channel)
         self.calls = {name: getattr(self.stub, name) for name in ("Get", "Put", "Delete", "Health")}
         self.list_call = self.stub.List

@@ -1,5 +1,5 @@
-"""TLS on the HTTP port with real processes and certificates made by scripts/make-certs.sh: HTTPS
-with the cluster's CA, a join over it, clear text and untrusted clients refused while the node
+"""TLS on the HTTP and gRPC ports with real processes and certificates made by scripts/make-certs.sh:
+HTTPS and gRPC over TLS with the cluster's CA, a join over it, clear text and untrusted clients refused while the node
 goes on serving, a certificate renewed on disk taken on SIGHUP, and a node that refuses to start
 on missing or mismatched files. Ports 20180-20189 (peers 21180-21189)."""
 import os
@@ -10,7 +10,9 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BINARY, HOST, Cluster, ClusterTest, request, wait_until
+import grpc
+from grpc_client import KeyValue
+from harness import BINARY, GRPC_BELOW, HOST, Cluster, ClusterTest, request, wait_until
 
 BASE = 20180
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -68,6 +70,17 @@ class TlsTest(ClusterTest):
         self.assertNotEqual(subprocess.run(["curl", "-sS", "--cacert", self.ca, "--tls-max", "1.1",
                                             f"https://{HOST}:{a}/health"], capture_output=True, timeout=10).returncode, 0)
         self.assertEqual(request(a, "GET", "/health", tls_ca=self.ca).status, 200)
+        # gRPC serves TLS too, with the same certificate: a client that trusts the CA is answered,
+        # a clear-text one is not.
+        secure = KeyValue(a - GRPC_BELOW, tls_ca=self.ca)
+        self.addCleanup(secure.close)
+        self.assertTrue(secure.health().ready)
+        self.assertEqual(secure.get(b"k").siblings[0].value, b"secret")
+        clear = KeyValue(a - GRPC_BELOW)
+        self.addCleanup(clear.close)
+        with self.assertRaises(grpc.RpcError) as refused:
+            clear.health(timeout=3)
+        self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAVAILABLE)
         # The command-line client, with the CA.
         r = self.run_cli("get", "k", "--node", f"{HOST}:{b}", "--tls-ca", self.ca, check_code=0)
         self.assertIn('"secret"', r.stdout)
