@@ -46,6 +46,7 @@ Status validate(const ClusterState& state) {
       return Status::invalid_argument("cluster state: " + valid.message());
     }
   }
+  if (auto valid = validate(state.users); !valid.is_ok()) return Status::invalid_argument("cluster state: " + valid.message());
   return Status::ok();
 }
 
@@ -98,6 +99,7 @@ Result<bool> merge(ClusterState& into, const ClusterState& other) {
       changed = true;
     }
   }
+  changed |= merge_users(into.users, other.users);
   // Only the claimant makes ring versions, so equal versions carry equal rings; the tie-break
   // only keeps merge deterministic should that ever be broken (e.g. two clusters' states mixed).
   if (std::tie(other.ring_version, other.members, other.owners, other.member_zones) >

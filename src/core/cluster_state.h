@@ -21,6 +21,8 @@
 //    with, and that name never changes (it numbers the ring); a node that comes back at another
 //    address (found by its node id in the state it kept) records a move under a higher version,
 //    and peers connect to the newest address (current_address). Its id, partitions and data stay.
+//  - The users and their grants (core/users.h), each under its own revision: any node may change
+//    one (an admin request), and merge keeps each user's highest revision.
 // The cluster id (a hash of Q and the founding members) names the cluster: states and peers of
 // another cluster are refused.
 #pragma once
@@ -33,6 +35,7 @@
 
 #include "core/ring.h"
 #include "core/status.h"
+#include "core/users.h"
 
 namespace md::core {
 
@@ -52,6 +55,7 @@ struct ClusterState {
   std::map<std::string, Move> moves;            // member name -> its newest address, if it moved
   std::map<std::string, std::string> zones;     // announced: name -> zone, for nodes given one
   std::vector<std::string> member_zones;        // per member, under ring_version; empty: no zones
+  Users users;                                  // who may do what (core/users.h); empty: nobody yet
 
   bool operator==(const ClusterState&) const = default;
 };

@@ -90,6 +90,16 @@ Status Membership::on_join_request(Outbox& out, const std::string& address, cons
   return Status::ok();
 }
 
+Status Membership::change_user(Outbox& out, const std::string& name, User user) {
+  auto it = state_.users.find(name);
+  user.revision = (it == state_.users.end() ? 0 : it->second.revision) + 1;
+  Users change{{name, std::move(user)}};
+  if (auto valid = validate(change); !valid.is_ok()) return valid;
+  merge_users(state_.users, change);
+  changed(out);
+  return Status::ok();
+}
+
 void Membership::refused_duplicate_id(Outbox& out, const std::string& message, const std::string& holder,
                                       const std::string& id) {
   ++counters_.duplicate_ids_refused;

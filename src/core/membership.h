@@ -48,6 +48,11 @@ class Membership {
   Status on_join_request(Outbox& out, const std::string& address, const std::string& node_id,
                          const std::string& zone);
 
+  // An admin's change to user `name` (core/users.h), made here and spread by gossip: `user` becomes
+  // the record under the next revision (any revision it carries is ignored). Refused (nothing
+  // changed) if the name or a grant is invalid.
+  Status change_user(Outbox& out, const std::string& name, User user);
+
   const ClusterState& state() const { return state_; }
   // The ring of the newest version this node knows (it changes with state(); see ring_version()).
   const Ring& ring() const { return ring_; }

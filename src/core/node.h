@@ -132,6 +132,9 @@ class Node {
   // (Code::unavailable).
   Status on_join_request(const std::string& address, const std::string& node_id, const std::string& zone = {});
 
+  // An admin's change to a user (Membership::change_user): kept (SaveClusterState) and gossiped.
+  Status change_user(const std::string& name, User user) { return membership_.change_user(out_, name, std::move(user)); }
+
   // The effects produced since the last call, in the order they must be carried out.
   std::vector<Effect> take_effects() { return out_.take(); }
 

@@ -54,6 +54,18 @@ void to_wire(const core::ClusterState& state, wire::ClusterState* out) {
   }
   for (const auto& [name, zone] : state.zones) (*out->mutable_zones())[name] = zone;
   for (const auto& zone : state.member_zones) out->add_member_zones(zone);
+  for (const auto& [name, user] : state.users) {
+    auto& u = (*out->mutable_users())[name];
+    u.set_revision(user.revision);
+    u.set_removed(user.removed);
+    u.set_password_hash(user.password_hash);
+    for (const auto& [id, digest] : user.tokens) (*u.mutable_tokens())[id] = digest;
+    for (const auto& [prefix, permissions] : user.grants) {
+      auto* g = u.add_grants();
+      g->set_prefix(prefix);
+      g->set_permissions(permissions);
+    }
+  }
 }
 
 Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
@@ -66,6 +78,15 @@ Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
   for (const auto& [name, move] : in.moves()) state.moves.emplace(name, core::Move{move.address(), move.version()});
   for (const auto& [name, zone] : in.zones()) state.zones.emplace(name, zone);
   state.member_zones.assign(in.member_zones().begin(), in.member_zones().end());
+  for (const auto& [name, u] : in.users()) {
+    core::User user{u.revision(), u.removed(), u.password_hash(), {}, {}};
+    for (const auto& [id, digest] : u.tokens()) user.tokens.emplace(id, digest);
+    for (const auto& g : u.grants()) {
+      if (g.permissions() > core::kAllPermissions) return Status::corruption("user " + name + ": unknown permission bits");
+      user.grants[g.prefix()] = static_cast<core::Permissions>(g.permissions());
+    }
+    state.users.emplace(name, std::move(user));
+  }
   if (auto s = core::validate(state); !s.is_ok()) return Status::corruption(s.message());
   return state;
 }

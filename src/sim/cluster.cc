@@ -395,6 +395,13 @@ void Cluster::join(size_t node, size_t via) {
   poll_joins();
 }
 
+Status Cluster::change_user(size_t node, const std::string& name, core::User user) {
+  note("n" + std::to_string(node) + " changes user " + name);
+  const Status changed = machines_[node].node->change_user(name, std::move(user));
+  machines_[node].runner->run();
+  return changed;
+}
+
 void Cluster::poll_joins() {
   if (now_ms_ < next_join_poll_ms_) return;
   next_join_poll_ms_ = now_ms_ + kJoinPollMs;

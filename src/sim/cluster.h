@@ -124,6 +124,8 @@ class Cluster {
   void join(size_t node, size_t via);
   bool is_member(size_t node) const { return member_[node]; }
   static constexpr uint64_t kJoinPollMs = 200;
+  // An admin changes user `name` through `node` (core::Node::change_user), as the admin API does.
+  Status change_user(size_t node, const std::string& name, core::User user);
   // group[i] is node i's side; messages between sides are silently lost until heal().
   void partition(std::vector<int> group);
   void heal();

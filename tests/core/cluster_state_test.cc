@@ -24,6 +24,12 @@ ClusterState some_history(const std::vector<int>& steps) {
       advance_ring(state);
     } else if (step % 5 == 0) {
       move_member(state, state.members[static_cast<size_t>(step) % 3], "10.0.0." + std::to_string(step % 4) + ":5001");
+    } else if (step % 11 == 2) {  // a user changed on some node (two nodes may make one revision)
+      User user;
+      user.revision = static_cast<uint64_t>(step % 4);
+      user.removed = step % 13 == 0;
+      user.grants["app/" + std::to_string(step % 3)] = static_cast<Permissions>(1 + step % 15);
+      state.users["user" + std::to_string(step % 3)] = user;
     } else if (step % 7 == 1) {  // zones announced (two for one address, as only a bug would)
       state.zones["127.0.0.1:" + std::to_string(5001 + step % 4)] = "z" + std::to_string(step % 11 % 3);
     } else {

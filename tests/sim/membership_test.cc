@@ -59,6 +59,50 @@ JoinTimes time_a_join(size_t n, uint64_t seed) {
   return t;
 }
 
+// An admin's revocation is made on one node and gossiped: every node refuses the user within a few
+// gossip rounds (docs/security.md quotes the bound), with no restart and lossy links.
+TEST(Membership, a_revoked_grant_reaches_every_node_within_a_few_gossip_rounds) {
+  for (size_t n : {3, 16}) {
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+      ClusterOptions options;
+      options.nodes = n;
+      options.seed = seed;
+      options.network = NetworkFaults{0, 0, 5, 50};
+      Cluster cluster(options);
+      cluster.run_for(3000);
+      core::User alice;
+      alice.grants[""] = core::Permission::read | core::Permission::write;
+      ASSERT_TRUE(cluster.change_user(0, "alice", alice).is_ok());
+      cluster.run_for(20'000);
+      core::ClientRequest put;
+      put.op = core::Op::put;
+      put.key = "app/k";
+      for (size_t i = 0; i < n; ++i) {
+        const core::User* known = core::find_user(cluster.node(i).cluster_state().users, "alice");
+        ASSERT_TRUE(known && core::allowed(*known, core::access_needed(put))) << "node " << i;
+      }
+      alice.grants[""] = core::Permission::read;  // write revoked, through another node
+      const size_t via = cluster.rng().below(n);
+      ASSERT_TRUE(cluster.change_user(via, "alice", alice).is_ok());
+      const uint64_t start = cluster.now_ms();
+      auto everyone_refuses = [&] {
+        for (size_t i = 0; i < n; ++i) {
+          if (core::allowed(*core::find_user(cluster.node(i).cluster_state().users, "alice"), core::access_needed(put))) {
+            return false;
+          }
+        }
+        return true;
+      };
+      while (!everyone_refuses() && cluster.now_ms() - start < 60'000) cluster.run_for(10);
+      const uint64_t took = cluster.now_ms() - start;
+      std::printf("%zu nodes, seed %llu: revocation on every node after %llu ms\n", n,
+                  static_cast<unsigned long long>(seed), static_cast<unsigned long long>(took));
+      // Push-pull gossip spreads a change in about log2(n) rounds of 1 s; 16 nodes: well under 10 s.
+      EXPECT_LE(took, n <= 3 ? 5'000u : 10'000u) << n << " nodes, seed " << seed;
+    }
+  }
+}
+
 TEST(Membership, a_join_reaches_every_node_in_a_logarithmic_number_of_gossip_rounds) {
   std::printf("nodes  rounds to the claimant  rounds to every node (max of 5 seeds)  log2(n)\n");
   for (size_t n : {3, 4, 8, 16, 32, 64}) {
