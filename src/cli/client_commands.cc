@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/node_client.h"
 #include "core/messages.h"
 #include "net/http_client.h"
 
@@ -16,15 +17,12 @@ namespace {
 // Exit codes (docs/api.md); 2, a usage error, is main's.
 enum Exit { kOk = 0, kError = 1, kUsage = 2, kNotFound = 3, kConflict = 4, kUnavailable = 5 };
 
-struct ClientOptions {
-  std::string node = "127.0.0.1:5001";
+struct ClientOptions : NodeConnection {
   std::string key;
   std::string value;
   std::string context;
   std::optional<int> n, r, w;
   std::string sloppy;  // writes: "true" or "false" (strict quorum); empty: the node's default (sloppy)
-  uint32_t timeout_ms = 5000;
-  std::string tls_ca;  // the cluster's CA: the node serves TLS (its --tls-ca)
 };
 
 std::string to_json(const rapidjson::Value& v) {
@@ -87,31 +85,6 @@ int print_response(const Result<net::HttpResponse>& result) {
   }
   if (!text("context").empty()) std::cout << "context: " << text("context") << "\n";
   return code;
-}
-
-std::optional<net::HttpClient> client_for(const ClientOptions& o) {
-  auto address = parse_address(o.node);
-  if (!address) {
-    std::cerr << "error: --node must be host:port, got '" << o.node << "'\n";
-    return std::nullopt;
-  }
-  std::shared_ptr<net::TlsContext> tls;
-  if (!o.tls_ca.empty()) {
-    auto context = net::make_client_context(net::TlsFiles{"", "", o.tls_ca});
-    if (!context.is_ok()) {
-      std::cerr << "error: --tls-ca: " << context.status().message() << "\n";
-      return std::nullopt;
-    }
-    tls = std::move(context).value();
-  }
-  return std::make_optional<net::HttpClient>(address->first, address->second, o.timeout_ms, std::move(tls));
-}
-
-// The flags every client command takes to reach a node.
-void add_connection_options(CLI::App* cmd, ClientOptions& o) {
-  cmd->add_option("--node", o.node, "Any node's HTTP address")->capture_default_str();
-  cmd->add_option("--tls-ca", o.tls_ca, "The cluster's CA certificate (PEM): the node serves HTTPS (its --tls-ca)");
-  cmd->add_option("--timeout-ms", o.timeout_ms, "Give up after this long")->capture_default_str();
 }
 
 int run(const ClientOptions& o, boost::beast::http::verb verb) {

@@ -4,6 +4,7 @@
 #include "cli/bench_command.h"
 #include "cli/check_command.h"
 #include "cli/client_commands.h"
+#include "cli/user_commands.h"
 #include "cli/node_command.h"
 #include "cli/sim_command.h"
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   md::cli::add_node_command(app);
   md::cli::add_client_commands(app);
+  md::cli::add_user_commands(app);
   md::cli::add_sim_command(app);
   md::cli::add_bench_command(app);
   md::cli::add_check_command(app);

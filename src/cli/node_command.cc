@@ -148,6 +148,15 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--tls-ca", config->tls.ca,
                   "The cluster's CA certificate (PEM): it signs every node's certificate, and this node trusts "
                   "only servers it signed");
+  auto security = std::make_shared<std::string>("off");
+  cmd->add_option("--security", *security,
+                  "on: every client request needs a user's password or an API token, and grants decide what it "
+                  "may do (docs/security.md); needs --tls-*, so that no credential travels in clear text")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--admin-password-file", config->admin_password_file,
+                  "With --security on: a file holding the password of the user `admin` (every grant), created "
+                  "if the cluster has no users yet; read at start only");
   auto log_level = std::make_shared<std::string>("info");
   cmd->add_option("--log-level", *log_level, "Least severe messages logged")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -155,7 +164,7 @@ void add_node_command(CLI::App& app) {
 
   const ConfigSources sources = add_config_sources(*cmd, "MINIDYNAMO");
 
-  cmd->callback([cmd, sources, config, sync, compression, log_level, nodes, partitions] {
+  cmd->callback([cmd, sources, config, sync, compression, security, log_level, nodes, partitions] {
     apply_config_file(*cmd, sources);
     spdlog::set_level(spdlog::level::from_str(*log_level));
     config->nodes_given = nodes->count() > 0;
@@ -176,6 +185,14 @@ void add_node_command(CLI::App& app) {
     const auto& tls = config->tls;
     if ((tls.certificate.empty() != tls.key.empty()) || (tls.certificate.empty() != tls.ca.empty())) {
       throw CLI::ValidationError("--tls-cert/--tls-key/--tls-ca", "give all three, or none (no TLS)");
+    }
+    config->security = *security == "on";
+    if (config->security && !runtime::tls_on(*config)) {
+      throw CLI::ValidationError("--security on", "needs --tls-cert, --tls-key and --tls-ca: credentials must not "
+                                                  "travel in clear text (scripts/make-certs.sh makes them)");
+    }
+    if (!config->security && !config->admin_password_file.empty()) {
+      throw CLI::ValidationError("--admin-password-file", "is read with --security on only");
     }
     if (sources.print_config->count() > 0) {
       std::fputs(config_file_text(*cmd).c_str(), stdout);

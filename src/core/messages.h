@@ -66,6 +66,10 @@ enum class Outcome : uint8_t {
   too_many_siblings,  // 409: the key is at its sibling limit; read it and write back with its context
   unavailable,        // 503: quorum not reached before the deadline (the write may still land)
   internal_error,     // 500: the local engine failed
+  // With --security on, the runtime's gate answers these before the core sees the request:
+  unauthenticated,    // 401: no credentials, or wrong ones
+  forbidden,          // 403: the user has no grant for this key and operation
+  rate_limited,       // 429: too many failed attempts from the client's address
 };
 
 // Op::inspect: one replica's own copy of the key.

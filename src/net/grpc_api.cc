@@ -93,6 +93,9 @@ grpc::Status status_of(const core::ClientResponse& response) {
       return {grpc::StatusCode::UNAVAILABLE, response.message + " (required " + std::to_string(response.required) +
                                                  ", acknowledged " + std::to_string(response.acknowledged) + ")"};
     case core::Outcome::internal_error: return {grpc::StatusCode::INTERNAL, response.message};
+    case core::Outcome::unauthenticated: return {grpc::StatusCode::UNAUTHENTICATED, response.message};
+    case core::Outcome::forbidden: return {grpc::StatusCode::PERMISSION_DENIED, response.message};
+    case core::Outcome::rate_limited: return {grpc::StatusCode::RESOURCE_EXHAUSTED, response.message};
   }
   return {grpc::StatusCode::INTERNAL, "an outcome this front end does not know"};
 }

@@ -26,6 +26,24 @@ grpc::Status cancelled_status(const grpc::CallbackServerContext& context) {
   return grpc::Status::CANCELLED;
 }
 
+// Who calls: the client's IP address, from gRPC's peer ("ipv4:127.0.0.1:5555", "ipv6:[::1]:5555",
+// the brackets perhaps percent-encoded), and the credentials in its `authorization` metadata.
+Caller caller_of(const grpc::CallbackServerContext& context) {
+  std::string address = context.peer();
+  address = address.substr(address.find(':') + 1);  // the scheme
+  address = address.substr(0, address.rfind(':'));   // the port
+  for (auto [encoded, bracket] : {std::pair{"%5B", "["}, std::pair{"%5D", "]"}}) {
+    if (auto at = address.find(encoded); at != std::string::npos) address.replace(at, 3, bracket);
+  }
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+  std::string_view authorization;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    authorization = std::string_view(it->second.data(), it->second.size());
+  }
+  return caller_with_authorization(Protocol::grpc, std::move(address), authorization);
+}
+
 // A unary call, finished exactly once: claim() says who does it. gRPC owns the request and response
 // messages until OnDone, so only the claimant writes the response; the reactor itself is shared
 // with the work posted for it and lives until both are done with it.
@@ -69,13 +87,18 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
   enum State : uint8_t { kCore, kWriting, kFinished };
   static std::shared_ptr<ListCall> start(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls,
                                          asio::io_context& io, const SubmitFn& submit, core::ClientRequest first) {
-    auto call = std::make_shared<ListCall>(context, calls, io, submit, std::move(first));
+    auto call = std::make_shared<ListCall>(context, calls, io, submit, caller_of(*context), std::move(first));
     call->self_ = call;
     return call;
   }
   ListCall(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls, asio::io_context& io,
-           const SubmitFn& submit, core::ClientRequest first)
-      : context_(context), calls_(calls), io_(io), submit_(submit), request_(std::move(first)) {
+           const SubmitFn& submit, Caller caller, core::ClientRequest first)
+      : context_(context),
+        calls_(calls),
+        io_(io),
+        submit_(submit),
+        caller_(std::move(caller)),
+        request_(std::move(first)) {
     ++calls_;
   }
 
@@ -83,7 +106,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
   void next_page() {
     asio::post(io_, [call = self_] {
       if (call->state_.load() == kFinished) return;  // cancelled while queued
-      call->submit_(Protocol::grpc, call->request_, [call](core::ClientResponse answer) { call->on_page(std::move(answer)); });
+      call->submit_(call->caller_, call->request_, [call](core::ClientResponse answer) { call->on_page(std::move(answer)); });
     });
   }
 
@@ -131,6 +154,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
   std::atomic<uint32_t>& calls_;
   asio::io_context& io_;
   const SubmitFn& submit_;
+  const Caller caller_;
   core::ClientRequest request_;  // the next page's
   v1::ListResponse page_;        // the page being written
   std::atomic<State> state_{kCore};
@@ -206,9 +230,9 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
       call->Finish({grpc::StatusCode::INVALID_ARGUMENT, request.status().message()});
       return call.get();
     }
-    asio::post(io_, [this, call, response, r = std::move(request).value()]() mutable {
+    asio::post(io_, [this, call, response, caller = caller_of(*context), r = std::move(request).value()]() mutable {
       if (call->finished()) return;  // cancelled while queued: the core need not work on it
-      submit_(Protocol::grpc, std::move(r), [call, response](core::ClientResponse answer) {
+      submit_(caller, std::move(r), [call, response](core::ClientResponse answer) {
         if (!call->claim()) return;  // the client's deadline or a cancel finished it: the answer is dropped
         if (answer.outcome == core::Outcome::ok) render(answer, response);
         if (answer.outcome == core::Outcome::unavailable && answer.required > 0) {

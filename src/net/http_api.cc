@@ -251,6 +251,9 @@ unsigned status_of(core::Outcome outcome) {
     case core::Outcome::too_many_siblings: return 409;
     case core::Outcome::unavailable: return 503;
     case core::Outcome::internal_error: return 500;
+    case core::Outcome::unauthenticated: return 401;
+    case core::Outcome::forbidden: return 403;
+    case core::Outcome::rate_limited: return 429;
   }
   return 500;
 }
@@ -300,7 +303,141 @@ ApiCall parse_join(const HttpRequest& request) {
   return join;
 }
 
+// /admin/users[/{name}[/grants | /tokens[/{id}]]]: `rest` is what follows /admin/users.
+ApiCall parse_user_admin(const HttpRequest& request, std::string_view rest, const ApiLimits& limits) {
+  using Action = UserAdmin::Action;
+  using boost::beast::http::verb;
+  auto refuse_method = [&](const char* allowed) {
+    return error_response(405, "method " + request.method_string + " is not allowed on " + request.path + "; use " + allowed);
+  };
+  UserAdmin admin;
+  if (rest.empty() || rest == "/") return request.method == verb::get ? ApiCall(admin) : refuse_method("GET");
+  rest.remove_prefix(1);
+  const size_t slash = rest.find('/');
+  admin.user = std::string(rest.substr(0, slash));
+  if (auto valid = core::validate_user_name(admin.user); !valid.is_ok()) return bad_request(valid.message());
+  const std::string_view what = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  rapidjson::Document body;
+  auto string_field = [&](const char* name, std::string* out) -> Status {
+    auto it = body.FindMember(name);
+    if (it == body.MemberEnd()) return Status::not_found(name);
+    if (!it->value.IsString()) return Status::invalid_argument(std::string(name) + " must be a string");
+    out->assign(it->value.GetString(), it->value.GetStringLength());
+    return Status::ok();
+  };
+  auto read_body = [&](const char* shape) -> Status {
+    if (!parse_json(request.body.empty() ? "{}" : request.body, &body).is_ok() || !body.IsObject()) {
+      return Status::invalid_argument(std::string("the body must be a JSON object: ") + shape);
+    }
+    return Status::ok();
+  };
+  if (what.empty()) {
+    if (request.method == verb::delete_) {
+      admin.action = Action::remove;
+      return admin;
+    }
+    if (request.method != verb::put) return refuse_method("PUT or DELETE");
+    admin.action = Action::set_password;
+    if (auto s = read_body("{\"password\": \"...\"}"); !s.is_ok()) return bad_request(s.message());
+    if (auto s = string_field("password", &admin.password); !s.is_ok() || admin.password.empty()) {
+      return bad_request("password must be a non-empty string");
+    }
+    if (admin.password.size() > 1024) return bad_request("password is longer than 1024 bytes");
+    return admin;
+  }
+  if (what == "grants") {
+    if (request.method != verb::put && request.method != verb::delete_) return refuse_method("PUT or DELETE");
+    admin.action = request.method == verb::put ? Action::grant : Action::revoke;
+    if (auto s = read_body("{\"prefix\": \"app/\", \"permissions\": \"read,write\"}"); !s.is_ok()) {
+      return bad_request(s.message());
+    }
+    if (auto s = string_field("prefix", &admin.prefix); !s.is_ok()) {
+      return bad_request("prefix must be a string (\"\" for every key)");
+    }
+    if (admin.prefix.size() > limits.key_bytes_max) {
+      return bad_request("prefix is " + std::to_string(admin.prefix.size()) + " bytes; a key's limit is " +
+                         std::to_string(limits.key_bytes_max));
+    }
+    std::string names;
+    if (auto s = string_field("permissions", &names); s.code() == Code::invalid_argument) return bad_request(s.message());
+    if (names.empty() && admin.action == Action::grant) {
+      return bad_request("permissions must name what the grant allows: read, write, delete, list, admin or all");
+    }
+    if (!names.empty()) {
+      auto bits = core::parse_permissions(names);
+      if (!bits.is_ok()) return bad_request(bits.status().message());
+      admin.permissions = *bits;
+    }
+    return admin;
+  }
+  if (what == "tokens") {
+    if (request.method != verb::post) return refuse_method("POST");
+    admin.action = Action::new_token;
+    return admin;
+  }
+  if (what.starts_with("tokens/")) {
+    if (request.method != verb::delete_) return refuse_method("DELETE");
+    admin.action = Action::revoke_token;
+    admin.token_id = std::string(what.substr(7));
+    if (admin.token_id.empty()) return bad_request("the token id is missing: DELETE /admin/users/{name}/tokens/{id}");
+    return admin;
+  }
+  return error_response(404, "no such route: " + request.method_string + " " + request.path +
+                                 " (/admin/users, /admin/users/{name}, /admin/users/{name}/grants, "
+                                 "/admin/users/{name}/tokens[/{id}])");
+}
+
 }  // namespace
+
+HttpResponse users_response(const core::Users& users) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("users");
+  w.StartArray();
+  for (const auto& [name, user] : users) {
+    if (user.removed) continue;
+    w.StartObject();
+    w.Key("name");
+    write_string(w, name);
+    w.Key("password");  // whether one is set; never the hash
+    w.Bool(!user.password_hash.empty());
+    w.Key("grants");
+    w.StartArray();
+    for (const auto& [prefix, permissions] : user.grants) {
+      w.StartObject();
+      w.Key("prefix");
+      write_string(w, prefix);
+      w.Key("permissions");
+      write_string(w, core::permission_names(permissions));
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("tokens");  // ids only
+    w.StartArray();
+    for (const auto& [id, digest] : user.tokens) write_string(w, id);
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  HttpResponse response;
+  response.body.assign(buffer.GetString(), buffer.GetSize());
+  return response;
+}
+
+HttpResponse with_auth_headers(HttpResponse response, core::Outcome outcome) {
+  if (outcome == core::Outcome::unauthenticated) {
+    response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"minidynamo\", charset=\"UTF-8\"");
+  } else if (outcome == core::Outcome::rate_limited) {
+    response.headers.emplace_back("Retry-After", "1");
+  }
+  return response;
+}
+
+HttpResponse refusal_response(core::Outcome outcome, std::string_view message) {
+  return with_auth_headers(error_response(status_of(outcome), message), outcome);
+}
 
 HttpResponse error_response(unsigned status, std::string_view message) {
   HttpResponse response;
@@ -328,6 +465,10 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
     return parse_inspect(request, std::string_view(request.path).substr(inspect.size()), limits);
   }
   if (request.path == "/cluster/join") return parse_join(request);
+  constexpr std::string_view users = "/admin/users";
+  if (request.path == users || request.path.starts_with("/admin/users/")) {
+    return parse_user_admin(request, std::string_view(request.path).substr(users.size()), limits);
+  }
   const bool get = request.method == boost::beast::http::verb::get;
   auto get_only = [&] {
     return error_response(405, "method " + request.method_string + " is not allowed on " + request.path + "; use GET");
@@ -345,7 +486,7 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
   }
   return error_response(404, "no such route: " + request.method_string + " " + request.path +
                                  " (routes: /kv/{key}, /kv?prefix=, /inspect/{key}, /health, /health/live, /cluster, /ring, /metrics, "
-                                 "/cluster/join, /, /dashboard)");
+                                 "/cluster/join, /admin/users, /, /dashboard)");
 }
 
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response) {

@@ -6,6 +6,11 @@
 //   GET / (links to the pages)   GET /dashboard[/{file}] (the live dashboard, runtime/embedded_files.h)
 //   POST /cluster/join {"address": "host:port", "node_id": "...", "zone": "..." (optional)}
 //   (a node's --join; answered with the cluster state in protobuf, net/peer_codec.h)
+//   Users (docs/security.md; `minidynamo user` uses them): GET /admin/users,
+//   PUT|DELETE /admin/users/{name} (PUT {"password": "..."}: add, or set the password),
+//   PUT|DELETE /admin/users/{name}/grants {"prefix": "app/", "permissions": "read,write"}
+//   (DELETE without permissions: the whole grant), POST /admin/users/{name}/tokens (a new API
+//   token, shown once), DELETE /admin/users/{name}/tokens/{id}
 // Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
 // and the body is accepted whatever its Content-Type, as the seed's curl examples send it. Any other
 // name, misspelled or in another case, is refused with a 400 that lists the accepted ones.
@@ -20,6 +25,7 @@
 #include <vector>
 
 #include "core/messages.h"
+#include "core/users.h"
 #include "net/http_request.h"
 
 namespace md::net {
@@ -42,7 +48,17 @@ struct JoinRequest {
 struct PageFile {
   std::string name;
 };
-using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, PageFile, HttpResponse>;
+// A change to the users, or their list, asked of /admin/users.
+struct UserAdmin {
+  enum class Action { list, set_password, remove, grant, revoke, new_token, revoke_token };
+  Action action = Action::list;
+  std::string user;
+  std::string password;              // set_password
+  std::string prefix;                // grant, revoke
+  core::Permissions permissions = 0;  // grant; revoke (0: the whole grant)
+  std::string token_id;              // revoke_token
+};
+using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, PageFile, UserAdmin, HttpResponse>;
 
 ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits);
 
@@ -62,6 +78,17 @@ HttpResponse inspect_response(const std::string& key, uint32_t partition, const 
 
 // The HTTP answer to a key operation.
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response);
+
+// GET /admin/users: every user that is not removed, with grants and token ids (never a secret or
+// its hash).
+HttpResponse users_response(const core::Users& users);
+
+// What a refusal by the gate carries besides its status (401, 403, 429) and JSON error: a 401
+// asks for Basic credentials (WWW-Authenticate, so a browser prompts: the dashboard's inspector),
+// and a 429 says when to try again (Retry-After: failed attempts are repaid one a second).
+HttpResponse with_auth_headers(HttpResponse response, core::Outcome outcome);
+// The gate's refusal of a request that is not a key request (/admin/users).
+HttpResponse refusal_response(core::Outcome outcome, std::string_view message);
 
 // A JSON error response with `status`.
 HttpResponse error_response(unsigned status, std::string_view message);

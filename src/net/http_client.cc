@@ -84,6 +84,7 @@ Result<HttpResponse> HttpClient::exchange(Stream& stream, http::verb verb, std::
                                           std::string_view body, std::string_view content_type) {
   http::request<http::string_body> request{verb, std::string(target), 11};
   request.set(http::field::host, host_);
+  if (!authorization_.empty()) request.set(http::field::authorization, authorization_);
   request.keep_alive(true);
   if (!body.empty()) {
     request.set(http::field::content_type, std::string(content_type));

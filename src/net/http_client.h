@@ -28,6 +28,8 @@ class HttpClient {
   // Errors (refused, timed out) are Code::unavailable and name host:port.
   Result<HttpResponse> request(boost::beast::http::verb verb, std::string_view target, std::string_view body = {},
                                std::string_view content_type = "application/json");
+  // Sent as the Authorization header of every request from now on (security/credentials.h).
+  void set_authorization(std::string header) { authorization_ = std::move(header); }
 
  private:
   Result<HttpResponse> attempt(boost::beast::http::verb verb, std::string_view target, std::string_view body,
@@ -48,6 +50,7 @@ class HttpClient {
   std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_stream_;  // or TLS
   boost::beast::flat_buffer buffer_;
   bool timed_out_ = false;  // the last exchange ran out of time
+  std::string authorization_;
 };
 
 // Percent-encodes text (a key, a prefix) for use as one path segment or query value of a URL:

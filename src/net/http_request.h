@@ -24,6 +24,8 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;  // percent-decoded, in order
   std::string body;
   std::string content_type;
+  std::string authorization;   // the Authorization header's value, if any (security/credentials.h reads it)
+  std::string client_address;  // the client's IP address
 };
 
 struct HttpResponse {

@@ -115,6 +115,9 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
     beast::flat_buffer buffer;
     const auto& o = self->options_;
     auto& tcp_layer = beast::get_lowest_layer(stream);
+    beast::error_code peer_ec;
+    const auto peer = tcp_layer.socket().remote_endpoint(peer_ec);
+    const std::string client_address = peer_ec ? std::string() : peer.address().to_string();
     while (true) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(o.header_bytes_max);
@@ -175,7 +178,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       tcp_layer.expires_never();
       ++self->counters_.requests;
       ++self->counters_.requests_in_flight;
-      auto response = co_await self->dispatch(std::move(request));
+      auto response = co_await self->dispatch(std::move(request), client_address);
       co_await self->write(stream, version, keep_alive, std::move(response), encoding);
       --self->counters_.requests_in_flight;
       if (!keep_alive) break;
@@ -183,11 +186,13 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   // Builds the handler's request and waits for its (possibly later) answer.
-  asio::awaitable<HttpResponse> dispatch(http::request<http::string_body> raw) {
+  asio::awaitable<HttpResponse> dispatch(http::request<http::string_body> raw, std::string client_address) {
     HttpRequest request;
     request.method = raw.method();
     request.method_string = std::string(raw.method_string());
     request.content_type = std::string(raw[http::field::content_type]);
+    request.authorization = std::string(raw[http::field::authorization]);
+    request.client_address = std::move(client_address);
     if (auto s = decode_target(std::string_view(raw.target().data(), raw.target().size()), request); !s.is_ok()) {
       ++counters_.bad_requests;
       co_return error(400, s.message());

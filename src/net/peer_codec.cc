@@ -107,7 +107,7 @@ Result<core::ClientRequest> from_wire(const wire::ClientRequest& in) {
 }
 
 Result<core::ClientResponse> from_wire(const wire::ClientResponse& in) {
-  if (in.outcome() > static_cast<uint32_t>(core::Outcome::internal_error)) return Status::corruption("unknown outcome");
+  if (in.outcome() > static_cast<uint32_t>(core::Outcome::rate_limited)) return Status::corruption("unknown outcome");
   core::ClientResponse r;
   r.outcome = static_cast<core::Outcome>(in.outcome());
   r.message = in.message();

@@ -66,6 +66,8 @@ std::string failure(const ClientResponse& r) {
                              : "");
     case Outcome::too_many_siblings: return "TOOMANYSIBLINGS " + r.message;
     case Outcome::internal_error: return "ERR internal error: " + r.message;
+    case Outcome::unauthenticated: return "NOAUTH " + r.message;  // Redis's codes, which clients know
+    case Outcome::forbidden: return "NOPERM " + r.message;
     default: return "ERR " + r.message;
   }
 }
@@ -434,8 +436,47 @@ Step cmd_client(const Context& c) {
                "' (CLIENT SETNAME, GETNAME, ID, INFO)");
 }
 
-const std::string kSecurityOff =
-    "security is off: Mini Dynamo has no users or passwords yet, so connect without AUTH";
+// AUTH's and HELLO AUTH's step: the node checks `credentials`; if it accepts them, they are the
+// connection's from then on, and `accepted` gives the reply.
+Step authenticate(Session& session, security::Credentials credentials, std::function<std::string()> accepted) {
+  Step step;
+  step.authenticate = credentials;
+  step.then = [&session, credentials, accepted = std::move(accepted)](std::vector<ClientResponse> answers) {
+    const ClientResponse& answer = answers.at(0);
+    if (answer.outcome == Outcome::unauthenticated) return error("WRONGPASS " + answer.message);
+    if (answer.outcome != Outcome::ok) return error(failure(answer));
+    session.credentials = credentials;
+    Step done;
+    done.reply = accepted();
+    return done;
+  };
+  return step;
+}
+
+security::Credentials auth_credentials(const std::string& first, const std::string* password) {
+  if (password == nullptr) return {security::Credentials::Kind::token, {}, first};
+  return {security::Credentials::Kind::password, first, *password};
+}
+
+std::string hello_reply(const Session& session) {
+  return answer(session.version, [&](ReplyWriter& w) {
+    w.map(7);
+    w.bulk("server");
+    w.bulk("minidynamo");
+    w.bulk("version");  // the Redis version whose commands and replies this front end follows
+    w.bulk("7.0.0");
+    w.bulk("proto");
+    w.integer(static_cast<int>(session.version));
+    w.bulk("id");
+    w.integer(static_cast<int64_t>(session.id));
+    w.bulk("mode");
+    w.bulk("standalone");
+    w.bulk("role");
+    w.bulk("master");
+    w.bulk("modules");
+    w.array(0);
+  }).reply;
+}
 
 Step cmd_hello(const Context& c) {
   Version version = c.session.version;
@@ -447,31 +488,27 @@ Step cmd_hello(const Context& c) {
     version = static_cast<Version>(asked);
   }
   std::string name = c.session.name;
+  std::optional<security::Credentials> credentials;
   for (size_t i = 2; i < c.args.size(); ++i) {
     const std::string option = upper(c.args[i]);
-    if (option == "AUTH") return error("ERR AUTH in HELLO: " + kSecurityOff);
+    if (option == "AUTH" && i + 2 < c.args.size()) {
+      credentials = auth_credentials(c.args[i + 1], &c.args[i + 2]);
+      i += 2;
+      continue;
+    }
     if (option != "SETNAME" || i + 1 >= c.args.size()) return syntax_error();
     name = c.args[++i];
   }
-  c.session.version = version;
-  c.session.name = name;
-  return answer(version, [&](ReplyWriter& w) {
-    w.map(7);
-    w.bulk("server");
-    w.bulk("minidynamo");
-    w.bulk("version");  // the Redis version whose commands and replies this front end follows
-    w.bulk("7.0.0");
-    w.bulk("proto");
-    w.integer(static_cast<int>(version));
-    w.bulk("id");
-    w.integer(static_cast<int64_t>(c.session.id));
-    w.bulk("mode");
-    w.bulk("standalone");
-    w.bulk("role");
-    w.bulk("master");
-    w.bulk("modules");
-    w.array(0);
-  });
+  // HELLO changes nothing unless its AUTH is accepted (Redis's rule).
+  auto apply = [&session = c.session, version, name] {
+    session.version = version;
+    session.name = name;
+    return hello_reply(session);
+  };
+  if (credentials) return authenticate(c.session, std::move(*credentials), apply);
+  Step done;
+  done.reply = apply();
+  return done;
 }
 
 Step cmd_command(const Context& c);
@@ -495,7 +532,11 @@ Step cmd_quit(const Context&) {
   step.close = true;
   return step;
 }
-Step cmd_auth(const Context&) { return error("ERR AUTH: " + kSecurityOff); }
+Step cmd_auth(const Context& c) {
+  if (c.args.size() > 3) return error("ERR wrong number of arguments for 'auth' command");
+  auto credentials = auth_credentials(c.args[1], c.args.size() == 3 ? &c.args[2] : nullptr);
+  return authenticate(c.session, std::move(credentials), [] { return std::string("+OK\r\n"); });
+}
 
 struct CommandSpec {
   std::string_view name;

@@ -21,6 +21,7 @@
 
 #include "core/messages.h"
 #include "net/resp_protocol.h"
+#include "security/credentials.h"
 
 namespace md::net::resp {
 
@@ -46,22 +47,27 @@ struct CommandLimits {
 // One connection's state: what commands read and change.
 struct Session {
   uint64_t id = 0;              // CLIENT ID
-  std::string peer;             // the client's address, for CLIENT INFO
+  std::string peer;             // the client's address and port, for CLIENT INFO
+  std::string address;          // the client's IP address: failed AUTHs are limited per address
   std::string name;             // CLIENT SETNAME
   Version version = Version::resp2;
   std::optional<int64_t> n, r, w;  // QUORUM: the connection's defaults (unset: the node's)
+  security::Credentials credentials;  // AUTH's, once the node accepted them: sent with every command
 };
 
 struct Step {
   std::string reply;                         // with no requests: the command's whole reply
   std::vector<core::ClientRequest> requests;  // else: submit these...
+  // ...or, for AUTH and HELLO AUTH, have the node check these credentials (one answer)...
+  std::optional<security::Credentials> authenticate = std::nullopt;
   // ...and call this once with their answers, in the same order, for the next step.
   std::function<Step(std::vector<core::ClientResponse>)> then;
   bool close = false;  // close the connection once the reply is written (QUIT)
 };
 
 // Carries out one command (its name is case-insensitive). Changes `session` for HELLO, CLIENT
-// SETNAME and QUORUM. Never throws; a command it does not know answers `-ERR unknown command`.
+// SETNAME, QUORUM and AUTH (a Step's `then` may change it later: the session must outlive it).
+// AUTH <token> presents an API token, AUTH <user> <password> a user's password. Never throws; a command it does not know answers `-ERR unknown command`.
 Step execute(const std::vector<std::string>& command, Session& session, const CommandLimits& limits,
              const InfoFn& info);
 

@@ -25,8 +25,14 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
  public:
   class Connection;
 
-  Impl(asio::io_context& io, RespServerOptions options, SubmitFn submit, resp::InfoFn info)
-      : acceptor_(io), sweep_(io), options_(options), submit_(std::move(submit)), node_info_(std::move(info)) {
+  Impl(asio::io_context& io, RespServerOptions options, SubmitFn submit, AuthenticateFn authenticate,
+       resp::InfoFn info)
+      : acceptor_(io),
+        sweep_(io),
+        options_(options),
+        submit_(std::move(submit)),
+        authenticate_(std::move(authenticate)),
+        node_info_(std::move(info)) {
     info_ = [this] {
       resp::NodeInfo node = node_info_();
       node.connected_clients = counters_.connections_open;
@@ -62,6 +68,7 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
   asio::steady_timer sweep_;  // closes connections past their timeouts
   RespServerOptions options_;
   SubmitFn submit_;
+  AuthenticateFn authenticate_;
   resp::InfoFn node_info_;
   resp::InfoFn info_;  // node_info_ with this server's figures
   uint16_t port_ = 0;
@@ -76,7 +83,10 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     session_.id = id;
     boost::system::error_code ec;
     auto peer = socket_.remote_endpoint(ec);
-    if (!ec) session_.peer = peer.address().to_string() + ":" + std::to_string(peer.port());
+    if (!ec) {
+      session_.address = peer.address().to_string();
+      session_.peer = session_.address + ":" + std::to_string(peer.port());
+    }
     socket_.set_option(tcp::no_delay(true), ec);  // replies go out at once, as Redis sends them
   }
 
@@ -219,6 +229,14 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
   // Submits a step's requests; when the last answer arrives, runs what follows.
   void run_step(uint64_t seq, resp::Step step) {
     if (closed_) return complete(seq, {}, false);  // the client went away: start nothing more
+    if (step.authenticate) {
+      return server_->authenticate_(Caller{Protocol::resp, session_.address, std::move(*step.authenticate)},
+                                    [self = shared_from_this(), seq, then = std::move(step.then)](core::ClientResponse r) {
+                                      std::vector<core::ClientResponse> answers;
+                                      answers.push_back(std::move(r));
+                                      self->run_step(seq, then(std::move(answers)));
+                                    });
+    }
     if (step.requests.empty()) return complete(seq, std::move(step.reply), step.close);
     struct Gather {
       std::vector<core::ClientResponse> answers;
@@ -230,7 +248,7 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     gather->remaining = step.requests.size();
     gather->then = std::move(step.then);
     for (size_t i = 0; i < step.requests.size(); ++i) {
-      server_->submit_(Protocol::resp, std::move(step.requests[i]),
+      server_->submit_(Caller{Protocol::resp, session_.address, session_.credentials}, std::move(step.requests[i]),
                        [self = shared_from_this(), gather, i, seq](core::ClientResponse response) {
                          gather->answers[i] = std::move(response);
                          if (--gather->remaining == 0) self->run_step(seq, gather->then(std::move(gather->answers)));
@@ -340,8 +358,9 @@ void RespServer::Impl::close_all() {
   for (const auto& c : all) c->close();
 }
 
-RespServer::RespServer(asio::io_context& io, RespServerOptions options, SubmitFn submit, resp::InfoFn info)
-    : impl_(std::make_shared<Impl>(io, options, std::move(submit), std::move(info))) {}
+RespServer::RespServer(asio::io_context& io, RespServerOptions options, SubmitFn submit, AuthenticateFn authenticate,
+                       resp::InfoFn info)
+    : impl_(std::make_shared<Impl>(io, options, std::move(submit), std::move(authenticate), std::move(info))) {}
 RespServer::~RespServer() { impl_->close_all(); }
 Status RespServer::listen(const tcp::endpoint& endpoint) { return impl_->listen(endpoint); }
 uint16_t RespServer::port() const { return impl_->port(); }

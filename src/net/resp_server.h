@@ -55,8 +55,10 @@ class RespServer {
     uint64_t commands_in_flight = 0; // started, reply not yet written
   };
 
-  // `submit` takes key requests (on this io_context's thread), `info` answers INFO and HELLO.
-  RespServer(boost::asio::io_context& io, RespServerOptions options, SubmitFn submit, resp::InfoFn info);
+  // `submit` takes key requests (on this io_context's thread), `authenticate` checks AUTH's
+  // credentials, `info` answers INFO and HELLO.
+  RespServer(boost::asio::io_context& io, RespServerOptions options, SubmitFn submit, AuthenticateFn authenticate,
+             resp::InfoFn info);
   ~RespServer();
   // Binds and starts accepting. The error names the address when the port is taken.
   Status listen(const boost::asio::ip::tcp::endpoint& endpoint);

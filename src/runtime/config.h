@@ -46,6 +46,9 @@ struct NodeConfig {
   // --tls-cert, --tls-key, --tls-ca (PEM files; all three or none): the HTTP port serves TLS, and
   // this node's own HTTP requests (a join) verify the server against the CA. Reloaded on SIGHUP.
   net::TlsFiles tls;
+  // --security on: every client request passes the gate (runtime/gate.h); needs TLS.
+  bool security = false;
+  std::string admin_password_file;  // with security: the user `admin`'s password, if the cluster has no users
 };
 
 inline bool tls_on(const NodeConfig& config) { return !config.tls.certificate.empty(); }

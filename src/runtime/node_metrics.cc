@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kOpNames[] = {"get", "put", "delete", "list"};
 constexpr const char* kOutcomeNames[] = {"ok", "not_found", "conflict", "too_many_siblings", "quorum_failed",
-                                         "bad_request", "error"};
+                                         "bad_request", "error", "unauthenticated", "forbidden", "rate_limited"};
 
 // A counter family of one sample.
 void counter(PrometheusText& out, std::string_view name, std::string_view help, uint64_t value) {
@@ -36,6 +36,9 @@ RequestOutcome outcome_of(core::Op op, const core::ClientResponse& response) {
     case core::Outcome::too_many_siblings: return RequestOutcome::too_many_siblings;
     case core::Outcome::unavailable: return RequestOutcome::quorum_failed;
     case core::Outcome::internal_error: return RequestOutcome::error;
+    case core::Outcome::unauthenticated: return RequestOutcome::unauthenticated;
+    case core::Outcome::forbidden: return RequestOutcome::forbidden;
+    case core::Outcome::rate_limited: return RequestOutcome::rate_limited;
   }
   return RequestOutcome::error;
 }
@@ -191,6 +194,17 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
           s.resp.protocol_errors);
   counter(out, "minidynamo_resp_connections_timed_out_total",
           "RESP connections closed idle, with a command half-sent, or not reading their replies", s.resp.closed_timeout);
+  out.family("minidynamo_auth_refused_total", "counter",
+             "Client requests and AUTHs the gate refused (--security on), by protocol and reason: no or wrong "
+             "credentials, rate-limited after failed attempts, or no grant");
+  for (size_t protocol = 0; protocol < net::kProtocols; ++protocol) {
+    for (size_t reason = 0; reason < Gate::kRefusals; ++reason) {
+      out.sample("minidynamo_auth_refused_total",
+                 {{"protocol", net::to_string(static_cast<net::Protocol>(protocol))},
+                  {"reason", Gate::kRefusalNames[reason]}},
+                 static_cast<double>(s.refused[protocol][reason]));
+    }
+  }
   write_process_metrics(out);
   return out.take();
 }

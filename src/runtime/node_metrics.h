@@ -20,13 +20,17 @@
 #include "net/peer_transport.h"
 #include "net/resp_server.h"
 #include "runtime/durable_writer.h"
+#include "runtime/gate.h"
 #include "runtime/metrics.h"
 #include "storage/engine.h"
 
 namespace md::runtime {
 
 // How a client request ended, as the latency histograms label it.
-enum class RequestOutcome : uint8_t { ok, not_found, conflict, too_many_siblings, quorum_failed, bad_request, error };
+enum class RequestOutcome : uint8_t {
+  ok, not_found, conflict, too_many_siblings, quorum_failed, bad_request, error,
+  unauthenticated, forbidden, rate_limited  // refused by the gate (--security on)
+};
 RequestOutcome outcome_of(core::Op op, const core::ClientResponse& response);
 
 // What the runtime's parts report at a scrape, beside the core node.
@@ -35,6 +39,7 @@ struct MetricsSnapshot {
   net::PeerTransport::Counters peer;
   net::HttpServer::Counters http;
   net::RespServer::Counters resp;  // zeros with --resp-port 0
+  Gate::Counters refused{};         // by the gate (--security on)
   storage::EngineStats storage;
   uint64_t bad_peer_messages = 0;
   uint64_t requests_in_flight = 0;  // client requests the core is working on

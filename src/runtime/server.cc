@@ -33,6 +33,7 @@
 #include "runtime/durable_file.h"
 #include "runtime/durable_writer.h"
 #include "runtime/embedded_files.h"
+#include "runtime/gate.h"
 #include "runtime/node_metrics.h"
 
 namespace md::runtime {
@@ -186,15 +187,27 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
                                 (resp_ ? resp_->counters().commands_in_flight : 0),
                             pending_.size());
   }
-  // Every front end's way into the core (net/client_call.h).
-  void submit(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
+  // Every front end's way into the core (net/client_call.h): through the gate, then run_request.
+  void submit(const net::Caller& caller, core::ClientRequest request, net::ClientDone done,
               std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now());
+  void run_request(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
+                   std::chrono::steady_clock::time_point received);
   // submit(), as the RESP and gRPC servers take it.
   net::SubmitFn gateway() {
-    return [this](net::Protocol protocol, core::ClientRequest request, net::ClientDone done) {
-      submit(protocol, std::move(request), std::move(done));
+    return [this](const net::Caller& caller, core::ClientRequest request, net::ClientDone done) {
+      submit(caller, std::move(request), std::move(done));
     };
   }
+  // The gate's verdict as a front end's answer (Outcome::ok when it let the caller through).
+  static core::ClientResponse refusal(const Gate::Verdict& verdict) {
+    core::ClientResponse response;
+    response.outcome = verdict.outcome;
+    response.message = verdict.message;
+    return response;
+  }
+  void handle_user_admin(const net::UserAdmin& admin, net::Responder respond);
+  Result<std::string> read_admin_password() const;
+  Status create_first_admin(const std::string& password);
   void arm_tick();
   void finish_stop();
   void log_suspicions();
@@ -213,6 +226,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   bool running_marked_ = false;              // this run left its RUNNING marker (actor_epoch.h)
   std::unique_ptr<core::Node> node_;
   std::unique_ptr<node::EffectRunner> runner_;
+  std::unique_ptr<Gate> gate_;  // every front end's requests pass it (--security on)
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::RespServer> resp_;  // nullptr with --resp-port 0
   std::shared_ptr<net::TlsContext> http_tls_;  // --tls-*: what the HTTP port serves with (reload_tls)
@@ -379,6 +393,8 @@ Status Server::Impl::start() {
   if (tls_on(config_)) {
     if (auto s = load_tls(); !s.is_ok()) return Status::invalid_argument("TLS: " + s.message());
   }
+  auto admin_password = read_admin_password();
+  if (!admin_password.is_ok()) return admin_password.status();
   auto identity = read_node_id(config_.data_dir, config_.node_id);
   if (!identity.is_ok()) return identity.status();
   const std::string& node_id = identity->id;
@@ -453,6 +469,9 @@ Status Server::Impl::start() {
   if (const uint64_t hints = node_->counters().hints_recovered; hints > 0) {
     spdlog::info("{} hints to hand off from before the restart", hints);
   }
+  gate_ = std::make_unique<Gate>(
+      io_, config_.security, [this]() -> const core::Users& { return node_->cluster_state().users; },
+      [this] { return now_ms(); });
 
   std::vector<net::PeerAddress> peer_addresses;
   for (const auto& m : node_->ring().members()) {
@@ -509,6 +528,7 @@ Status Server::Impl::start() {
   if (save_state) {
     if (auto s = save_cluster_state(to_keep); !s.is_ok()) return s;
   }
+  if (auto s = create_first_admin(*admin_password); !s.is_ok()) return s;
 
   arm_tick();
   spdlog::info("node {} ({}) serving HTTP{} on {}:{}, RESP on {}, gRPC on {}, peers on port {}, {} nodes (ring "
@@ -539,6 +559,9 @@ Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
   resp_ = std::make_unique<net::RespServer>(
       io_, options,
       gateway(),
+      [this](const net::Caller& caller, net::ClientDone done) {
+        gate_->authenticate(caller, [done = std::move(done)](Gate::Verdict verdict) { done(refusal(verdict)); });
+      },
       [this] {
         net::resp::NodeInfo info;
         info.node_id = node_->node_id();
@@ -632,13 +655,23 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
     response.content_type = "application/x-protobuf";
     return respond(std::move(response));
   }
+  auto caller = net::caller_with_authorization(net::Protocol::http, request.client_address, request.authorization);
+  if (auto* admin = std::get_if<net::UserAdmin>(&call)) {
+    return gate_->admit(caller, core::Permission::admin, {},
+                        [this, admin = std::move(*admin), respond = std::move(respond)](Gate::Verdict verdict) {
+                          if (verdict.outcome != core::Outcome::ok) {
+                            return respond(net::refusal_response(verdict.outcome, verdict.message));
+                          }
+                          handle_user_admin(admin, respond);
+                        });
+  }
   auto& client_request = std::get<core::ClientRequest>(call);
   const core::Op op = client_request.op;
   std::string key = client_request.key;
-  submit(net::Protocol::http, std::move(client_request),
+  submit(caller, std::move(client_request),
          [this, op, key = std::move(key), respond = std::move(respond)](core::ClientResponse response) {
            if (op != core::Op::inspect || response.outcome != core::Outcome::ok) {
-             return respond(net::kv_response(op, key, response));
+             return respond(net::with_auth_headers(net::kv_response(op, key, response), response.outcome));
            }
            std::vector<net::InspectedReplica> replicas;
            for (const auto& copy : response.replicas) replicas.push_back({member(copy.member), member_node_id(copy.member)});
@@ -647,8 +680,82 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
          received);
 }
 
-void Server::Impl::submit(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
+// An admin's change to the users (the caller holds the admin grant): made here under the user's
+// next revision and gossiped (core/users.h); the answer is the user as it is now.
+void Server::Impl::handle_user_admin(const net::UserAdmin& admin, net::Responder respond) {
+  using Action = net::UserAdmin::Action;
+  const core::Users& users = node_->cluster_state().users;
+  if (admin.action == Action::list) return respond(net::users_response(users));
+  const core::User* existing = core::find_user(users, admin.user);
+  if (existing == nullptr && admin.action != Action::set_password) {
+    return respond(net::error_response(404, "no user " + admin.user));
+  }
+  core::User user = existing ? *existing : core::User{};
+  net::HttpResponse answer;
+  switch (admin.action) {
+    case Action::list: break;
+    case Action::set_password:
+      // scrypt on the node's thread: ~0.1 s per change, which only an admin can ask for.
+      user.password_hash = security::hash_password(admin.password);
+      if (existing == nullptr) answer.status = 201;
+      break;
+    case Action::remove: user = core::User{0, true, {}, {}, {}}; break;
+    case Action::grant: user.grants[admin.prefix] |= admin.permissions; break;
+    case Action::revoke: {
+      auto grant = user.grants.find(admin.prefix);
+      if (grant == user.grants.end()) {
+        return respond(net::error_response(404, "user " + admin.user + " has no grant on prefix '" + admin.prefix + "'"));
+      }
+      grant->second &= static_cast<core::Permissions>(admin.permissions == 0 ? 0 : ~admin.permissions);
+      if (grant->second == 0) user.grants.erase(grant);
+      break;
+    }
+    case Action::new_token: {
+      auto token = security::new_token();
+      user.tokens[token.id] = token.digest;
+      answer.body = "{\"status\":\"success\",\"user\":\"" + admin.user + "\",\"id\":\"" + token.id +
+                    "\",\"token\":\"" + token.token + "\"}";
+      break;
+    }
+    case Action::revoke_token:
+      if (user.tokens.erase(admin.token_id) == 0) {
+        return respond(net::error_response(404, "user " + admin.user + " has no token " + admin.token_id));
+      }
+      break;
+  }
+  if (auto s = node_->change_user(admin.user, std::move(user)); !s.is_ok()) {
+    return respond(net::error_response(400, s.message()));
+  }
+  runner_->run();
+  spdlog::info("user {}: {} (by an admin request; gossip spreads it)", admin.user,
+               admin.action == Action::remove ? "removed" : "changed");
+  if (answer.body.empty()) {
+    core::Users now;
+    if (const core::User* changed = core::find_user(node_->cluster_state().users, admin.user)) now.emplace(admin.user, *changed);
+    answer.body = net::users_response(now).body;
+  }
+  respond(std::move(answer));
+}
+
+void Server::Impl::submit(const net::Caller& caller, core::ClientRequest request, net::ClientDone done,
                           std::chrono::steady_clock::time_point received) {
+  if (!gate_->enforced()) return run_request(caller.protocol, std::move(request), std::move(done), received);
+  const core::Access access = core::access_needed(request);
+  std::string key(access.key);  // a copy made before the request moves into the lambda
+  gate_->admit(caller, access.permission, std::move(key),
+               [this, protocol = caller.protocol, request = std::move(request), done = std::move(done),
+                received](Gate::Verdict verdict) mutable {
+                 if (verdict.outcome == core::Outcome::ok) {
+                   return run_request(protocol, std::move(request), std::move(done), received);
+                 }
+                 metrics_.request_done(protocol, request.op, outcome_of(request.op, refusal(verdict)),
+                                       seconds_since(received));
+                 done(refusal(verdict));
+               });
+}
+
+void Server::Impl::run_request(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
+                               std::chrono::steady_clock::time_point received) {
   if (stopping_) {
     core::ClientResponse refused;
     refused.outcome = core::Outcome::unavailable;
@@ -658,6 +765,35 @@ void Server::Impl::submit(net::Protocol protocol, core::ClientRequest request, n
   core::RequestId id = next_client_id_++;
   pending_.emplace(id, PendingCall{std::move(done), protocol, request.op, received});
   runner_->client_request(id, std::move(request));
+}
+
+// --admin-password-file: the user `admin`, with every grant, if the cluster has no users yet. The
+// file is read at every start that gives it, before anything is kept, so a wrong path is caught at
+// once, not at a later start.
+Result<std::string> Server::Impl::read_admin_password() const {
+  if (config_.admin_password_file.empty()) return std::string();
+  std::ifstream in(config_.admin_password_file, std::ios::binary);
+  if (!in) return Status::invalid_argument("--admin-password-file " + config_.admin_password_file + " cannot be read");
+  std::string password((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+  if (password.empty()) return Status::invalid_argument("--admin-password-file " + config_.admin_password_file + " is empty");
+  return password;
+}
+
+Status Server::Impl::create_first_admin(const std::string& password) {
+  if (!config_.security || !node_->cluster_state().users.empty()) return Status::ok();
+  if (password.empty()) {
+    spdlog::warn("--security on, and the cluster has no users yet: nobody can use it until a node starts with "
+                 "--admin-password-file (or joins a cluster that has users)");
+    return Status::ok();
+  }
+  core::User admin;
+  admin.password_hash = security::hash_password(password);
+  admin.grants[""] = core::kAllPermissions;
+  if (auto s = node_->change_user("admin", std::move(admin)); !s.is_ok()) return s;
+  runner_->run();
+  spdlog::info("created the user admin with every grant (--admin-password-file); gossip spreads it");
+  return Status::ok();
 }
 
 // The floor the node's dots are numbered above, as the last run kept it (none yet: 0).
@@ -823,6 +959,7 @@ std::string Server::Impl::metrics_page() const {
   snapshot.peer = peers_->counters();
   snapshot.http = http_->counters();
   if (resp_) snapshot.resp = resp_->counters();
+  snapshot.refused = gate_->counters();
   snapshot.storage = engine_->stats();
   snapshot.bad_peer_messages = bad_peer_messages_;
   snapshot.requests_in_flight = pending_.size();

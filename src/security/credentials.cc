@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -119,6 +120,20 @@ Result<Credentials> parse_authorization(std::string_view header) {
   return Credentials{Credentials::Kind::password, decoded.substr(0, colon), decoded.substr(colon + 1)};
 }
 
+std::string authorization_header(const Credentials& credentials) {
+  switch (credentials.kind) {
+    case Credentials::Kind::none: return {};
+    case Credentials::Kind::token: return "Bearer " + credentials.secret;
+    case Credentials::Kind::password: break;
+  }
+  const std::string plain = credentials.user + ":" + credentials.secret;
+  std::string encoded((plain.size() + 2) / 3 * 4 + 1, '\0');
+  const int size = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                   reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
+  encoded.resize(static_cast<size_t>(size));
+  return "Basic " + encoded;
+}
+
 std::string hash_password(std::string_view password) {
   std::vector<unsigned char> salt;
   unhex(random_hex(kSaltBytes), &salt);
@@ -161,6 +176,17 @@ std::string token_id(std::string_view token) {
   std::vector<unsigned char> ignored;
   if (!unhex(parts[1], &ignored) || !unhex(parts[2], &ignored)) return {};
   return std::string(parts[1]);
+}
+
+std::string process_digest(std::string_view secret) {
+  static const std::string key = random_hex(32);  // thread-safe: a static's initialisation is
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(secret.data()),
+           secret.size(), digest.data(), &size) == nullptr) {
+    throw std::runtime_error("OpenSSL's HMAC failed");
+  }
+  return hex(digest.data(), size);
 }
 
 bool verify_token(std::string_view token, std::string_view digest) {

@@ -32,6 +32,9 @@ struct Credentials {
 // never what the secret was.
 Result<Credentials> parse_authorization(std::string_view header);
 
+// The `Authorization` header's value that presents `credentials` (the inverse of the above).
+std::string authorization_header(const Credentials& credentials);
+
 // A new salted scrypt hash of `password`, in the encoding above.
 std::string hash_password(std::string_view password);
 // True if `password` is the one `encoded` was made from; false too for an encoding not ours.
@@ -47,6 +50,10 @@ NewToken new_token();
 std::string token_id(std::string_view token);
 // True if `token` is the one `digest` was made from.
 bool verify_token(std::string_view token, std::string_view digest);
+
+// A digest of `secret` under a key drawn once per process (HMAC-SHA256): lets a process remember
+// that it verified a secret without keeping the secret, or anything that verifies it elsewhere.
+std::string process_digest(std::string_view secret);
 
 // `a` and `b` compared in time that depends on their lengths only.
 bool equal_in_constant_time(std::string_view a, std::string_view b);

@@ -31,8 +31,10 @@ kv, kv_grpc = _generate()
 class KeyValue:
     """One channel to a node's gRPC port; each method takes the request's fields as keywords."""
 
-    def __init__(self, port, host="127.0.0.1", tls_ca=None):
-        """With tls_ca (a CA file), over TLS, verifying the node's certificate against it."""
+    def __init__(self, port, host="127.0.0.1", tls_ca=None, authorization=None):
+        """With tls_ca (a CA file), over TLS, verifying the node's certificate against it; with
+        authorization (an Authorization header's value), sent as every call's metadata."""
+        self.metadata = [("authorization", authorization)] if authorization else None
         if tls_ca:
             with open(tls_ca, "rb") as f:
                 credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
@@ -47,21 +49,22 @@ class KeyValue:
         self.channel.close()
 
     def get(self, key, timeout=10, **fields):
-        return self.calls["Get"](kv.GetRequest(key=key, **fields), timeout=timeout)
+        return self.calls["Get"](kv.GetRequest(key=key, **fields), timeout=timeout, metadata=self.metadata)
 
     def put(self, key, value, timeout=10, **fields):
-        return self.calls["Put"](kv.PutRequest(key=key, value=value, **fields), timeout=timeout)
+        return self.calls["Put"](kv.PutRequest(key=key, value=value, **fields), timeout=timeout,
+                                 metadata=self.metadata)
 
     def delete(self, key, timeout=10, **fields):
-        return self.calls["Delete"](kv.DeleteRequest(key=key, **fields), timeout=timeout)
+        return self.calls["Delete"](kv.DeleteRequest(key=key, **fields), timeout=timeout, metadata=self.metadata)
 
     def health(self, timeout=10):
-        return self.calls["Health"](kv.HealthRequest(), timeout=timeout)
+        return self.calls["Health"](kv.HealthRequest(), timeout=timeout, metadata=self.metadata)
 
     def list(self, timeout=30, **fields):
         """The stream of pages (ListResponse) of a listing."""
-        return self.list_call(kv.ListRequest(**fields), timeout=timeout)
+        return self.list_call(kv.ListRequest(**fields), timeout=timeout, metadata=self.metadata)
 
     def call_with_metadata(self, name, request, timeout=10):
         """(response, call) of a unary method, so a test can read the trailing metadata."""
-        return self.calls[name].with_call(request, timeout=timeout)
+        return self.calls[name].with_call(request, timeout=timeout, metadata=self.metadata)

@@ -46,15 +46,18 @@ class Response:
         return f"<{self.status} {self.raw[:300]!r}>"
 
 
-def request(port, method, path, body=None, headers=None, timeout=10, host=HOST, tls_ca=None):
+def request(port, method, path, body=None, headers=None, timeout=10, host=HOST, tls_ca=None, source=None):
     """One HTTP request; body may be a dict (sent as JSON), str or bytes. With tls_ca (a CA file),
-    over TLS, verifying the node's certificate against it."""
+    over TLS, verifying the node's certificate against it. source: the local address to send from
+    (another 127.0.0.x, to be another client address)."""
     if isinstance(body, dict):
         body = json.dumps(body)
+    source_address = (source, 0) if source else None
     if tls_ca:
-        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context(cafile=tls_ca))
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context(cafile=tls_ca),
+                                           source_address=source_address)
     else:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout, source_address=source_address)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
@@ -90,8 +93,8 @@ def log_tail(path):
         return ""
 
 
-def counter(port, name):
-    return request(port, "GET", "/cluster").json["counters"][name]
+def counter(port, name, **request_args):
+    return request(port, "GET", "/cluster", **request_args).json["counters"][name]
 
 
 class Cluster:

@@ -15,6 +15,11 @@ TEST(Credentials, basic_and_bearer_headers_are_read_and_malformed_ones_refused) 
   EXPECT_EQ(bearer->kind, Credentials::Kind::token);
   EXPECT_EQ(bearer->secret, "mdt_x");
   EXPECT_EQ(parse_authorization("")->kind, Credentials::Kind::none);
+  for (const Credentials& c : {Credentials{Credentials::Kind::password, "bob", "pa:ss wörd"},
+                               Credentials{Credentials::Kind::password, "b", ""},
+                               Credentials{Credentials::Kind::token, {}, "mdt_1_2"}}) {
+    EXPECT_EQ(*parse_authorization(authorization_header(c)), c);  // the two are inverses
+  }
   for (const char* bad : {"Basic", "Basic !!!!", "Basic YWxpY2U=" /* no colon */, "Digest abc", "Bearer",
                           "Basic Og==" /* ":" : no user */}) {
     auto parsed = parse_authorization(bad);

@@ -1,0 +1,213 @@
+"""--security on with real processes: users, passwords, tokens and prefix grants over HTTP, gRPC and
+the CLI; 401, 403 and 429 with clear errors; a revocation in force on every node within the
+documented bound; failed attempts limited per client address and counted; no secret in logs,
+/cluster or /metrics; the seed README's tour through TLS with credentials; a node that refuses to
+start without TLS or with an unreadable admin password file. Ports 20220-20269 (peers 21220-21269)."""
+import base64
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+import grpc
+from grpc_client import KeyValue
+from harness import BINARY, GRPC_BELOW, HOST, Cluster, ClusterTest, request, wait_until
+from test_seed_examples import SeedTour
+from test_tls import make_certs, tls_flags
+
+BASE = 20220
+ADMIN_PASSWORD = "correct horse battery staple"
+ALICE_PASSWORD = "alice's s3cret"
+
+
+def basic(user, password):
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+class SecurityTest(ClusterTest):
+    def setUp(self):
+        self.dir = self.enterContext(tempfile.TemporaryDirectory(prefix="minidynamo-security-"))
+        make_certs(self.dir, "node1", "node2", "node3")
+        self.ca = os.path.join(self.dir, "ca.pem")
+        self.admin_file = os.path.join(self.dir, "admin-password")
+        with open(self.admin_file, "w") as f:
+            f.write(ADMIN_PASSWORD + "\n")
+
+    def start_secure_cluster(self, base, size=3, admin_on_first_only=True):
+        c = Cluster(base, size, tls_ca=self.ca)
+        self.addCleanup(c.close)
+        for i, port in enumerate(c.ports):
+            c.node_args[port] = tls_flags(self.dir, f"node{i + 1}") + ["--security", "on"]
+            if i == 0 or not admin_on_first_only:
+                c.node_args[port] += ["--admin-password-file", self.admin_file]
+        c.start()
+        c.wait_connected()
+        return c
+
+    def http(self, port, method, path, body=None, headers=None, **kwargs):
+        return request(port, method, path, body, headers=headers, tls_ca=self.ca, **kwargs)
+
+    def cli(self, *args, env=None, check_code=0):
+        r = subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=30,
+                           env={**os.environ, **(env or {})})
+        if check_code is not None:
+            self.assertEqual(r.returncode, check_code, f"{args}: {r.stdout}{r.stderr}")
+        return r
+
+    def test_users_prefix_grants_tokens_and_revocation_on_every_node(self):
+        c = self.start_secure_cluster(BASE)
+        a, b, third = c.ports
+        admin = basic("admin", ADMIN_PASSWORD)
+        # The admin made from --admin-password-file on the first node reaches the others by gossip.
+        wait_until(lambda: self.http(third, "GET", "/kv/none", headers=admin).status == 404,
+                   what="the admin user to reach every node")
+
+        # No credentials, a wrong password, an unknown user: 401 with a clear error, and a
+        # WWW-Authenticate so that a browser asks.
+        r = self.http(a, "PUT", "/kv/app/x", {"value": 1})
+        self.assertEqual(r.status, 401, r)
+        self.assertIn("requires credentials", r.json["error"])
+        self.assertIn("Basic", r.headers.get("www-authenticate", ""))
+        for headers in (basic("admin", "wrong"), basic("nobody", ADMIN_PASSWORD), {"Authorization": "Basic !!"},
+                        bearer("mdt_0123456789abcdef_" + "0" * 64)):
+            r = self.http(a, "GET", "/kv/app/x", headers=headers)
+            self.assertEqual(r.status, 401, (headers, r))
+
+        # The admin adds alice through the CLI on one node and grants her app/ on another.
+        secret_file = os.path.join(self.dir, "alice-password")
+        with open(secret_file, "w") as f:
+            f.write(ALICE_PASSWORD)
+        as_admin = ["--tls-ca", self.ca, "--user", "admin"]
+        admin_env = {"MINIDYNAMO_PASSWORD": ADMIN_PASSWORD}
+        self.cli("user", "add", "alice", "--new-password-file", secret_file, "--node", f"{HOST}:{a}", *as_admin,
+                 env=admin_env)
+        self.cli("user", "grant", "alice", "--prefix", "app/", "--permissions", "read,write,list",
+                 "--node", f"{HOST}:{a}", *as_admin, env=admin_env)
+        listed = self.cli("user", "list", "--node", f"{HOST}:{a}", *as_admin, env=admin_env).stdout
+        self.assertIn("alice", listed)
+        self.assertIn('"app/": read,write,list', listed)
+        self.assertNotIn("scrypt", listed)
+
+        alice = basic("alice", ALICE_PASSWORD)
+        wait_until(lambda: all(self.http(p, "PUT", f"/kv/app/{p}", {"value": p}, headers=alice).status == 200
+                               for p in c.ports), what="alice's grant to reach every node")
+        self.assertEqual(self.http(a, "PUT", "/kv/app/x", {"value": "x"}, headers=alice).status, 200)
+        self.assertEqual(self.http(b, "GET", "/kv/app/x", headers=alice).status, 200)
+        self.assertEqual(self.http(b, "GET", "/kv?prefix=app/", headers=alice).status, 200)
+        for method, path, body in (("PUT", "/kv/other/x", {"value": 1}), ("GET", "/kv/other/x", None),
+                                   ("DELETE", "/kv/app/x", None),  # delete is not granted
+                                   ("GET", "/kv?prefix=", None),  # a listing beyond app/
+                                   ("GET", "/inspect/app/x", None),  # the key inspector is admin's
+                                   ("GET", "/admin/users", None)):
+            r = self.http(b, method, path, body, headers=alice)
+            self.assertEqual(r.status, 403, (method, path, r))
+            self.assertIn("user alice may not", r.json["error"])
+        self.assertEqual(self.http(b, "GET", "/inspect/app/x", headers=admin).status, 200)
+
+        # The CLI and gRPC, with the same credentials.
+        got = self.cli("get", "app/x", "--node", f"{HOST}:{third}", "--tls-ca", self.ca, "--user", "alice",
+                       env={"MINIDYNAMO_PASSWORD": ALICE_PASSWORD})
+        self.assertIn("vector_clock", got.stdout)
+        self.cli("get", "app/x", "--node", f"{HOST}:{third}", "--tls-ca", self.ca, check_code=1)
+        as_alice = KeyValue(a - GRPC_BELOW, tls_ca=self.ca, authorization=alice["Authorization"])
+        self.addCleanup(as_alice.close)
+        self.assertEqual(as_alice.put(b"app/g", b"v").replicas_written, 2)
+        with self.assertRaises(grpc.RpcError) as refused:
+            as_alice.put(b"other/g", b"v")
+        self.assertEqual(refused.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertIn("user alice may not write key 'other/g'", refused.exception.details())
+        anonymous = KeyValue(a - GRPC_BELOW, tls_ca=self.ca)
+        self.addCleanup(anonymous.close)
+        with self.assertRaises(grpc.RpcError) as unauthenticated:
+            anonymous.get(b"app/x")
+        self.assertEqual(unauthenticated.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+
+        # A token for alice works on every node; revoked, it is refused on every node.
+        made = self.cli("user", "token", "alice", "--node", f"{HOST}:{b}", *as_admin, env=admin_env)
+        token = made.stdout.strip()
+        self.assertTrue(token.startswith("mdt_"), made)
+        wait_until(lambda: all(self.http(p, "GET", "/kv/app/x", headers=bearer(token)).status == 200 for p in c.ports),
+                   what="the token to reach every node")
+        token_id = token.split("_")[1]
+        self.cli("user", "token", "alice", "--revoke", token_id, "--node", f"{HOST}:{a}", *as_admin, env=admin_env)
+        wait_until(lambda: all(self.http(p, "GET", "/kv/app/x", headers=bearer(token)).status in (401, 429)
+                               for p in c.ports), timeout_s=10, what="the revoked token to be refused everywhere")
+
+        # A revoked grant is in force on all three nodes within the documented bound (10 s).
+        started = time.monotonic()
+        self.cli("user", "revoke", "alice", "--prefix", "app/", "--permissions", "write", "--node", f"{HOST}:{third}",
+                 *as_admin, env=admin_env)
+        wait_until(lambda: all(self.http(p, "PUT", "/kv/app/y", {"value": 1}, headers=alice).status == 403
+                               for p in c.ports), timeout_s=10, what="the revocation to reach every node")
+        print(f"revocation in force on 3 nodes after {time.monotonic() - started:.2f} s")
+        self.assertEqual(self.http(a, "GET", "/kv/app/x", headers=alice).status, 200)  # read stays
+
+        # Removed, alice is refused everywhere; her record keeps no secret.
+        self.cli("user", "remove", "alice", "--node", f"{HOST}:{b}", *as_admin, env=admin_env)
+        wait_until(lambda: all(self.http(p, "GET", "/kv/app/x", headers=alice).status in (401, 429) for p in c.ports),
+                   timeout_s=10, what="the removal to reach every node")
+        self.assertNotIn("alice", self.http(a, "GET", "/admin/users", headers=admin).raw)
+
+        # No secret anywhere a node shows or logs.
+        for port in c.ports:
+            shown = self.http(port, "GET", "/cluster").raw + self.http(port, "GET", "/metrics").raw
+            with open(os.path.join(c.root, f"node_{port}.log")) as log:
+                shown += log.read()
+            for secret in (ADMIN_PASSWORD, ALICE_PASSWORD, token, token.split("_")[2], "scrypt$"):
+                self.assertNotIn(secret, shown, port)
+        metrics = self.http(a, "GET", "/metrics").raw
+        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="http",reason="forbidden"\} [1-9]')
+        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="grpc",reason="no_credentials"\} [1-9]')
+
+    def test_failed_attempts_are_limited_per_client_address(self):
+        c = self.start_secure_cluster(BASE + 10, size=1)
+        (a,) = c.ports
+        admin = basic("admin", ADMIN_PASSWORD)
+        # A burst of 10 wrong guesses is checked; then one a second, the rest answered 429 unchecked.
+        started = time.monotonic()
+        statuses = []
+        while 429 not in statuses[-1:] and len(statuses) < 40:
+            statuses.append(self.http(a, "GET", "/kv/k", headers=basic("admin", f"guess{len(statuses)}"),
+                                      source="127.0.0.2").status)
+        self.assertEqual(statuses[:10], [401] * 10)
+        self.assertEqual(statuses[-1], 429, statuses)
+        self.assertLessEqual(statuses.count(401), 10 + int(time.monotonic() - started) + 1, statuses)
+        r = self.http(a, "GET", "/kv/k", headers=admin, source="127.0.0.2")
+        self.assertEqual(r.status, 429, r)  # the right password too, while the bucket is empty
+        self.assertEqual(r.headers.get("retry-after"), "1")
+        self.assertIn("too many failed attempts from 127.0.0.2", r.json["error"])
+        # Another address is not held back; the limited one may try again a second later.
+        self.assertEqual(self.http(a, "GET", "/kv/k", headers=admin, source="127.0.0.3").status, 404)
+        wait_until(lambda: self.http(a, "GET", "/kv/k", headers=admin, source="127.0.0.2").status == 404,
+                   timeout_s=5, what="the limited address to be let through again")
+        metrics = self.http(a, "GET", "/metrics").raw
+        self.assertIn(f'minidynamo_auth_refused_total{{protocol="http",reason="wrong_credentials"}} {statuses.count(401)}\n',
+                      metrics)
+        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="http",reason="rate_limited"\} [2-9]')
+
+    def test_the_seed_tour_through_tls_with_credentials(self):
+        c = self.start_secure_cluster(BASE + 20, admin_on_first_only=False)
+        SeedTour.run_tour(self, c, "https", ["--cacert", self.ca, "-u", f"admin:{ADMIN_PASSWORD}"],
+                          tls_ca=self.ca, headers=basic("admin", ADMIN_PASSWORD))
+
+    def test_security_on_needs_tls_and_a_readable_admin_password_file(self):
+        data = self.enterContext(tempfile.TemporaryDirectory(prefix="minidynamo-security-data-"))
+        port = str(BASE + 31)
+        base = [BINARY, "node", "--port", port, "--nodes", f"{HOST}:{port}", "--data-dir", os.path.join(data, "d")]
+        for flags, says in ((["--security", "on"], "--security on: needs --tls-cert"),
+                            (["--security", "on", *tls_flags(self.dir, "node1"), "--admin-password-file",
+                              "/nonexistent"], "--admin-password-file /nonexistent cannot be read"),
+                            (["--admin-password-file", self.admin_file], "is read with --security on only")):
+            r = subprocess.run(base + flags, capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0, flags)
+            self.assertIn(says, r.stdout + r.stderr, flags)
+            self.assertFalse(os.path.exists(os.path.join(data, "d", "NODE_ID")), flags)
+
+
+if __name__ == "__main__":
+    unittest.main()
