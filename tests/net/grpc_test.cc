@@ -54,8 +54,9 @@ class GrpcServerTest : public ::testing::Test {
     options.message_bytes_max = 4096;
     server_ = std::make_unique<GrpcServer>(
         io_, options,
-        [this](Protocol protocol, core::ClientRequest request, ClientDone done) {
-          EXPECT_EQ(protocol, Protocol::grpc);
+        [this](const Caller& caller, core::ClientRequest request, ClientDone done) {
+          EXPECT_EQ(caller.protocol, Protocol::grpc);
+          EXPECT_EQ(caller.address, "127.0.0.1");
           held_.push_back({std::move(request), std::move(done)});
           submitted_.set_value();
         },

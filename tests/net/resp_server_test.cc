@@ -21,6 +21,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct Held {
+  Caller caller;
   core::ClientRequest request;
   ClientDone done;
 };
@@ -29,8 +30,17 @@ struct Held {
 class Fixture {
  public:
   explicit Fixture(RespServerOptions options = {})
-      : server_(io_, options, [this](Protocol, core::ClientRequest r, ClientDone done) { hold(std::move(r), std::move(done)); },
-                [] { return resp::NodeInfo{}; }) {
+      : server_(
+            io_, options,
+            [this](const Caller& c, core::ClientRequest r, ClientDone done) { hold(c, std::move(r), std::move(done)); },
+            // The node's gate, as far as this test needs it: one right token.
+            [](const Caller& c, ClientDone done) {
+              core::ClientResponse r;
+              if (c.credentials.secret != "right") r.outcome = core::Outcome::unauthenticated;
+              r.message = "wrong token";
+              done(std::move(r));
+            },
+            [] { return resp::NodeInfo{}; }) {
     auto s = server_.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     EXPECT_TRUE(s.is_ok()) << s.message();
     thread_ = std::thread([this] { io_.run(); });
@@ -47,6 +57,11 @@ class Fixture {
     std::vector<std::string> keys;
     for (const auto& h : held_) keys.push_back(h.request.key);
     return keys;
+  }
+  // Who sent held request `index`.
+  Caller caller(size_t index) {
+    std::lock_guard lock(mu_);
+    return held_.at(index).caller;
   }
   // Answers held request `index` with a value, or with not_found when `value` is empty.
   void answer(size_t index, const std::string& value) {
@@ -85,9 +100,9 @@ class Fixture {
   }
 
  private:
-  void hold(core::ClientRequest r, ClientDone done) {
+  void hold(const Caller& c, core::ClientRequest r, ClientDone done) {
     std::lock_guard lock(mu_);
-    held_.push_back(Held{std::move(r), std::move(done)});
+    held_.push_back(Held{c, std::move(r), std::move(done)});
     cv_.notify_all();
   }
 
@@ -126,6 +141,22 @@ TEST(RespServer, replies_are_written_in_command_order_when_the_core_answers_in_r
   f.answer(1, "B");
   f.answer(0, "A");
   EXPECT_EQ(read_bytes(s, 21), "$1\r\nA\r\n$1\r\nB\r\n$1\r\nC\r\n");
+}
+
+TEST(RespServer, an_accepted_auth_rides_on_every_later_command_and_a_refused_one_changes_nothing) {
+  Fixture f;
+  auto s = f.connect();
+  asio::write(s, asio::buffer(std::string("*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n") + get("a")));
+  EXPECT_EQ(f.wait_held(1), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(f.caller(0).credentials.kind, security::Credentials::Kind::none);
+  EXPECT_EQ(f.caller(0).protocol, Protocol::resp);
+  EXPECT_EQ(f.caller(0).address, "127.0.0.1");
+  asio::write(s, asio::buffer(std::string("*2\r\n$4\r\nAUTH\r\n$5\r\nright\r\n") + get("b")));
+  EXPECT_EQ(f.wait_held(2), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(f.caller(1).credentials, (security::Credentials{security::Credentials::Kind::token, {}, "right"}));
+  f.answer(0, "A");
+  f.answer(1, "B");
+  EXPECT_EQ(read_bytes(s, 43), "-WRONGPASS wrong token\r\n$1\r\nA\r\n+OK\r\n$1\r\nB\r\n");
 }
 
 TEST(RespServer, a_connections_commands_on_one_key_run_in_the_order_it_sent_them) {

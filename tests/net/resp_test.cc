@@ -371,15 +371,48 @@ TEST(RespCommands, quorum_sets_the_connections_defaults_for_every_later_request)
   EXPECT_NE(run({"CLIENT", "INFO"}).reply.find("quorum=R=1 W=3 N=3"), std::string::npos);
 }
 
-TEST(RespCommands, hello_3_switches_the_connection_to_resp3_and_auth_says_security_is_off) {
+TEST(RespCommands, hello_3_switches_the_connection_to_resp3) {
   Connection run;
   auto hello = run({"HELLO", "3"});
   EXPECT_EQ(run.session.version, Version::resp3);
   EXPECT_EQ(hello.reply.substr(0, 4), "%7\r\n");
   EXPECT_EQ(run({"HELLO", "4"}).reply.substr(0, 8), "-NOPROTO");
-  EXPECT_NE(run({"HELLO", "3", "AUTH", "u", "p"}).reply.find("security is off"), std::string::npos);
-  EXPECT_NE(run({"AUTH", "p"}).reply.find("security is off"), std::string::npos);
   EXPECT_EQ(run({"PING"}).reply, "+PONG\r\n");
+}
+
+TEST(RespCommands, auth_has_the_node_check_the_credentials_and_keeps_them_only_if_accepted) {
+  using CredentialKind = security::Credentials::Kind;
+  using core::Outcome;
+  core::ClientResponse accepted, refused;
+  refused.outcome = Outcome::unauthenticated;
+  refused.message = "wrong user name or password";
+  Connection run;
+  // HELLO 3 AUTH: nothing changes until the node accepts, and nothing if it refuses.
+  auto hello = run({"HELLO", "3", "AUTH", "alice", "pw", "SETNAME", "app"});
+  ASSERT_TRUE(hello.authenticate);
+  EXPECT_EQ(*hello.authenticate, (security::Credentials{CredentialKind::password, "alice", "pw"}));
+  EXPECT_EQ(run.session.version, Version::resp2);
+  EXPECT_EQ(hello.then({refused}).reply, "-WRONGPASS wrong user name or password\r\n");
+  EXPECT_EQ(run.session.version, Version::resp2);
+  EXPECT_EQ(run.session.credentials.kind, CredentialKind::none);
+  hello = run({"HELLO", "3", "AUTH", "alice", "pw"});
+  EXPECT_EQ(hello.then({accepted}).reply.substr(0, 4), "%7\r\n");
+  EXPECT_EQ(run.session.version, Version::resp3);
+  EXPECT_EQ(run.session.credentials.user, "alice");
+  // AUTH with one argument presents a token, with two a user's password.
+  auto auth = run({"AUTH", "mdt_token"});
+  EXPECT_EQ(*auth.authenticate, (security::Credentials{CredentialKind::token, {}, "mdt_token"}));
+  EXPECT_EQ(auth.then({accepted}).reply, "+OK\r\n");
+  EXPECT_EQ(run.session.credentials.secret, "mdt_token");
+  EXPECT_EQ(run({"AUTH", "a", "b", "c"}).reply, "-ERR wrong number of arguments for 'auth' command\r\n");
+  // A key command refused by the gate says so in Redis's words.
+  auto get = run({"GET", "k"});
+  core::ClientResponse forbidden;
+  forbidden.outcome = Outcome::forbidden;
+  forbidden.message = "user alice may not read key 'k': no grant covers it";
+  EXPECT_EQ(get.then({forbidden}).reply, "-NOPERM user alice may not read key 'k': no grant covers it\r\n");
+  get = run({"GET", "k"});
+  EXPECT_EQ(get.then({refused}).reply.substr(0, 8), "-NOAUTH ");
 }
 
 TEST(RespCommands, unknown_commands_wrong_arity_and_long_keys_are_clear_errors) {
