@@ -560,6 +560,12 @@ Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
       io_, options,
       gateway(),
       [this](const net::Caller& caller, net::ClientDone done) {
+        if (!gate_->enforced()) {  // as Redis answers AUTH without a password set: the client's setup is wrong
+          core::ClientResponse off;
+          off.outcome = core::Outcome::bad_request;
+          off.message = "security is off (--security off): this node checks no credentials, so connect without AUTH";
+          return done(std::move(off));
+        }
         gate_->authenticate(caller, [done = std::move(done)](Gate::Verdict verdict) { done(refusal(verdict)); });
       },
       [this] {

@@ -172,6 +172,18 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def assert_start_refused(test, port, cases):
+    """Each (flags, message) of `cases`: a first start of a node on `port` with those flags fails,
+    saying `message`, and leaves no node id behind in its data dir."""
+    data = test.enterContext(tempfile.TemporaryDirectory(prefix="minidynamo-refused-"))
+    base = [BINARY, "node", "--port", str(port), "--nodes", f"{HOST}:{port}", "--data-dir", os.path.join(data, "d")]
+    for flags, says in cases:
+        r = subprocess.run(base + flags, capture_output=True, text=True, timeout=30)
+        test.assertNotEqual(r.returncode, 0, flags)
+        test.assertIn(says, r.stdout + r.stderr, flags)
+        test.assertFalse(os.path.exists(os.path.join(data, "d", "NODE_ID")), flags)
+
+
 class ClusterTest(unittest.TestCase):
     """Gives each test a cluster that is stopped and removed whatever happens."""
 

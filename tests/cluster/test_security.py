@@ -12,7 +12,7 @@ import unittest
 
 import grpc
 from grpc_client import KeyValue
-from harness import BINARY, GRPC_BELOW, HOST, Cluster, ClusterTest, request, wait_until
+from harness import BINARY, GRPC_BELOW, HOST, Cluster, ClusterTest, assert_start_refused, request, wait_until
 from test_seed_examples import SeedTour
 from test_tls import make_certs, tls_flags
 
@@ -147,6 +147,16 @@ class SecurityTest(ClusterTest):
         print(f"revocation in force on 3 nodes after {time.monotonic() - started:.2f} s")
         self.assertEqual(self.http(a, "GET", "/kv/app/x", headers=alice).status, 200)  # read stays
 
+        # A new password: the old one is refused, the new one accepted.
+        with open(secret_file, "w") as f:
+            f.write("alice's new s3cret")
+        self.cli("user", "passwd", "alice", "--new-password-file", secret_file, "--node", f"{HOST}:{a}", *as_admin,
+                 env=admin_env)
+        wait_until(lambda: all(self.http(p, "GET", "/kv/app/x", headers=alice).status in (401, 429) for p in c.ports),
+                   timeout_s=10, what="the old password to be refused everywhere")
+        self.assertEqual(self.http(b, "GET", "/kv/app/x", headers=basic("alice", "alice's new s3cret"),
+                                   source="127.0.0.4").status, 200)
+
         # Removed, alice is refused everywhere; her record keeps no secret.
         self.cli("user", "remove", "alice", "--node", f"{HOST}:{b}", *as_admin, env=admin_env)
         wait_until(lambda: all(self.http(p, "GET", "/kv/app/x", headers=alice).status in (401, 429) for p in c.ports),
@@ -163,6 +173,15 @@ class SecurityTest(ClusterTest):
         metrics = self.http(a, "GET", "/metrics").raw
         self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="http",reason="forbidden"\} [1-9]')
         self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="grpc",reason="no_credentials"\} [1-9]')
+
+        # The users are kept durably: a node restarted alone, with no peer to gossip with and no
+        # --admin-password-file of its own, still knows the admin.
+        c.stop(a)
+        c.stop(b)
+        c.stop(third)
+        c.start(third)
+        r = self.http(third, "GET", "/kv/app/x?R=1", headers=admin, source="127.0.0.5")
+        self.assertEqual(r.status, 200, r)
 
     def test_failed_attempts_are_limited_per_client_address(self):
         c = self.start_secure_cluster(BASE + 10, size=1)
@@ -196,17 +215,11 @@ class SecurityTest(ClusterTest):
                           tls_ca=self.ca, headers=basic("admin", ADMIN_PASSWORD))
 
     def test_security_on_needs_tls_and_a_readable_admin_password_file(self):
-        data = self.enterContext(tempfile.TemporaryDirectory(prefix="minidynamo-security-data-"))
-        port = str(BASE + 31)
-        base = [BINARY, "node", "--port", port, "--nodes", f"{HOST}:{port}", "--data-dir", os.path.join(data, "d")]
-        for flags, says in ((["--security", "on"], "--security on: needs --tls-cert"),
-                            (["--security", "on", *tls_flags(self.dir, "node1"), "--admin-password-file",
-                              "/nonexistent"], "--admin-password-file /nonexistent cannot be read"),
-                            (["--admin-password-file", self.admin_file], "is read with --security on only")):
-            r = subprocess.run(base + flags, capture_output=True, text=True, timeout=30)
-            self.assertNotEqual(r.returncode, 0, flags)
-            self.assertIn(says, r.stdout + r.stderr, flags)
-            self.assertFalse(os.path.exists(os.path.join(data, "d", "NODE_ID")), flags)
+        assert_start_refused(self, BASE + 31, (
+            (["--security", "on"], "--security on: needs --tls-cert"),
+            (["--security", "on", *tls_flags(self.dir, "node1"), "--admin-password-file", "/nonexistent"],
+             "--admin-password-file /nonexistent cannot be read"),
+            (["--admin-password-file", self.admin_file], "is read with --security on only")))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ VALUES = {
     "tls-cert": ("/etc/minidynamo/node.pem", "/etc/minidynamo/node.pem"),
     "tls-key": ("/etc/minidynamo/node.key", "/etc/minidynamo/node.key"),
     "tls-ca": ("/etc/minidynamo/ca.pem", "/etc/minidynamo/ca.pem"),
+    "security": ("on", "on"),
+    "admin-password-file": ("/etc/minidynamo/admin-password", "/etc/minidynamo/admin-password"),
     "log-level": ("debug", "debug"),
 }
 
