@@ -183,6 +183,9 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
   // The HTTP front end and the process.
   gauge(out, "minidynamo_http_connections_open", "Client HTTP connections open", static_cast<double>(s.http.connections_open));
   counter(out, "minidynamo_http_requests_total", "HTTP requests read, every route", s.http.requests);
+  counter(out, "minidynamo_http_tls_handshakes_failed_total",
+          "HTTP connections closed at a failed TLS handshake (clear text, a client that does not trust the CA)",
+          s.http.tls_handshakes_failed);
   gauge(out, "minidynamo_resp_connections_open", "Client RESP connections open", static_cast<double>(s.resp.connections_open));
   counter(out, "minidynamo_resp_commands_total", "RESP commands read, every command", s.resp.commands);
   counter(out, "minidynamo_resp_error_replies_total",
@@ -191,6 +194,9 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
           s.resp.protocol_errors);
   counter(out, "minidynamo_resp_connections_timed_out_total",
           "RESP connections closed idle, with a command half-sent, or not reading their replies", s.resp.closed_timeout);
+  counter(out, "minidynamo_resp_tls_handshakes_failed_total",
+          "RESP connections closed at a failed TLS handshake (clear text, a client that does not trust the CA)",
+          s.resp.tls_handshakes_failed);
   write_process_metrics(out);
   return out.take();
 }

@@ -215,8 +215,14 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<node::EffectRunner> runner_;
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::RespServer> resp_;  // nullptr with --resp-port 0
-  std::shared_ptr<net::TlsContext> http_tls_;  // --tls-*: what the HTTP port serves with (reload_tls)
-  std::shared_ptr<net::TlsContext> client_tls_;  // and what this node's own HTTP requests verify with
+  // --tls-*: what each port serves with and this node connects with. load_tls() replaces them all
+  // together (reload_tls), so later connections take the new files and open ones keep theirs.
+  struct TlsContexts {
+    std::shared_ptr<net::TlsContext> http;         // asks for none: curl has none
+    std::shared_ptr<net::TlsContext> resp;         // asks for none: redis-cli has none
+    std::shared_ptr<net::TlsContext> client;       // presents this node's: in a join
+  };
+  TlsContexts tls_;
   std::unique_ptr<net::GrpcServer> grpc_;  // nullptr with --grpc-port 0; destroyed before io_
   std::unique_ptr<net::PeerTransport> peers_;
   std::vector<uint16_t> peer_ports_;  // per member, as the transport knows them
@@ -241,14 +247,21 @@ Result<asio::ip::address> Server::Impl::resolve_listen_host() {
   return results.begin()->endpoint().address();
 }
 
-// The HTTP port's server context and this node's client context, from the --tls-* files.
+// Every port's server context and this node's client context, from the --tls-* files: all of them
+// or, when one does not load, none (the ones loaded before stay).
 Status Server::Impl::load_tls() {
-  auto server = net::make_server_context(config_.tls, false);
-  if (!server.is_ok()) return server.status();
+  using net::ClientCertificate;
+  TlsContexts loaded;
+  for (auto [slot, clients] : {std::pair{&loaded.http, ClientCertificate::not_asked},
+                               std::pair{&loaded.resp, ClientCertificate::not_asked}}) {
+    auto server = net::make_server_context(config_.tls, clients);
+    if (!server.is_ok()) return server.status();
+    *slot = std::move(server).value();
+  }
   auto client = net::make_client_context(config_.tls);
   if (!client.is_ok()) return client.status();
-  http_tls_ = std::move(server).value();
-  client_tls_ = std::move(client).value();
+  loaded.client = std::move(client).value();
+  tls_ = std::move(loaded);
   return Status::ok();
 }
 
@@ -309,7 +322,7 @@ Result<core::ClusterState> Server::Impl::join(const std::string& node_id) {
   const std::string self = self_address(config_);
   std::string body = "{\"address\":\"" + self + "\",\"node_id\":\"" + node_id + "\"" +
                      (config_.core.zone.empty() ? "" : ",\"zone\":\"" + config_.core.zone + "\"") + "}";
-  net::HttpClient client(seed->first, seed->second, 2000, client_tls_);
+  net::HttpClient client(seed->first, seed->second, 2000, tls_.client);
   constexpr auto kGiveUpAfter = std::chrono::seconds(60);
   auto started = std::chrono::steady_clock::now();
   spdlog::info("joining the cluster of {} as {} ({})", config_.join, self, node_id);
@@ -477,7 +490,7 @@ Status Server::Impl::start() {
   http_options.body_bytes_max = config_.limits.value_bytes_max + config_.limits.key_bytes_max + 64 * 1024;
   http_options.compress_responses = config_.compression;
   http_options.compression_min_bytes = config_.compression_min_bytes;
-  if (tls_on(config_)) http_options.tls = [this] { return http_tls_; };
+  if (tls_on(config_)) http_options.tls = [this] { return tls_.http; };
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
@@ -526,10 +539,8 @@ Status Server::Impl::start() {
 Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
   const uint16_t port = resp_port(config_).value();  // checked at the start
   if (port == 0) return Status::ok();
-  if (tls_on(config_)) {
-    spdlog::warn("--tls-* secures the HTTP port only: RESP on port {} is clear text (--resp-port 0 turns it off)", port);
-  }
   net::RespServerOptions options;
+  if (tls_on(config_)) options.tls = [this] { return tls_.resp; };
   // Room for the largest value escaped as JSON is checked per command; a bulk string longer than
   // the value limit plus slack could never be stored, so it is a protocol error from its header.
   options.parser.bulk_bytes_max = config_.limits.value_bytes_max + 64 * 1024;
