@@ -121,6 +121,13 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
                                std::pair{"over_limit", s.peer.closed_over_limit}}) {
     out.sample("minidynamo_peer_connections_closed_total", {{"reason", reason}}, static_cast<double>(value));
   }
+  out.family("minidynamo_peer_tls_refused_total", "counter",
+             "Peer connections whose TLS handshake failed (clear text, no certificate or one the cluster's CA did not "
+             "sign, too slow), by direction: incoming ones this node refused, outgoing ones refused or not trusted");
+  out.sample("minidynamo_peer_tls_refused_total", {{"direction", "incoming"}},
+             static_cast<double>(s.peer.tls_refused_incoming));
+  out.sample("minidynamo_peer_tls_refused_total", {{"direction", "outgoing"}},
+             static_cast<double>(s.peer.tls_refused_outgoing));
   for (auto [name, help, bytes] :
        {std::tuple{"minidynamo_peer_message_sent_bytes_total", "Encoded peer messages sent, by kind", &sent_bytes_},
         std::tuple{"minidynamo_peer_message_received_bytes_total", "Encoded peer messages received, by kind",

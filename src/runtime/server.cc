@@ -52,7 +52,9 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
       if (auto s = load_tls(); !s.is_ok()) {
         return spdlog::error("SIGHUP: the TLS files did not load, so the ones loaded before stay in use: {}", s.message());
       }
-      spdlog::info("SIGHUP: TLS certificate {} loaded again; new connections use it", config_.tls.certificate);
+      spdlog::info("SIGHUP: TLS certificate {} loaded again; new HTTP, RESP and peer connections use it (gRPC's "
+                   "is read at start only)",
+                   config_.tls.certificate);
     });
   }
   // A graceful stop: no new connections or requests; those in flight are answered (each ends by
@@ -220,7 +222,8 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   struct TlsContexts {
     std::shared_ptr<net::TlsContext> http;         // asks for none: curl has none
     std::shared_ptr<net::TlsContext> resp;         // asks for none: redis-cli has none
-    std::shared_ptr<net::TlsContext> client;       // presents this node's: in a join
+    std::shared_ptr<net::TlsContext> peer_server;  // requires one the CA signed: mutual TLS
+    std::shared_ptr<net::TlsContext> client;       // presents this node's: to peers and in a join
   };
   TlsContexts tls_;
   std::unique_ptr<net::GrpcServer> grpc_;  // nullptr with --grpc-port 0; destroyed before io_
@@ -253,7 +256,8 @@ Status Server::Impl::load_tls() {
   using net::ClientCertificate;
   TlsContexts loaded;
   for (auto [slot, clients] : {std::pair{&loaded.http, ClientCertificate::not_asked},
-                               std::pair{&loaded.resp, ClientCertificate::not_asked}}) {
+                               std::pair{&loaded.resp, ClientCertificate::not_asked},
+                               std::pair{&loaded.peer_server, ClientCertificate::required}}) {
     auto server = net::make_server_context(config_.tls, clients);
     if (!server.is_ok()) return server.status();
     *slot = std::move(server).value();
@@ -477,6 +481,10 @@ Status Server::Impl::start() {
   net::PeerTransportOptions peer_options;
   if (!config_.compression) peer_options.compression.clear();
   peer_options.compression_min_bytes = config_.compression_min_bytes;
+  if (tls_on(config_)) {
+    peer_options.tls_server = [this] { return tls_.peer_server; };
+    peer_options.tls_client = [this] { return tls_.client; };
+  }
   peers_ = std::make_unique<net::PeerTransport>(io_, self, cluster_id, std::move(peer_addresses), *this, peer_options);
   if (config_.port + config_.peer_port_offset > 65535) {
     return Status::invalid_argument("--port plus --peer-port-offset is above 65535");
@@ -524,11 +532,12 @@ Status Server::Impl::start() {
   }
 
   arm_tick();
-  spdlog::info("node {} ({}) serving HTTP{} on {}:{}, RESP on {}, gRPC on {}, peers on port {}, {} nodes (ring "
+  spdlog::info("node {} ({}) serving HTTP on {}:{}, RESP on {}, gRPC on {}, peers on port {}{}, {} nodes (ring "
                "version {}), Q={}, engine {} in {}",
-               node_id, self_addr, tls_on(config_) ? "S (TLS)" : "", listen_ip->to_string(), config_.port,
+               node_id, self_addr, listen_ip->to_string(), config_.port,
                resp_ ? "port " + std::to_string(resp_->port()) : std::string("no port (off)"),
                grpc_ ? "port " + std::to_string(grpc_listen_port) : std::string("no port (off)"), peer_listen.port(),
+               tls_on(config_) ? ", every port in TLS (mutual TLS between peers)" : "",
                node_->ring().members().size(),
                node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
   return Status::ok();
