@@ -5,7 +5,8 @@
 //   GET /ring   GET /metrics (Prometheus text)
 //   GET / (links to the pages)   GET /dashboard[/{file}] (the live dashboard, runtime/embedded_files.h)
 //   POST /cluster/join {"address": "host:port", "node_id": "...", "zone": "..." (optional)}
-//   (a node's --join; answered with the cluster state in protobuf, net/peer_codec.h)
+//   (a node's --join; answered with the cluster state in protobuf, net/peer_codec.h; over TLS, 403
+//   unless the request came with a client certificate the CA signed)
 // Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
 // and the body is accepted whatever its Content-Type, as the seed's curl examples send it. Any other
 // name, misspelled or in another case, is refused with a 400 that lists the accepted ones.

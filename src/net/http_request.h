@@ -24,6 +24,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;  // percent-decoded, in order
   std::string body;
   std::string content_type;
+  // How the connection it came on is secured (the server says; the join route asks for a node's certificate).
+  bool over_tls = false;
+  bool peer_certificate_verified = false;  // over TLS, with a client certificate the CA signed
 };
 
 struct HttpResponse {

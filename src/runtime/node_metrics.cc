@@ -128,6 +128,9 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
              static_cast<double>(s.peer.tls_refused_incoming));
   out.sample("minidynamo_peer_tls_refused_total", {{"direction", "outgoing"}},
              static_cast<double>(s.peer.tls_refused_outgoing));
+  counter(out, "minidynamo_joins_refused_total",
+          "Join requests refused (403): TLS is on and they came without a client certificate the cluster's CA signed",
+          joins_refused_.load(std::memory_order_relaxed));
   for (auto [name, help, bytes] :
        {std::tuple{"minidynamo_peer_message_sent_bytes_total", "Encoded peer messages sent, by kind", &sent_bytes_},
         std::tuple{"minidynamo_peer_message_received_bytes_total", "Encoded peer messages received, by kind",

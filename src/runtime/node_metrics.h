@@ -52,6 +52,8 @@ class NodeMetrics {
   // A peer message of kind `kind` (its index in core::PeerMessage), `bytes` long encoded.
   void peer_message_sent(size_t kind, size_t bytes) { add(sent_bytes_[kind], bytes); }
   void peer_message_received(size_t kind, size_t bytes) { add(received_bytes_[kind], bytes); }
+  // A join refused: TLS is on and it came without a client certificate the cluster's CA signed.
+  void join_refused() { add(joins_refused_, 1); }
   CommitMetrics& commits() { return commits_; }
 
   // The whole page. Reads the node's own counters, so it runs on the node's thread.
@@ -67,6 +69,7 @@ class NodeMetrics {
   Histogram siblings_{{1, 2, 3, 5, 10, 20, 50, 100}};
   std::array<std::atomic<uint64_t>, kKinds> sent_bytes_{};
   std::array<std::atomic<uint64_t>, kKinds> received_bytes_{};
+  std::atomic<uint64_t> joins_refused_{0};
   CommitMetrics commits_;
 };
 

@@ -25,6 +25,7 @@
 #include "net/http_api.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "net/log_limiter.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
 #include "net/resp_server.h"
@@ -220,7 +221,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   // --tls-*: what each port serves with and this node connects with. load_tls() replaces them all
   // together (reload_tls), so later connections take the new files and open ones keep theirs.
   struct TlsContexts {
-    std::shared_ptr<net::TlsContext> http;         // asks for none: curl has none
+    std::shared_ptr<net::TlsContext> http;         // asks for a client certificate: a join needs one
     std::shared_ptr<net::TlsContext> resp;         // asks for none: redis-cli has none
     std::shared_ptr<net::TlsContext> peer_server;  // requires one the CA signed: mutual TLS
     std::shared_ptr<net::TlsContext> client;       // presents this node's: to peers and in a join
@@ -232,6 +233,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::map<core::RequestId, PendingCall> pending_;
   core::RequestId next_client_id_ = 1;
   uint64_t bad_peer_messages_ = 0;
+  net::LogLimiter join_refusal_log_{std::chrono::seconds(10)};
   std::vector<bool> suspected_;  // per member, as last logged
   bool stopping_ = false;         // stop() was called: not ready, refusing new requests
   uint64_t stop_deadline_ms_ = 0;  // requests still in flight then are abandoned
@@ -255,7 +257,7 @@ Result<asio::ip::address> Server::Impl::resolve_listen_host() {
 Status Server::Impl::load_tls() {
   using net::ClientCertificate;
   TlsContexts loaded;
-  for (auto [slot, clients] : {std::pair{&loaded.http, ClientCertificate::not_asked},
+  for (auto [slot, clients] : {std::pair{&loaded.http, ClientCertificate::requested},
                                std::pair{&loaded.resp, ClientCertificate::not_asked},
                                std::pair{&loaded.peer_server, ClientCertificate::required}}) {
     auto server = net::make_server_context(config_.tls, clients);
@@ -617,6 +619,12 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   const auto received = std::chrono::steady_clock::now();
   auto call = net::parse_api_request(request, config_.limits);
   if (auto* response = std::get_if<net::HttpResponse>(&call)) {
+    if (request.path == "/cluster/join" && response->status == 403) {  // no certificate the CA signed
+      metrics_.join_refused();
+      if (auto more = join_refusal_log_.allow()) {
+        spdlog::warn("refused a join request: it came without a client certificate signed by the cluster's CA{}", *more);
+      }
+    }
     if (request.path == "/kv" || request.path.starts_with("/kv/")) {  // a key request refused before the core saw it
       const auto op = request.path == "/kv" ? core::Op::list : net::kv_op(request.method).value_or(core::Op::put);
       metrics_.request_done(net::Protocol::http, op, RequestOutcome::bad_request, seconds_since(received));
