@@ -227,7 +227,7 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   CodecSet decodes_ = 0;                    // what we advertise
   uint64_t delivering_from_ = UINT64_MAX;  // the incoming connection whose message the handler is given
   Counters counters_;
-  LogLimiter refusal_log_{std::chrono::seconds(10)};  // of incoming TLS handshakes refused
+  LogLimiter refusal_log_{std::chrono::seconds(10)};  // of TLS handshakes refused, either way
 };
 
 // --------------------------------------------------------------------------- incoming
@@ -679,8 +679,13 @@ void PeerTransport::Impl::close_outgoing(NodeIndex peer, const std::shared_ptr<O
   conn->announce_down = link.state != LinkState::down;
   link.state = LinkState::down;
   const uint64_t dropped = drop_queue(link, *conn);
-  spdlog::warn("peer_transport[{}]: peer {} ({}): closing outgoing connection: {}; {} queued messages dropped", self_, peer,
-               peers_[peer].to_string(), why, dropped);
+  // A peer refusing our certificate does so at every attempt: that is logged as its incoming refusals are.
+  const auto more =
+      reason == CloseReason::tls_refused_outgoing ? refusal_log_.allow() : std::optional<std::string>(std::string());
+  if (more) {
+    spdlog::warn("peer_transport[{}]: peer {} ({}): closing outgoing connection: {}; {} queued messages dropped{}", self_,
+                 peer, peers_[peer].to_string(), why, dropped, *more);
+  }
   error_code ignored;
   conn->stream.socket().close(ignored);
   conn->stall_timer.cancel();

@@ -18,7 +18,7 @@
 // a client certificate the CA signed; the dialer verifies the server's certificate against the CA and
 // presents its own. A connection whose handshake fails (clear text, no certificate, another CA) or
 // does not end within handshake_timeout_ms is closed and counted (tls_refused_*); refusals are
-// logged at most once per 10 s, so a stranger knocking in a loop cannot flood the log.
+// logged at most once per 10 s (both ways), so a stranger knocking in a loop cannot flood the log.
 //
 // Compression: a frame towards a peer is compressed (net/frame.h) only once that peer said it
 // decodes the codec: its Hello (a core message the runtime decodes) carries the set, handed here
