@@ -6,6 +6,8 @@
 #   --secure (first): TLS on every port and --security on (docs/security.md), with certificates
 #   made in data/certs and a random password for the user admin in data/admin-password; the
 #   commands printed carry the CA and the credentials.
+#   CLUSTER_DATA=DIR keeps everything in DIR instead of ./data; MINIDYNAMO_BIN=PATH runs that
+#   binary instead of building one (tests/netns/test_run_cluster.py uses both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secure=false
@@ -13,13 +15,16 @@ if [ "${1:-}" = --secure ]; then
   secure=true
   shift
 fi
-scripts/build.sh
+if [ -z "${MINIDYNAMO_BIN:-}" ]; then
+  scripts/build.sh
+fi
 
-bin=build/bin/minidynamo
+bin=${MINIDYNAMO_BIN:-build/bin/minidynamo}
+data=${CLUSTER_DATA:-data}
 ports=(5001 5002 5003)
 nodes=$(printf '127.0.0.1:%s,' "${ports[@]}")
 nodes=${nodes%,}
-mkdir -p data
+mkdir -p "$data"
 pids=()
 
 stop_all() {
@@ -36,20 +41,21 @@ scheme=http
 curl_tls=()
 if $secure; then
   scheme=https
-  [ -f data/certs/ca.pem ] || scripts/make-certs.sh data/certs node1 node2 node3
-  if [ ! -f data/admin-password ]; then
-    (umask 077; openssl rand -base64 18 > data/admin-password)
+  [ -f "$data/certs/ca.pem" ] || scripts/make-certs.sh "$data/certs" node1 node2 node3
+  if [ ! -f "$data/admin-password" ]; then
+    (umask 077; openssl rand -base64 18 > "$data/admin-password")
   fi
-  curl_tls=(--cacert data/certs/ca.pem)
+  curl_tls=(--cacert "$data/certs/ca.pem")
 fi
 for i in "${!ports[@]}"; do
   port=${ports[$i]}
   security=()
   if $secure; then
-    security=(--security on --tls-cert "data/certs/node$((i + 1)).pem" --tls-key "data/certs/node$((i + 1)).key"
-              --tls-ca data/certs/ca.pem --admin-password-file data/admin-password)
+    security=(--security on --tls-cert "$data/certs/node$((i + 1)).pem" --tls-key "$data/certs/node$((i + 1)).key"
+              --tls-ca "$data/certs/ca.pem" --admin-password-file "$data/admin-password")
   fi
-  "$bin" node --port "$port" --nodes "$nodes" "${security[@]}" "$@" > "data/node_$port.log" 2>&1 &
+  "$bin" node --port "$port" --nodes "$nodes" --data-dir "$data/node_$port" "${security[@]}" "$@" \
+    > "$data/node_$port.log" 2>&1 &
   pids+=($!)
 done
 
@@ -58,7 +64,7 @@ for port in "${ports[@]}"; do
     curl -sf "${curl_tls[@]}" "$scheme://127.0.0.1:$port/health" > /dev/null && break
     if ! kill -0 "${pids[@]}" 2>/dev/null; then
       echo "a node failed to start; its log:" >&2
-      tail -n 20 "data/node_$port.log" >&2
+      tail -n 20 "$data/node_$port.log" >&2
       exit 1
     fi
     sleep 0.1
@@ -66,20 +72,21 @@ for port in "${ports[@]}"; do
 done
 
 if $secure; then
-  password=$(cat data/admin-password)
+  password=$(cat "$data/admin-password")
+  ca="$data/certs/ca.pem"
   cat <<EOT
 
 Mini Dynamo is running with TLS and --security on: three nodes on 127.0.0.1:5001, :5002 and :5003
-(pids ${pids[*]}). CA: data/certs/ca.pem   User: admin, password in data/admin-password
-Logs: data/node_<port>.log   Data: data/node_<port>/   Binary: $bin
+(pids ${pids[*]}). CA: $ca   User: admin, password in $data/admin-password
+Logs: $data/node_<port>.log   Data: $data/node_<port>/   Binary: $bin
 
 Try:
-  curl --cacert data/certs/ca.pem -u "admin:$password" -X PUT https://localhost:5001/kv/user123 -d '{"value": "Alice", "N": 3, "W": 2}'
-  curl --cacert data/certs/ca.pem -u "admin:$password" https://localhost:5002/kv/user123
-  curl --cacert data/certs/ca.pem https://localhost:5002/kv/user123      # 401: no credentials
-  redis-cli -p 6380 --tls --cacert data/certs/ca.pem --user admin --pass "$password" GET user123
-  MINIDYNAMO_USER=admin MINIDYNAMO_PASSWORD="$password" $bin get user123 --node 127.0.0.1:5003 --tls-ca data/certs/ca.pem
-  MINIDYNAMO_USER=admin MINIDYNAMO_PASSWORD="$password" $bin user list --tls-ca data/certs/ca.pem
+  curl --cacert $ca -u "admin:$password" -X PUT https://localhost:5001/kv/user123 -d '{"value": "Alice", "N": 3, "W": 2}'
+  curl --cacert $ca -u "admin:$password" https://localhost:5002/kv/user123
+  curl --cacert $ca https://localhost:5002/kv/user123      # 401: no credentials
+  redis-cli -p 6380 --tls --cacert $ca --user admin --pass "$password" GET user123
+  MINIDYNAMO_USER=admin MINIDYNAMO_PASSWORD="$password" $bin get user123 --node 127.0.0.1:5003 --tls-ca $ca
+  MINIDYNAMO_USER=admin MINIDYNAMO_PASSWORD="$password" $bin user list --tls-ca $ca
 
 Press Ctrl-C to stop the cluster.
 EOT
@@ -87,7 +94,7 @@ else
   cat <<EOT
 
 Mini Dynamo is running: three nodes on 127.0.0.1:5001, :5002 and :5003 (pids ${pids[*]}).
-Logs: data/node_<port>.log   Data: data/node_<port>/   Binary: $bin
+Logs: $data/node_<port>.log   Data: $data/node_<port>/   Binary: $bin
 
 Try:
   curl -X PUT http://localhost:5001/kv/user123 -H "Content-Type: application/json" -d '{"value": "Alice", "N": 3, "W": 2}'
@@ -100,5 +107,5 @@ Press Ctrl-C to stop the cluster.
 EOT
 fi
 wait -n "${pids[@]}" || true
-echo "a node exited on its own; see data/node_<port>.log" >&2
+echo "a node exited on its own; see $data/node_<port>.log" >&2
 exit 1

@@ -142,12 +142,12 @@ void add_node_command(CLI::App& app) {
       ->check(CLI::Range(0u, 1u << 29))
       ->capture_default_str();
   cmd->add_option("--tls-cert", config->tls.certificate,
-                  "This node's certificate (PEM, signed by --tls-ca): with --tls-key and --tls-ca, the HTTP port "
-                  "serves TLS only (1.2 or newer); the files are read again on SIGHUP");
+                  "This node's certificate (PEM, signed by --tls-ca): with --tls-key and --tls-ca, every port "
+                  "serves TLS only (1.2 or newer), peers in mutual TLS; the files are read again on SIGHUP");
   cmd->add_option("--tls-key", config->tls.key, "The private key of --tls-cert (PEM)");
   cmd->add_option("--tls-ca", config->tls.ca,
                   "The cluster's CA certificate (PEM): it signs every node's certificate, and this node trusts "
-                  "only servers it signed");
+                  "only servers, peers and joiners whose certificate it signed");
   auto security = std::make_shared<std::string>("off");
   cmd->add_option("--security", *security,
                   "on: every client request needs a user's password or an API token, and grants decide what it "

@@ -271,6 +271,12 @@ ApiCall parse_join(const HttpRequest& request) {
   if (request.method != boost::beast::http::verb::post) {
     return error_response(405, "method " + request.method_string + " is not allowed on /cluster/join; use POST");
   }
+  // With TLS on, only a node of the cluster joins: it presents its certificate (--tls-cert) as the
+  // client's, and the cluster's CA must have signed it.
+  if (request.over_tls && !request.peer_certificate_verified) {
+    return error_response(403, "joining needs a client certificate signed by this cluster's CA (the joining node's "
+                               "--tls-cert); this request presented none, or one the CA did not sign");
+  }
   rapidjson::Document body;
   if (!parse_json(request.body, &body).is_ok() || !body.IsObject()) {
     return bad_request("the body must be a JSON object with address and node_id");

@@ -5,7 +5,8 @@
 //   GET /ring   GET /metrics (Prometheus text)
 //   GET / (links to the pages)   GET /dashboard[/{file}] (the live dashboard, runtime/embedded_files.h)
 //   POST /cluster/join {"address": "host:port", "node_id": "...", "zone": "..." (optional)}
-//   (a node's --join; answered with the cluster state in protobuf, net/peer_codec.h)
+//   (a node's --join; answered with the cluster state in protobuf, net/peer_codec.h; over TLS, 403
+//   unless the request came with a client certificate the CA signed)
 //   Users (docs/security.md; `minidynamo user` uses them): GET /admin/users,
 //   PUT|DELETE /admin/users/{name} (PUT {"password": "..."}: add, or set the password),
 //   PUT|DELETE /admin/users/{name}/grants {"prefix": "app/", "permissions": "read,write"}

@@ -26,6 +26,9 @@ struct HttpRequest {
   std::string content_type;
   std::string authorization;   // the Authorization header's value, if any (security/credentials.h reads it)
   std::string client_address;  // the client's IP address
+  // How the connection it came on is secured (the server says; the join route asks for a node's certificate).
+  bool over_tls = false;
+  bool peer_certificate_verified = false;  // over TLS, with a client certificate the CA signed
 };
 
 struct HttpResponse {

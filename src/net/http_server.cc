@@ -89,7 +89,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
     ++self->counters_.connections_open;
     if (!self->options_.tls) {
       beast::tcp_stream stream(std::move(socket));
-      co_await serve(self, stream);
+      co_await serve(self, stream, Security{});
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     } else {
@@ -101,7 +101,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
         ++self->counters_.tls_handshakes_failed;
         spdlog::debug("TLS handshake with a client failed: {}", ec.message());
       } else {
-        co_await serve(self, stream);
+        co_await serve(self, stream, Security{true, peer_certificate_verified(stream.native_handle())});
         beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(self->options_.read_timeout_ms));
         co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
       }
@@ -109,9 +109,15 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
     --self->counters_.connections_open;
   }
 
+  // How a connection is secured, as its requests tell the handler.
+  struct Security {
+    bool tls = false;
+    bool peer_certificate_verified = false;
+  };
+
   // Reads requests and writes their answers, in order, until the connection ends.
   template <class Stream>
-  static asio::awaitable<void> serve(std::shared_ptr<Impl> self, Stream& stream) {
+  static asio::awaitable<void> serve(std::shared_ptr<Impl> self, Stream& stream, Security security) {
     beast::flat_buffer buffer;
     const auto& o = self->options_;
     auto& tcp_layer = beast::get_lowest_layer(stream);
@@ -178,7 +184,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
       tcp_layer.expires_never();
       ++self->counters_.requests;
       ++self->counters_.requests_in_flight;
-      auto response = co_await self->dispatch(std::move(request), client_address);
+      auto response = co_await self->dispatch(std::move(request), security, client_address);
       co_await self->write(stream, version, keep_alive, std::move(response), encoding);
       --self->counters_.requests_in_flight;
       if (!keep_alive) break;
@@ -186,8 +192,11 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   // Builds the handler's request and waits for its (possibly later) answer.
-  asio::awaitable<HttpResponse> dispatch(http::request<http::string_body> raw, std::string client_address) {
+  asio::awaitable<HttpResponse> dispatch(http::request<http::string_body> raw, Security security,
+                                         std::string client_address) {
     HttpRequest request;
+    request.over_tls = security.tls;
+    request.peer_certificate_verified = security.peer_certificate_verified;
     request.method = raw.method();
     request.method_string = std::string(raw.method_string());
     request.content_type = std::string(raw[http::field::content_type]);

@@ -16,7 +16,8 @@
 //    says `Vary: Accept-Encoding`;
 //  - every error body is {"status":"error","error":"..."}; a handler exception answers 500;
 //  - with `tls`, every connection is TLS (net/tls.h), its handshake bounded by read_timeout_ms; a
-//    client that does not complete it is closed and counted.
+//    client that does not complete it is closed and counted. Each request says it came over TLS and
+//    whether the client presented a certificate the CA signed (HttpRequest::peer_certificate_verified).
 #pragma once
 
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")

@@ -21,6 +21,8 @@
 #include <unordered_map>
 
 #include "net/frame.h"
+#include "net/log_limiter.h"
+#include "net/tls_stream.h"
 
 namespace md::net {
 
@@ -41,6 +43,11 @@ constexpr size_t kIdleBufferBytesMax = 1 << 20;
 constexpr NodeIndex kUnknownNode = UINT32_MAX;
 
 std::string to_string(const tcp::endpoint& ep) { return ep.address().to_string() + ":" + std::to_string(ep.port()); }
+
+// A read's end as the log says it: a TLS peer that closed without TLS's goodbye closed all the same.
+std::string read_ended(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ? "peer closed the connection" : ec.message();
+}
 
 // co_spawn completion: an exception escaping a coroutine is a programmer error; surface it.
 void rethrow(const std::exception_ptr& e) {
@@ -80,14 +87,16 @@ enum class LinkState {
 // One outgoing TCP connection attempt and its life. Replaced on every reconnect, so a
 // stale operation finds `closed` set and leaves the link alone.
 struct OutConn {
-  explicit OutConn(asio::io_context& io) : socket(io), stall_timer(io), closed_signal(io) {
+  OutConn(asio::io_context& io, std::shared_ptr<TlsContext> tls)
+      : stream(tcp::socket(io), std::move(tls)), stall_timer(io), closed_signal(io) {
     closed_signal.expires_at(Clock::time_point::max());
   }
-  tcp::socket socket;
+  PlainOrTlsStream stream;
   asio::steady_timer stall_timer;
   asio::steady_timer closed_signal;  // cancelled when the connection closes
   bool closed = false;
   bool connect_timed_out = false;
+  bool tls_refused = false;    // the TLS handshake failed
   bool announce_down = false;  // on_peer_down owed for this loss
   bool writing = false;        // a write_loop runs
   bool stall_armed = false;
@@ -117,16 +126,27 @@ struct Link {
 };
 
 struct InConn {
-  InConn(tcp::socket s, asio::io_context& io, uint64_t id_) : socket(std::move(s)), handshake_timer(io), id(id_) {}
-  tcp::socket socket;
+  InConn(tcp::socket s, std::shared_ptr<TlsContext> tls, asio::io_context& io, uint64_t id_)
+      : stream(std::move(s), std::move(tls)), handshake_timer(io), id(id_) {}
+  PlainOrTlsStream stream;
   asio::steady_timer handshake_timer;
   uint64_t id;
   std::string remote;
   NodeIndex from = kUnknownNode;
+  bool tls_done = false;  // the TLS handshake completed (with TLS)
   bool closed = false;
 };
 
-enum class CloseReason { bad_frame, bad_handshake, hung, oversized, incoming_eof, outgoing_lost };
+enum class CloseReason {
+  bad_frame,
+  bad_handshake,
+  hung,
+  oversized,
+  incoming_eof,
+  outgoing_lost,
+  tls_refused_incoming,
+  tls_refused_outgoing
+};
 
 class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::Impl> {
  public:
@@ -140,6 +160,7 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
         opt_(options),
         rng_(options.jitter_seed ^ (uint64_t{self} * 0x9e3779b97f4a7c15ULL)) {
     assert(self_ < peers_.size());
+    assert(!opt_.tls_server == !opt_.tls_client);
     assert(opt_.backoff_initial_ms > 0 && opt_.backoff_initial_ms <= opt_.backoff_max_ms);
     assert(opt_.frame_bytes_max <= kFrameBodyBytesMax);
     for (Codec c : opt_.compression) decodes_ |= codec_bit(c);
@@ -206,6 +227,7 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   CodecSet decodes_ = 0;                    // what we advertise
   uint64_t delivering_from_ = UINT64_MAX;  // the incoming connection whose message the handler is given
   Counters counters_;
+  LogLimiter refusal_log_{std::chrono::seconds(10)};  // of TLS handshakes refused, either way
 };
 
 // --------------------------------------------------------------------------- incoming
@@ -256,7 +278,8 @@ awaitable<void> PeerTransport::Impl::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ignored);
-    auto c = std::make_shared<InConn>(std::move(socket), io_, next_incoming_id_++);
+    auto c = std::make_shared<InConn>(std::move(socket), opt_.tls_server ? opt_.tls_server() : nullptr, io_,
+                                      next_incoming_id_++);
     c->remote = to_string(remote);
     incoming_.emplace(c->id, c);
     spawn(run_incoming(std::move(c)));
@@ -293,14 +316,28 @@ awaitable<void> PeerTransport::Impl::run_incoming(std::shared_ptr<InConn> c) {
   c->handshake_timer.expires_after(milliseconds(opt_.handshake_timeout_ms));
   c->handshake_timer.async_wait([this, keep, c](const error_code& ec) {
     if (ec || stopped_ || c->closed || c->from != kUnknownNode) return;
-    close_incoming(c, CloseReason::bad_handshake, fmt::format("no hello within {} ms", opt_.handshake_timeout_ms));
+    if (c->stream.is_tls() && !c->tls_done) {
+      close_incoming(c, CloseReason::tls_refused_incoming,
+                     fmt::format("no TLS handshake within {} ms", opt_.handshake_timeout_ms));
+    } else {
+      close_incoming(c, CloseReason::bad_handshake, fmt::format("no hello within {} ms", opt_.handshake_timeout_ms));
+    }
   });
 
+  error_code ec;
+  if (c->stream.is_tls()) {
+    co_await c->stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (stopped_ || c->closed) co_return;
+    if (ec) {
+      close_incoming(c, CloseReason::tls_refused_incoming, "TLS handshake failed: " + ec.message());
+      co_return;
+    }
+    c->tls_done = true;
+  }
   // The hello has a fixed size, so read exactly that: nothing a stranger sends before it
   // is buffered beyond those bytes.
   std::array<char, kHelloFrameBytes> hello;
-  error_code ec;
-  co_await asio::async_read(c->socket, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_read(c->stream, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
   if (stopped_ || c->closed) co_return;
   if (ec) {
     close_incoming(c, CloseReason::bad_handshake, "connection ended before the hello: " + ec.message());
@@ -319,10 +356,10 @@ awaitable<void> PeerTransport::Impl::run_incoming(std::shared_ptr<InConn> c) {
   FrameDecoder decoder(opt_.frame_bytes_max);
   std::vector<char> buf(kReadChunkBytes);
   for (;;) {
-    const size_t n = co_await c->socket.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    const size_t n = co_await c->stream.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (stopped_ || c->closed) co_return;
     if (ec) {
-      close_incoming(c, CloseReason::incoming_eof, ec == asio::error::eof ? "peer closed the connection" : ec.message());
+      close_incoming(c, CloseReason::incoming_eof, read_ended(ec));
       co_return;
     }
     counters_.bytes_received += n;
@@ -358,11 +395,15 @@ void PeerTransport::Impl::close_incoming(const std::shared_ptr<InConn>& c, Close
   const std::string who = c->from == kUnknownNode ? std::string("?") : std::to_string(c->from);
   if (reason == CloseReason::incoming_eof) {
     spdlog::info("peer_transport[{}]: peer {} ({}): incoming connection closed: {}", self_, who, c->remote, why);
+  } else if (reason == CloseReason::tls_refused_incoming) {
+    if (auto more = refusal_log_.allow()) {
+      spdlog::warn("peer_transport[{}]: refused an incoming connection from {}: {}{}", self_, c->remote, why, *more);
+    }
   } else {
     spdlog::warn("peer_transport[{}]: peer {} ({}): closing incoming connection: {}", self_, who, c->remote, why);
   }
   error_code ignored;
-  c->socket.close(ignored);
+  c->stream.socket().close(ignored);
   c->handshake_timer.cancel();
   incoming_.erase(c->id);
 }
@@ -375,6 +416,8 @@ void PeerTransport::Impl::count_close(CloseReason reason) {
     case CloseReason::oversized: ++counters_.closed_oversized; break;
     case CloseReason::incoming_eof: ++counters_.closed_incoming_eof; break;
     case CloseReason::outgoing_lost: ++counters_.closed_outgoing_lost; break;
+    case CloseReason::tls_refused_incoming: ++counters_.tls_refused_incoming; break;
+    case CloseReason::tls_refused_outgoing: ++counters_.tls_refused_outgoing; break;
   }
 }
 
@@ -443,19 +486,20 @@ awaitable<void> PeerTransport::Impl::run_link(NodeIndex peer) {
   auto keep = shared_from_this();
   Link& link = *links_[peer];
   while (!stopped_) {
-    auto conn = std::make_shared<OutConn>(io_);
+    auto conn = std::make_shared<OutConn>(io_, opt_.tls_client ? opt_.tls_client() : nullptr);
     link.conn = conn;
     const error_code ec = co_await connect(peer, conn);
     if (stopped_) co_return;
     if (ec) {
       ++counters_.connect_failures;
+      if (conn->tls_refused) ++counters_.tls_refused_outgoing;
       conn->closed = true;
       const bool announce = link.state != LinkState::down;
       const uint64_t dropped = drop_queue(link, *conn);
       link.state = LinkState::down;
       const auto level = announce ? spdlog::level::warn : spdlog::level::debug;
-      spdlog::log(level, "peer_transport[{}]: peer {} ({}): connect failed: {}; {} queued messages dropped", self_, peer,
-                  peers_[peer].to_string(), ec.message(), dropped);
+      spdlog::log(level, "peer_transport[{}]: peer {} ({}): connect failed: {}{}; {} queued messages dropped", self_, peer,
+                  peers_[peer].to_string(), conn->tls_refused ? "TLS handshake: " : "", ec.message(), dropped);
       if (announce) handler_.on_peer_down(peer);
     } else {
       ++counters_.connects;
@@ -492,7 +536,7 @@ awaitable<error_code> PeerTransport::Impl::connect(NodeIndex peer, std::shared_p
     conn->connect_timed_out = true;
     resolver->cancel();
     error_code ignored;
-    conn->socket.close(ignored);
+    conn->stream.socket().close(ignored);
   });
   // Named locals, no temporaries with destructors inside the co_await expressions: g++ 12 may
   // destroy those twice (a shared_ptr captured there was freed under a live connection).
@@ -504,7 +548,16 @@ awaitable<error_code> PeerTransport::Impl::connect(NodeIndex peer, std::shared_p
     // Each of the name's addresses in turn, unless the timeout closed the socket meanwhile.
     OutConn* attempt = conn.get();
     auto not_timed_out = [attempt](const error_code&, const tcp::endpoint&) { return !attempt->connect_timed_out; };
-    co_await asio::async_connect(conn->socket, endpoints, not_timed_out, asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_connect(conn->stream.socket(), endpoints, not_timed_out,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+  }
+  // The chain is verified against the cluster's CA, not the name we dialled: any holder of a
+  // certificate the cluster's CA signed is a member (the CA is the cluster's own), and members are
+  // dialled by addresses that change (a pod restarted under a new IP, --advertise names), which a
+  // certificate made once would not follow. A join, by contrast, verifies the name (net/http_client.h).
+  if (!ec && !conn->connect_timed_out && conn->stream.is_tls()) {
+    co_await conn->stream.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    conn->tls_refused = ec && !conn->connect_timed_out;
   }
   timer.cancel();
   if (conn->connect_timed_out) co_return asio::error::timed_out;
@@ -515,14 +568,14 @@ awaitable<error_code> PeerTransport::Impl::connect(NodeIndex peer, std::shared_p
 awaitable<void> PeerTransport::Impl::run_connection(NodeIndex peer, std::shared_ptr<OutConn> conn) {
   Link& link = *links_[peer];
   error_code ec;
-  conn->socket.set_option(tcp::no_delay(true), ec);
+  conn->stream.socket().set_option(tcp::no_delay(true), ec);
   if (ec) spdlog::warn("peer_transport[{}]: peer {} ({}): cannot set TCP_NODELAY: {}", self_, peer, peers_[peer].to_string(), ec.message());
 
   const std::string hello = encode_frame(make_hello_payload(self_, fingerprint_));
   conn->writing = true;  // the stall watch covers the hello too
   conn->last_progress = Clock::now();
   arm_stall_watch(peer, conn);
-  co_await asio::async_write(conn->socket, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(conn->stream, asio::buffer(hello), asio::redirect_error(asio::use_awaitable, ec));
   conn->writing = false;
   if (stopped_ || conn->closed) co_return;
   if (ec) {
@@ -567,7 +620,7 @@ awaitable<void> PeerTransport::Impl::write_loop(NodeIndex peer, std::shared_ptr<
       std::swap(link.inflight_frames, link.pending_frames);
     }
     error_code ec;
-    const size_t n = co_await conn->socket.async_write_some(
+    const size_t n = co_await conn->stream.async_write_some(
         asio::buffer(link.inflight.data() + link.inflight_offset, link.inflight.size() - link.inflight_offset),
         asio::redirect_error(asio::use_awaitable, ec));
     if (stopped_ || conn->closed) co_return;
@@ -608,10 +661,13 @@ awaitable<void> PeerTransport::Impl::watch_reads(NodeIndex peer, std::shared_ptr
   auto keep = shared_from_this();
   std::array<char, 64> buf;
   error_code ec;
-  co_await conn->socket.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+  co_await conn->stream.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
   if (stopped_ || conn->closed) co_return;
-  std::string why = !ec ? "peer sent bytes on our outgoing connection" : ec == asio::error::eof ? "peer closed the connection" : ec.message();
-  close_outgoing(peer, conn, CloseReason::outgoing_lost, why);
+  if (ec.category() == asio::error::get_ssl_category()) {  // e.g. an alert: the peer refused our certificate
+    close_outgoing(peer, conn, CloseReason::tls_refused_outgoing, "TLS: " + ec.message());
+    co_return;
+  }
+  close_outgoing(peer, conn, CloseReason::outgoing_lost, ec ? read_ended(ec) : "peer sent bytes on our outgoing connection");
 }
 
 void PeerTransport::Impl::close_outgoing(NodeIndex peer, const std::shared_ptr<OutConn>& conn, CloseReason reason,
@@ -623,10 +679,15 @@ void PeerTransport::Impl::close_outgoing(NodeIndex peer, const std::shared_ptr<O
   conn->announce_down = link.state != LinkState::down;
   link.state = LinkState::down;
   const uint64_t dropped = drop_queue(link, *conn);
-  spdlog::warn("peer_transport[{}]: peer {} ({}): closing outgoing connection: {}; {} queued messages dropped", self_, peer,
-               peers_[peer].to_string(), why, dropped);
+  // A peer refusing our certificate does so at every attempt: that is logged as its incoming refusals are.
+  const auto more =
+      reason == CloseReason::tls_refused_outgoing ? refusal_log_.allow() : std::optional<std::string>(std::string());
+  if (more) {
+    spdlog::warn("peer_transport[{}]: peer {} ({}): closing outgoing connection: {}; {} queued messages dropped{}", self_,
+                 peer, peers_[peer].to_string(), why, dropped, *more);
+  }
   error_code ignored;
-  conn->socket.close(ignored);
+  conn->stream.socket().close(ignored);
   conn->stall_timer.cancel();
   conn->closed_signal.cancel();  // wakes run_connection, which reports the loss
 }
@@ -658,13 +719,13 @@ void PeerTransport::Impl::stop() {
     if (!link.conn) continue;
     drop_queue(link, *link.conn);
     link.conn->closed = true;
-    link.conn->socket.close(ignored);
+    link.conn->stream.socket().close(ignored);
     link.conn->stall_timer.cancel();
     link.conn->closed_signal.cancel();
   }
   for (auto& [id, c] : incoming_) {
     c->closed = true;
-    c->socket.close(ignored);
+    c->stream.socket().close(ignored);
     c->handshake_timer.cancel();
   }
   incoming_.clear();

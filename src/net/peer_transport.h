@@ -13,6 +13,13 @@
 // fingerprint); the receiver closes a connection whose hello is wrong or late, and any
 // connection that sends a bad frame, without affecting the others.
 //
+// TLS (options.tls_server and tls_client set, from --tls-*): every connection, both ways, is mutual
+// TLS under the cluster's CA, and the frames above travel inside it unchanged. The acceptor requires
+// a client certificate the CA signed; the dialer verifies the server's certificate against the CA and
+// presents its own. A connection whose handshake fails (clear text, no certificate, another CA) or
+// does not end within handshake_timeout_ms is closed and counted (tls_refused_*); refusals are
+// logged at most once per 10 s (both ways), so a stranger knocking in a loop cannot flood the log.
+//
 // Compression: a frame towards a peer is compressed (net/frame.h) only once that peer said it
 // decodes the codec: its Hello (a core message the runtime decodes) carries the set, handed here
 // with set_peer_decodes(). The set holds while the incoming connection that brought it stays up,
@@ -35,12 +42,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "net/compression.h"
+#include "net/tls.h"
 
 namespace md::net {
 
@@ -77,9 +86,9 @@ struct PeerTransportOptions {
   // declared hung and closed; while the first connection is still being set up, the
   // send that would exceed it is refused instead.
   size_t send_queue_bytes_max = 64 << 20;
-  // An incoming connection must deliver its hello within this.
+  // An incoming connection must complete its TLS handshake (with TLS) and deliver its hello within this.
   uint32_t handshake_timeout_ms = 2000;
-  // An outgoing connect that has not completed within this counts as failed.
+  // An outgoing connect (with TLS, its handshake included) that has not completed within this counts as failed.
   uint32_t connect_timeout_ms = 1000;
   // Reconnect delay after a failure: starts at initial, doubles up to max, and is
   // drawn uniformly from [delay/2, delay] (jitter) so nodes do not reconnect in lockstep.
@@ -92,6 +101,12 @@ struct PeerTransportOptions {
   // Incoming connections held at once (including ones still in the handshake); over it a
   // new connection is closed at once. Bounds what strangers on the port can make us hold.
   size_t incoming_connections_max = 1024;
+  // Both set (--tls-*) or neither (clear text). Asked for the context at each accept (a server
+  // context made with ClientCertificate::required) and each connect (a client context that presents
+  // this node's certificate), so a context replaced meanwhile (a reload) serves every later
+  // connection while open ones keep theirs.
+  std::function<std::shared_ptr<TlsContext>()> tls_server;
+  std::function<std::shared_ptr<TlsContext>()> tls_client;
   // Seed of the jitter rng (mixed with the node's own index). Fixed for reproducible runs.
   uint64_t jitter_seed = 0x6d645f6e6574;
 };
@@ -114,7 +129,7 @@ class PeerTransport {
     uint64_t frames_received = 0;   // frames delivered to on_peer_message
     uint64_t frames_compressed_sent = 0;      // frames queued with a compressed body
     uint64_t frames_compressed_received = 0;  // frames delivered that arrived compressed
-    uint64_t bytes_sent = 0;        // socket bytes, headers and hellos included
+    uint64_t bytes_sent = 0;        // stream bytes (inside TLS, with TLS), headers and hellos included
     uint64_t bytes_received = 0;
     uint64_t connects = 0;          // outgoing TCP connects that succeeded
     uint64_t connect_failures = 0;  // outgoing connects refused, unreachable, unresolved or timed out
@@ -127,6 +142,11 @@ class PeerTransport {
     uint64_t closed_over_limit = 0;      // incoming: refused, incoming_connections_max reached
     uint64_t dropped_sends = 0;          // send() returned false
     uint64_t dropped_queued = 0;         // messages queued (send() returned true) but lost with a connection
+    uint64_t tls_refused_incoming = 0;   // incoming: TLS handshake failed or timed out (clear text, no or a foreign certificate)
+    // Outgoing: our TLS handshake failed (the server's certificate did not verify, or it refused
+    // ours), or the connection ended with a TLS error right after it (TLS 1.3 servers refuse a
+    // client certificate after the client has finished its side of the handshake).
+    uint64_t tls_refused_outgoing = 0;
   };
 
   // `peers[i]` is the address of node i; peers[self] is unused. `handler` must outlive

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "net/tcp_listen.h"
+#include "net/tls_stream.h"
 
 namespace md::net {
 
@@ -78,19 +79,33 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
 
 class RespServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(std::shared_ptr<Impl> server, tcp::socket socket, uint64_t id)
-      : server_(std::move(server)), socket_(std::move(socket)), parser_(server_->options_.parser) {
+  Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls, uint64_t id)
+      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)), parser_(server_->options_.parser) {
     session_.id = id;
     boost::system::error_code ec;
-    auto peer = socket_.remote_endpoint(ec);
+    auto peer = stream_.socket().remote_endpoint(ec);
     if (!ec) {
       session_.address = peer.address().to_string();
       session_.peer = session_.address + ":" + std::to_string(peer.port());
     }
-    socket_.set_option(tcp::no_delay(true), ec);  // replies go out at once, as Redis sends them
+    stream_.socket().set_option(tcp::no_delay(true), ec);  // replies go out at once, as Redis sends them
   }
 
-  void start() { read(); }
+  void start() {
+    if (!stream_.is_tls()) return read();
+    partial_since_ = Clock::now();  // the sweep gives the handshake read_timeout_ms, as a half-sent command
+    stream_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
+      if (self->closed_) return;
+      if (ec) {
+        ++self->server_->counters_.tls_handshakes_failed;
+        spdlog::debug("RESP client {}: TLS handshake failed: {}", self->session_.peer, ec.message());
+        return self->close();
+      }
+      self->partial_since_.reset();
+      self->last_activity_ = Clock::now();
+      self->read();
+    });
+  }
 
   // The sweep: closes a connection past one of its timeouts.
   void check(Clock::time_point now) {
@@ -112,8 +127,8 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     slots_.clear();
     waiting_.clear();
     boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
     --server_->counters_.connections_open;
     server_->connections_.erase(shared_from_this());
   }
@@ -139,7 +154,7 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
   void read() {
     if (closed_ || reading_ || closing_ || paused()) return;
     reading_ = true;
-    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+    stream_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
       self->reading_ = false;
       if (self->closed_) return;
       self->last_activity_ = Clock::now();
@@ -285,7 +300,7 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     writing_ = true;
     write_since_ = Clock::now();
     pending_write_.swap(output_);
-    asio::async_write(socket_, asio::buffer(pending_write_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+    asio::async_write(stream_, asio::buffer(pending_write_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
       self->writing_ = false;
       self->pending_write_.clear();
       if (self->closed_) return;
@@ -301,7 +316,7 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
   static constexpr size_t kCompactBytes = 64 << 10;
 
   std::shared_ptr<Impl> server_;
-  tcp::socket socket_;
+  PlainOrTlsStream stream_;
   resp::CommandParser parser_;
   resp::Session session_;
   std::array<char, 16 << 10> chunk_{};
@@ -330,7 +345,9 @@ void RespServer::Impl::accept() {
     } else if (self->counters_.connections_open < self->options_.connections_max) {
       ++self->counters_.connections_accepted;
       ++self->counters_.connections_open;
-      auto connection = std::make_shared<Connection>(self, std::move(socket), self->next_client_id_++);
+      auto connection = std::make_shared<Connection>(self, std::move(socket),
+                                                     self->options_.tls ? self->options_.tls() : nullptr,
+                                                     self->next_client_id_++);
       self->connections_.insert(connection);
       connection->start();
     }  // else the socket closes as it goes out of scope

@@ -16,7 +16,10 @@
 //  - a client that holds a connection with nothing in flight for idle_timeout_ms is closed (Redis's
 //    `timeout`, which its operators commonly set to 300 s); a command that does not arrive whole
 //    within read_timeout_ms, or replies the client does not take within write_timeout_ms, close it
-//    too. Beyond connections_max new connections are closed at once.
+//    too. Beyond connections_max new connections are closed at once;
+//  - with `tls`, every connection is TLS (net/tls.h), its handshake bounded by read_timeout_ms; a
+//    client that does not complete it (clear text, a client that does not trust the CA) is closed
+//    and counted.
 // Nothing a client sends can stop the server from serving the others.
 #pragma once
 
@@ -26,11 +29,13 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "core/status.h"
 #include "net/client_call.h"
 #include "net/resp_commands.h"
+#include "net/tls.h"
 
 namespace md::net {
 
@@ -42,6 +47,9 @@ struct RespServerOptions {
   uint32_t read_timeout_ms = 10'000;     // a command started must arrive whole within this
   uint32_t write_timeout_ms = 30'000;    // replies must be taken by the client within this
   size_t connections_max = 10'000;
+  // Set: connections speak TLS with the context this returns when they are accepted, so a context
+  // replaced meanwhile (a certificate reloaded) serves every later connection.
+  std::function<std::shared_ptr<TlsContext>()> tls;
 };
 
 class RespServer {
@@ -53,6 +61,7 @@ class RespServer {
     uint64_t protocol_errors = 0;    // connections closed for bytes that are not RESP
     uint64_t closed_timeout = 0;     // connections closed idle, half-sent or not reading their replies
     uint64_t commands_in_flight = 0; // started, reply not yet written
+    uint64_t tls_handshakes_failed = 0;
   };
 
   // `submit` takes key requests (on this io_context's thread), `authenticate` checks AUTH's

@@ -67,12 +67,23 @@ Status configure(TlsContext& ctx, const TlsFiles& files) {
 
 }  // namespace
 
-Result<std::shared_ptr<TlsContext>> make_server_context(const TlsFiles& files, bool require_client_certificate) {
+namespace {
+
+// The verification's verdict stays in the connection (SSL_get_verify_result) for
+// peer_certificate_verified(); accepting here only lets the handshake finish.
+int accept_and_keep_verdict(int /*preverified*/, X509_STORE_CTX* /*chain*/) { return 1; }
+
+}  // namespace
+
+Result<std::shared_ptr<TlsContext>> make_server_context(const TlsFiles& files, ClientCertificate clients) {
   auto ctx = std::make_shared<TlsContext>(TlsContext::tls_server);
   if (auto s = configure(*ctx, files); !s.is_ok()) return s;
-  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (require_client_certificate) {
-    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  switch (clients) {
+    case ClientCertificate::not_asked: break;
+    case ClientCertificate::requested: SSL_CTX_set_verify(native, SSL_VERIFY_PEER, accept_and_keep_verdict); break;
+    case ClientCertificate::required: ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert); break;
   }
   return ctx;
 }
@@ -82,6 +93,11 @@ Result<std::shared_ptr<TlsContext>> make_client_context(const TlsFiles& files) {
   if (auto s = configure(*ctx, files); !s.is_ok()) return s;
   ctx->set_verify_mode(ssl::verify_peer);
   return ctx;
+}
+
+bool peer_certificate_verified(const SSL* ssl) {
+  // No certificate leaves the result X509_V_OK, so its presence is checked too.
+  return SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
 }  // namespace md::net

@@ -4,9 +4,8 @@
 //
 // Promises: TLS 1.2 or newer only, forward-secret AEAD cipher suites only (ECDHE with AES-GCM or
 // ChaCha20-Poly1305; TLS 1.3's own suites), no compression, no renegotiation. The server context
-// presents the node's certificate; with require_client_certificate it accepts only clients whose
-// certificate the CA signed (mutual TLS, the peer port). The client context verifies the server's
-// certificate against the CA and presents the node's own.
+// presents the node's certificate and asks clients for theirs as ClientCertificate says. The client
+// context verifies the server's certificate against the CA and presents the node's own.
 #pragma once
 
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
@@ -28,11 +27,24 @@ struct TlsFiles {
 
 using TlsContext = boost::asio::ssl::context;
 
+// What a server context asks of the clients' certificates.
+enum class ClientCertificate {
+  not_asked,  // the RESP port: its clients (redis-cli) have none
+  // The HTTP port: asked for, not required (curl presents none). A certificate the CA did not sign
+  // does not fail the handshake either: the connection goes on with peer_certificate_verified()
+  // false, so the API can answer what needs one (a join) with a clear refusal instead of an alert.
+  requested,
+  required,  // the peer port (mutual TLS): no certificate, or one the CA did not sign, fails the handshake
+};
+
 // A server context for `files`; errors name the file that is missing, unreadable or wrong (a key
 // that does not match the certificate, a certificate the CA did not sign).
-Result<std::shared_ptr<TlsContext>> make_server_context(const TlsFiles& files, bool require_client_certificate);
+Result<std::shared_ptr<TlsContext>> make_server_context(const TlsFiles& files, ClientCertificate clients);
 // A client context that trusts only `files.ca` and presents `files.certificate` (a node's own), or
 // no certificate when certificate and key are empty (a command-line client).
 Result<std::shared_ptr<TlsContext>> make_client_context(const TlsFiles& files);
+
+// True when the other end of a completed handshake presented a certificate that verified against the CA.
+bool peer_certificate_verified(const SSL* ssl);
 
 }  // namespace md::net

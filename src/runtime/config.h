@@ -43,8 +43,8 @@ struct NodeConfig {
   // never compressed: bench/RESULTS.md, "Compression", chose the default.
   bool compression = true;
   uint32_t compression_min_bytes = 512;
-  // --tls-cert, --tls-key, --tls-ca (PEM files; all three or none): the HTTP port serves TLS, and
-  // this node's own HTTP requests (a join) verify the server against the CA. Reloaded on SIGHUP.
+  // --tls-cert, --tls-key, --tls-ca (PEM files; all three or none): every port serves TLS, peers in
+  // mutual TLS, and a join presents the certificate and verifies the server. Reloaded on SIGHUP.
   net::TlsFiles tls;
   // --security on: every client request passes the gate (runtime/gate.h); needs TLS.
   bool security = false;

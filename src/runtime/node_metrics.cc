@@ -43,7 +43,9 @@ RequestOutcome outcome_of(core::Op op, const core::ClientResponse& response) {
   return RequestOutcome::error;
 }
 
-NodeMetrics::NodeMetrics() : latency_(net::kProtocols * kOps * kOutcomes, Histogram(Histogram::latency_seconds())) {}
+NodeMetrics::NodeMetrics() : latency_(net::kProtocols * kOps * kOutcomes, Histogram(Histogram::latency_seconds())) {
+  static_assert(std::size(kOutcomeNames) == kOutcomes, "a name per request outcome");
+}
 
 void NodeMetrics::request_done(net::Protocol protocol, core::Op op, RequestOutcome outcome, double seconds) {
   const auto o = static_cast<size_t>(op);
@@ -124,6 +126,16 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
                                std::pair{"over_limit", s.peer.closed_over_limit}}) {
     out.sample("minidynamo_peer_connections_closed_total", {{"reason", reason}}, static_cast<double>(value));
   }
+  out.family("minidynamo_peer_tls_refused_total", "counter",
+             "Peer connections whose TLS handshake failed (clear text, no certificate or one the cluster's CA did not "
+             "sign, too slow), by direction: incoming ones this node refused, outgoing ones refused or not trusted");
+  out.sample("minidynamo_peer_tls_refused_total", {{"direction", "incoming"}},
+             static_cast<double>(s.peer.tls_refused_incoming));
+  out.sample("minidynamo_peer_tls_refused_total", {{"direction", "outgoing"}},
+             static_cast<double>(s.peer.tls_refused_outgoing));
+  counter(out, "minidynamo_joins_refused_total",
+          "Join requests refused (403): TLS is on and they came without a client certificate the cluster's CA signed",
+          joins_refused_.load(std::memory_order_relaxed));
   for (auto [name, help, bytes] :
        {std::tuple{"minidynamo_peer_message_sent_bytes_total", "Encoded peer messages sent, by kind", &sent_bytes_},
         std::tuple{"minidynamo_peer_message_received_bytes_total", "Encoded peer messages received, by kind",
@@ -186,6 +198,9 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
   // The HTTP front end and the process.
   gauge(out, "minidynamo_http_connections_open", "Client HTTP connections open", static_cast<double>(s.http.connections_open));
   counter(out, "minidynamo_http_requests_total", "HTTP requests read, every route", s.http.requests);
+  counter(out, "minidynamo_http_tls_handshakes_failed_total",
+          "HTTP connections closed at a failed TLS handshake (clear text, a client that does not trust the CA)",
+          s.http.tls_handshakes_failed);
   gauge(out, "minidynamo_resp_connections_open", "Client RESP connections open", static_cast<double>(s.resp.connections_open));
   counter(out, "minidynamo_resp_commands_total", "RESP commands read, every command", s.resp.commands);
   counter(out, "minidynamo_resp_error_replies_total",
@@ -194,6 +209,9 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
           s.resp.protocol_errors);
   counter(out, "minidynamo_resp_connections_timed_out_total",
           "RESP connections closed idle, with a command half-sent, or not reading their replies", s.resp.closed_timeout);
+  counter(out, "minidynamo_resp_tls_handshakes_failed_total",
+          "RESP connections closed at a failed TLS handshake (clear text, a client that does not trust the CA)",
+          s.resp.tls_handshakes_failed);
   out.family("minidynamo_auth_refused_total", "counter",
              "Client requests and AUTHs the gate refused (--security on), by protocol and reason: no or wrong "
              "credentials, rate-limited after failed attempts, or no grant");

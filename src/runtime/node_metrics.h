@@ -57,6 +57,8 @@ class NodeMetrics {
   // A peer message of kind `kind` (its index in core::PeerMessage), `bytes` long encoded.
   void peer_message_sent(size_t kind, size_t bytes) { add(sent_bytes_[kind], bytes); }
   void peer_message_received(size_t kind, size_t bytes) { add(received_bytes_[kind], bytes); }
+  // A join refused: TLS is on and it came without a client certificate the cluster's CA signed.
+  void join_refused() { add(joins_refused_, 1); }
   CommitMetrics& commits() { return commits_; }
 
   // The whole page. Reads the node's own counters, so it runs on the node's thread.
@@ -64,7 +66,7 @@ class NodeMetrics {
 
  private:
   static constexpr size_t kOps = 4;  // get, put, delete, list: inspects (the dashboard's) are not counted
-  static constexpr size_t kOutcomes = 7;
+  static constexpr size_t kOutcomes = static_cast<size_t>(RequestOutcome::rate_limited) + 1;
   static constexpr size_t kKinds = std::variant_size_v<core::PeerMessage>;
   static void add(std::atomic<uint64_t>& counter, uint64_t n) { counter.fetch_add(n, std::memory_order_relaxed); }
 
@@ -72,6 +74,7 @@ class NodeMetrics {
   Histogram siblings_{{1, 2, 3, 5, 10, 20, 50, 100}};
   std::array<std::atomic<uint64_t>, kKinds> sent_bytes_{};
   std::array<std::atomic<uint64_t>, kKinds> received_bytes_{};
+  std::atomic<uint64_t> joins_refused_{0};
   CommitMetrics commits_;
 };
 

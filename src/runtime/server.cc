@@ -25,6 +25,7 @@
 #include "net/http_api.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "net/log_limiter.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
 #include "net/resp_server.h"
@@ -53,7 +54,9 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
       if (auto s = load_tls(); !s.is_ok()) {
         return spdlog::error("SIGHUP: the TLS files did not load, so the ones loaded before stay in use: {}", s.message());
       }
-      spdlog::info("SIGHUP: TLS certificate {} loaded again; new connections use it", config_.tls.certificate);
+      spdlog::info("SIGHUP: TLS certificate {} loaded again; new HTTP, RESP and peer connections use it (gRPC's "
+                   "is read at start only)",
+                   config_.tls.certificate);
     });
   }
   // A graceful stop: no new connections or requests; those in flight are answered (each ends by
@@ -229,14 +232,22 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<Gate> gate_;  // every front end's requests pass it (--security on)
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::RespServer> resp_;  // nullptr with --resp-port 0
-  std::shared_ptr<net::TlsContext> http_tls_;  // --tls-*: what the HTTP port serves with (reload_tls)
-  std::shared_ptr<net::TlsContext> client_tls_;  // and what this node's own HTTP requests verify with
+  // --tls-*: what each port serves with and this node connects with. load_tls() replaces them all
+  // together (reload_tls), so later connections take the new files and open ones keep theirs.
+  struct TlsContexts {
+    std::shared_ptr<net::TlsContext> http;         // asks for a client certificate: a join needs one
+    std::shared_ptr<net::TlsContext> resp;         // asks for none: redis-cli has none
+    std::shared_ptr<net::TlsContext> peer_server;  // requires one the CA signed: mutual TLS
+    std::shared_ptr<net::TlsContext> client;       // presents this node's: to peers and in a join
+  };
+  TlsContexts tls_;
   std::unique_ptr<net::GrpcServer> grpc_;  // nullptr with --grpc-port 0; destroyed before io_
   std::unique_ptr<net::PeerTransport> peers_;
   std::vector<uint16_t> peer_ports_;  // per member, as the transport knows them
   std::map<core::RequestId, PendingCall> pending_;
   core::RequestId next_client_id_ = 1;
   uint64_t bad_peer_messages_ = 0;
+  net::LogLimiter join_refusal_log_{std::chrono::seconds(10)};
   std::vector<bool> suspected_;  // per member, as last logged
   bool stopping_ = false;         // stop() was called: not ready, refusing new requests
   uint64_t stop_deadline_ms_ = 0;  // requests still in flight then are abandoned
@@ -255,14 +266,22 @@ Result<asio::ip::address> Server::Impl::resolve_listen_host() {
   return results.begin()->endpoint().address();
 }
 
-// The HTTP port's server context and this node's client context, from the --tls-* files.
+// Every port's server context and this node's client context, from the --tls-* files: all of them
+// or, when one does not load, none (the ones loaded before stay).
 Status Server::Impl::load_tls() {
-  auto server = net::make_server_context(config_.tls, false);
-  if (!server.is_ok()) return server.status();
+  using net::ClientCertificate;
+  TlsContexts loaded;
+  for (auto [slot, clients] : {std::pair{&loaded.http, ClientCertificate::requested},
+                               std::pair{&loaded.resp, ClientCertificate::not_asked},
+                               std::pair{&loaded.peer_server, ClientCertificate::required}}) {
+    auto server = net::make_server_context(config_.tls, clients);
+    if (!server.is_ok()) return server.status();
+    *slot = std::move(server).value();
+  }
   auto client = net::make_client_context(config_.tls);
   if (!client.is_ok()) return client.status();
-  http_tls_ = std::move(server).value();
-  client_tls_ = std::move(client).value();
+  loaded.client = std::move(client).value();
+  tls_ = std::move(loaded);
   return Status::ok();
 }
 
@@ -323,7 +342,7 @@ Result<core::ClusterState> Server::Impl::join(const std::string& node_id) {
   const std::string self = self_address(config_);
   std::string body = "{\"address\":\"" + self + "\",\"node_id\":\"" + node_id + "\"" +
                      (config_.core.zone.empty() ? "" : ",\"zone\":\"" + config_.core.zone + "\"") + "}";
-  net::HttpClient client(seed->first, seed->second, 2000, client_tls_);
+  net::HttpClient client(seed->first, seed->second, 2000, tls_.client);
   constexpr auto kGiveUpAfter = std::chrono::seconds(60);
   auto started = std::chrono::steady_clock::now();
   spdlog::info("joining the cluster of {} as {} ({})", config_.join, self, node_id);
@@ -483,6 +502,10 @@ Status Server::Impl::start() {
   net::PeerTransportOptions peer_options;
   if (!config_.compression) peer_options.compression.clear();
   peer_options.compression_min_bytes = config_.compression_min_bytes;
+  if (tls_on(config_)) {
+    peer_options.tls_server = [this] { return tls_.peer_server; };
+    peer_options.tls_client = [this] { return tls_.client; };
+  }
   peers_ = std::make_unique<net::PeerTransport>(io_, self, cluster_id, std::move(peer_addresses), *this, peer_options);
   if (config_.port + config_.peer_port_offset > 65535) {
     return Status::invalid_argument("--port plus --peer-port-offset is above 65535");
@@ -496,7 +519,7 @@ Status Server::Impl::start() {
   http_options.body_bytes_max = config_.limits.value_bytes_max + config_.limits.key_bytes_max + 64 * 1024;
   http_options.compress_responses = config_.compression;
   http_options.compression_min_bytes = config_.compression_min_bytes;
-  if (tls_on(config_)) http_options.tls = [this] { return http_tls_; };
+  if (tls_on(config_)) http_options.tls = [this] { return tls_.http; };
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
@@ -531,11 +554,12 @@ Status Server::Impl::start() {
   if (auto s = create_first_admin(*admin_password); !s.is_ok()) return s;
 
   arm_tick();
-  spdlog::info("node {} ({}) serving HTTP{} on {}:{}, RESP on {}, gRPC on {}, peers on port {}, {} nodes (ring "
+  spdlog::info("node {} ({}) serving HTTP on {}:{}, RESP on {}, gRPC on {}, peers on port {}{}, {} nodes (ring "
                "version {}), Q={}, engine {} in {}",
-               node_id, self_addr, tls_on(config_) ? "S (TLS)" : "", listen_ip->to_string(), config_.port,
+               node_id, self_addr, listen_ip->to_string(), config_.port,
                resp_ ? "port " + std::to_string(resp_->port()) : std::string("no port (off)"),
                grpc_ ? "port " + std::to_string(grpc_listen_port) : std::string("no port (off)"), peer_listen.port(),
+               tls_on(config_) ? ", every port in TLS (mutual TLS between peers)" : "",
                node_->ring().members().size(),
                node_->cluster_state().ring_version, node_->ring().partitions(), config_.engine, config_.data_dir);
   return Status::ok();
@@ -546,10 +570,8 @@ Status Server::Impl::start() {
 Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
   const uint16_t port = resp_port(config_).value();  // checked at the start
   if (port == 0) return Status::ok();
-  if (tls_on(config_)) {
-    spdlog::warn("--tls-* secures the HTTP port only: RESP on port {} is clear text (--resp-port 0 turns it off)", port);
-  }
   net::RespServerOptions options;
+  if (tls_on(config_)) options.tls = [this] { return tls_.resp; };
   // Room for the largest value escaped as JSON is checked per command; a bulk string longer than
   // the value limit plus slack could never be stored, so it is a protocol error from its header.
   options.parser.bulk_bytes_max = config_.limits.value_bytes_max + 64 * 1024;
@@ -626,6 +648,12 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   const auto received = std::chrono::steady_clock::now();
   auto call = net::parse_api_request(request, config_.limits);
   if (auto* response = std::get_if<net::HttpResponse>(&call)) {
+    if (request.path == "/cluster/join" && response->status == 403) {  // no certificate the CA signed
+      metrics_.join_refused();
+      if (auto more = join_refusal_log_.allow()) {
+        spdlog::warn("refused a join request: it came without a client certificate signed by the cluster's CA{}", *more);
+      }
+    }
     if (request.path == "/kv" || request.path.starts_with("/kv/")) {  // a key request refused before the core saw it
       const auto op = request.path == "/kv" ? core::Op::list : net::kv_op(request.method).value_or(core::Op::put);
       metrics_.request_done(net::Protocol::http, op, RequestOutcome::bad_request, seconds_since(received));

@@ -8,8 +8,10 @@ deadline; nothing sleeps to synchronise.
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -64,6 +66,36 @@ def request(port, method, path, body=None, headers=None, timeout=10, host=HOST, 
         return Response(r.status, r.read().decode("utf-8", "replace"), r.getheaders())
     finally:
         conn.close()
+
+
+def metric(port, pattern, tls_ca=None):
+    """The sum of the node's /metrics samples whose line matches `pattern` (a regex up to the value)."""
+    total = 0.0
+    for line in request(port, "GET", "/metrics", tls_ca=tls_ca).raw.splitlines():
+        m = re.match(pattern + r"\s+(\S+)$", line)
+        if m:
+            total += float(m.group(1))
+    return total
+
+
+def raw_exchange(port, data, timeout=15, half_close=False):
+    """Sends raw bytes to `port` and reads until the server closes the connection or `timeout` passes;
+    (what was read, whether the server closed). A reset counts as closed."""
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        s.sendall(data)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        got = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return got, True
+                got += chunk
+        except socket.timeout:
+            return got, False
+        except ConnectionResetError:
+            return got, True
 
 
 def wait_until(predicate, timeout_s=20, what="condition"):

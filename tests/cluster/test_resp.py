@@ -2,14 +2,12 @@
 extensions, its interop with HTTP, and bad input on the RESP port, against real 3-node clusters.
 
 HTTP ports 20300-20349 (so RESP 10300-10349: harness.client_port_flags)."""
-import re
-import socket
 import subprocess
 import sys
 import threading
 import unittest
 
-from harness import HOST, RESP_BELOW, ClusterTest, request, wait_until
+from harness import HOST, RESP_BELOW, ClusterTest, metric, raw_exchange, request, wait_until
 
 try:
     import redis
@@ -26,39 +24,17 @@ def client(http_port):
     return redis.Redis(host=HOST, port=resp_port(http_port), socket_timeout=15)
 
 
-def cli(http_port, *args, resp3=False):
-    """redis-cli as a user runs it: its output as a terminal would show it (--no-raw)."""
+def cli(http_port, *args, resp3=False, tls_ca=None):
+    """redis-cli as a user runs it: its output as a terminal would show it (--no-raw); in TLS trusting tls_ca."""
     r = subprocess.run(["redis-cli", "-h", HOST, "-p", str(resp_port(http_port)), "--no-raw"] + (["-3"] if resp3 else []) +
-                       [str(a) for a in args], capture_output=True, text=True, timeout=30)
+                       (["--tls", "--cacert", tls_ca] if tls_ca else []) + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=30)
     return r.stdout.strip(), r.stderr.strip()
 
 
 def exchange(http_port, data, timeout=15, half_close=False):
-    """Sends raw bytes and reads until the server closes the connection or `timeout` passes;
-    (what was read, whether the server closed)."""
-    with socket.create_connection((HOST, resp_port(http_port)), timeout=timeout) as s:
-        s.sendall(data)
-        if half_close:
-            s.shutdown(socket.SHUT_WR)
-        got = b""
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    return got, True
-                got += chunk
-        except socket.timeout:
-            return got, False
-
-
-def metric(http_port, pattern):
-    """The sum of the /metrics samples whose line matches `pattern` (a regex up to the value)."""
-    total = 0.0
-    for line in request(http_port, "GET", "/metrics").raw.splitlines():
-        m = re.match(pattern + r"\s+(\S+)$", line)
-        if m:
-            total += float(m.group(1))
-    return total
+    """raw_exchange with the RESP port of the node serving HTTP on `http_port`."""
+    return raw_exchange(resp_port(http_port), data, timeout, half_close)
 
 
 class RespClients(ClusterTest):

@@ -12,9 +12,10 @@ import unittest
 
 import grpc
 from grpc_client import KeyValue
-from harness import BINARY, GRPC_BELOW, HOST, Cluster, ClusterTest, assert_start_refused, request, wait_until
+from harness import BINARY, GRPC_BELOW, HOST, assert_start_refused, request, wait_until
+from test_resp import cli as redis_cli
 from test_seed_examples import SeedTour
-from test_tls import make_certs, tls_flags
+from test_tls import TlsClusterTest, tls_flags
 
 BASE = 20220
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -29,25 +30,21 @@ def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-class SecurityTest(ClusterTest):
+class SecurityTest(TlsClusterTest):
     def setUp(self):
-        self.dir = self.enterContext(tempfile.TemporaryDirectory(prefix="minidynamo-security-"))
-        make_certs(self.dir, "node1", "node2", "node3")
-        self.ca = os.path.join(self.dir, "ca.pem")
+        super().setUp()
+        self.dir = self.certs
         self.admin_file = os.path.join(self.dir, "admin-password")
         with open(self.admin_file, "w") as f:
             f.write(ADMIN_PASSWORD + "\n")
 
     def start_secure_cluster(self, base, size=3, admin_on_first_only=True):
-        c = Cluster(base, size, tls_ca=self.ca)
-        self.addCleanup(c.close)
-        for i, port in enumerate(c.ports):
-            c.node_args[port] = tls_flags(self.dir, f"node{i + 1}") + ["--security", "on"]
-            if i == 0 or not admin_on_first_only:
-                c.node_args[port] += ["--admin-password-file", self.admin_file]
-        c.start()
-        c.wait_connected()
-        return c
+        """TLS and --security on; the first node (or every node) creates the admin."""
+        ports = [base + i + 1 for i in range(size)]
+        return self.start_tls_cluster(base, size, node_args={
+            port: tls_flags(self.dir, f"node{i + 1}") + ["--security", "on"] +
+            (["--admin-password-file", self.admin_file] if i == 0 or not admin_on_first_only else [])
+            for i, port in enumerate(ports)})
 
     def http(self, port, method, path, body=None, headers=None, **kwargs):
         return request(port, method, path, body, headers=headers, tls_ca=self.ca, **kwargs)
@@ -109,6 +106,17 @@ class SecurityTest(ClusterTest):
             self.assertIn("user alice may not", r.json["error"])
         self.assertEqual(self.http(b, "GET", "/inspect/app/x", headers=admin).status, 200)
 
+        # RESP over TLS, with redis-cli as users run it: --user/--pass (AUTH alice PASSWORD), -3 (HELLO 3
+        # AUTH), -a TOKEN later; without AUTH, NOAUTH; a wrong password, WRONGPASS; no grant, NOPERM.
+        as_alice_resp = ["--user", "alice", "--pass", ALICE_PASSWORD]
+        self.assertEqual(redis_cli(a, *as_alice_resp, "GET", "app/x", tls_ca=self.ca)[0], '"x"')
+        self.assertEqual(redis_cli(b, *as_alice_resp, "GET", "app/x", resp3=True, tls_ca=self.ca)[0], '"x"')
+        self.assertIn("NOAUTH", redis_cli(a, "GET", "app/x", tls_ca=self.ca)[0])
+        self.assertIn("WRONGPASS", "".join(redis_cli(a, "--user", "alice", "--pass", "wrong", "GET", "app/x",
+                                                     tls_ca=self.ca)))
+        self.assertIn("NOPERM user alice may not write key 'other/r'",
+                      redis_cli(a, *as_alice_resp, "SET", "other/r", "v", tls_ca=self.ca)[0])
+
         # The CLI and gRPC, with the same credentials.
         got = self.cli("get", "app/x", "--node", f"{HOST}:{third}", "--tls-ca", self.ca, "--user", "alice",
                        env={"MINIDYNAMO_PASSWORD": ALICE_PASSWORD})
@@ -133,6 +141,7 @@ class SecurityTest(ClusterTest):
         self.assertTrue(token.startswith("mdt_"), made)
         wait_until(lambda: all(self.http(p, "GET", "/kv/app/x", headers=bearer(token)).status == 200 for p in c.ports),
                    what="the token to reach every node")
+        self.assertEqual(redis_cli(third, "-a", token, "GET", "app/x", tls_ca=self.ca)[0], '"x"')  # AUTH token
         token_id = token.split("_")[1]
         self.cli("user", "token", "alice", "--revoke", token_id, "--node", f"{HOST}:{a}", *as_admin, env=admin_env)
         wait_until(lambda: all(self.http(p, "GET", "/kv/app/x", headers=bearer(token)).status in (401, 429)
@@ -161,7 +170,8 @@ class SecurityTest(ClusterTest):
         self.cli("user", "remove", "alice", "--node", f"{HOST}:{b}", *as_admin, env=admin_env)
         wait_until(lambda: all(self.http(p, "GET", "/kv/app/x", headers=alice).status in (401, 429) for p in c.ports),
                    timeout_s=10, what="the removal to reach every node")
-        self.assertNotIn("alice", self.http(a, "GET", "/admin/users", headers=admin).raw)
+        wait_until(lambda: all('"alice"' not in self.http(p, "GET", "/admin/users", headers=admin, source="127.0.0.6").raw
+                               for p in c.ports), timeout_s=10, what="the removal to be listed on every node")
 
         # No secret anywhere a node shows or logs.
         for port in c.ports:
@@ -171,8 +181,9 @@ class SecurityTest(ClusterTest):
             for secret in (ADMIN_PASSWORD, ALICE_PASSWORD, token, token.split("_")[2], "scrypt$"):
                 self.assertNotIn(secret, shown, port)
         metrics = self.http(a, "GET", "/metrics").raw
-        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="http",reason="forbidden"\} [1-9]')
-        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="grpc",reason="no_credentials"\} [1-9]')
+        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="http",reason="forbidden"\} [1-9][0-9]*\n')
+        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="grpc",reason="no_credentials"\} [1-9][0-9]*\n')
+        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="resp",reason="wrong_credentials"\} [1-9][0-9]*\n')
 
         # The users are kept durably: a node restarted alone, with no peer to gossip with and no
         # --admin-password-file of its own, still knows the admin.
@@ -207,7 +218,9 @@ class SecurityTest(ClusterTest):
         metrics = self.http(a, "GET", "/metrics").raw
         self.assertIn(f'minidynamo_auth_refused_total{{protocol="http",reason="wrong_credentials"}} {statuses.count(401)}\n',
                       metrics)
-        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="http",reason="rate_limited"\} [2-9]')
+        self.assertIn(f'minidynamo_request_duration_seconds_count{{protocol="http",op="get",outcome="unauthenticated"}} '
+                      f'{statuses.count(401)}\n', metrics)
+        self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="http",reason="rate_limited"\} ([2-9]|[1-9][0-9]+)\n')
 
     def test_the_seed_tour_through_tls_with_credentials(self):
         c = self.start_secure_cluster(BASE + 20, admin_on_first_only=False)

@@ -28,28 +28,39 @@ def tls_flags(directory, name):
             "--tls-ca", f"{directory}/ca.pem"]
 
 
-def served_serial(port, ca):
-    """The serial number of the certificate the node on `port` presents now."""
+def served_serial(port, ca, client_cert=None):
+    """The certificate (PEM) the node on `port` presents now; client_cert (certificate, key) is presented
+    to ports that ask for one."""
     context = ssl.create_default_context(cafile=ca)
+    if client_cert:
+        context.load_cert_chain(*client_cert)
     with socket.create_connection((HOST, port), timeout=5) as raw:
         with context.wrap_socket(raw, server_hostname=HOST) as tls:
             return ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True))
 
 
-class TlsTest(ClusterTest):
+class TlsClusterTest(ClusterTest):
+    """Certificates for node1..node4 under one CA (self.ca), and clusters whose nodes use them."""
+
     def setUp(self):
         self.certs = self.enterContext(tempfile.TemporaryDirectory(prefix="minidynamo-certs-"))
         make_certs(self.certs, "node1", "node2", "node3", "node4")
         self.ca = os.path.join(self.certs, "ca.pem")
 
-    def start_tls_cluster(self, base):
-        c = Cluster(base, tls_ca=self.ca)
+    def start_tls_cluster(self, base, size=3, wait_connected=True, node_args=None, tls_ca=None):
+        """Node i runs with node{i+1}'s certificate unless node_args (port -> flags) says otherwise; the
+        harness trusts tls_ca (default: the CA)."""
+        c = Cluster(base, size, tls_ca=tls_ca or self.ca)
         self.addCleanup(c.close)
         for i, port in enumerate(c.ports):
-            c.node_args[port] = tls_flags(self.certs, f"node{i + 1}")
+            c.node_args[port] = (node_args or {}).get(port) or tls_flags(self.certs, f"node{i + 1}")
         c.start()
-        c.wait_connected()
+        if wait_connected:
+            c.wait_connected()
         return c
+
+
+class TlsTest(TlsClusterTest):
 
     def test_https_with_the_cluster_ca_a_join_over_it_and_clear_or_untrusted_clients_refused(self):
         c = self.start_tls_cluster(BASE)

@@ -132,6 +132,22 @@ TEST(HttpApi, a_body_nested_too_deep_is_refused_without_recursing_into_it) {
   EXPECT_EQ(std::get<HttpResponse>(call).status, 400u);
 }
 
+TEST(HttpApi, over_tls_a_join_needs_a_client_certificate_the_ca_signed) {
+  const std::string body = R"({"address": "127.0.0.1:5004", "node_id": "node_d"})";
+  auto join = [&](bool over_tls, bool verified) {
+    auto request = make(http::verb::post, "/cluster/join", body);
+    request.over_tls = over_tls;
+    request.peer_certificate_verified = verified;
+    return parse_api_request(request, ApiLimits{});
+  };
+  EXPECT_EQ(std::get<JoinRequest>(join(false, false)).address, "127.0.0.1:5004");  // clear text: no certificates at all
+  EXPECT_EQ(std::get<JoinRequest>(join(true, true)).node_id, "node_d");
+  auto refused = std::get<HttpResponse>(join(true, false));
+  EXPECT_EQ(refused.status, 403u);
+  EXPECT_NE(refused.body.find("client certificate signed by this cluster's CA"), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.content_type, "application/json");
+}
+
 TEST(HttpApi, a_get_accepts_the_seeds_json_body) {
   auto call = parse_api_request(make(http::verb::get, "/kv/k", R"({"R": 2})"), ApiLimits{});
   ASSERT_EQ(std::get<core::ClientRequest>(call).r, 2);
