@@ -46,18 +46,20 @@ Parsed parse(std::string_view bytes, size_t cut, const md::net::resp::ParserLimi
   return out;
 }
 
-// Carries a command out to its reply, answering every core request from the fuzzer's bytes.
+// Carries a command out to its reply, answering every core request (and AUTH's check of its
+// credentials) from the fuzzer's bytes.
 void run(const std::vector<std::string>& command, md::net::resp::Session& session, uint8_t seed) {
   md::net::resp::CommandLimits limits;
   limits.keys_per_command_max = 16;
   md::net::resp::InfoFn info = [] { return md::net::resp::NodeInfo{}; };
   auto step = md::net::resp::execute(command, session, limits, info);
-  for (int depth = 0; !step.requests.empty(); ++depth) {
+  constexpr size_t kOutcomes = static_cast<size_t>(md::core::Outcome::rate_limited) + 1;
+  for (int depth = 0; !step.requests.empty() || step.authenticate; ++depth) {
     if (depth > 4 || !step.then) std::abort();  // DEL takes two steps; nothing takes more
-    std::vector<md::core::ClientResponse> answers(step.requests.size());
+    std::vector<md::core::ClientResponse> answers(step.authenticate ? 1 : step.requests.size());
     for (size_t i = 0; i < answers.size(); ++i) {
       auto& a = answers[i];
-      a.outcome = static_cast<md::core::Outcome>((seed + i) % 6);
+      a.outcome = static_cast<md::core::Outcome>((seed + i) % kOutcomes);
       if ((seed >> 3) & 1) a.siblings.push_back(md::core::Sibling{{"n", 1}, {}, false, command.back()});
       if ((seed >> 4) & 1) a.siblings.push_back(md::core::Sibling{{"n", 2}, {}, false, "\"x\""});
       if ((seed >> 5) & 1) a.keys = {command.back()};

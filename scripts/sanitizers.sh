@@ -19,7 +19,8 @@ run() {
 source scripts/build_type.sh  # the sanitizers' run-time options
 # The socket tests (http_server_test, peer_transport_test) would build the Asio server and client
 # under ASan too, doubling the stage; BUILD_TYPE=asan scripts/test.sh runs them.
-asan_tests=(core_test net_test resp_test frame_test peer_codec_test storage_test storage_crash_test durable_writer_test metrics_test)
+asan_tests=(core_test net_test resp_test frame_test peer_codec_test storage_test storage_crash_test durable_writer_test metrics_test
+            security_test)
 BUILD_TYPE=asan BUILD_TARGETS="${asan_tests[*]}" scripts/build.sh
 run build-asan "${asan_tests[@]}"
 

@@ -3,12 +3,14 @@
 #include "net/grpc_server.h"
 
 #include <boost/asio/post.hpp>
+#include <grpc/grpc_security.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 #include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <iterator>
+#include <mutex>
 
 #include "minidynamo/v1/kv.grpc.pb.h"
 #include "net/grpc_api.h"
@@ -253,6 +255,62 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
   std::atomic<uint32_t> calls_{0};
 };
 
+// gRPC's TLS whose certificate can be replaced while it serves (SIGHUP): gRPC asks fetch() at each
+// new connection's handshake and takes the files read last, if they are newer than the ones it
+// has; open connections keep theirs. Built on gRPC's C certificate-config fetcher, the one way
+// Debian's gRPC 1.51 reloads a server certificate on demand.
+class GrpcServer::ReloadableTls final : public grpc::ServerCredentials {
+ public:
+  ~ReloadableTls() override {
+    if (credentials_ != nullptr) grpc_server_credentials_release(credentials_);
+    if (pending_ != nullptr) grpc_ssl_server_certificate_config_destroy(pending_);
+  }
+  // Reads `files`; the errors name the file that could not be read.
+  static Result<std::shared_ptr<ReloadableTls>> create(const TlsFiles& files) {
+    auto tls = std::make_shared<ReloadableTls>();
+    if (auto s = tls->reload(files); !s.is_ok()) return s;
+    // gRPC fetches the first certificate config here, from pending_.
+    tls->credentials_ = grpc_ssl_server_credentials_create_with_options(
+        grpc_ssl_server_credentials_create_options_using_config_fetcher(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+                                                                         &ReloadableTls::fetch, tls.get()));
+    if (tls->credentials_ == nullptr) return Status::invalid_argument("gRPC refused the TLS files");
+    return tls;
+  }
+  // Reads `files` for the next handshake.
+  Status reload(const TlsFiles& files) {
+    std::string key, certificate, ca;
+    for (auto [path, into] : {std::pair{&files.key, &key}, std::pair{&files.certificate, &certificate},
+                              std::pair{&files.ca, &ca}}) {
+      std::ifstream in(*path, std::ios::binary);
+      if (!in) return Status::invalid_argument("gRPC: cannot read the TLS file " + *path);
+      into->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const grpc_ssl_pem_key_cert_pair pair{key.c_str(), certificate.c_str()};
+    grpc_ssl_server_certificate_config* config = grpc_ssl_server_certificate_config_create(ca.c_str(), &pair, 1);
+    std::lock_guard lock(mu_);
+    if (pending_ != nullptr) grpc_ssl_server_certificate_config_destroy(pending_);
+    pending_ = config;
+    return Status::ok();
+  }
+  void SetAuthMetadataProcessor(const std::shared_ptr<grpc::AuthMetadataProcessor>&) override {}  // none is used
+
+ private:
+  int AddPortToServer(const std::string& address, grpc_server* server) override {
+    return grpc_server_add_http2_port(server, address.c_str(), credentials_);
+  }
+  static grpc_ssl_certificate_config_reload_status fetch(void* self, grpc_ssl_server_certificate_config** config) {
+    auto* tls = static_cast<ReloadableTls*>(self);
+    std::lock_guard lock(tls->mu_);
+    if (tls->pending_ == nullptr) return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
+    *config = std::exchange(tls->pending_, nullptr);  // gRPC owns it from here
+    return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
+  }
+
+  std::mutex mu_;  // gRPC's handshakes (its threads) against reload() (the node's)
+  grpc_ssl_server_certificate_config* pending_ = nullptr;
+  grpc_server_credentials* credentials_ = nullptr;
+};
+
 GrpcServer::GrpcServer(asio::io_context& io, GrpcServerOptions options, SubmitFn submit, HealthFn health,
                        RefusedFn refused)
     : message_bytes_max_(options.message_bytes_max),
@@ -269,16 +327,10 @@ Status GrpcServer::listen(const std::string& ip, uint16_t port) {
   const std::string address = (ip.find(':') == std::string::npos ? ip : "[" + ip + "]") + ":" + std::to_string(port);
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (tls_) {  // gRPC's own TLS (1.2 or newer): the node's certificate, no client certificate asked
-    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    for (auto [path, into] : {std::pair{&tls_->key, &pair.private_key}, std::pair{&tls_->certificate, &pair.cert_chain},
-                              std::pair{&tls_->ca, &ssl.pem_root_certs}}) {
-      std::ifstream in(*path, std::ios::binary);
-      if (!in) return Status::invalid_argument("gRPC: cannot read the TLS file " + *path);
-      into->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    ssl.pem_key_cert_pairs.push_back(std::move(pair));
-    credentials = grpc::SslServerCredentials(ssl);
+    auto reloadable = ReloadableTls::create(*tls_);
+    if (!reloadable.is_ok()) return reloadable.status();
+    reloadable_tls_ = std::move(reloadable).value();
+    credentials = reloadable_tls_;
   }
   grpc::ServerBuilder builder;
   int bound_port = 0;
@@ -292,6 +344,11 @@ Status GrpcServer::listen(const std::string& ip, uint16_t port) {
   }
   port_ = static_cast<uint16_t>(bound_port);
   return Status::ok();
+}
+
+Status GrpcServer::reload_tls() {
+  if (!reloadable_tls_) return Status::ok();
+  return reloadable_tls_->reload(*tls_);
 }
 
 void GrpcServer::begin_shutdown(std::chrono::steady_clock::time_point deadline) {

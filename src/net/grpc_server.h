@@ -42,7 +42,8 @@ namespace md::net {
 struct GrpcServerOptions {
   ApiLimits limits;
   size_t message_bytes_max = 0;  // largest request message accepted; the node: its value limit + 64 KiB
-  // Set (--tls-*): the port serves TLS only, with this certificate and key, read when listen() runs.
+  // Set (--tls-*): the port serves TLS only, with this certificate and key, read when listen() runs
+  // and again at reload_tls().
   std::optional<TlsFiles> tls = std::nullopt;
 };
 
@@ -70,6 +71,9 @@ class GrpcServer {
   // Errors say which address could not be bound, or which TLS file could not be read.
   Status listen(const std::string& ip, uint16_t port);
   uint16_t port() const { return port_; }
+  // Reads options.tls's files again: connections from the next one on are served with them, open
+  // ones keep theirs. Call it on one thread at a time; the files should be checked first (net/tls.h).
+  Status reload_tls();
   // Begins a graceful stop on a thread of its own, so io's thread goes on answering: calls in
   // flight have until `deadline`, then are cancelled and the connections closed. New calls still
   // reach the node meanwhile, which refuses them (UNAVAILABLE) as it stops. stopped() tells when done.
@@ -78,8 +82,10 @@ class GrpcServer {
 
  private:
   class Service;
+  class ReloadableTls;
   size_t message_bytes_max_;
   std::optional<TlsFiles> tls_;
+  std::shared_ptr<ReloadableTls> reloadable_tls_;  // with tls_; outlives server_, which asks it at handshakes
   uint16_t port_ = 0;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;

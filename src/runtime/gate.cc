@@ -23,9 +23,10 @@ void Gate::refuse(net::Protocol protocol, Refusal kind, Verdict verdict, const T
 
 void Gate::refuse_credentials(const net::Caller& caller, const Then& then) {
   limiter_.failed(caller.address, now_ms_());
-  const char* what = caller.credentials.kind == security::Credentials::Kind::token
-                         ? "the token is not valid (revoked, or never made)"
-                         : "wrong user name or password";
+  const std::string what = !caller.malformed.empty() ? caller.malformed
+                           : caller.credentials.kind == security::Credentials::Kind::token
+                               ? "the token is not valid (revoked, or never made)"
+                               : "wrong user name or password";
   refuse(caller.protocol, wrong_credentials, {core::Outcome::unauthenticated, what, {}, 0}, then);
 }
 

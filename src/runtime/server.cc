@@ -51,11 +51,14 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   void reload_tls() {
     asio::post(io_, [this] {
       if (!tls_on(config_)) return spdlog::info("SIGHUP: no TLS files to read again (no --tls-cert)");
-      if (auto s = load_tls(); !s.is_ok()) {
-        return spdlog::error("SIGHUP: the TLS files did not load, so the ones loaded before stay in use: {}", s.message());
+      // Checked (key, certificate and CA together) by load_tls before gRPC reads them too.
+      Status loaded = load_tls();
+      if (loaded.is_ok() && grpc_) loaded = grpc_->reload_tls();
+      if (!loaded.is_ok()) {
+        return spdlog::error("SIGHUP: the TLS files did not load, so the ones loaded before stay in use: {}",
+                             loaded.message());
       }
-      spdlog::info("SIGHUP: TLS certificate {} loaded again; new HTTP, RESP and peer connections use it (gRPC's "
-                   "is read at start only)",
+      spdlog::info("SIGHUP: TLS certificate {} loaded again; new connections on every port use it",
                    config_.tls.certificate);
     });
   }

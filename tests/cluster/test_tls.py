@@ -32,6 +32,7 @@ def served_serial(port, ca, client_cert=None):
     """The certificate (PEM) the node on `port` presents now; client_cert (certificate, key) is presented
     to ports that ask for one."""
     context = ssl.create_default_context(cafile=ca)
+    context.set_alpn_protocols(["h2", "http/1.1"])  # gRPC's port speaks HTTP/2 only
     if client_cert:
         context.load_cert_chain(*client_cert)
     with socket.create_connection((HOST, port), timeout=5) as raw:
