@@ -694,6 +694,10 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
   }
   auto caller = net::caller_with_authorization(net::Protocol::http, request.client_address, request.authorization);
   if (auto* admin = std::get_if<net::UserAdmin>(&call)) {
+    if (!gate_->enforced()) {  // else anyone could make users now that would hold once security is on
+      return respond(net::error_response(409, "security is off (--security off): users are managed on nodes that "
+                                              "check them; start the nodes with --security on (docs/security.md)"));
+    }
     return gate_->admit(caller, core::Permission::admin, {},
                         [this, admin = std::move(*admin), respond = std::move(respond)](Gate::Verdict verdict) {
                           if (verdict.outcome != core::Outcome::ok) {

@@ -1,5 +1,6 @@
-"""--security on with real processes: users, passwords, tokens and prefix grants over HTTP, gRPC and
-the CLI; 401, 403 and 429 with clear errors; a revocation in force on every node within the
+"""--security on with real processes: users, passwords, tokens and prefix grants over HTTP, RESP (over
+TLS), gRPC and the CLI; 401, 403 and 429 with clear errors; a joiner and a restarted node know the
+users; a revocation in force on every node within the
 documented bound; failed attempts limited per client address and counted; no secret in logs,
 /cluster or /metrics; the seed README's tour through TLS with credentials; a node that refuses to
 start without TLS or with an unreadable admin password file. Ports 20220-20269 (peers 21220-21269)."""
@@ -185,11 +186,17 @@ class SecurityTest(TlsClusterTest):
         self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="grpc",reason="no_credentials"\} [1-9][0-9]*\n')
         self.assertRegex(metrics, r'minidynamo_auth_refused_total\{protocol="resp",reason="wrong_credentials"\} [1-9][0-9]*\n')
 
+        # A node that joins the secure cluster (with a certificate of its CA) knows every user at once.
+        joiner = BASE + 4
+        c.node_args[joiner] = tls_flags(self.dir, "node4") + ["--security", "on"]
+        c.join(joiner, a)
+        self.assertEqual(self.http(joiner, "GET", "/kv/app/x", headers=admin, source="127.0.0.5").status, 200)
+        self.assertEqual(self.http(joiner, "GET", "/kv/app/x", source="127.0.0.5").status, 401)
+
         # The users are kept durably: a node restarted alone, with no peer to gossip with and no
         # --admin-password-file of its own, still knows the admin.
-        c.stop(a)
-        c.stop(b)
-        c.stop(third)
+        for port in (a, b, joiner, third):
+            c.stop(port)
         c.start(third)
         r = self.http(third, "GET", "/kv/app/x?R=1", headers=admin, source="127.0.0.5")
         self.assertEqual(r.status, 200, r)
@@ -226,6 +233,12 @@ class SecurityTest(TlsClusterTest):
         c = self.start_secure_cluster(BASE + 20, admin_on_first_only=False)
         SeedTour.run_tour(self, c, "https", ["--cacert", self.ca, "-u", f"admin:{ADMIN_PASSWORD}"],
                           tls_ca=self.ca, headers=basic("admin", ADMIN_PASSWORD))
+
+    def test_with_security_off_users_cannot_be_made(self):
+        c = self.start_cluster(BASE + 40, size=1)
+        r = request(c.ports[0], "PUT", "/admin/users/mallory", {"password": "x"})
+        self.assertEqual(r.status, 409, r)
+        self.assertIn("security is off", r.json["error"])
 
     def test_security_on_needs_tls_and_a_readable_admin_password_file(self):
         assert_start_refused(self, BASE + 31, (
