@@ -68,8 +68,9 @@ std::string sha256_hex(std::string_view text) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
   return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
@@ -151,7 +152,9 @@ bool verify_password(std::string_view password, std::string_view encoded) {
   if (parts.size() != 6 || parts[0] != "scrypt") return false;
   uint64_t log_n = 0, r = 0, p = 0;
   for (auto [text, value] : {std::pair{parts[1], &log_n}, std::pair{parts[2], &r}, std::pair{parts[3], &p}}) {
-    if (text.empty() || text.size() > 2 || !std::all_of(text.begin(), text.end(), ::isdigit)) return false;
+    if (text.empty() || text.size() > 2 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return false;
+    }
     *value = std::stoull(std::string(text));
   }
   if (log_n < 10 || log_n > 20 || r == 0 || r > 16 || p == 0 || p > 4) return false;
