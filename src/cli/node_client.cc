@@ -1,9 +1,7 @@
 #include "cli/node_client.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "cli/client_commands.h"
 #include "security/credentials.h"
@@ -22,23 +20,20 @@ void add_connection_options(CLI::App* cmd, NodeConnection& c) {
 }
 
 std::optional<std::string> read_secret_file(const std::string& file, const char* flag) {
-  std::string secret;
   if (file == "-") {
+    std::string secret;
     std::getline(std::cin, secret);
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      std::cerr << "error: " << flag << " " << file << " cannot be read\n";
-      return std::nullopt;
-    }
-    secret.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) {
-    std::cerr << "error: " << flag << " " << file << " is empty\n";
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    if (!secret.empty()) return secret;
+    std::cerr << "error: " << flag << ": standard input held no line\n";
     return std::nullopt;
   }
-  return secret;
+  auto secret = security::read_secret_file(file);
+  if (!secret.is_ok()) {
+    std::cerr << "error: " << flag << " " << secret.status().message() << "\n";
+    return std::nullopt;
+  }
+  return std::move(secret).value();
 }
 
 namespace {

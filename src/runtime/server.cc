@@ -813,11 +813,8 @@ void Server::Impl::run_request(net::Protocol protocol, core::ClientRequest reque
 // once, not at a later start.
 Result<std::string> Server::Impl::read_admin_password() const {
   if (config_.admin_password_file.empty()) return std::string();
-  std::ifstream in(config_.admin_password_file, std::ios::binary);
-  if (!in) return Status::invalid_argument("--admin-password-file " + config_.admin_password_file + " cannot be read");
-  std::string password((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-  if (password.empty()) return Status::invalid_argument("--admin-password-file " + config_.admin_password_file + " is empty");
+  auto password = security::read_secret_file(config_.admin_password_file);
+  if (!password.is_ok()) return Status::invalid_argument("--admin-password-file " + password.status().message());
   return password;
 }
 

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <vector>
 
@@ -46,10 +48,15 @@ bool unhex(std::string_view text, std::vector<unsigned char>* out) {
   return true;
 }
 
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> buffer(bytes);
-  if (RAND_bytes(buffer.data(), static_cast<int>(bytes)) != 1) throw std::runtime_error("OpenSSL's RAND_bytes failed");
-  return hex(buffer.data(), bytes);
+std::vector<unsigned char> random_bytes(size_t size) {
+  std::vector<unsigned char> buffer(size);
+  if (RAND_bytes(buffer.data(), static_cast<int>(size)) != 1) throw std::runtime_error("OpenSSL's RAND_bytes failed");
+  return buffer;
+}
+
+std::string random_hex(size_t size) {
+  const auto bytes = random_bytes(size);
+  return hex(bytes.data(), bytes.size());
 }
 
 bool scrypt(std::string_view password, const std::vector<unsigned char>& salt, uint64_t n, uint64_t r, uint64_t p,
@@ -135,9 +142,17 @@ std::string authorization_header(const Credentials& credentials) {
   return "Basic " + encoded;
 }
 
+Result<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::invalid_argument(path + " cannot be read");
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) return Status::invalid_argument(path + " is empty");
+  return secret;
+}
+
 std::string hash_password(std::string_view password) {
-  std::vector<unsigned char> salt;
-  unhex(random_hex(kSaltBytes), &salt);
+  const std::vector<unsigned char> salt = random_bytes(kSaltBytes);
   std::array<unsigned char, kKeyBytes> key{};
   if (!scrypt(password, salt, uint64_t{1} << kScryptLogN, kScryptR, kScryptP, &key)) {
     throw std::runtime_error("OpenSSL's scrypt failed");

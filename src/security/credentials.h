@@ -35,6 +35,10 @@ Result<Credentials> parse_authorization(std::string_view header);
 // The `Authorization` header's value that presents `credentials` (the inverse of the above).
 std::string authorization_header(const Credentials& credentials);
 
+// A secret kept in a file (a password file), its trailing newline dropped. Errors: "PATH cannot be
+// read", "PATH is empty" (the caller names the flag).
+Result<std::string> read_secret_file(const std::string& path);
+
 // A new salted scrypt hash of `password`, in the encoding above.
 std::string hash_password(std::string_view password);
 // True if `password` is the one `encoded` was made from; false too for an encoding not ours.
