@@ -78,9 +78,12 @@ void Gate::authenticate(const net::Caller& caller, Then then) {
 
 void Gate::password_checked(const net::Caller& caller, const std::string& hash, bool right, const Then& then) {
   if (!right) return refuse_credentials(caller, then);
-  // The record may have changed while scrypt ran (a new password, a removal): only the current one counts.
+  // The record may have changed while scrypt ran: only the current one counts. A removal refuses; a
+  // new hash is checked in its turn (a new password, or the same one under another salt, as when
+  // several nodes started with --admin-password-file each made the first admin and gossip kept one).
   const core::User* user = core::find_user(users_(), caller.credentials.user);
-  if (user == nullptr || user->password_hash != hash) return refuse_credentials(caller, then);
+  if (user == nullptr) return refuse_credentials(caller, then);
+  if (user->password_hash != hash) return authenticate(caller, then);
   verified_[caller.credentials.user] = {hash, security::process_digest(caller.credentials.secret)};
   then({core::Outcome::ok, {}, caller.credentials.user, 0});
 }
