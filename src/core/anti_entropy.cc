@@ -19,7 +19,7 @@ void AntiEntropy::plan(const Ring& ring) {
   replan_ = false;
   schedule_.clear();
   replicated_.assign(ring.partitions(), false);
-  const size_t n = std::min<size_t>(n_, ring.members().size());
+  const size_t n = std::min<size_t>(n_, ring.serving());
   for (uint32_t p = 0; p < ring.partitions(); ++p) {
     auto replicas = ring.preference_list(p, n);
     replicated_[p] = std::find(replicas.begin(), replicas.end(), self_) != replicas.end();
@@ -70,20 +70,38 @@ std::vector<MemberIndex> AntiEntropy::exchange_peers() const {
 
 void AntiEntropy::on_tick(Outbox& out, const Ring& ring, uint64_t now_ms, const std::vector<bool>& peer_up) {
   if (replan_) plan(ring);
-  if (options_.interval_ms == 0 || schedule_.empty() || now_ms < next_start_ms_) return;
   if (current_ && now_ms < current_->deadline_ms) return;
   current_.reset();
+  // An admin's repair goes first, and also when anti-entropy is off or not due yet.
+  while (!urgent_.empty()) {
+    auto [partition, peer] = urgent_.front();
+    urgent_.pop_front();
+    if (known(partition) && peer_up[peer]) return start(out, now_ms, partition, peer);
+  }
+  if (options_.interval_ms == 0 || schedule_.empty() || now_ms < next_start_ms_) return;
   next_start_ms_ = now_ms + options_.interval_ms;
   for (size_t tried = 0; tried < schedule_.size(); ++tried) {
     auto [partition, peer] = schedule_[cursor_];
     cursor_ = (cursor_ + 1) % schedule_.size();
-    if (!peer_up[peer]) continue;
-    current_ = Exchange{out.next_id(), partition, peer, now_ms + options_.exchange_timeout_ms};
-    ++counters_.exchanges;
-    const auto& inner = trees_[partition].inner();
-    out.send(peer, AaeTree{current_->id, partition, std::vector<uint64_t>(inner.begin(), inner.end())});
-    return;
+    if (peer_up[peer]) return start(out, now_ms, partition, peer);
   }
+}
+
+void AntiEntropy::start(Outbox& out, uint64_t now_ms, uint32_t partition, MemberIndex peer) {
+  current_ = Exchange{out.next_id(), partition, peer, now_ms + options_.exchange_timeout_ms};
+  ++counters_.exchanges;
+  const auto& inner = trees_[partition].inner();
+  out.send(peer, AaeTree{current_->id, partition, std::vector<uint64_t>(inner.begin(), inner.end())});
+}
+
+size_t AntiEntropy::repair(std::optional<uint32_t> partition) {
+  size_t queued = 0;
+  for (const auto& [p, peer] : schedule_) {
+    if (partition && p != *partition) continue;
+    urgent_.emplace_back(p, peer);
+    ++queued;
+  }
+  return queued;
 }
 
 void AntiEntropy::on_tree(Outbox& out, MemberIndex from, const AaeTree& m) {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -74,6 +75,11 @@ class AntiEntropy {
   void on_scan_done(Outbox& out, const ScanDone& done);
   // The connection to `peer` is lost: an exchange with it is given up.
   void on_peer_down(MemberIndex peer);
+  // An admin's repair (`minidynamo admin repair`): an exchange of `partition` (nullopt: of every
+  // partition this node exchanges) with each of its replicas, started one after another from the
+  // next tick, ahead of the round robin and whatever the interval. Returns how many it queued (0:
+  // this node neither replicates nor holds data of that partition).
+  size_t repair(std::optional<uint32_t> partition);
 
   const AntiEntropyCounters& counters() const { return counters_; }
   // The peers of the exchanges under way (waiting for a peer's answer or for a scan), for the
@@ -108,6 +114,7 @@ class AntiEntropy {
   using Purpose = std::variant<SendKeys, Compare, Serve>;
 
   void plan(const Ring& ring);
+  void start(Outbox& out, uint64_t now_ms, uint32_t partition, MemberIndex peer);
   void mark_held(uint32_t partition);
   void scan(Outbox& out, uint32_t partition, std::vector<uint32_t> segments, Purpose purpose);
   void send_object(Outbox& out, MemberIndex to, const std::string& key, const std::string& object);
@@ -121,6 +128,7 @@ class AntiEntropy {
   bool replan_ = false;      // it holds data of a partition it does not replicate and does not exchange yet
   std::vector<std::pair<uint32_t, MemberIndex>> schedule_;  // (partition, peer) pairs, walked round robin
   size_t cursor_ = 0;
+  std::deque<std::pair<uint32_t, MemberIndex>> urgent_;  // an admin's repair: before the schedule
   AntiEntropyOptions options_;
   std::unordered_map<uint32_t, MerkleTree> trees_;
   std::optional<Exchange> current_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <span>
 #include <tuple>
 
 #include "core/claim.h"
@@ -47,7 +48,38 @@ Status validate(const ClusterState& state) {
     }
   }
   if (auto valid = validate(state.users); !valid.is_ok()) return Status::invalid_argument("cluster state: " + valid.message());
+  for (const auto& [name, departure] : state.departures) {
+    if (name.empty() || departure.kind < DepartureKind::leave || departure.kind > DepartureKind::replace ||
+        (departure.kind == DepartureKind::replace) == departure.replacement.empty()) {
+      return Status::invalid_argument("cluster state with a bad departure of '" + name + "'");
+    }
+  }
+  if (!state.next_owners.empty()) {
+    if (state.next_owners.size() != state.owners.size()) {
+      return Status::invalid_argument("cluster state whose next owners do not cover the partitions");
+    }
+    for (MemberIndex m : state.next_owners) {
+      if (m >= state.members.size()) return Status::invalid_argument("cluster state with a next owner not a member");
+    }
+  } else if (!state.transfers.empty()) {
+    return Status::invalid_argument("cluster state with transfers but no next owners");
+  }
+  for (const auto& t : state.transfers) {
+    if (t.partition >= state.owners.size() || t.from >= state.members.size() || t.to >= state.members.size() ||
+        t.from == t.to) {
+      return Status::invalid_argument("cluster state with a bad transfer of partition " + std::to_string(t.partition));
+    }
+  }
   return Status::ok();
+}
+
+const char* to_string(DepartureKind kind) {
+  switch (kind) {
+    case DepartureKind::leave: return "leave";
+    case DepartureKind::remove: return "remove";
+    case DepartureKind::replace: return "replace";
+  }
+  return "?";
 }
 
 Status validate_zone(std::string_view zone) {
@@ -100,17 +132,46 @@ Result<bool> merge(ClusterState& into, const ClusterState& other) {
     }
   }
   changed |= merge_users(into.users, other.users);
+  for (const auto& [name, departure] : other.departures) {  // one per member: the larger, should two meet
+    auto [it, added] = into.departures.emplace(name, departure);
+    if (added) {
+      changed = true;
+    } else if (it->second < departure) {
+      it->second = departure;
+      changed = true;
+    }
+  }
   // Only the claimant makes ring versions, so equal versions carry equal rings; the tie-break
   // only keeps merge deterministic should that ever be broken (e.g. two clusters' states mixed).
-  if (std::tie(other.ring_version, other.members, other.owners, other.member_zones) >
-      std::tie(into.ring_version, into.members, into.owners, into.member_zones)) {
+  auto plan = [](const ClusterState& s) {
+    std::vector<std::tuple<uint32_t, MemberIndex, MemberIndex>> moves;
+    for (const auto& t : s.transfers) moves.emplace_back(t.partition, t.from, t.to);
+    return std::tuple(s.ring_version, s.members, s.owners, s.member_zones, s.next_owners, moves);
+  };
+  auto mine = plan(into), theirs = plan(other);
+  if (theirs > mine) {
     into.ring_version = other.ring_version;
     into.members = other.members;
     into.owners = other.owners;
     into.member_zones = other.member_zones;
+    into.next_owners = other.next_owners;
+    into.transfers = other.transfers;
     changed = true;
+  } else if (theirs == mine) {
+    for (const auto& t : other.transfers) changed |= record_transfer(into, t);
   }
   return changed;
+}
+
+bool record_transfer(ClusterState& state, const Transfer& progress) {
+  for (auto& t : state.transfers) {
+    if (t.partition != progress.partition || t.from != progress.from || t.to != progress.to) continue;
+    // The most progress: done over not done, then more keys (the cursor moves with them).
+    if (std::tie(progress.done, progress.keys, progress.cursor) <= std::tie(t.done, t.keys, t.cursor)) return false;
+    t = progress;
+    return true;
+  }
+  return false;
 }
 
 Result<bool> announce(ClusterState& state, const std::string& address, const std::string& node_id,
@@ -151,29 +212,158 @@ std::vector<std::string> announced_member_zones(const ClusterState& state) {
 
 }  // namespace
 
-bool ring_behind(const ClusterState& state) {
-  return !joiners(state).empty() || announced_member_zones(state) != state.member_zones;
+namespace {
+
+bool owns(const std::vector<MemberIndex>& owners, MemberIndex m) {
+  return std::find(owners.begin(), owners.end(), m) != owners.end();
 }
 
-bool advance_ring(ClusterState& state) {
-  // At the largest version there is no next one: adding one would wrap to 0, a state every node
-  // refuses. Only a corrupt or hostile state gets there; its ring then stays as it is.
-  if (!ring_behind(state) || state.ring_version == std::numeric_limits<uint64_t>::max()) return false;
-  auto joining = joiners(state);
-  if (!joining.empty()) {
-    std::vector<std::string> previous;
-    previous.reserve(state.owners.size());
-    for (MemberIndex m : state.owners) previous.push_back(state.members[m]);
-    state.members.insert(state.members.end(), joining.begin(), joining.end());
-    auto owners = claim(previous, state.members, static_cast<uint32_t>(state.owners.size()));
-    for (size_t p = 0; p < owners.size(); ++p) {
-      state.owners[p] = static_cast<MemberIndex>(
-          std::find(state.members.begin(), state.members.end(), owners[p]) - state.members.begin());
+// What the claimant heads for: the members with every joiner added, and the owners that claim
+// gives them with the departures taken out.
+struct Target {
+  std::vector<std::string> members;
+  std::vector<MemberIndex> owners;
+  std::vector<std::string> zones;
+};
+
+Target target_of(const ClusterState& state) {
+  Target target{state.members, state.owners, {}};
+  for (const auto& joiner : joiners(state)) target.members.push_back(joiner);
+  // A replacement inherits its old node's partitions: claim keeps them with it, being its share.
+  std::map<std::string, std::string> replaced;  // old -> new, once the new node has announced itself
+  for (const auto& [name, departure] : state.departures) {
+    if (departure.kind == DepartureKind::replace && state.node_ids.contains(departure.replacement) &&
+        !state.departures.contains(departure.replacement)) {
+      replaced.emplace(name, departure.replacement);
     }
   }
-  state.member_zones = announced_member_zones(state);
+  std::vector<std::string> previous;
+  previous.reserve(state.owners.size());
+  for (MemberIndex m : state.owners) {
+    auto it = replaced.find(state.members[m]);
+    previous.push_back(it == replaced.end() ? state.members[m] : it->second);
+  }
+  std::vector<std::string> staying;  // a node to be replaced stays until its replacement has joined
+  for (const auto& name : target.members) {
+    auto it = state.departures.find(name);
+    if (it == state.departures.end() || (it->second.kind == DepartureKind::replace && !replaced.contains(name))) {
+      staying.push_back(name);
+    }
+  }
+  if (!staying.empty()) {  // else: a departure that would leave no one serving is not planned
+    auto owners = claim(previous, staying, static_cast<uint32_t>(state.owners.size()));
+    for (size_t p = 0; p < owners.size(); ++p) {
+      target.owners[p] = static_cast<MemberIndex>(
+          std::find(target.members.begin(), target.members.end(), owners[p]) - target.members.begin());
+    }
+  }
+  ClusterState placed;  // the zones of the target's members
+  placed.members = target.members;
+  placed.zones = state.zones;
+  target.zones = announced_member_zones(placed);
+  return target;
+}
+
+// The transfers that moving from `from` to `to` needs, for keys on n replicas: every partition's
+// data to each member that becomes one of its first n replicas, from one that was: the member it
+// replaces in the list if that one hands off itself (a join's giver, a leaver), else a replica
+// kept in both (a removed or replaced node may be dead).
+std::vector<Transfer> transfers_between(const ClusterState& state, const Ring& from, const Ring& to, uint32_t n) {
+  std::vector<Transfer> transfers;
+  auto removed = [&](MemberIndex m) {
+    auto it = state.departures.find(to.members()[m]);
+    return it != state.departures.end() && it->second.kind != DepartureKind::leave;
+  };
+  const size_t n_from = std::min<size_t>(n, from.serving()), n_to = std::min<size_t>(n, to.serving());
+  for (uint32_t p = 0; p < from.partitions(); ++p) {
+    auto before = from.preference_list(p, n_from), after = to.preference_list(p, n_to);
+    auto in = [](std::span<const MemberIndex> list, MemberIndex m) {
+      return std::find(list.begin(), list.end(), m) != list.end();
+    };
+    std::optional<MemberIndex> source;
+    for (MemberIndex m : before) {
+      if (!in(after, m) && !removed(m)) source = m;
+    }
+    for (MemberIndex m : before) {
+      if (!source && in(after, m)) source = m;
+    }
+    if (!source) source = before[0];
+    for (MemberIndex m : after) {
+      if (!in(before, m)) transfers.push_back(Transfer{p, *source, m, 0, {}, false});
+    }
+  }
+  return transfers;
+}
+
+}  // namespace
+
+bool advance_ring(ClusterState& state, uint32_t n) {
+  // At the largest version there is no next one: adding one would wrap to 0, a state every node
+  // refuses. Only a corrupt or hostile state gets there; its ring then stays as it is.
+  if (state.ring_version == std::numeric_limits<uint64_t>::max()) return false;
+  Target target = target_of(state);
+  const auto& heading = state.next_owners.empty() ? state.owners : state.next_owners;
+  const bool all_done = std::all_of(state.transfers.begin(), state.transfers.end(), [](const Transfer& t) { return t.done; });
+  if (target.owners != heading || target.members.size() != state.members.size()) {
+    // A new plan, from the owners serving now; transfers it shares with the last plan keep their progress.
+    auto previous = std::move(state.transfers);
+    state.members = std::move(target.members);
+    state.member_zones = std::move(target.zones);
+    state.next_owners.clear();
+    state.transfers.clear();
+    if (target.owners != state.owners) {
+      Ring now = ring_of(state);
+      state.next_owners = target.owners;
+      Ring next = *next_ring_of(state);
+      state.transfers = transfers_between(state, now, next, n);
+      for (const auto& t : previous) record_transfer(state, t);
+      if (state.transfers.empty()) {  // nothing to move: the new owners serve at once
+        state.owners = std::move(state.next_owners);
+        state.next_owners.clear();
+      }
+    }
+  } else if (!state.next_owners.empty() && all_done) {
+    state.owners = std::move(state.next_owners);
+    state.next_owners.clear();
+    state.transfers.clear();
+  } else if (target.zones != state.member_zones) {
+    state.member_zones = std::move(target.zones);
+  } else {
+    return false;
+  }
   ++state.ring_version;
   return true;
+}
+
+bool ring_behind(const ClusterState& state, uint32_t n) {
+  ClusterState next = state;
+  return advance_ring(next, n);
+}
+
+Status check_departure(const ClusterState& state, const std::string& name, const Departure& departure) {
+  if (std::find(state.members.begin(), state.members.end(), name) == state.members.end()) {
+    return Status::invalid_argument(name + " is not a member of the cluster");
+  }
+  if (auto it = state.departures.find(name); it != state.departures.end()) {
+    return Status::conflict(name + " is already departing (" + to_string(it->second.kind) + ")");
+  }
+  if (departure.kind == DepartureKind::replace) {
+    if (std::find(state.members.begin(), state.members.end(), departure.replacement) != state.members.end()) {
+      return Status::invalid_argument(departure.replacement +
+                                      " is a member already: a replacement is a new node, started with --join after "
+                                      "the replace is asked for");
+    }
+    for (const auto& [old, d] : state.departures) {
+      if (d.replacement == departure.replacement) {
+        return Status::conflict(departure.replacement + " is already replacing " + old);
+      }
+    }
+    return Status::ok();
+  }
+  size_t staying = 0;
+  for (const auto& member : state.members) staying += !state.departures.contains(member) && member != name;
+  if (staying == 0) return Status::invalid_argument("no member would be left serving: " + name + " is the last one");
+  return Status::ok();
 }
 
 const std::string& current_address(const ClusterState& state, const std::string& name) {
@@ -199,8 +389,36 @@ bool move_member(ClusterState& state, const std::string& name, const std::string
   return true;
 }
 
+bool departed(const ClusterState& state, MemberIndex member) {
+  return state.departures.contains(state.members[member]) && !owns(state.owners, member) &&
+         !owns(state.next_owners, member);
+}
+
+namespace {
+
+std::vector<bool> departed_members(const ClusterState& state) {
+  std::vector<bool> out(state.members.size());
+  for (MemberIndex m = 0; m < out.size(); ++m) out[m] = departed(state, m);
+  return out;
+}
+
+}  // namespace
+
 Ring ring_of(const ClusterState& state) {
-  return std::move(Ring::from_indexes(state.members, state.owners, state.member_zones)).value();
+  return std::move(Ring::from_indexes(state.members, state.owners, state.member_zones, departed_members(state))).value();
+}
+
+std::optional<Ring> next_ring_of(const ClusterState& state) {
+  if (state.next_owners.empty()) return std::nullopt;
+  return std::move(Ring::from_indexes(state.members, state.next_owners, state.member_zones, departed_members(state)))
+      .value();
+}
+
+MemberIndex claimant(const ClusterState& state) {
+  for (MemberIndex m = 0; m < state.members.size(); ++m) {
+    if (!state.departures.contains(state.members[m])) return m;
+  }
+  return 0;
 }
 
 }  // namespace md::core

@@ -23,12 +23,22 @@
 //    and peers connect to the newest address (current_address). Its id, partitions and data stay.
 //  - The users and their grants (core/users.h), each under its own revision: any node may change
 //    one (an admin request), and merge keeps each user's highest revision.
+//  - The departures asked for (an admin's leave, remove or replace, through any member): grown
+//    by every node, like the announced ids. The claimant plans each change of ownership (joins and
+//    departures alike) as a ring version that keeps the serving owners and names the next ones
+//    (next_owners) with the transfers that must land first: each partition's data, streamed to
+//    every member that becomes one of its first N replicas (core/transfers.h). The source nodes
+//    record their progress in the state (merged by the most progress), and once every transfer
+//    is done the claimant makes the next owners serve, in one more version. Members are never
+//    taken out of the member list (indexes stay): a member that departed owns nothing and is in
+//    no preference list.
 // The cluster id (a hash of Q and the founding members) names the cluster: states and peers of
 // another cluster are refused.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +56,31 @@ struct Move {
   auto operator<=>(const Move&) const = default;
 };
 
+// How a member leaves: it hands its partitions off itself (leave), the others rebuild them from
+// the surviving replicas (remove: a dead node), or one new node takes exactly its partitions
+// (replace), rebuilt the same way.
+enum class DepartureKind : uint8_t { leave = 1, remove = 2, replace = 3 };
+const char* to_string(DepartureKind kind);
+
+struct Departure {
+  DepartureKind kind = DepartureKind::leave;
+  std::string replacement;  // replace: the new node's address (it joins with --join)
+  auto operator<=>(const Departure&) const = default;
+};
+
+// One partition's data on its way to a member that becomes one of its replicas under the next
+// owners, from one that holds it. `keys` and `cursor` are what `to` acknowledged so far: a
+// transfer resumes after its cursor, also after a restart of either side.
+struct Transfer {
+  uint32_t partition = 0;
+  MemberIndex from = 0;
+  MemberIndex to = 0;
+  uint64_t keys = 0;   // sent and acknowledged
+  std::string cursor;  // the last key acknowledged; empty: none yet
+  bool done = false;
+  auto operator<=>(const Transfer&) const = default;
+};
+
 struct ClusterState {
   uint64_t cluster_id = 0;
   uint64_t ring_version = 0;
@@ -56,6 +91,9 @@ struct ClusterState {
   std::map<std::string, std::string> zones;     // announced: name -> zone, for nodes given one
   std::vector<std::string> member_zones;        // per member, under ring_version; empty: no zones
   Users users;                                  // who may do what (core/users.h); empty: nobody yet
+  std::map<std::string, Departure> departures;  // asked for: member name -> how it leaves
+  std::vector<MemberIndex> next_owners;         // per partition, under ring_version; empty: no change under way
+  std::vector<Transfer> transfers;              // under ring_version: what must land before next_owners serve
 
   bool operator==(const ClusterState&) const = default;
 };
@@ -97,19 +135,38 @@ std::string other_holder(const ClusterState& state, const std::string& address, 
 // The addresses announced but not in the ring, in address order.
 std::vector<std::string> joiners(const ClusterState& state);
 
-// True if the claimant has a ring version to make: a joiner to admit, or an announced zone the
-// ring does not place by yet.
-bool ring_behind(const ClusterState& state);
+// The claimant's step, planning for keys kept on `n` replicas: the next ring version, if there is
+// one to make. It
+//  - plans a change of owners when the owners wanted differ from those planned: every joiner
+//    added to the members, the departures taken out (a replacement takes exactly its old node's
+//    partitions), by claim (core/claim.h), with the transfers it needs (keeping the progress of
+//    those the last plan had too); a change that moves no data serves at once;
+//  - makes the planned owners serve once every transfer is done;
+//  - places by every zone announced.
+// Returns true if it made a version; false if there was none to make, and at the largest ring
+// version, which has no next one (only a corrupt state gets there). A departure that would leave
+// no member serving is not planned.
+bool advance_ring(ClusterState& state, uint32_t n);
+// True if advance_ring has a version to make.
+bool ring_behind(const ClusterState& state, uint32_t n);
 
-// The claimant's step: the next ring version, which admits every joiner and places by every zone
-// announced. Returns true if it made one; false if the ring was not behind, and at the largest ring
-// version, which has no next one (only a corrupt state gets there).
-bool advance_ring(ClusterState& state);
+// Records a transfer's progress (the source's), if it is more than the state holds; true if the
+// state changed. A transfer the state does not plan (any more) is ignored.
+bool record_transfer(ClusterState& state, const Transfer& progress);
 
-// The ring the state describes (members in state order). The state must be valid.
+// Checks an admin's departure of member `name` against the state: a member that is not departing
+// already, a replacement that is not a member, and at least one member left serving.
+Status check_departure(const ClusterState& state, const std::string& name, const Departure& departure);
+
+// The ring the state describes (members in state order), and the one it is heading for while a
+// change of owners is under way (nullopt when none is). The state must be valid.
 Ring ring_of(const ClusterState& state);
+std::optional<Ring> next_ring_of(const ClusterState& state);
 
-// The claimant: the member that makes ring versions.
-inline MemberIndex claimant(const ClusterState&) { return 0; }
+// A member that left the ring: its departure was asked for and it owns nothing, now or next.
+bool departed(const ClusterState& state, MemberIndex member);
+
+// The claimant: the member that makes ring versions, the first one not departing.
+MemberIndex claimant(const ClusterState& state);
 
 }  // namespace md::core

@@ -103,7 +103,8 @@ void HintedHandoff::read(Outbox& out, const NodeView& view, uint64_t now_ms, con
   assert(it != hints_.end() && it->second.busy && "a hint stays while a storage operation on it is in flight");
   auto& hint = it->second;
   hint.busy = false;
-  if (!done.status.is_ok() || !view.peers.up(hk.owner)) return failed(out, view, now_ms, hk);
+  const auto to = recipient(view, hk);
+  if (!done.status.is_ok() || !to || !view.peers.up(*to)) return failed(out, view, now_ms, hk);
   if (!done.object) {  // its merge failed: nothing to deliver
     deliveries_.erase(hint.delivery);
     hint.stage = Hint::Stage::idle;
@@ -113,7 +114,7 @@ void HintedHandoff::read(Outbox& out, const NodeView& view, uint64_t now_ms, con
   // The owner merges it into its data like any replica write, and acknowledges once stored.
   hint.stage = Hint::Stage::delivering;
   hint.deadline_ms = now_ms + options_.delivery_timeout_ms;
-  out.send(hk.owner, ReplicaWrite{hint.delivery, hk.key, *done.object, true});
+  out.send(*to, ReplicaWrite{hint.delivery, hk.key, *done.object, true});
   advance(out, view, hk);
 }
 
@@ -125,7 +126,7 @@ bool HintedHandoff::on_delivery_reply(Outbox& out, const NodeView& view, uint64_
   auto it = hints_.find(hk);
   assert(it != hints_.end() && "a hint stays while its delivery is in flight");
   auto& hint = it->second;
-  if (from != hk.owner || hint.stage != Hint::Stage::delivering) return true;
+  if (from != recipient(view, hk) || hint.stage != Hint::Stage::delivering) return true;
   if (!ok) {
     failed(out, view, now_ms, hk);
     return true;
@@ -180,7 +181,7 @@ void HintedHandoff::on_peer_up(MemberIndex peer) {
 void HintedHandoff::on_peer_down(Outbox& out, const NodeView& view, uint64_t now_ms, MemberIndex peer) {
   std::vector<HintKey> delivering;
   for (const auto& [id, hk] : deliveries_) {
-    if (hk.owner == peer && hints_.at(hk).stage == Hint::Stage::delivering) delivering.push_back(hk);
+    if (recipient(view, hk) == peer && hints_.at(hk).stage == Hint::Stage::delivering) delivering.push_back(hk);
   }
   for (const auto& hk : delivering) failed(out, view, now_ms, hk);
 }
@@ -200,8 +201,9 @@ void HintedHandoff::on_tick(Outbox& out, const NodeView& view, uint64_t now_ms) 
   auto it = hints_.begin();
   while (it != hints_.end() && deliveries_.size() < options_.handoffs_in_flight_max) {
     MemberIndex owner = it->first.owner;
-    if (!view.peers.up(owner)) {
-      it = hints_.lower_bound(HintKey{owner + 1, {}});
+    if (auto to = recipient(view, it->first); !to || !view.peers.up(*to)) {
+      // The owner's hints wait together; a departed owner's go to as many nodes as they have keys.
+      it = view.ring.departed(owner) ? std::next(it) : hints_.lower_bound(HintKey{owner + 1, {}});
       continue;
     }
     auto& hint = it->second;
@@ -217,6 +219,14 @@ void HintedHandoff::on_tick(Outbox& out, const NodeView& view, uint64_t now_ms) 
     }
     ++it;
   }
+}
+
+std::optional<MemberIndex> HintedHandoff::recipient(const NodeView& view, const HintKey& hk) {
+  if (!view.ring.departed(hk.owner)) return hk.owner;
+  for (MemberIndex m : view.ring.walk(view.ring.partition_of_key(hk.key))) {
+    if (m != view.self) return m;
+  }
+  return std::nullopt;
 }
 
 void HintedHandoff::erase(std::map<HintKey, Hint>::iterator it) {

@@ -1,7 +1,8 @@
 // Hinted handoff (Dynamo 4.6): the hints a node keeps for replicas that were down or silent, and
 // their delivery. A hint is kept in the engine under the owner's name (hinted_handoff.h), merged
 // per owner and key; it is delivered whenever the owner is reachable (at once on peer up; retried
-// on ticks with backoff) and removed only after the owner acknowledged storing it, and only if no
+// on ticks with backoff), or to a new owner of the key once the owner was removed from the cluster,
+// and removed only after the recipient acknowledged storing it, and only if no
 // newer write merged into it meanwhile. Every storage operation on a hint goes through advance(),
 // one at a time per hint, so a removal never overtakes a merge whatever order the host's storage
 // runs operations in.
@@ -9,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +113,9 @@ class HintedHandoff {
   };
   enum class Step : uint8_t { merge, read, remove };  // what a storage operation on a hint was
 
+  // Who a hint goes to: its owner, or once the owner has left the cluster (removed), the first
+  // other node of the key's preference list: a new owner of the key.
+  static std::optional<MemberIndex> recipient(const NodeView& view, const HintKey& hk);
   void advance(Outbox& out, const NodeView& view, const HintKey& hk);
   void ack(Outbox& out, const NodeView& view, const HintAck& ack, MemberIndex owner, bool ok,
            std::vector<LocalHintAck>& local);

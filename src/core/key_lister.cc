@@ -15,7 +15,7 @@ bool contains(const std::vector<MemberIndex>& members, MemberIndex m) {
 std::vector<uint32_t> listed_partitions(const Ring& ring, MemberIndex member, uint32_t n) {
   std::vector<uint32_t> partitions;
   for (uint32_t p = 0; p < ring.partitions(); ++p) {
-    auto replicas = ring.preference_list(p, n);
+    auto replicas = ring.preference_list(p, std::min<size_t>(n, ring.serving()));  // a peer's n: its ring may differ
     if (std::find(replicas.begin(), replicas.end(), member) != replicas.end()) partitions.push_back(p);
   }
   return partitions;
@@ -39,7 +39,7 @@ void KeyLister::start_round(Outbox& out, const NodeView& view, Listing& listing)
   listing.keys.clear();
   listing.bound.reset();
   for (MemberIndex m = 0; m < view.ring.members().size(); ++m) {
-    if (m == view.self || view.peers.up(m)) listing.waiting.push_back(m);
+    if (m == view.self || (view.peers.up(m) && !view.ring.departed(m))) listing.waiting.push_back(m);
   }
   // Only the keys the page still lacks: the next round starts after this one's bound anyway.
   ListRequest ask = listing.request;
@@ -151,7 +151,7 @@ void KeyLister::round_done_if_complete(Outbox& out, const NodeView& view, uint64
   listings_.erase(it);
   const auto& request = listing.request;
   for (uint32_t p = 0; p < view.ring.partitions(); ++p) {
-    auto replicas = view.ring.preference_list(p, request.n);
+    auto replicas = view.ring.preference_list(p, std::min<size_t>(request.n, view.ring.serving()));
     bool read = std::any_of(replicas.begin(), replicas.end(), [&](MemberIndex m) { return contains(listing.answered, m); });
     if (!read) {
       ++counters_.listings_failed;

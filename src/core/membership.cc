@@ -15,10 +15,12 @@ uint64_t splitmix64(uint64_t& state) {
 }  // namespace
 
 Membership::Membership(Outbox& out, ClusterState state, MemberIndex self, std::string node_id,
-                       const std::string& zone, uint64_t gossip_interval_ms, uint64_t seed)
+                       const std::string& zone, uint64_t gossip_interval_ms, uint64_t seed, uint32_t n)
     : state_(std::move(state)),
       ring_version_(state_.ring_version),
       ring_(ring_of(state_)),
+      next_ring_(next_ring_of(state_)),
+      n_(n),
       self_(self),
       node_id_(std::move(node_id)),
       gossip_interval_ms_(gossip_interval_ms),
@@ -34,11 +36,11 @@ Membership::Membership(Outbox& out, ClusterState state, MemberIndex self, std::s
 
 void Membership::on_tick(Outbox& out, const Peers& peers, uint64_t now_ms) {
   if (now_ms < next_gossip_ms_) return;
-  if (self_ == claimant(state_) && ring_behind(state_)) changed(out);  // e.g. announced before a restart
+  if (self_ == claimant(state_) && ring_behind(state_, n_)) changed(out);  // e.g. announced before a restart
   next_gossip_ms_ = now_ms + gossip_interval_ms_;
   std::vector<MemberIndex> candidates;
   for (MemberIndex m = 0; m < ring_.members().size(); ++m) {
-    if (m != self_ && peers.up(m)) candidates.push_back(m);
+    if (m != self_ && peers.up(m) && !ring_.departed(m)) candidates.push_back(m);
   }
   if (candidates.empty()) return;
   ++counters_.gossip_rounds;
@@ -100,6 +102,21 @@ Status Membership::change_user(Outbox& out, const std::string& name, User user) 
   return Status::ok();
 }
 
+Status Membership::request_departure(Outbox& out, const std::string& name, const Departure& departure) {
+  if (auto allowed = check_departure(state_, name, departure); !allowed.is_ok()) return allowed;
+  state_.departures.emplace(name, departure);
+  changed(out);
+  return Status::ok();
+}
+
+void Membership::transfer_progress(Outbox& out, const Transfer& progress) {
+  if (!record_transfer(state_, progress)) return;
+  changed(out);
+  // The claimant waits for every transfer before the next owners serve: a finished one goes to it
+  // straight away rather than at gossip's pace.
+  if (progress.done && self_ != claimant(state_)) out.send(claimant(state_), Gossip{state_, true});
+}
+
 void Membership::refused_duplicate_id(Outbox& out, const std::string& message, const std::string& holder,
                                       const std::string& id) {
   ++counters_.duplicate_ids_refused;
@@ -112,11 +129,12 @@ void Membership::refused_duplicate_id(Outbox& out, const std::string& message, c
 }
 
 void Membership::changed(Outbox& out) {
-  if (self_ == claimant(state_)) advance_ring(state_);
+  if (self_ == claimant(state_)) advance_ring(state_, n_);
   out.push(SaveClusterState{state_});
   if (state_.ring_version == ring_version_) return;
   ring_version_ = state_.ring_version;
   ring_ = ring_of(state_);
+  next_ring_ = next_ring_of(state_);
   ++counters_.ring_changes;
 }
 

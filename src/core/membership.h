@@ -4,11 +4,14 @@
 // merges it and answers with its own if they differed (push-pull); a change reaches every node in
 // O(log n) rounds (tests/sim/membership_test.cc, docs/design.md). A node asking to join is
 // announced in the state, which gossip carries to the claimant (the ring's first member), who
-// admits every joiner, and places by every zone announced, in its next ring version. A node id names one node: a state, a join or a
+// admits every joiner, and places by every zone announced, in its next ring version. Departures
+// (leave, remove, replace) travel the same way, and the claimant plans every change of owners with
+// the transfers it needs (core/cluster_state.h). A node id names one node: a state, a join or a
 // hello that puts this node's id under another address stops this node versioning writes.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -31,9 +34,9 @@ class Membership {
  public:
   // This node is member `self` of `state` (valid) under `node_id`, in `zone` (empty: none); it
   // announces both in the state (a SaveClusterState if that changed it). `seed` picks the gossip
-  // partners.
+  // partners. As claimant it plans transfers for keys kept on `n` replicas.
   Membership(Outbox& out, ClusterState state, MemberIndex self, std::string node_id, const std::string& zone,
-             uint64_t gossip_interval_ms, uint64_t seed);
+             uint64_t gossip_interval_ms, uint64_t seed, uint32_t n);
   Membership(const Membership&) = delete;
   Membership& operator=(const Membership&) = delete;
 
@@ -53,9 +56,20 @@ class Membership {
   // changed) if the name or a grant is invalid.
   Status change_user(Outbox& out, const std::string& name, User user);
 
+  // An admin asks member `name` to depart (check_departure says what is refused); gossip carries
+  // it to the claimant, which plans it.
+  Status request_departure(Outbox& out, const std::string& name, const Departure& departure);
+  // A transfer this node sends made progress (core/transfers.h): kept and gossiped.
+  void transfer_progress(Outbox& out, const Transfer& progress);
+
   const ClusterState& state() const { return state_; }
   // The ring of the newest version this node knows (it changes with state(); see ring_version()).
   const Ring& ring() const { return ring_; }
+  // The ring it heads for while owners change (nullopt when they do not): writes reach its
+  // replicas too.
+  const std::optional<Ring>& next_ring() const { return next_ring_; }
+  // This node left the cluster (it owns nothing and departed): it serves nothing any more.
+  bool departed() const { return ring_.departed(self_); }
   uint64_t ring_version() const { return ring_version_; }
   MemberIndex self() const { return self_; }
   const std::string& node_id() const { return node_id_; }
@@ -75,6 +89,8 @@ class Membership {
   ClusterState state_;
   uint64_t ring_version_;  // of ring_
   Ring ring_;
+  std::optional<Ring> next_ring_;
+  uint32_t n_;
   MemberIndex self_;
   std::string node_id_;
   std::string id_conflict_;

@@ -242,14 +242,31 @@ struct ListKeysReply {
   bool more = false;                 // it holds such keys after the last one sent
   bool operator==(const ListKeysReply&) const = default;
 };
+// Partition transfer (core/transfers.h): the source sends a batch of a partition's objects, in
+// key order after the transfer's cursor...
+struct TransferBatch {
+  RequestId id = 0;
+  uint32_t partition = 0;
+  std::vector<std::string> keys;
+  std::vector<std::string> objects;  // encoded, one per key; the receiver merges each
+  bool operator==(const TransferBatch&) const = default;
+};
+// ...and the receiver acknowledges it once every object is stored (durably, as a replica write).
+struct TransferAck {
+  RequestId id = 0;
+  bool ok = true;  // false: the receiver's engine failed
+  bool operator==(const TransferAck&) const = default;
+};
 using PeerMessage = std::variant<Hello, ReplicaRead, ReplicaReadReply, ReplicaWrite, ReplicaWriteReply, Forward,
                                  ForwardReply, HintedWrite, HintedWriteReply, Heartbeat, AaeTree, AaeSegments,
-                                 AaeKeys, AaePull, Gossip, ReapCheck, ReapCheckReply, Reap, ListKeys, ListKeysReply>;
+                                 AaeKeys, AaePull, Gossip, ReapCheck, ReapCheckReply, Reap, ListKeys, ListKeysReply,
+                                 TransferBatch, TransferAck>;
 // A name per kind of peer message, by its index in PeerMessage (traces, metrics).
 inline constexpr const char* kPeerMessageNames[] = {
     "hello", "replica_read", "read_reply", "replica_write", "write_reply", "forward", "forward_reply",
     "hinted_write", "hinted_write_reply", "heartbeat", "aae_tree", "aae_segments", "aae_keys", "aae_pull",
-    "gossip", "reap_check", "reap_check_reply", "reap", "list_keys", "list_keys_reply"};
+    "gossip", "reap_check", "reap_check_reply", "reap", "list_keys", "list_keys_reply", "transfer_batch",
+    "transfer_ack"};
 static_assert(std::size(kPeerMessageNames) == std::variant_size_v<PeerMessage>, "a name per peer message");
 inline const char* message_name(const PeerMessage& m) { return kPeerMessageNames[m.index()]; }
 
@@ -300,13 +317,16 @@ struct ScanSegments {
 };
 // Reads the first `limit` keys starting with `prefix` (strictly after `after` when given) across
 // some partitions, in key order, each with its object stripped of values (core::without_values):
-// a page of a key listing, in memory bounded by `limit`.
+// a page of a key listing, in memory bounded by `limit`. With `values` (one partition: a transfer's
+// batch), objects come whole, and the page also ends once it holds `bytes_max` bytes of them.
 struct ScanKeys {
   RequestId op = 0;
   std::vector<uint32_t> partitions;
   std::string prefix;
   std::optional<std::string> after;
   uint32_t limit = 0;
+  bool values = false;
+  uint64_t bytes_max = 0;
 };
 // The cluster state changed (a new ring version, or a node announced): keep it, so a restart
 // serves by it; a new ring's members are peers to connect to.

@@ -18,7 +18,7 @@ Node::Node(ClusterState state, MemberIndex self, std::string node_id, uint32_t e
       actor_(actor_id(node_id, epoch)),
       out_(request_id_base | 1),  // never 0: read repairs send id 0, which nothing waits for
       membership_(out_, std::move(state), self, std::move(node_id), options_.zone, options_.gossip_interval_ms,
-                  request_id_base),
+                  request_id_base, options_.defaults.n),
       ring_version_(membership_.ring_version()),
       peers_(membership_.ring().members().size(), self, options_.failure_detector),
       writes_(WriteOptions{options_.request_timeout_ms, options_.buggy_colocated_hints}),
@@ -28,7 +28,8 @@ Node::Node(ClusterState state, MemberIndex self, std::string node_id, uint32_t e
                               options_.handoff_retry_max_ms, options_.request_timeout_ms}),
       anti_entropy_(membership_.ring(), self, options_.defaults.n, options_.anti_entropy),
       reaper_(self, options_.reaping),
-      lister_(options_.request_timeout_ms) {
+      lister_(options_.request_timeout_ms),
+      transfers_(self, options_.transfers) {
   peers_.set_node_id(self, membership_.node_id());
 }
 
@@ -39,6 +40,7 @@ NodeCounters Node::counters() const {
   static_cast<HandoffCounters&>(c) = handoff_.counters();
   static_cast<MembershipCounters&>(c) = membership_.counters();
   static_cast<ListCounters&>(c) = lister_.counters();
+  static_cast<TransferCounters&>(c) = transfers_.counters();
   c.quorum_failures = out_.unavailable_answers();
   c.suspicions = peers_.suspicions();
   return c;
@@ -59,7 +61,7 @@ void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool for
     return out_.fail(origin, Outcome::unavailable, "too many requests in flight at this node; retry later");
   }
   const Ring& ring = membership_.ring();
-  auto nodes = static_cast<uint32_t>(ring.members().size());
+  auto nodes = static_cast<uint32_t>(ring.serving());
   if (request.op == Op::list) {  // the node asked coordinates it: never forwarded
     if (request.limit < 1 || request.limit > kListLimitMax) {
       return out_.fail(origin, Outcome::bad_request,
@@ -103,11 +105,19 @@ void Node::start(uint64_t now_ms, Origin origin, ClientRequest request, bool for
                      "this node versions no writes: its node id " + node_id() + " is also claimed by " +
                          id_conflict() + "; give one of them a new data dir (docs/operations.md) and restart it");
   }
+  // While owners change, the next owners' new replicas get the write too (not counted toward W):
+  // a key the transfer has passed already is not lost to them (core/transfers.h).
+  std::vector<MemberIndex> incoming;
+  if (const auto& next = membership_.next_ring()) {
+    for (MemberIndex m : next->preference_list(partition, std::min<size_t>(quorum->n, next->serving()))) {
+      if (std::find(replicas.begin(), replicas.end(), m) == replicas.end()) incoming.push_back(m);
+    }
+  }
   CoordinatorWrite update{std::move(context), request.op == Op::del, std::move(request.value), dot_floor_, actor_,
                           options_.siblings_max, request.supersede};
   writes_.start(out_, view(), now_ms, origin,
                 WriteRequest{std::move(request.key), partition, std::move(replicas), quorum->w, request.sloppy_quorum,
-                             std::move(update)});
+                             std::move(update), std::move(incoming)});
 }
 
 // ---- forwarding -------------------------------------------------------------------------------
@@ -249,6 +259,10 @@ void Node::on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage messag
           lister_.on_list(out_, view(), from, std::move(m));
         } else if constexpr (std::is_same_v<M, ListKeysReply>) {
           lister_.on_reply(out_, view(), now_ms, from, std::move(m));
+        } else if constexpr (std::is_same_v<M, TransferBatch>) {
+          transfers_.on_batch(out_, view(), from, std::move(m));
+        } else if constexpr (std::is_same_v<M, TransferAck>) {
+          record(transfers_.on_ack(out_, now_ms, from, m));
         } else if constexpr (std::is_same_v<M, ForwardReply>) {
           auto it = forwards_.find(m.id);
           if (it == forwards_.end()) return;
@@ -287,11 +301,13 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
     case Part::reaper:
       if (done.status.is_ok() && !done.object) ++counters_.tombstones_reaped;
       break;
+    case Part::transfers: transfers_.on_storage_done(out_, done); break;
   }
 }
 
 void Node::on_scan_done(uint64_t now_ms, ScanDone done) {
-  if (!lister_.on_scan_done(out_, view(), now_ms, done)) anti_entropy_.on_scan_done(out_, done);
+  if (transfers_.on_scan_done(out_, now_ms, done) || lister_.on_scan_done(out_, view(), now_ms, done)) return;
+  anti_entropy_.on_scan_done(out_, done);
 }
 
 void Node::load_object(uint64_t now_ms, uint32_t partition, std::string_view key, std::string_view object) {
@@ -307,6 +323,17 @@ Status Node::on_join_request(const std::string& address, const std::string& node
   return asked;
 }
 
+Status Node::request_departure(const std::string& name, const Departure& departure) {
+  Status asked = membership_.request_departure(out_, name, departure);
+  follow_ring();
+  return asked;
+}
+
+void Node::record(const std::vector<Transfer>& progress) {
+  for (const auto& t : progress) membership_.transfer_progress(out_, t);
+  follow_ring();
+}
+
 void Node::on_peer_up(MemberIndex peer) {
   if (!peers_.connected(peer)) return;
   out_.send(peer, Hello{node_id()});
@@ -318,6 +345,7 @@ void Node::on_peer_up(MemberIndex peer) {
 void Node::on_peer_down(uint64_t now_ms, MemberIndex peer) {
   if (!peers_.disconnected(peer)) return;
   anti_entropy_.on_peer_down(peer);
+  transfers_.on_peer_down(peer);
   reaper_.on_peer_down(peer);
   writes_.on_peer_down(out_, view(), handoff_, peer);
   handoff_.on_peer_down(out_, view(), now_ms, peer);
@@ -336,6 +364,7 @@ void Node::on_tick(uint64_t now_ms) {
   handoff_.on_tick(out_, view(), now_ms);
   membership_.on_tick(out_, peers_, now_ms);
   follow_ring();
+  record(transfers_.on_tick(out_, membership_.state(), view(), now_ms));
   reap_tick(now_ms);
 }
 

@@ -19,6 +19,8 @@
 //    their delivery once the owner is reachable.
 //  - AntiEntropy (core/anti_entropy.h): hash trees per partition, compared with peers', so that
 //    replicas converge without reads.
+//  - Transfers (core/transfers.h): while the ring's owners change, each partition's data streams
+//    to the members that become its replicas, in acknowledged batches.
 //  - TombstoneReaper (core/tombstone_reaper.h, node_reaping.cc): a deleted key is removed from
 //    every member once all of them held its tombstone for the grace period and none holds a hint
 //    for it; new dots are numbered above the counters of every tombstone removed here.
@@ -51,6 +53,7 @@
 #include "core/read_coordinator.h"
 #include "core/ring.h"
 #include "core/tombstone_reaper.h"
+#include "core/transfers.h"
 #include "core/write_coordinator.h"
 
 namespace md::core {
@@ -70,6 +73,7 @@ struct NodeOptions {
   uint64_t handoff_retry_max_ms = 2000;   // up to this
   uint64_t gossip_interval_ms = 1000;     // the cluster state goes to one random member this often
   std::string zone;                       // this node's zone (--zone), announced; empty: none
+  TransferOptions transfers;
   // Mutation test only (the simulator's --buggy-colocated-hints): a hint kept on a node that
   // holds a replica counts toward W, as it did before W counted machines.
   bool buggy_colocated_hints = false;
@@ -77,7 +81,7 @@ struct NodeOptions {
 
 // The node's counters and its parts' (each part's in its own header), as one record. Anti-entropy's
 // are apart: AntiEntropy::counters().
-struct NodeCounters : ReadCounters, HandoffCounters, MembershipCounters, ListCounters {
+struct NodeCounters : ReadCounters, HandoffCounters, MembershipCounters, ListCounters, TransferCounters {
   uint64_t client_requests = 0;
   uint64_t forwarded = 0;
   uint64_t quorum_failures = 0;
@@ -132,6 +136,13 @@ class Node {
   // (Code::unavailable).
   Status on_join_request(const std::string& address, const std::string& node_id, const std::string& zone = {});
 
+  // An admin asks member `name` to leave, be removed or be replaced (Membership::request_departure).
+  Status request_departure(const std::string& name, const Departure& departure);
+
+  // An admin's repair: anti-entropy exchanges of `partition` (nullopt: every partition this node
+  // exchanges) with its replicas, at once (AntiEntropy::repair). Returns how many were queued.
+  size_t repair(std::optional<uint32_t> partition) { return anti_entropy_.repair(partition); }
+
   // An admin's change to a user (Membership::change_user): kept (SaveClusterState) and gossiped.
   Status change_user(const std::string& name, User user) { return membership_.change_user(out_, name, std::move(user)); }
 
@@ -139,6 +150,11 @@ class Node {
   std::vector<Effect> take_effects() { return out_.take(); }
 
   const Ring& ring() const { return membership_.ring(); }
+  // This node has left the cluster (a leave finished, or it was removed or replaced): it owns
+  // nothing, and the runtime stops it.
+  bool departed() const { return membership_.departed(); }
+  // The transfers this node sends now, with their progress.
+  std::vector<Transfer> transfers_sending() const { return transfers_.sending(); }
   const ClusterState& cluster_state() const { return membership_.state(); }
   MemberIndex self() const { return membership_.self(); }
   const std::string& node_id() const { return membership_.node_id(); }
@@ -193,6 +209,8 @@ class Node {
   void served(StorageDone& done);
   // After a Membership call: a newer ring is served by every part from now on.
   void follow_ring();
+  // Records transfers' progress in the cluster state.
+  void record(const std::vector<Transfer>& progress);
 
   // Tombstone reaping (node_reaping.cc).
   void reap_tick(uint64_t now_ms);
@@ -215,6 +233,7 @@ class Node {
   AntiEntropy anti_entropy_;
   TombstoneReaper reaper_;
   KeyLister lister_;
+  Transfers transfers_;
   std::map<RequestId, PendingForward> forwards_;
   // Forwards taken here, by (forwarder, its request id), until twice the forwarder's wait is over:
   // a Forward that arrives twice (a duplicating network) is coordinated once, so a write is not

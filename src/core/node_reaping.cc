@@ -14,7 +14,7 @@ void Node::reap_tick(uint64_t now_ms) {
   const Ring& ring = membership_.ring();
   std::vector<MemberIndex> members;
   for (MemberIndex m = 0; m < ring.members().size(); ++m) {
-    if (m == self()) continue;
+    if (m == self() || ring.departed(m)) continue;
     if (!peers_.up(m)) return;  // a member that cannot answer blocks every removal
     members.push_back(m);
   }
@@ -48,7 +48,7 @@ void Node::on_reap_reply(MemberIndex from, const ReapCheckReply& reply) {
 void Node::reap_everywhere(const Reap& reap) {
   if (reap.keys.empty()) return;
   for (MemberIndex m = 0; m < membership_.ring().members().size(); ++m) {
-    if (m != self()) out_.send(m, reap);
+    if (m != self() && !membership_.ring().departed(m)) out_.send(m, reap);
   }
   remove_tombstones(reap);
 }

@@ -24,7 +24,7 @@ struct Origin {
 };
 
 // The part of the node a storage operation's completion goes back to.
-enum class Part : uint8_t { writes, reads, replica, handoff, reaper };
+enum class Part : uint8_t { writes, reads, replica, handoff, reaper, transfers };
 
 class Outbox {
  public:

@@ -35,10 +35,11 @@ namespace {
 
 // Reorders each walk into rounds by zone: the first member of each zone met, then the second of
 // each, and so on, keeping walk order within a round. A counting sort per walk: Q x members.
+// Walks are k members long; zones[m] is member m's zone.
 void spread_over_zones(std::vector<MemberIndex>& walks, size_t k, const std::vector<std::string>& zones) {
-  std::vector<uint32_t> zone_of(k);  // zones numbered
+  std::vector<uint32_t> zone_of(zones.size());  // zones numbered
   std::vector<const std::string*> names;
-  for (size_t m = 0; m < k; ++m) {
+  for (size_t m = 0; m < zones.size(); ++m) {
     auto it = std::find_if(names.begin(), names.end(), [&](const std::string* z) { return *z == zones[m]; });
     zone_of[m] = static_cast<uint32_t>(it - names.begin());
     if (it == names.end()) names.push_back(&zones[m]);
@@ -62,7 +63,7 @@ void spread_over_zones(std::vector<MemberIndex>& walks, size_t k, const std::vec
 }  // namespace
 
 Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners,
-                                const std::vector<std::string>& zones) {
+                                const std::vector<std::string>& zones, std::vector<bool> departed) {
   if (members.empty()) return Status::invalid_argument("a ring needs at least one member");
   if (members.size() > kMembersMax) {
     return Status::invalid_argument("a ring has at most " + std::to_string(kMembersMax) + " members");
@@ -82,25 +83,29 @@ Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<Me
   if (!zones.empty() && zones.size() != members.size()) {
     return Status::invalid_argument("a ring's zones must name one zone per member");
   }
+  if (!departed.empty() && departed.size() != members.size()) {
+    return Status::invalid_argument("a ring's departed flags must name one flag per member");
+  }
+  for (MemberIndex m : owners) {
+    if (!departed.empty() && departed[m]) return Status::invalid_argument("a departed member owns a partition");
+  }
   Ring ring;
   ring.members_ = std::move(members);
+  ring.departed_ = std::move(departed);
   ring.log2_q_ = static_cast<uint32_t>(std::countr_zero(q));
   ring.owner_ = std::move(owners);
   // Partition p's walk is its owner, then partition p+1's walk without that owner (members that
-  // own nothing stay at the end of every walk, in index order). So one scan makes partition 0's
-  // walk, and each walk before it follows from the one after: Q x members steps, not Q^2.
-  const size_t k = ring.members_.size();
-  ring.walk_.resize(static_cast<size_t>(q) * k);
-  std::vector<bool> seen(k);
+  // own nothing are in no walk). So one scan makes partition 0's walk, and each walk before it
+  // follows from the one after: Q x members steps, not Q^2.
+  std::vector<bool> seen(ring.members_.size());
   std::vector<MemberIndex> walk;
-  walk.reserve(k);
   for (MemberIndex m : ring.owner_) {
     if (!seen[m]) walk.push_back(m);
     seen[m] = true;
   }
-  for (MemberIndex m = 0; m < k; ++m) {
-    if (!seen[m]) walk.push_back(m);
-  }
+  const size_t k = walk.size();
+  ring.serving_ = k;
+  ring.walk_.resize(static_cast<size_t>(q) * k);
   std::copy(walk.begin(), walk.end(), ring.walk_.begin());
   for (uint32_t p = q - 1; p > 0; --p) {
     const MemberIndex owner = ring.owner_[p];
@@ -115,8 +120,8 @@ Result<Ring> Ring::from_indexes(std::vector<std::string> members, std::vector<Me
 uint32_t Ring::partition_of_key(std::string_view key) const { return partition_of(key_hash(key)); }
 
 std::span<const MemberIndex> Ring::preference_list(uint32_t partition, size_t n) const {
-  assert(partition < partitions() && n >= 1 && n <= members_.size());
-  return {walk_.data() + static_cast<size_t>(partition) * members_.size(), n};
+  assert(partition < partitions() && n >= 1 && n <= serving_);
+  return {walk_.data() + static_cast<size_t>(partition) * serving_, n};
 }
 
 std::vector<std::string> Ring::owner_ids() const {

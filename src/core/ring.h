@@ -7,7 +7,10 @@
 // min(N, zones) zones: losing a whole zone loses no key when N >= the number of zones (Cassandra's
 // NetworkTopologyStrategy). Without zones, or with one, the walk is the plain one. Members are numbered by their position in the member list (a MemberIndex): id order
 // for a founding ring, joining order after that (core/cluster_state.h), so the same in every
-// process. Lookups are O(1): the walk of every partition is computed once when the ring is built.
+// process. Walks are made of the members that own partitions (serving members): a member that owns
+// none (a joiner whose partitions are still being transferred to it, or a member that has left)
+// is in no preference list. Lookups are O(1): the walk of every partition is computed once when
+// the ring is built.
 #pragma once
 
 #include <cstdint>
@@ -36,19 +39,26 @@ class Ring {
   // A ring with the given owners (owners[p] is a member id), e.g. from claim() after a join;
   // members keep the order given.
   static Result<Ring> from_owners(std::vector<std::string> members, const std::vector<std::string>& owners);
-  // The same with owners given as member indexes (core/cluster_state.h), and each member's zone
-  // (zones[m]; empty: no member has one). At most kMembersMax members; linear in Q x members.
+  // The same with owners given as member indexes (core/cluster_state.h), each member's zone
+  // (zones[m]; empty: no member has one), and which members have left the cluster (departed[m];
+  // empty: none; they must own nothing). At most kMembersMax members; linear in Q x members.
   static Result<Ring> from_indexes(std::vector<std::string> members, std::vector<MemberIndex> owners,
-                                   const std::vector<std::string>& zones = {});
+                                   const std::vector<std::string>& zones = {}, std::vector<bool> departed = {});
 
   uint32_t partitions() const { return static_cast<uint32_t>(owner_.size()); }
   uint32_t partition_of(uint64_t hash) const { return static_cast<uint32_t>((hash >> 1) >> (63 - log2_q_)); }
   uint32_t partition_of_key(std::string_view key) const;
 
-  // The first n distinct members walking from `partition`; requires 1 <= n <= member count.
+  // The first n distinct members walking from `partition`; requires 1 <= n <= serving().
   std::span<const MemberIndex> preference_list(uint32_t partition, size_t n) const;
+  // The whole walk from `partition`: every serving member.
+  std::span<const MemberIndex> walk(uint32_t partition) const { return preference_list(partition, serving_); }
 
   const std::vector<std::string>& members() const { return members_; }
+  // How many members own partitions: the most replicas a key can have.
+  size_t serving() const { return serving_; }
+  // Member m left the cluster: it takes part in nothing (gossip, reaping, listings).
+  bool departed(MemberIndex m) const { return !departed_.empty() && departed_[m]; }
   MemberIndex owner(uint32_t partition) const { return owner_[partition]; }
   std::vector<std::string> owner_ids() const;
 
@@ -56,7 +66,9 @@ class Ring {
   Ring() = default;
   std::vector<std::string> members_;  // founders sorted, then joiners in joining order
   std::vector<MemberIndex> owner_;    // per partition
-  std::vector<MemberIndex> walk_;     // per partition, all members in walk order (row-major)
+  std::vector<MemberIndex> walk_;     // per partition, the serving members in walk order (row-major)
+  size_t serving_ = 0;                // members that own partitions: the length of each walk
+  std::vector<bool> departed_;        // per member; empty: none departed
   uint32_t log2_q_ = 0;
 };
 

@@ -39,6 +39,13 @@ void WriteCoordinator::start(Outbox& out, const NodeView& view, uint64_t now_ms,
       write.targets.push_back(*target);
     }
   }
+  for (MemberIndex m : request.incoming) {
+    if (view.peers.up(m)) {
+      write.targets.push_back(Target{m, m, false, Slot::waiting});
+    } else if (auto target = stand_in(view, write, m)) {
+      write.targets.push_back(*target);
+    }
+  }
   local_writes_.emplace(out.storage(Part::writes, request.partition, std::move(request.key), std::move(request.update)),
                         id);
 }
@@ -89,12 +96,13 @@ std::optional<WriteCoordinator::Target> WriteCoordinator::stand_in(const NodeVie
     return std::any_of(write.targets.begin(), write.targets.end(),
                        [&](const Target& t) { return t.node == node && t.owner == owner; });
   };
-  if (write.sloppy && !write.answered) {
+  const bool replica = std::find(write.owners.begin(), write.owners.end(), owner) != write.owners.end();
+  if (write.sloppy && !write.answered && replica) {  // an incoming replica's write counts nowhere: no fallback
     auto holds_a_copy = [&](MemberIndex node) {  // a replica of this write, or a hint of it
       return std::find(write.owners.begin(), write.owners.end(), node) != write.owners.end() ||
              std::any_of(write.targets.begin(), write.targets.end(), [&](const Target& t) { return t.node == node; });
     };
-    auto walk = view.ring.preference_list(write.partition, view.ring.members().size());
+    auto walk = view.ring.walk(write.partition);
     for (size_t step = write.owners.size(); step < walk.size(); ++step) {
       MemberIndex m = walk[step];
       if (!view.peers.up(m) || holds_a_copy(m)) continue;
@@ -102,7 +110,7 @@ std::optional<WriteCoordinator::Target> WriteCoordinator::stand_in(const NodeVie
     }
   }
   if (tried(view.self)) return std::nullopt;
-  return Target{view.self, owner, options_.buggy_colocated_hints && write.sloppy, Slot::waiting};
+  return Target{view.self, owner, options_.buggy_colocated_hints && write.sloppy && replica, Slot::waiting};
 }
 
 void WriteCoordinator::on_stored(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id,

@@ -41,6 +41,9 @@ struct WriteRequest {
   uint32_t w = 0;
   bool sloppy = true;               // fallbacks count toward W
   CoordinatorWrite update;          // the local storage step that makes the dot
+  // Members that become replicas of the key once a change of owners is done (core/transfers.h):
+  // they get the write too, not counted toward W, with a hint here if they fail.
+  std::vector<MemberIndex> incoming = {};
 };
 
 class WriteCoordinator {

@@ -267,6 +267,77 @@ void write_clock(Writer& w, const core::VersionVector& clock) {
   w.EndObject();
 }
 
+// A node's address as a request names it: host:port, with a port from 1 to 65535.
+Status check_address(std::string_view name, const std::string& address) {
+  auto colon = address.rfind(':');
+  unsigned port = 0;
+  const char* end = address.data() + address.size();
+  auto parsed = colon == std::string::npos ? std::from_chars_result{end, std::errc::invalid_argument}
+                                           : std::from_chars(address.data() + colon + 1, end, port);
+  if (colon == std::string::npos || colon == 0 || address.size() > 262 || parsed.ec != std::errc() ||
+      parsed.ptr != end || port == 0 || port > 65535) {
+    return Status::invalid_argument(std::string(name) + " must be host:port, got '" + address + "'");
+  }
+  return Status::ok();
+}
+
+// POST /admin/{leave,remove,replace,repair}: `what` is the last part of the path.
+ApiCall parse_cluster_admin(const HttpRequest& request, std::string_view what) {
+  using Action = ClusterAdmin::Action;
+  ClusterAdmin admin;
+  if (what == "leave") {
+    admin.action = Action::leave;
+  } else if (what == "remove") {
+    admin.action = Action::remove;
+  } else if (what == "replace") {
+    admin.action = Action::replace;
+  } else {
+    admin.action = Action::repair;
+  }
+  if (request.method != boost::beast::http::verb::post) {
+    return error_response(405, "method " + request.method_string + " is not allowed on " + request.path + "; use POST");
+  }
+  rapidjson::Document body;
+  if (request.body.empty()) {
+    body.SetObject();
+  } else if (!parse_json(request.body, &body).is_ok() || !body.IsObject()) {
+    return bad_request("the body must be a JSON object (or empty)");
+  }
+  for (const auto& member : body.GetObject()) {
+    const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+    const bool known = admin.action == Action::repair ? name == "partition"
+                                                      : name == "node" || (admin.action == Action::replace && name == "replacement");
+    if (!known) {
+      return bad_request("unknown field '" + std::string(name) + "' for " + request.path + " (fields: " +
+                         (admin.action == Action::repair    ? "partition"
+                          : admin.action == Action::replace ? "node, replacement"
+                                                            : "node") +
+                         ")");
+    }
+  }
+  if (admin.action == Action::repair) {
+    if (auto p = body.FindMember("partition"); p != body.MemberEnd()) {
+      if (!p->value.IsUint()) return bad_request("partition must be a partition number");
+      admin.partition = p->value.GetUint();
+    }
+    return admin;
+  }
+  for (auto [name, slot] : {std::pair{"node", &admin.node}, std::pair{"replacement", &admin.replacement}}) {
+    auto it = body.FindMember(name);
+    if (it == body.MemberEnd()) continue;
+    if (!it->value.IsString()) return bad_request(std::string(name) + " must be a string (host:port)");
+    *slot = it->value.GetString();
+    if (auto valid = check_address(name, *slot); !valid.is_ok()) return bad_request(valid.message());
+  }
+  if (admin.node.empty() && admin.action != Action::leave) {
+    return bad_request("node is missing: the member to " + std::string(what) + ", as host:port");
+  }
+  if (admin.replacement.empty() && admin.action == Action::replace) {
+    return bad_request("replacement is missing: the new node's address, host:port");
+  }
+  return admin;
+}
+
 ApiCall parse_join(const HttpRequest& request) {
   if (request.method != boost::beast::http::verb::post) {
     return error_response(405, "method " + request.method_string + " is not allowed on /cluster/join; use POST");
@@ -289,15 +360,7 @@ ApiCall parse_join(const HttpRequest& request) {
     }
     *slot = it->value.GetString();
   }
-  auto colon = join.address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || join.address.size() > 262) {
-    return bad_request("address must be host:port, got '" + join.address + "'");
-  }
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(join.address.data() + colon + 1, join.address.data() + join.address.size(), port);
-  if (ec != std::errc() || end != join.address.data() + join.address.size() || port == 0 || port > 65535) {
-    return bad_request("address must be host:port, got '" + join.address + "'");
-  }
+  if (auto valid = check_address("address", join.address); !valid.is_ok()) return bad_request(valid.message());
   if (join.node_id.size() > 128 || join.node_id.find_first_of(" \t\r\n\"\\") != std::string::npos) {
     return bad_request("node_id must be at most 128 characters without spaces, quotes or backslashes");
   }
@@ -475,6 +538,9 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
   if (request.path == users || request.path.starts_with("/admin/users/")) {
     return parse_user_admin(request, std::string_view(request.path).substr(users.size()), limits);
   }
+  for (std::string_view what : {"leave", "remove", "replace", "repair"}) {
+    if (request.path == "/admin/" + std::string(what)) return parse_cluster_admin(request, what);
+  }
   const bool get = request.method == boost::beast::http::verb::get;
   auto get_only = [&] {
     return error_response(405, "method " + request.method_string + " is not allowed on " + request.path + "; use GET");
@@ -492,7 +558,7 @@ ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits) {
   }
   return error_response(404, "no such route: " + request.method_string + " " + request.path +
                                  " (routes: /kv/{key}, /kv?prefix=, /inspect/{key}, /health, /health/live, /cluster, /ring, /metrics, "
-                                 "/cluster/join, /admin/users, /, /dashboard)");
+                                 "/cluster/join, /admin/users, /admin/leave, /admin/remove, /admin/replace, /admin/repair, /, /dashboard)");
 }
 
 HttpResponse kv_response(core::Op op, const std::string& key, const core::ClientResponse& response) {

@@ -12,6 +12,10 @@
 //   PUT|DELETE /admin/users/{name}/grants {"prefix": "app/", "permissions": "read,write"}
 //   (DELETE without permissions: the whole grant), POST /admin/users/{name}/tokens (a new API
 //   token, shown once), DELETE /admin/users/{name}/tokens/{id}
+//   Membership (docs/operations.md; `minidynamo admin` uses them): POST /admin/leave
+//   {"node": "host:port"} (no node: this one), POST /admin/remove {"node": "host:port"},
+//   POST /admin/replace {"node": "old host:port", "replacement": "new host:port"},
+//   POST /admin/repair {"partition": P} (no partition: every partition this node replicates)
 // Parameters N, R, W, sloppy and context come from the JSON body or the query string (the query wins),
 // and the body is accepted whatever its Content-Type, as the seed's curl examples send it. Any other
 // name, misspelled or in another case, is refused with a 400 that lists the accepted ones.
@@ -59,7 +63,15 @@ struct UserAdmin {
   core::Permissions permissions = 0;  // grant; revoke (0: the whole grant)
   std::string token_id;              // revoke_token
 };
-using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, PageFile, UserAdmin, HttpResponse>;
+// A change of membership, or a repair, asked of /admin/{leave,remove,replace,repair}.
+struct ClusterAdmin {
+  enum class Action { leave, remove, replace, repair };
+  Action action = Action::leave;
+  std::string node;                   // leave (empty: this node), remove, replace: a member's address
+  std::string replacement;            // replace: the new node's address
+  std::optional<uint32_t> partition;  // repair: one partition; nullopt: all this node replicates
+};
+using ApiCall = std::variant<core::ClientRequest, InfoPage, JoinRequest, PageFile, UserAdmin, ClusterAdmin, HttpResponse>;
 
 ApiCall parse_api_request(const HttpRequest& request, const ApiLimits& limits);
 

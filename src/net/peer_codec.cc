@@ -66,6 +66,21 @@ void to_wire(const core::ClusterState& state, wire::ClusterState* out) {
       g->set_permissions(permissions);
     }
   }
+  for (const auto& [name, departure] : state.departures) {
+    auto& d = (*out->mutable_departures())[name];
+    d.set_kind(static_cast<uint32_t>(departure.kind));
+    d.set_replacement(departure.replacement);
+  }
+  out->mutable_next_owners()->Add(state.next_owners.begin(), state.next_owners.end());
+  for (const auto& t : state.transfers) {
+    auto* w = out->add_transfers();
+    w->set_partition(t.partition);
+    w->set_from(t.from);
+    w->set_to(t.to);
+    w->set_keys(t.keys);
+    w->set_cursor(t.cursor);
+    w->set_done(t.done);
+  }
 }
 
 Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
@@ -86,6 +101,14 @@ Result<core::ClusterState> from_wire(const wire::ClusterState& in) {
       user.grants[g.prefix()] = static_cast<core::Permissions>(g.permissions());
     }
     state.users.emplace(name, std::move(user));
+  }
+  for (const auto& [name, d] : in.departures()) {
+    if (d.kind() < 1 || d.kind() > 3) return Status::corruption("departure of " + name + ": unknown kind");
+    state.departures.emplace(name, core::Departure{static_cast<core::DepartureKind>(d.kind()), d.replacement()});
+  }
+  state.next_owners.assign(in.next_owners().begin(), in.next_owners().end());
+  for (const auto& t : in.transfers()) {
+    state.transfers.push_back(core::Transfer{t.partition(), t.from(), t.to(), t.keys(), t.cursor(), t.done()});
   }
   if (auto s = core::validate(state); !s.is_ok()) return Status::corruption(s.message());
   return state;
@@ -220,6 +243,16 @@ std::string encode_peer_message(const core::PeerMessage& message, uint32_t hello
           for (const auto& k : m.keys) w->add_keys(k);
           for (const auto& o : m.objects) w->add_objects(o);
           w->set_more(m.more);
+        } else if constexpr (std::is_same_v<M, core::TransferBatch>) {
+          auto* w = out.mutable_transfer_batch();
+          w->set_id(m.id);
+          w->set_partition(m.partition);
+          for (const auto& k : m.keys) w->add_keys(k);
+          for (const auto& o : m.objects) w->add_objects(o);
+        } else if constexpr (std::is_same_v<M, core::TransferAck>) {
+          auto* w = out.mutable_transfer_ack();
+          w->set_id(m.id);
+          w->set_ok(m.ok);
         } else if constexpr (std::is_same_v<M, core::HintedWrite>) {
           auto* w = out.mutable_hinted_write();
           w->set_id(m.id);
@@ -324,6 +357,14 @@ Result<core::PeerMessage> decode_peer_message(std::string_view bytes, uint32_t* 
       if (m.has_after()) r.after = m.after();
       return core::PeerMessage(std::move(r));
     }
+    case wire::PeerMessage::kTransferBatch: {
+      const auto& m = in.transfer_batch();
+      if (m.keys_size() != m.objects_size()) return Status::corruption("a transfer batch has a key without its object");
+      return core::PeerMessage(core::TransferBatch{m.id(), m.partition(), {m.keys().begin(), m.keys().end()},
+                                                   {m.objects().begin(), m.objects().end()}});
+    }
+    case wire::PeerMessage::kTransferAck:
+      return core::PeerMessage(core::TransferAck{in.transfer_ack().id(), in.transfer_ack().ok()});
     case wire::PeerMessage::kListKeysReply: {
       const auto& m = in.list_keys_reply();
       if (m.keys_size() != m.objects_size()) return Status::corruption("a key listing's reply has a key without its object");

@@ -175,11 +175,17 @@ core::ScanDone EffectRunner::scan(const core::ScanSegments& scan) {
 core::ScanDone EffectRunner::scan_keys(const core::ScanKeys& scan) {
   core::ScanDone done{scan.op, Status::ok(), {}};
   std::map<std::string, std::string, std::less<>> page;
+  uint64_t bytes = 0;
   auto take = [&](std::string_view key, std::string_view object) {
     if (!key.starts_with(scan.prefix)) return false;  // past the prefix's keys (the scan starts at or after it)
-    if (page.size() == scan.limit && key >= page.rbegin()->first) {
+    if ((page.size() == scan.limit && key >= page.rbegin()->first) || (scan.values && bytes >= scan.bytes_max)) {
       done.more = true;  // this partition's later keys are larger still
       return false;
+    }
+    if (scan.values) {  // one partition, in key order: the page only grows at its end
+      bytes += key.size() + object.size();
+      page.emplace(key, object);
+      return true;
     }
     auto stripped = core::without_values(object);
     if (!stripped) return true;  // not an object: a read of the key reports it

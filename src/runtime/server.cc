@@ -216,6 +216,10 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   Status create_first_admin(const std::string& password);
   void arm_tick();
   void finish_stop();
+  void leave_once_departed();
+  void handle_cluster_admin(const net::ClusterAdmin& admin, net::Responder respond);
+  // The member named by `address`: the name it joined under, or the one now at that address.
+  std::string member_at(const std::string& address) const;
   void log_suspicions();
   Status start_resp(const asio::ip::address& listen_ip);
   std::string info_page(net::InfoPage page) const;
@@ -468,6 +472,11 @@ Status Server::Impl::start() {
   }
   const auto self = static_cast<core::MemberIndex>(
       std::find(state->members.begin(), state->members.end(), name) - state->members.begin());
+  if (core::departed(*state, self)) {
+    return Status::invalid_argument("this node (" + name + ") has left the cluster kept in " + cluster_file() + " (" +
+                                    core::to_string(state->departures.at(name).kind) +
+                                    "): it owns no partitions; to join again, start it with an empty --data-dir and --join");
+  }
   const uint64_t cluster_id = state->cluster_id;
   const core::ClusterState to_keep = *state;
   auto epoch = ActorEpoch::read(config_.data_dir, node_id, core::Durability{synced, config_.engine == "rocksdb"});
@@ -615,12 +624,25 @@ void Server::Impl::arm_tick() {
     if (ec) return;
     runner_->tick();
     log_suspicions();
+    leave_once_departed();
     // gRPC's calls end by the same deadline (GrpcServer::begin_shutdown), answered on this thread.
     if (stopping_ && (requests_in_flight() == 0 || now_ms() >= stop_deadline_ms_) && (!grpc_ || grpc_->stopped())) {
       return finish_stop();
     }
     arm_tick();
   });
+}
+
+// A node that has left the cluster (its leave is done, or it was removed or replaced) serves
+// nothing any more: it stops once the hints it holds for others are delivered.
+void Server::Impl::leave_once_departed() {
+  if (stopping_ || !node_->departed()) return;
+  const auto& hints = node_->pending_hints();
+  if (std::any_of(hints.begin(), hints.end(), [](uint64_t n) { return n > 0; })) return;
+  spdlog::info("this node has left the cluster (ring version {}): every partition it owned is served by others; "
+               "stopping",
+               node_->cluster_state().ring_version);
+  stop();
 }
 
 void Server::Impl::finish_stop() {
@@ -706,6 +728,15 @@ void Server::Impl::handle_http(net::HttpRequest&& request, net::Responder respon
                           handle_user_admin(admin, respond);
                         });
   }
+  if (auto* admin = std::get_if<net::ClusterAdmin>(&call)) {
+    return gate_->admit(caller, core::Permission::admin, {},
+                        [this, admin = std::move(*admin), respond = std::move(respond)](Gate::Verdict verdict) {
+                          if (verdict.outcome != core::Outcome::ok) {
+                            return respond(net::refusal_response(verdict.outcome, verdict.message));
+                          }
+                          handle_cluster_admin(admin, respond);
+                        });
+  }
   auto& client_request = std::get<core::ClientRequest>(call);
   const core::Op op = client_request.op;
   std::string key = client_request.key;
@@ -778,6 +809,70 @@ void Server::Impl::handle_user_admin(const net::UserAdmin& admin, net::Responder
   respond(std::move(answer));
 }
 
+std::string Server::Impl::member_at(const std::string& address) const {
+  const auto& state = node_->cluster_state();
+  for (const auto& name : state.members) {
+    if (name == address || core::current_address(state, name) == address) return name;
+  }
+  return address;  // not a member: check_departure says so
+}
+
+// An admin's leave, remove, replace or repair (the caller holds the admin grant, or security is
+// off). A departure is recorded here and gossiped; the claimant plans it (core/cluster_state.h).
+void Server::Impl::handle_cluster_admin(const net::ClusterAdmin& admin, net::Responder respond) {
+  using Action = net::ClusterAdmin::Action;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("status");
+  w.String("success");
+  if (admin.action == Action::repair) {
+    if (admin.partition && *admin.partition >= node_->ring().partitions()) {
+      return respond(net::error_response(400, "partition " + std::to_string(*admin.partition) + " does not exist: the ring has " +
+                                                  std::to_string(node_->ring().partitions()) + " (0 to " +
+                                                  std::to_string(node_->ring().partitions() - 1) + ")"));
+    }
+    const size_t queued = node_->repair(admin.partition);
+    runner_->run();
+    if (admin.partition && queued == 0) {
+      return respond(net::error_response(409, "this node neither replicates nor holds data of partition " +
+                                                  std::to_string(*admin.partition) + ", or its replicas are down: ask one "
+                                                  "of its replicas (GET /ring lists them)"));
+    }
+    spdlog::info("repair asked: {} anti-entropy exchanges queued{}", queued,
+                 admin.partition ? " for partition " + std::to_string(*admin.partition) : std::string());
+    w.Key("exchanges");
+    w.Uint64(queued);
+  } else {
+    const std::string self = node_->ring().members()[node_->self()];
+    const std::string name = admin.node.empty() ? self : member_at(admin.node);
+    core::Departure departure{admin.action == Action::leave    ? core::DepartureKind::leave
+                              : admin.action == Action::remove ? core::DepartureKind::remove
+                                                               : core::DepartureKind::replace,
+                              admin.replacement};
+    if (auto asked = node_->request_departure(name, departure); !asked.is_ok()) {
+      return respond(net::error_response(asked.code() == Code::conflict ? 409 : 400, asked.message()));
+    }
+    runner_->run();
+    spdlog::info("{} asked for {}{} (by an admin request; the claimant plans it, gossip spreads it)",
+                 core::to_string(departure.kind), name,
+                 departure.replacement.empty() ? std::string() : " by " + departure.replacement);
+    w.Key("node");
+    w.String(name.c_str());
+    w.Key("departure");
+    w.String(core::to_string(departure.kind));
+    if (!departure.replacement.empty()) {
+      w.Key("replacement");
+      w.String(departure.replacement.c_str());
+    }
+  }
+  w.EndObject();
+  net::HttpResponse response;
+  response.status = 202;  // under way: /cluster shows the transfers
+  response.body.assign(buffer.GetString(), buffer.GetSize());
+  respond(std::move(response));
+}
+
 void Server::Impl::submit(const net::Caller& caller, core::ClientRequest request, net::ClientDone done,
                           std::chrono::steady_clock::time_point received) {
   if (!gate_->enforced()) return run_request(caller.protocol, std::move(request), std::move(done), received);
@@ -848,6 +943,23 @@ Status Server::Impl::restore_dot_floor() {
   return Status::ok();
 }
 
+namespace {
+
+// What a member is to the cluster now (GET /cluster, `minidynamo admin status`).
+const char* member_role(const core::ClusterState& state, core::MemberIndex m) {
+  if (core::departed(state, m)) return "departed";
+  if (auto it = state.departures.find(state.members[m]); it != state.departures.end()) {
+    switch (it->second.kind) {
+      case core::DepartureKind::leave: return "leaving";
+      case core::DepartureKind::remove: return "removing";
+      case core::DepartureKind::replace: return "replacing";
+    }
+  }
+  return std::find(state.owners.begin(), state.owners.end(), m) != state.owners.end() ? "serving" : "joining";
+}
+
+}  // namespace
+
 std::string Server::Impl::info_page(net::InfoPage page) const {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
@@ -872,6 +984,46 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
     w.Key("joining");  // announced, not yet admitted into the ring by the claimant
     w.StartArray();
     for (const auto& address : core::joiners(state)) w.String(address.c_str());
+    w.EndArray();
+    w.Key("changing");  // the owners are changing: transfers are under way (core/transfers.h)
+    w.Bool(!state.next_owners.empty());
+    w.Key("departures");  // asked for by an admin: leave, remove or replace
+    w.StartArray();
+    for (const auto& [name, departure] : state.departures) {
+      w.StartObject();
+      w.Key("node");
+      w.String(core::current_address(state, name).c_str());
+      w.Key("kind");
+      w.String(core::to_string(departure.kind));
+      w.Key("replacement");
+      if (departure.replacement.empty()) {
+        w.Null();
+      } else {
+        w.String(departure.replacement.c_str());
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("transfers");  // of the change under way; a source's own are as it has them now
+    w.StartArray();
+    const auto sending = node_->transfers_sending();
+    for (auto t : state.transfers) {
+      for (const auto& mine : sending) {
+        if (mine.partition == t.partition && mine.from == t.from && mine.to == t.to && mine.keys > t.keys) t = mine;
+      }
+      w.StartObject();
+      w.Key("partition");
+      w.Uint(t.partition);
+      w.Key("from");
+      w.String(member(t.from).c_str());
+      w.Key("to");
+      w.String(member(t.to).c_str());
+      w.Key("keys");
+      w.Uint64(t.keys);
+      w.Key("done");
+      w.Bool(t.done);
+      w.EndObject();
+    }
     w.EndArray();
     w.Key("actor");  // the id this node versions new writes under (runtime/actor_epoch.h)
     w.String(epoch_->actor().c_str());
@@ -903,6 +1055,8 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
       w.Uint(peer_ports_[m]);
       w.Key("self");
       w.Bool(m == node_->self());
+      w.Key("role");  // serving (owns partitions), joining, leaving, removing, replacing, or departed
+      w.String(member_role(state, m));
       w.Key("reachable");
       w.Bool(node_->peer_status(m) != core::PeerStatus::down && (m == node_->self() || peers_->is_up(m)));
       w.Key("status");
@@ -935,7 +1089,13 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
                                std::pair{"gossip_refused", c.gossip_refused},
                                std::pair{"duplicate_ids_refused", c.duplicate_ids_refused},
                                std::pair{"ring_changes", c.ring_changes},
-                               std::pair{"reap_rounds", c.reap_rounds}, std::pair{"tombstones_reaped", c.tombstones_reaped}}) {
+                               std::pair{"reap_rounds", c.reap_rounds}, std::pair{"tombstones_reaped", c.tombstones_reaped},
+                               std::pair{"transfer_batches_sent", c.batches_sent},
+                               std::pair{"transfer_keys_sent", c.keys_sent},
+                               std::pair{"transfer_batches_received", c.batches_received},
+                               std::pair{"transfer_keys_received", c.keys_received},
+                               std::pair{"transfer_batches_resent", c.batches_resent},
+                               std::pair{"transfers_done", c.transfers_done}}) {
       w.Key(name);
       w.Uint64(value);
     }
@@ -971,21 +1131,32 @@ std::string Server::Impl::info_page(net::InfoPage page) const {
       }
     }
     w.EndArray();
-    w.Key("owners");
-    w.StartArray();
-    for (uint32_t p = 0; p < ring.partitions(); ++p) {
-      w.StartObject();
-      w.Key("partition");
-      w.Uint(p);
-      w.Key("preference_list");
+    // Each partition's preference list (N replicas) under the owners serving now, and under the
+    // next ones while they change (null when they do not).
+    auto lists = [&](const core::Ring& r) {
       w.StartArray();
-      for (auto m : ring.preference_list(p, std::min<size_t>(config_.core.defaults.n, ring.members().size()))) {
-        w.String(ring.members()[m].c_str());
+      for (uint32_t p = 0; p < r.partitions(); ++p) {
+        w.StartObject();
+        w.Key("partition");
+        w.Uint(p);
+        w.Key("preference_list");
+        w.StartArray();
+        for (auto m : r.preference_list(p, std::min<size_t>(config_.core.defaults.n, r.serving()))) {
+          w.String(r.members()[m].c_str());
+        }
+        w.EndArray();
+        w.EndObject();
       }
       w.EndArray();
-      w.EndObject();
+    };
+    w.Key("owners");
+    lists(ring);
+    w.Key("next_owners");
+    if (auto next = core::next_ring_of(node_->cluster_state())) {
+      lists(*next);
+    } else {
+      w.Null();
     }
-    w.EndArray();
   }
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());

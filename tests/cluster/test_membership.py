@@ -1,6 +1,6 @@
 """Gossip membership with real processes: a node joins a running cluster with --join, every node
-learns the new ring by gossip, the newcomer gets its partitions' data by anti-entropy without any
-read, and keeps its membership across a restart."""
+learns the new ring by gossip, the newcomer gets its partitions' data by partition transfer before
+it owns them (and its trees then equal its peers'), and keeps its membership across a restart."""
 import unittest
 
 from harness import HOST, Cluster, ClusterTest, counter, request, wait_until
@@ -13,7 +13,7 @@ def cluster_view(port):
 
 
 class MembershipTest(ClusterTest):
-    def test_a_node_joins_by_gossip_and_gets_its_data_by_anti_entropy(self):
+    def test_a_node_joins_by_gossip_and_gets_its_data_by_transfer(self):
         c = self.start_cluster(BASE, extra_args=["--gossip-ms", "200", "--partitions", "16", "--aae-interval-ms", "20"])
         founders, newcomer = list(c.ports), BASE + 4
         keys = [f"member{i}" for i in range(40)]
@@ -24,10 +24,14 @@ class MembershipTest(ClusterTest):
         c.join(newcomer, via=founders[2])  # serves (answers /health) only once admitted
         every = founders + [newcomer]
 
+        # Version 2 plans the join (the newcomer is a member that owns nothing yet), version 3
+        # serves it once every transfer to it is done.
         def ring_everywhere():
             views = [cluster_view(p) for p in every]
-            return all(v["ring_version"] == 2 and len(v["nodes"]) == 4 and not v["joining"] for v in views)
+            return all(v["ring_version"] == 3 and len(v["nodes"]) == 4 and not v["changing"] for v in views)
         wait_until(ring_everywhere, what="every node to serve by the ring with the newcomer")
+        self.assertGreater(counter(newcomer, "transfer_keys_received"), 0)
+        self.assertEqual({n["role"] for n in cluster_view(founders[0])["nodes"]}, {"serving"})
         rings = [request(p, "GET", "/ring").json for p in every]
         for r in rings:
             self.assertEqual((r["members"], r["owners"]), (rings[0]["members"], rings[0]["owners"]), "rings differ")
@@ -53,7 +57,7 @@ class MembershipTest(ClusterTest):
         # A restart keeps the membership (the data dir has it; --nodes does not name the newcomer).
         c.stop(newcomer)
         c.start(newcomer)
-        self.assertEqual(cluster_view(newcomer)["ring_version"], 2)
+        self.assertEqual(cluster_view(newcomer)["ring_version"], 3)
         for p in founders:  # from now on only what reached the newcomer can be read there
             c.stop(p)
         # A key the newcomer replicates is answered from its own copy; any other key needs a

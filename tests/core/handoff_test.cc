@@ -189,7 +189,7 @@ TEST_F(Handoff, a_replica_silent_past_the_deadline_gets_the_write_from_its_coord
 TEST(HintRecovery, hints_for_a_joiner_that_sorts_before_the_founders_are_found_again_after_a_restart) {
   auto state = founding_state(*Ring::create({"127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"}, 64));
   ASSERT_TRUE(announce(state, "127.0.0.1:10000", "node_joiner").is_ok());
-  ASSERT_TRUE(advance_ring(state));
+  ASSERT_TRUE(advance_ring(state, 3));
   ASSERT_EQ(state.members.back(), "127.0.0.1:10000");
   Node node(state, 0, "node_a", 0, NodeOptions{}, 1);
   node.on_hints_recovered({encode_hint_key("127.0.0.1:10000", "k"), encode_hint_key("127.0.0.1:5002", "k")});

@@ -88,10 +88,9 @@ RC_GTEST_PROP(Ring, every_walk_is_the_clockwise_order_of_first_ownership, ()) {
       MemberIndex m = owners[(p + step) % q];
       if (std::find(expected.begin(), expected.end(), m) == expected.end()) expected.push_back(m);
     }
-    for (MemberIndex m = 0; m < k; ++m) {
-      if (std::find(expected.begin(), expected.end(), m) == expected.end()) expected.push_back(m);
-    }
-    auto walk = ring->preference_list(p, k);
+    // Members that own nothing are in no walk.
+    RC_ASSERT(ring->serving() == expected.size());
+    auto walk = ring->walk(p);
     RC_ASSERT(std::vector<MemberIndex>(walk.begin(), walk.end()) == expected);
   }
 }
@@ -118,17 +117,24 @@ RC_GTEST_PROP(Ring, zones_spread_every_preference_list_over_as_many_zones_as_exi
   auto plain = Ring::from_indexes(ids(k), owners);
   auto zoned = Ring::from_indexes(ids(k), owners, zones);
   RC_ASSERT(plain.is_ok() && zoned.is_ok());
-  const size_t zone_count = distinct(zones);
+  // Walks hold the members that own partitions, and span their zones.
+  const size_t s = plain->serving();
+  std::vector<std::string> serving_zones;
+  for (MemberIndex m = 0; m < k; ++m) {
+    if (std::find(owners.begin(), owners.end(), m) != owners.end()) serving_zones.push_back(zones[m]);
+  }
+  RC_ASSERT(serving_zones.size() == s && zoned->serving() == s);
+  const size_t zone_count = distinct(serving_zones);
   for (uint32_t p = 0; p < q; ++p) {
-    auto walk = plain->preference_list(p, k);
+    auto walk = plain->walk(p);
     std::map<std::string, size_t> met;
     std::vector<std::pair<size_t, MemberIndex>> rounds;  // (round, member) in walk order
     for (MemberIndex m : walk) rounds.emplace_back(met[zones[m]]++, m);
     std::stable_sort(rounds.begin(), rounds.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    auto list = zoned->preference_list(p, k);
-    for (size_t i = 0; i < k; ++i) RC_ASSERT(list[i] == rounds[i].second);
+    auto list = zoned->walk(p);
+    for (size_t i = 0; i < s; ++i) RC_ASSERT(list[i] == rounds[i].second);
     RC_ASSERT(list[0] == owners[p]);
-    for (size_t n = 1; n <= k; ++n) {
+    for (size_t n = 1; n <= s; ++n) {
       std::set<std::string> spanned;
       for (size_t i = 0; i < n; ++i) spanned.insert(zones[list[i]]);
       RC_ASSERT(spanned.size() == std::min(n, zone_count));

@@ -94,6 +94,25 @@ rc::Gen<core::ClusterState> cluster_state() {
       auto placed = rc::gen::element<std::string>("", "a", "b");
       state.member_zones = *rc::gen::container<std::vector<std::string>>(state.members.size(), placed);
     }
+    auto kind = rc::gen::element(core::DepartureKind::leave, core::DepartureKind::remove, core::DepartureKind::replace);
+    for (const auto& name : *rc::gen::container<std::vector<std::string>>(address())) {
+      core::Departure d{*kind, {}};
+      if (d.kind == core::DepartureKind::replace) d.replacement = *address();
+      state.departures.emplace(name, d);
+    }
+    if (*rc::gen::arbitrary<bool>()) {  // a change of owners under way, with its transfers
+      state.next_owners = *rc::gen::container<std::vector<core::MemberIndex>>(state.owners.size(), owner);
+      auto q = static_cast<uint32_t>(state.owners.size());
+      auto k = static_cast<core::MemberIndex>(state.members.size());
+      if (k > 1) {
+        for (size_t i = *rc::gen::inRange<size_t>(0, 5); i > 0; --i) {
+          core::Transfer t{*rc::gen::inRange<uint32_t>(0, q), *rc::gen::inRange<core::MemberIndex>(0, k), 0,
+                           *number<uint64_t>(), *bytes(), *rc::gen::arbitrary<bool>()};
+          t.to = (t.from + *rc::gen::inRange<core::MemberIndex>(1, k)) % k;
+          state.transfers.push_back(t);
+        }
+      }
+    }
     return state;
   });
 }
@@ -274,6 +293,23 @@ struct Arbitrary<ListKeysReply> {
                     });
   }
 };
+template <>
+struct Arbitrary<TransferBatch> {
+  static Gen<TransferBatch> arbitrary() {  // an object per key, as the codec requires
+    return gen::map(gen::tuple(number<RequestId>(), number<uint32_t>(), byte_strings()),
+                    [](const std::tuple<RequestId, uint32_t, std::vector<std::string>>& t) {
+                      TransferBatch b{std::get<0>(t), std::get<1>(t), std::get<2>(t), {}};
+                      for (const auto& key : b.keys) b.objects.push_back("object of " + key);
+                      return b;
+                    });
+  }
+};
+template <>
+struct Arbitrary<TransferAck> {
+  static Gen<TransferAck> arbitrary() {
+    return gen::build<TransferAck>(gen::set(&TransferAck::id, number<RequestId>()), gen::set(&TransferAck::ok));
+  }
+};
 }  // namespace rc
 
 namespace md::net {
@@ -372,6 +408,20 @@ TEST(PeerCodec, garbage_and_invalid_states_are_refused) {
   broken.owners[0] = 7;  // no such member: refused before the core sees it
   EXPECT_FALSE(decode_peer_message(encode_peer_message(core::Gossip{broken, true})).is_ok());
   EXPECT_FALSE(decode_cluster_state(encode_cluster_state(broken)).is_ok());
+  broken = state;
+  broken.next_owners = state.owners;
+  broken.transfers.push_back(core::Transfer{0, 1, 1, 0, {}, false});  // from a member to itself
+  EXPECT_FALSE(decode_cluster_state(encode_cluster_state(broken)).is_ok());
+  broken.transfers.clear();
+  broken.next_owners.pop_back();  // next owners that do not cover every partition
+  EXPECT_FALSE(decode_cluster_state(encode_cluster_state(broken)).is_ok());
+  broken = state;
+  broken.departures["a:1"] = core::Departure{core::DepartureKind::replace, {}};  // replaced by no one
+  EXPECT_FALSE(decode_cluster_state(encode_cluster_state(broken)).is_ok());
+  wire::ClusterState unknown_kind;
+  ASSERT_TRUE(unknown_kind.ParseFromString(encode_cluster_state(state)));
+  (*unknown_kind.mutable_departures())["a:1"].set_kind(257);  // would wrap to leave as a byte
+  EXPECT_FALSE(decode_cluster_state(unknown_kind.SerializeAsString()).is_ok());
   EXPECT_FALSE(decode_cluster_state("\x08garbage").is_ok());
   EXPECT_FALSE(decode_peer_message("\xff\xff\xff garbage").is_ok());
   EXPECT_FALSE(decode_peer_message("").is_ok());  // no message kind
