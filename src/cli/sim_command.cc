@@ -53,7 +53,8 @@ int run(SimArgs& args) {
                 << result.conflicts_seen << " reads with siblings, " << result.faults_injected << " faults ("
                 << result.handoff_crashes << " crashes during handoff, " << result.aae_crashes
                 << " during anti-entropy, " << result.long_partitions << " long partitions, " << result.joins
-                << " joins), " << result.suspicions
+                << " joins, " << result.leaves << " leaves, " << result.removes << " removes, " << result.replaces
+                << " replaces), " << result.suspicions
                 << " suspicions, " << result.hints_delivered << " hints delivered, " << result.tombstones_reaped
                 << " tombstones reaped, " << result.disk_faults << " disk faults (" << result.disk_failures
                 << " failed storage operations), " << result.virtual_ms << " ms virtual, trace " << std::hex << result.trace_hash << std::dec << "\n";

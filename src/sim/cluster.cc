@@ -68,12 +68,20 @@ class Cluster::Host final : public node::Host {
     cluster_.reply(node_, client, std::move(response));
   }
   Status keep_cluster_state(const core::ClusterState& state) override {
-    if (state.ring_version > cluster_.ring_version_) {
-      cluster_.ring_version_ = state.ring_version;
-      cluster_.ring_ = core::ring_of(state);
-      note("ring version " + std::to_string(state.ring_version) + ": " +
-           std::to_string(cluster_.ring_.members().size()) + " members");
+    // The ring every node ends up with is the one merges keep: the newest version, and between two
+    // of one version (two claimants, one after the other, each made one) the one merge prefers.
+    auto& newest = cluster_.newest_;
+    auto ring_part = [](const core::ClusterState& s) {
+      return std::tie(s.ring_version, s.members, s.owners, s.next_owners, s.member_zones);
+    };
+    core::ClusterState merged = newest ? *newest : state;
+    if (newest && !core::merge(merged, state).is_ok()) merged = *newest;  // two ids for one node: kept apart
+    if (!newest || ring_part(merged) != ring_part(*newest)) {
+      cluster_.ring_ = core::ring_of(merged);
+      note("ring version " + std::to_string(merged.ring_version) + ": " + std::to_string(cluster_.ring_.members().size()) +
+           " members" + (merged.next_owners.empty() ? "" : ", owners changing"));
     }
+    newest = std::move(merged);
     cluster_.machines_[node_].kept.cluster_state = state;
     return Status::ok();
   }
@@ -393,6 +401,14 @@ void Cluster::join(size_t node, size_t via) {
   joining_via_[node] = via;
   next_join_poll_ms_ = now_ms_;
   poll_joins();
+}
+
+Status Cluster::request_departure(size_t node, size_t member, const core::Departure& departure) {
+  note("n" + std::to_string(node) + " asks n" + std::to_string(member) + " to " + core::to_string(departure.kind) +
+       (departure.replacement.empty() ? "" : " for " + departure.replacement));
+  const Status asked = machines_[node].node->request_departure(addresses_[member], departure);
+  machines_[node].runner->run();
+  return asked;
 }
 
 Status Cluster::change_user(size_t node, const std::string& name, core::User user) {

@@ -124,6 +124,11 @@ class Cluster {
   void join(size_t node, size_t via);
   bool is_member(size_t node) const { return member_[node]; }
   static constexpr uint64_t kJoinPollMs = 200;
+  // An admin asks, through `node`, that member `member` depart (core::Node::request_departure), as
+  // the admin API does.
+  Status request_departure(size_t node, size_t member, const core::Departure& departure);
+  // The newest ring's owners are changing (transfers under way).
+  bool changing() const { return newest_ && !newest_->next_owners.empty(); }
   // An admin changes user `name` through `node` (core::Node::change_user), as the admin API does.
   Status change_user(size_t node, const std::string& name, core::User user);
   // group[i] is node i's side; messages between sides are silently lost until heal().
@@ -232,7 +237,7 @@ class Cluster {
   std::vector<std::string> addresses_;  // per node; founders sorted, so founder i is member i
   std::vector<std::string> ids_;        // per node
   core::Ring ring_;
-  uint64_t ring_version_ = 1;
+  std::optional<core::ClusterState> newest_;  // every state kept, merged: its ring is ring_
   std::vector<Machine> machines_;
   std::vector<bool> up_;
   std::vector<bool> member_;

@@ -17,7 +17,7 @@ constexpr uint64_t kQuiesceMs = 3000;      // after the calm phase and the final
 constexpr uint64_t kHandoffMs = 5000;      // after healing: deadlines pass, hints are handed off (with backoff)
 constexpr uint64_t kAntiEntropyMs = 20000; // then: time for anti-entropy alone to converge the replicas
 constexpr uint64_t kExchangeEveryMs = 50; // each node starts an anti-entropy exchange this often
-constexpr uint64_t kJoinMs = 30000;        // after healing: a join under way must be complete by then
+constexpr uint64_t kMembershipMs = 30000;  // after healing: a change of membership must be complete by then
 // Above the longest a message can take here (a delay's tail of 1 s, two slow nodes' 0.4 s each)
 // plus the request deadline and the read-repair window, as core/tombstone_reaper.h requires.
 constexpr uint64_t kTombstoneGraceMs = 5000;
@@ -59,13 +59,26 @@ class Simulation {
     c.buggy_ids = options.buggy_ids;
     c.buggy_early_ack = options.buggy_early_ack;
     c.node.buggy_colocated_hints = options.buggy_colocated_hints;
-    // A join moves partitions while the workload runs: the newcomer is filled by anti-entropy.
+    // A join moves partitions while the workload runs: the newcomer is filled by transfers.
     if (options.faults.join && c.nodes >= 4 && rng_.chance(0.5)) {
       c.joiners = 1;
       join_at_ms_ = rng_.below(options.steps * 10);
     }
+    // Else perhaps a departure, drawn apart so that the seeds without one keep their schedules.
+    Rng membership(options.seed ^ 0xDE9A);
+    std::vector<core::DepartureKind> kinds;
+    if (options.faults.leave) kinds.push_back(core::DepartureKind::leave);
+    if (options.faults.remove) kinds.push_back(core::DepartureKind::remove);
+    if (options.faults.replace) kinds.push_back(core::DepartureKind::replace);
+    if (!join_at_ms_ && c.nodes >= 4 && !kinds.empty() && membership.chance(0.5)) {
+      departure_ = kinds[membership.below(kinds.size())];
+      if (*departure_ == core::DepartureKind::replace) c.joiners = 1;
+      departing_ = membership.below(c.nodes - c.joiners);
+      departure_at_ms_ = membership.below(options.steps * 10);
+    }
     cluster_ = std::make_unique<Cluster>(c);
-    n_max_ = std::min<uint32_t>(3, static_cast<uint32_t>(c.nodes - c.joiners));
+    const size_t leaving = departure_ && *departure_ != core::DepartureKind::replace ? 1 : 0;
+    n_max_ = std::min<uint32_t>(3, static_cast<uint32_t>(c.nodes - c.joiners - leaving));
     for (size_t i = 0; i < options.clients; ++i) clients_.push_back(Client{i, 0, rng_.below(kThinkMs), 0, false, false, 0});
   }
 
@@ -82,8 +95,9 @@ class Simulation {
         size_t joiner = cluster_->size() - 1;
         cluster_->join(joiner, rng_.below(joiner));
         join_at_ms_.reset();
-        ++result_.joins;
+        if (departure_ != core::DepartureKind::replace) ++result_.joins;
       }
+      if (departure_at_ms_ && cluster_->now_ms() >= *departure_at_ms_) depart();
       if (handoff_crash_armed_) {
         crash_during(handoff_crash_armed_, result_.handoff_crashes, "handoff",
                      [](const core::Node& n) { return n.handoffs_in_flight(); });
@@ -135,6 +149,42 @@ class Simulation {
  private:
   std::string key(size_t i) const { return "key" + std::to_string(i); }
 
+  // The departure drawn for this seed: a removed or replaced node is killed first (the operator
+  // removes a node that is gone) and stays down until the faults heal; the replacement joins
+  // after the replace is asked for. The request goes through a random member that is up; one
+  // that cannot be reached now (partitioned off the claimant) gets there by gossip later.
+  void depart() {
+    departure_at_ms_.reset();
+    const auto kind = *departure_;
+    if (kind != core::DepartureKind::leave) {
+      if (cluster_->is_up(departing_)) cluster_->crash(departing_);
+      kept_down_ = departing_;
+    }
+    std::vector<size_t> via;
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      if (cluster_->is_member(i) && cluster_->is_up(i)) via.push_back(i);
+    }
+    if (via.empty()) {  // everyone is down for the moment: asked again after healing
+      departure_at_ms_ = cluster_->now_ms();
+      return;
+    }
+    const size_t joiner = cluster_->size() - 1;
+    core::Departure d{kind, kind == core::DepartureKind::replace ? cluster_->address(joiner) : std::string()};
+    const Status asked = cluster_->request_departure(via[rng_.below(via.size())], departing_, d);
+    if (!asked.is_ok()) {
+      result_.violations.push_back("departure_refused: " + asked.message());
+      return;
+    }
+    switch (kind) {
+      case core::DepartureKind::leave: ++result_.leaves; break;
+      case core::DepartureKind::remove: ++result_.removes; break;
+      case core::DepartureKind::replace:
+        ++result_.replaces;
+        join_at_ms_ = cluster_->now_ms() + rng_.below(1000);  // the new node is started after the request
+        break;
+    }
+  }
+
   // A crash leaves at least one node up.
   void crash_if_allowed(size_t victim) {
     size_t down = 0;
@@ -181,7 +231,7 @@ class Simulation {
       }
       case 1:
         for (size_t i = 0; i < k; ++i) {
-          if (cluster_->is_member(i) && !cluster_->is_up(i)) {
+          if (cluster_->is_member(i) && !cluster_->is_up(i) && kept_down_ != i) {
             cluster_->restart(i);
             break;
           }
@@ -255,18 +305,26 @@ class Simulation {
       cluster_->set_disk_faults(i, DiskFaults{});
       if (cluster_->is_member(i) && !cluster_->is_up(i)) cluster_->restart(i);
     }
-    if (join_at_ms_) {  // the fault phase ended first
+    if (departure_at_ms_) depart();  // the fault phase ended first
+    if (join_at_ms_) {
       cluster_->join(cluster_->size() - 1, 0);
       join_at_ms_.reset();
-      ++result_.joins;
+      if (departure_ != core::DepartureKind::replace) ++result_.joins;
     }
-    // A join under way completes once gossip carried it to the claimant and back.
-    for (uint64_t waited = 0; !cluster_->is_member(cluster_->size() - 1) && waited < kJoinMs; waited += 100) {
-      cluster_->run_for(100);
-    }
-    if (!cluster_->is_member(cluster_->size() - 1)) {
-      result_.violations.push_back("join_not_completed: n" + std::to_string(cluster_->size() - 1) +
-                                   " is not in the ring " + std::to_string(kJoinMs) + " ms after healing");
+    // A change of membership under way completes once its transfers are done and the claimant
+    // made the next owners serve, in the newest ring.
+    const size_t last = cluster_->size() - 1;
+    auto complete = [&] {
+      if (cluster_->changing() || !cluster_->is_member(last)) return false;
+      return !departure_ || cluster_->ring().departed(static_cast<core::MemberIndex>(departing_));
+    };
+    for (uint64_t waited = 0; !complete() && waited < kMembershipMs; waited += 100) cluster_->run_for(100);
+    if (!complete()) {
+      result_.violations.push_back("membership_change_not_completed: " +
+                                   (departure_ ? "the " + std::string(core::to_string(*departure_)) + " of n" +
+                                                     std::to_string(departing_)
+                                               : "the join of n" + std::to_string(last)) +
+                                   " is not done " + std::to_string(kMembershipMs) + " ms after healing");
     }
     cluster_->run_for(kHandoffMs);
   }
@@ -483,6 +541,10 @@ class Simulation {
   bool aae_crash_armed_ = false;
   uint64_t heal_not_before_ms_ = 0;  // a long partition holds until then
   std::optional<uint64_t> join_at_ms_;  // when the joiner asks to join, if it has not yet
+  std::optional<core::DepartureKind> departure_;  // this seed's departure, if any
+  size_t departing_ = 0;                          // of this member
+  std::optional<uint64_t> departure_at_ms_;       // when it is asked for, if it has not been yet
+  std::optional<size_t> kept_down_;               // a removed or replaced member: down until the faults heal
   SimResult result_;
 };
 
@@ -490,7 +552,7 @@ class Simulation {
 
 Result<FaultSet> parse_faults(const std::string& text) {
   if (text == "all") return FaultSet{};
-  FaultSet f{false, false, false, false, false, false, false, false, false, false, false};
+  FaultSet f{false, false, false, false, false, false, false, false, false, false, false, false, false, false};
   if (text == "none") return f;
   std::stringstream in(text);
   std::string name;
@@ -506,8 +568,11 @@ Result<FaultSet> parse_faults(const std::string& text) {
     else if (name == "long_partition") f.long_partition = true;
     else if (name == "join") f.join = true;
     else if (name == "disk") f.disk = true;
+    else if (name == "leave") f.leave = true;
+    else if (name == "remove") f.remove = true;
+    else if (name == "replace") f.replace = true;
     else return Status::invalid_argument("unknown fault '" + name + "': use loss, duplicate, delay, partition, crash, slow, "
-                                         "handoff, aae, long_partition, join, disk, all or none");
+                                         "handoff, aae, long_partition, join, disk, leave, remove, replace, all or none");
   }
   return f;
 }
@@ -518,7 +583,8 @@ std::string faults_to_string(const FaultSet& f) {
                           std::pair{f.partition, "partition"}, std::pair{f.crash, "crash"}, std::pair{f.slow, "slow"},
                           std::pair{f.handoff, "handoff"}, std::pair{f.aae, "aae"},
                           std::pair{f.long_partition, "long_partition"}, std::pair{f.join, "join"},
-                          std::pair{f.disk, "disk"}}) {
+                          std::pair{f.disk, "disk"}, std::pair{f.leave, "leave"}, std::pair{f.remove, "remove"},
+                          std::pair{f.replace, "replace"}}) {
     if (on) out += (out.empty() ? "" : ",") + std::string(name);
   }
   return out.empty() ? "none" : out;

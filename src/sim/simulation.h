@@ -18,9 +18,13 @@ struct FaultSet {
   bool long_partition = true;  // a partition that holds for seconds, outlasting the failure detector
   bool join = true;     // (4 nodes or more) the last node joins during the run, through gossip
   bool disk = true;     // a node's disk fails reads, writes, fsyncs or removals now and then, or fills up
+  // (4 nodes or more; a seed takes at most one change of membership, a join included) a member
+  // leaves, handing its partitions off; a member is killed and removed, the survivors rebuilding
+  // its partitions; a member is killed and replaced by a new node that joins for it.
+  bool leave = true, remove = true, replace = true;
 };
 // "all", "none", or a comma-separated list of loss, duplicate, delay, partition, crash, slow,
-// handoff, aae, long_partition, join, disk.
+// handoff, aae, long_partition, join, disk, leave, remove, replace.
 Result<FaultSet> parse_faults(const std::string& text);
 std::string faults_to_string(const FaultSet& faults);
 
@@ -51,6 +55,7 @@ struct SimResult {
   size_t nodes = 0;
   size_t operations = 0, acknowledged_writes = 0, unavailable = 0, conflicts_seen = 0, faults_injected = 0;
   size_t hints_delivered = 0, handoff_crashes = 0, aae_crashes = 0, long_partitions = 0, joins = 0;
+  size_t leaves = 0, removes = 0, replaces = 0;  // departures asked for (and completed: else a violation)
   size_t tombstones_reaped = 0;  // removals, on all nodes
   size_t disk_faults = 0;        // times a node's disk began to misbehave (or filled up)
   size_t disk_failures = 0;      // storage operations that failed

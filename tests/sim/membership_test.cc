@@ -1,5 +1,6 @@
 // Gossip membership in simulated clusters: how many gossip rounds a join takes to reach every node,
-// for 3 to 64 nodes, and that the newcomer gets its partitions' data without any read. The numbers
+// for 3 to 64 nodes, and that the newcomer gets its partitions' data (by transfer, before it serves
+// them) without any read. The numbers
 // these tests print are the ones docs/design.md quotes.
 #include <gtest/gtest.h>
 
@@ -181,7 +182,7 @@ TEST(Membership, replicas_are_placed_by_zone_so_losing_a_zone_loses_no_key) {
   }
 }
 
-TEST(Membership, the_newcomer_gets_its_partitions_data_by_anti_entropy_without_reads) {
+TEST(Membership, the_newcomer_gets_its_partitions_data_without_reads) {
   ClusterOptions options;
   options.nodes = 5;
   options.joiners = 1;

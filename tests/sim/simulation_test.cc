@@ -148,7 +148,9 @@ TEST(Simulation, clusters_of_up_to_64_nodes_run_and_hold) {
 }
 
 TEST(Faults, parse_and_print) {
-  EXPECT_EQ(faults_to_string(*parse_faults("all")), "loss,duplicate,delay,partition,crash,slow,handoff,aae,long_partition,join,disk");
+  EXPECT_EQ(faults_to_string(*parse_faults("all")),
+            "loss,duplicate,delay,partition,crash,slow,handoff,aae,long_partition,join,disk,leave,remove,replace");
+  EXPECT_EQ(faults_to_string(*parse_faults("replace,leave")), "leave,replace");
   EXPECT_EQ(faults_to_string(*parse_faults("none")), "none");
   EXPECT_EQ(faults_to_string(*parse_faults("crash,loss")), "loss,crash");
   EXPECT_EQ(faults_to_string(*parse_faults("long_partition,aae")), "aae,long_partition");
