@@ -1,0 +1,146 @@
+"""Membership changes under load, with real processes: a cluster grows from 3 to 5 nodes and shrinks
+back to 3 (one node leaves, one is killed with SIGKILL and removed) while clients write with W=2 and
+read with R=2. No acknowledged write is lost: at the end every key is read from the final owners
+alone with R=N. The requests that failed meanwhile are counted and printed."""
+import random
+import threading
+import time
+import unittest
+
+from harness import HOST, ClusterTest, request, wait_until
+
+BASE = 20384  # founders 20385-20387, then 20388 and 20389 join (peers 21385-21389)
+
+
+class Load:
+    """Writers put fresh keys with W=2, a reader reads acknowledged ones with R=2, through random
+    nodes of `ports` (a list the test changes as nodes come and go)."""
+
+    def __init__(self, ports):
+        self.ports = ports
+        self.acked = {}  # key -> value, for writes answered 200
+        self.failed = {"put": 0, "get": 0}
+        self.done = {"put": 0, "get": 0}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self.write, args=(w,)) for w in range(2)]
+        self.threads.append(threading.Thread(target=self.read))
+
+    def node(self):
+        with self.lock:
+            return random.choice(self.ports)
+
+    def write(self, writer):
+        i = 0
+        while not self.stopping.is_set():
+            key, value = f"load{writer}_{i}", f"v{writer}_{i}"
+            i += 1
+            try:
+                ok = request(self.node(), "PUT", f"/kv/{key}", {"value": value, "W": 2}, timeout=5).status == 200
+            except OSError:  # a node that left or was killed between the choice and the request
+                ok = False
+            with self.lock:
+                self.done["put"] += 1
+                if ok:
+                    self.acked[key] = value
+                else:
+                    self.failed["put"] += 1
+
+    def read(self):
+        while not self.stopping.is_set():
+            with self.lock:
+                keys = list(self.acked)
+            if not keys:
+                time.sleep(0.01)
+                continue
+            key = random.choice(keys)
+            with self.lock:
+                value = self.acked[key]
+            try:
+                r = request(self.node(), "GET", f"/kv/{key}?R=2", timeout=5)
+                ok = r.status == 200 and r.json.get("value") == value
+            except OSError:
+                ok = False
+            with self.lock:
+                self.done["get"] += 1
+                self.failed["get"] += not ok
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for t in self.threads:
+            t.join()
+
+    def acked_count(self):
+        with self.lock:
+            return len(self.acked)
+
+
+def cluster_view(port):
+    return request(port, "GET", "/cluster").json
+
+
+def settled(port, expect_serving):
+    """The node at `port` sees no change under way and exactly `expect_serving` nodes serving."""
+    view = cluster_view(port)
+    serving = sorted(n["address"] for n in view["nodes"] if n["role"] == "serving")
+    return not view["changing"] and serving == sorted(f"{HOST}:{p}" for p in expect_serving)
+
+
+class MembershipUnderLoadTest(ClusterTest):
+    def test_grow_to_five_and_shrink_to_three_under_load_loses_no_acknowledged_write(self):
+        c = self.start_cluster(BASE, extra_args=["--gossip-ms", "200", "--partitions", "32"])
+        founders = list(c.ports)
+        serving = list(founders)
+        fourth, fifth = BASE + 4, BASE + 5
+        with Load(list(founders)) as load:
+            wait_until(lambda: load.acked_count() >= 50, what="the first writes")
+            for newcomer in (fourth, fifth):
+                c.join(newcomer, via=founders[0])
+                serving.append(newcomer)
+                with load.lock:
+                    load.ports.append(newcomer)
+                wait_until(lambda: settled(founders[1], serving), timeout_s=60,
+                           what=f"{newcomer} to serve with its partitions transferred")
+            grown = load.acked_count()
+
+            # The fourth leaves: it hands its partitions off, then stops by itself.
+            with load.lock:
+                load.ports.remove(fourth)
+            self.assertEqual(request(fourth, "POST", "/admin/leave").status, 202)
+            serving.remove(fourth)
+            wait_until(lambda: settled(founders[1], serving), timeout_s=60, what="the leave to complete")
+            wait_until(lambda: c.procs[fourth].poll() is not None, what="the node that left to stop")
+            self.assertEqual(c.procs[fourth].returncode, 0, c.log(fourth))
+
+            # The fifth is killed, then removed: the survivors rebuild its partitions.
+            with load.lock:
+                load.ports.remove(fifth)
+            c.kill9(fifth)
+            r = request(founders[2], "POST", "/admin/remove", {"node": f"{HOST}:{fifth}"})
+            self.assertEqual(r.status, 202, r)
+            serving.remove(fifth)
+            wait_until(lambda: settled(founders[0], serving), timeout_s=60, what="the remove to complete")
+            wait_until(lambda: load.acked_count() >= grown + 50, what="more writes on the final cluster")
+
+        # Every acknowledged write, from the final owners alone (the others are gone), with R=N.
+        missing = []
+        for key, value in sorted(load.acked.items()):
+            r = request(founders[len(missing) % 3], "GET", f"/kv/{key}?R=3")
+            if r.status != 200 or r.json.get("value") != value:
+                missing.append((key, r.status))
+        print(f"\n{len(load.acked)} acknowledged writes, all read back with R=3 from the 3 final nodes; "
+              f"failed during the changes: {load.failed['put']} of {load.done['put']} puts, "
+              f"{load.failed['get']} of {load.done['get']} gets", flush=True)
+        self.assertEqual(missing, [], f"{len(missing)} acknowledged writes lost")
+        for p in founders:
+            roles = {n["address"]: n["role"] for n in cluster_view(p)["nodes"]}
+            self.assertEqual((roles[f"{HOST}:{fourth}"], roles[f"{HOST}:{fifth}"]), ("departed", "departed"))
+
+
+if __name__ == "__main__":
+    unittest.main()
