@@ -159,6 +159,10 @@ class DashboardBrowserTest(ClusterTest):
         self.wait(lambda d: self.statuses("#nodes-matrix td.summary") == ["up"] * 3 and
                   self.statuses("#nodes-matrix td.cell") == ["up"] * 9 and
                   self.statuses("#nodes-matrix td.browser") == ["reachable"] * 3, "three nodes up")
+        roles = self.browser.execute_script(
+            "return [...document.querySelectorAll('#nodes-matrix td.role')].map((e) => e.getAttribute('data-role'));")
+        self.assertEqual(roles, ["serving"] * 3)
+        self.assertEqual(self.browser.find_element(By.ID, "transfers-summary").text, "No change of owners under way.")
         arcs = self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#ring path.arc"), "the ring")
         self.assertEqual(len(arcs), request(port, "GET", "/ring").json["partitions"])
         ActionChains(self.browser).move_to_element(arcs[len(arcs) // 8]).perform()

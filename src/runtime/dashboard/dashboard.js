@@ -131,7 +131,7 @@
     $("serving").textContent = `Served by ${self.address} (${self.node_id}), ring version ${self.ring_version}, ` +
       `${self.nodes.length} nodes. Updated ${new Date().toLocaleTimeString()}.`;
     const header = el("tr", {}, el("th", { scope: "col" }, "Node"), el("th", { scope: "col" }, "Zone"),
-      el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Browser"),
+      el("th", { scope: "col" }, "Role"), el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Browser"),
       self.nodes.map((o) => el("th", { scope: "col", class: "observer" }, `seen by ${o.address}`,
         views.get(o.address) && views.get(o.address).error ? el("small", {}, " (no answer)") : null)));
     const rows = self.nodes.map((node) => {
@@ -140,6 +140,7 @@
       return el("tr", { "data-node": node.address },
         el("th", { scope: "row" }, node.address, el("br"), el("small", { title: node.node_id }, short(node.node_id))),
         el("td", {}, node.zone || "–"),
+        el("td", { class: `role role-${node.role}`, "data-node": node.address, "data-role": node.role }, node.role),
         el("td", { class: `summary status-${status}`, "data-node": node.address, "data-status": status }, status),
         el("td", { class: `browser status-${reached ? "up" : "unreachable"}`, "data-node": node.address,
                    "data-status": reached ? "reachable" : "unreachable" }, reached ? "reachable" : "unreachable"),
@@ -151,6 +152,28 @@
     });
     $("nodes-matrix").replaceChildren(el("thead", {}, header), el("tbody", {}, rows));
     renderStats();
+    renderTransfers();
+  }
+
+  // The change of owners under way (a join, leave, remove or replace): each partition's transfer
+  // to a member that becomes one of its replicas, as this node knows its progress.
+  function renderTransfers() {
+    const transfers = self.transfers || [];
+    const departures = (self.departures || []).map((d) => `${d.node} ${d.kind}s` +
+      (d.replacement ? ` (replaced by ${d.replacement})` : ""));
+    const done = transfers.filter((t) => t.done).length;
+    const keys = transfers.reduce((sum, t) => sum + t.keys, 0);
+    $("transfers-summary").textContent = self.changing
+      ? `Owners are changing: ${done} of ${transfers.length} transfers done, ${keys} keys moved so far.`
+      : "No change of owners under way.";
+    $("transfers-departures").textContent = departures.length ? `Departures asked for: ${departures.join("; ")}.` : "";
+    const header = el("tr", {}, ["Partition", "From", "To", "Keys", "State"].map((h) => el("th", { scope: "col" }, h)));
+    const rows = transfers.map((t) => el("tr", { "data-partition": t.partition },
+      el("td", { class: "number" }, String(t.partition)), el("td", {}, t.from), el("td", {}, t.to),
+      el("td", { class: "number" }, String(t.keys)),
+      el("td", { class: `transfer-${t.done ? "done" : "under-way"}` }, t.done ? "done" : "under way")));
+    $("transfers").replaceChildren(el("thead", {}, header), el("tbody", {}, rows));
+    $("transfers").hidden = transfers.length === 0;
   }
 
   function renderStats() {
@@ -164,6 +187,7 @@
       ["read repairs", (c) => c.counters.read_repairs],
       ["tombstones held", (c) => c.tombstones],
       ["tombstones reaped", (c) => c.counters.tombstones_reaped],
+      ["transfer keys sent / received", (c) => `${c.counters.transfer_keys_sent} / ${c.counters.transfer_keys_received}`],
       ["client requests", (c) => c.counters.client_requests],
     ];
     const header = el("tr", {}, el("th", { scope: "col" }, "Node"), columns.map(([name]) => el("th", { scope: "col" }, name)));
