@@ -1,7 +1,7 @@
 // A cluster state from a peer's gossip, a join answer or the data dir: decoding validates it, and
 // a state that passes must be safe for everything the node then does with one: build its ring,
-// merge it, advance its ring (admit its joiners and adopt its zones, leaving a valid state) and
-// round-trip it.
+// merge it, advance its ring (plan its joins and departures, serve the next owners once the
+// transfers are done, adopt its zones: each step leaving a valid state) and round-trip it.
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -23,10 +23,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   md::core::ClusterState merged;
   merged.cluster_id = state->cluster_id;
   assert(md::core::merge(merged, *state).is_ok());
-  auto admitted = *state;
-  if (md::core::advance_ring(admitted)) {
+  for (uint32_t n : {1u, 3u}) {
+    auto admitted = *state;
+    if (!md::core::advance_ring(admitted, n)) continue;
     assert(md::core::validate(admitted).is_ok());
     md::core::ring_of(admitted);
+    md::core::next_ring_of(admitted);
+    // Every transfer done: the next owners serve, in another valid state.
+    for (auto t : admitted.transfers) {
+      t.done = true;
+      md::core::record_transfer(admitted, t);
+    }
+    if (md::core::advance_ring(admitted, n)) assert(md::core::validate(admitted).is_ok());
   }
   return 0;
 }

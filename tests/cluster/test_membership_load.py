@@ -20,6 +20,7 @@ class Load:
         self.ports = ports
         self.acked = {}  # key -> value, for writes answered 200
         self.failed = {"put": 0, "get": 0}
+        self.why = {}  # (op, reason) -> count: no connection, an HTTP status, or a stale value
         self.done = {"put": 0, "get": 0}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -36,15 +37,17 @@ class Load:
             key, value = f"load{writer}_{i}", f"v{writer}_{i}"
             i += 1
             try:
-                ok = request(self.node(), "PUT", f"/kv/{key}", {"value": value, "W": 2}, timeout=5).status == 200
+                status = request(self.node(), "PUT", f"/kv/{key}", {"value": value, "W": 2}, timeout=5).status
+                reason = None if status == 200 else str(status)
             except OSError:  # a node that left or was killed between the choice and the request
-                ok = False
+                reason = "no connection"
             with self.lock:
                 self.done["put"] += 1
-                if ok:
+                if reason is None:
                     self.acked[key] = value
                 else:
                     self.failed["put"] += 1
+                    self.why[("put", reason)] = self.why.get(("put", reason), 0) + 1
 
     def read(self):
         while not self.stopping.is_set():
@@ -58,12 +61,14 @@ class Load:
                 value = self.acked[key]
             try:
                 r = request(self.node(), "GET", f"/kv/{key}?R=2", timeout=5)
-                ok = r.status == 200 and r.json.get("value") == value
+                reason = str(r.status) if r.status != 200 else None if r.json.get("value") == value else "stale"
             except OSError:
-                ok = False
+                reason = "no connection"
             with self.lock:
                 self.done["get"] += 1
-                self.failed["get"] += not ok
+                if reason is not None:
+                    self.failed["get"] += 1
+                    self.why[("get", reason)] = self.why.get(("get", reason), 0) + 1
 
     def __enter__(self):
         for t in self.threads:
@@ -135,7 +140,7 @@ class MembershipUnderLoadTest(ClusterTest):
                 missing.append((key, r.status))
         print(f"\n{len(load.acked)} acknowledged writes, all read back with R=3 from the 3 final nodes; "
               f"failed during the changes: {load.failed['put']} of {load.done['put']} puts, "
-              f"{load.failed['get']} of {load.done['get']} gets", flush=True)
+              f"{load.failed['get']} of {load.done['get']} gets; why: {sorted(load.why.items())}", flush=True)
         self.assertEqual(missing, [], f"{len(missing)} acknowledged writes lost")
         for p in founders:
             roles = {n["address"]: n["role"] for n in cluster_view(p)["nodes"]}
