@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -177,7 +178,21 @@ std::string NodeMetrics::render(const core::Node& node, const MetricsSnapshot& s
   counter(out, "minidynamo_gossip_refused_total", "Cluster states refused (another cluster, or invalid)", c.gossip_refused);
   gauge(out, "minidynamo_ring_version", "The version of the ring this node serves by", static_cast<double>(state.ring_version));
   counter(out, "minidynamo_ring_changes_total", "Newer ring versions adopted", c.ring_changes);
-  gauge(out, "minidynamo_cluster_members", "Members of the ring", static_cast<double>(s.members.size()));
+  gauge(out, "minidynamo_cluster_members", "Members of the ring, departed ones included", static_cast<double>(s.members.size()));
+  gauge(out, "minidynamo_cluster_serving_members", "Members that own partitions",
+        static_cast<double>(node.ring().serving()));
+  const auto pending_transfers =
+      std::count_if(state.transfers.begin(), state.transfers.end(), [](const core::Transfer& t) { return !t.done; });
+  gauge(out, "minidynamo_transfers_pending", "Partition transfers of the change of owners under way, not done yet",
+        static_cast<double>(pending_transfers));
+  counter(out, "minidynamo_transfer_keys_sent_total", "Keys this node sent in partition transfers, acknowledged",
+          c.keys_sent);
+  counter(out, "minidynamo_transfer_keys_received_total", "Keys this node stored from partition transfers",
+          c.keys_received);
+  counter(out, "minidynamo_transfer_batches_resent_total",
+          "Transfer batches read and sent again (unacknowledged, refused, or the receiver went down)", c.batches_resent);
+  counter(out, "minidynamo_transfers_done_total", "Partition transfers this node finished as their source",
+          c.transfers_done);
   gauge(out, "minidynamo_tombstones", "Deleted keys held here, waiting to be reaped",
         static_cast<double>(node.reaper().tombstones()));
   counter(out, "minidynamo_tombstones_reaped_total", "Tombstones removed from this node's store", c.tombstones_reaped);
