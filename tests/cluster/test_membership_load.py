@@ -1,7 +1,8 @@
-"""Membership changes under load, with real processes: a cluster grows from 3 to 5 nodes and shrinks
+"""Membership changes with real processes. Under load: a cluster grows from 3 to 5 nodes and shrinks
 back to 3 (one node leaves, one is killed with SIGKILL and removed) while clients write with W=2 and
 read with R=2. No acknowledged write is lost: at the end every key is read from the final owners
-alone with R=N. The requests that failed meanwhile are counted and printed."""
+alone with R=N. The requests that failed meanwhile are counted and printed. And a node killed and
+replaced: the new node takes exactly its partitions, rebuilt from the survivors."""
 import random
 import threading
 import time
@@ -89,11 +90,14 @@ def cluster_view(port):
     return request(port, "GET", "/cluster").json
 
 
-def settled(port, expect_serving):
-    """The node at `port` sees no change under way and exactly `expect_serving` nodes serving."""
-    view = cluster_view(port)
-    serving = sorted(n["address"] for n in view["nodes"] if n["role"] == "serving")
-    return not view["changing"] and serving == sorted(f"{HOST}:{p}" for p in expect_serving)
+def settled(expect_serving):
+    """Every node of `expect_serving` sees no change under way, and exactly those nodes serving."""
+    for port in expect_serving:
+        view = cluster_view(port)
+        serving = sorted(n["address"] for n in view["nodes"] if n["role"] == "serving")
+        if view["changing"] or serving != sorted(f"{HOST}:{p}" for p in expect_serving):
+            return False
+    return True
 
 
 class MembershipUnderLoadTest(ClusterTest):
@@ -109,7 +113,7 @@ class MembershipUnderLoadTest(ClusterTest):
                 serving.append(newcomer)
                 with load.lock:
                     load.ports.append(newcomer)
-                wait_until(lambda: settled(founders[1], serving), timeout_s=60,
+                wait_until(lambda: settled(serving), timeout_s=60,
                            what=f"{newcomer} to serve with its partitions transferred")
             grown = load.acked_count()
 
@@ -118,7 +122,7 @@ class MembershipUnderLoadTest(ClusterTest):
                 load.ports.remove(fourth)
             self.assertEqual(request(fourth, "POST", "/admin/leave").status, 202)
             serving.remove(fourth)
-            wait_until(lambda: settled(founders[1], serving), timeout_s=60, what="the leave to complete")
+            wait_until(lambda: settled(serving), timeout_s=60, what="the leave to complete")
             wait_until(lambda: c.procs[fourth].poll() is not None, what="the node that left to stop")
             self.assertEqual(c.procs[fourth].returncode, 0, c.log(fourth))
 
@@ -129,7 +133,7 @@ class MembershipUnderLoadTest(ClusterTest):
             r = request(founders[2], "POST", "/admin/remove", {"node": f"{HOST}:{fifth}"})
             self.assertEqual(r.status, 202, r)
             serving.remove(fifth)
-            wait_until(lambda: settled(founders[0], serving), timeout_s=60, what="the remove to complete")
+            wait_until(lambda: settled(serving), timeout_s=60, what="the remove to complete")
             wait_until(lambda: load.acked_count() >= grown + 50, what="more writes on the final cluster")
 
         # Every acknowledged write, from the final owners alone (the others are gone), with R=N.
@@ -145,6 +149,41 @@ class MembershipUnderLoadTest(ClusterTest):
         for p in founders:
             roles = {n["address"]: n["role"] for n in cluster_view(p)["nodes"]}
             self.assertEqual((roles[f"{HOST}:{fourth}"], roles[f"{HOST}:{fifth}"]), ("departed", "departed"))
+
+
+class ReplaceTest(ClusterTest):
+    REPLACE_BASE = 20150  # founders 20151-20153, the replacement 20154 (peers 21151-21154)
+
+    def test_a_killed_node_is_replaced_by_a_new_one_that_takes_exactly_its_partitions(self):
+        base = self.REPLACE_BASE
+        c = self.start_cluster(base, extra_args=["--gossip-ms", "200", "--partitions", "32"])
+        first, second, old = c.ports
+        new = base + 4
+        for i in range(200):
+            self.assertEqual(request(first, "PUT", f"/kv/r{i}", {"value": i, "W": 3}).status, 200)
+
+        def owned(port, owners_of):
+            address = f"{HOST}:{port}"
+            return [o["partition"] for o in owners_of if o["preference_list"][0] == address]
+        before = owned(old, request(first, "GET", "/ring").json["owners"])
+        c.kill9(old)
+        old_address, new_address = f"{HOST}:{old}", f"{HOST}:{new}"
+        bad = request(first, "POST", "/admin/replace", {"node": old_address, "replacement": f"{HOST}:{second}"})
+        self.assertEqual(bad.status, 400, bad)  # the replacement must be a new node
+        r = request(first, "POST", "/admin/replace", {"node": old_address, "replacement": new_address})
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(request(first, "POST", "/admin/remove", {"node": old_address}).status, 409)  # departing
+
+        c.join(new, via=second)  # started after the replace was asked for, as documented
+        wait_until(lambda: settled([first, second, new]), timeout_s=60, what="the replacement to serve")
+        after = request(first, "GET", "/ring").json["owners"]
+        self.assertEqual(owned(new, after), before)
+        self.assertEqual(owned(old, after), [])
+        roles = {n["address"]: n["role"] for n in cluster_view(new)["nodes"]}
+        self.assertEqual(roles[old_address], "departed")
+        for i in range(200):  # from the final owners alone: the old node is dead
+            r = request(new, "GET", f"/kv/r{i}?R=3")
+            self.assertEqual((r.status, r.json.get("value")), (200, i), f"r{i}")
 
 
 if __name__ == "__main__":
