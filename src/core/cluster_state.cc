@@ -141,8 +141,11 @@ Result<bool> merge(ClusterState& into, const ClusterState& other) {
       changed = true;
     }
   }
-  // Only the claimant makes ring versions, so equal versions carry equal rings; the tie-break
-  // only keeps merge deterministic should that ever be broken (e.g. two clusters' states mixed).
+  // Only the claimant makes ring versions, so equal versions mostly carry equal rings. When the
+  // claimant departs, the next member may make a version of the number its predecessor made
+  // unseen: the tie-break picks one on every node alike, and the claimant plans again whatever
+  // the other held (joins and departures are kept apart, in grow-only maps). Equal plans merge
+  // their transfers' progress.
   auto plan = [](const ClusterState& s) {
     std::vector<std::tuple<uint32_t, MemberIndex, MemberIndex>> moves;
     for (const auto& t : s.transfers) moves.emplace_back(t.partition, t.from, t.to);
