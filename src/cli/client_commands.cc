@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/node_client.h"
+#include "cli/table.h"
 #include "core/messages.h"
 #include "net/http_client.h"
 
@@ -131,25 +132,18 @@ void add_verb(CLI::App& app, const char* name, const char* help, boost::beast::h
                     "false: a strict quorum, only the key's own replicas count toward W (default: the node's, true)")
         ->check(CLI::IsMember({"true", "false"}));
   }
-  cmd->callback([o, verb] {
-    int code = run(*o, verb);
-    if (code != kOk) throw CLI::RuntimeError(code);
-  });
+  exit_with(cmd, [o, verb] { return run(*o, verb); });
 }
 
 // Prints how one node sees the cluster (GET /cluster) as a table.
 int status(const ClientOptions& o) {
   auto client = client_for(o);
   if (!client) return kUsage;
-  auto result = client->request(boost::beast::http::verb::get, "/cluster", "");
-  if (!result.is_ok()) {
-    std::cerr << "error: " << result.status().message() << "\n";
-    return kError;
-  }
-  rapidjson::Document doc;
-  doc.Parse(result->body.c_str());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("nodes") || !doc["nodes"].IsArray()) {
-    std::cerr << "error: HTTP " << result->status << ": " << result->body << "\n";
+  auto answer = request_json(*client, boost::beast::http::verb::get, "/cluster");
+  if (!answer) return kError;
+  const auto& doc = answer->doc;
+  if (!doc.HasMember("nodes") || !doc["nodes"].IsArray()) {
+    std::cerr << "error: HTTP " << answer->status << ": " << answer->body << "\n";
     return kError;
   }
   std::printf("%s (%s, versioning new writes as %s) sees:\n", doc["node_id"].GetString(), doc["address"].GetString(),
@@ -158,17 +152,17 @@ int status(const ClientOptions& o) {
     std::printf("WARNING: %s also claims this node's id; this node versions no writes (docs/operations.md)\n",
                 doc["id_conflict"].GetString());
   }
-  std::printf("  %-22s %-37s %-12s %-8s %8s %8s\n", "ADDRESS", "NODE ID", "ZONE", "STATUS", "PHI", "HINTS");
+  // HINTS: writes this node keeps for that node, to hand off when it is reachable.
+  Table table({{"ADDRESS"}, {"NODE ID"}, {"ZONE"}, {"STATUS"}, {"PHI", true}, {"HINTS", true}}, "  ");
   for (const auto& n : doc["nodes"].GetArray()) {
     const std::string node_status = n["self"].GetBool() ? "self" : n["status"].GetString();
     char phi[32] = "-";
     if (node_status == "up" || node_status == "suspect") std::snprintf(phi, sizeof phi, "%.2f", n["phi"].GetDouble());
-    // HINTS: writes this node keeps for that node, to hand off when it is reachable.
-    std::printf("  %-22s %-37s %-12s %-8s %8s %8lu\n", n["address"].GetString(),
-                n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?",
-                n["zone"].IsString() ? n["zone"].GetString() : "-", node_status.c_str(), phi,
-                n["pending_hints"].GetUint64());
+    table.add_row({n["address"].GetString(), n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?",
+                   n["zone"].IsString() ? n["zone"].GetString() : "-", node_status, phi,
+                   std::to_string(n["pending_hints"].GetUint64())});
   }
+  table.print();
   std::printf("tombstones: %lu held here, waiting to be reaped (new dots are numbered above %lu)\n",
               doc["tombstones"].GetUint64(), doc["dot_floor"].GetUint64());
   std::printf("counters:");
@@ -225,10 +219,7 @@ void add_client_commands(CLI::App& app) {
   auto o = std::make_shared<ClientOptions>();
   auto* cmd = app.add_subcommand("status", "Show how a node sees the cluster: each node's status, the hints kept for it, and the counters");
   add_connection_options(cmd, *o);
-  cmd->callback([o] {
-    int code = status(*o);
-    if (code != kOk) throw CLI::RuntimeError(code);
-  });
+  exit_with(cmd, [o] { return status(*o); });
   add_verb(app, "get", "Read a key: prints its value, or each sibling with its clock, and the context",
            boost::beast::http::verb::get);
   add_verb(app, "put", "Write a key", boost::beast::http::verb::put);
@@ -244,10 +235,7 @@ void add_client_commands(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--n", list->n, "Replicas N the keys were written with");
   add_connection_options(cmd, *list);
-  cmd->callback([list, prefix, page_size] {
-    int code = keys(*list, *prefix, *page_size);
-    if (code != kOk) throw CLI::RuntimeError(code);
-  });
+  exit_with(cmd, [list, prefix, page_size] { return keys(*list, *prefix, *page_size); });
 }
 
 }  // namespace md::cli

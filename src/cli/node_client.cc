@@ -1,5 +1,8 @@
 #include "cli/node_client.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -34,6 +37,38 @@ std::optional<std::string> read_secret_file(const std::string& file, const char*
     return std::nullopt;
   }
   return std::move(secret).value();
+}
+
+std::optional<JsonAnswer> request_json(net::HttpClient& client, boost::beast::http::verb verb, const std::string& target,
+                                       const std::string& body) {
+  auto result = client.request(verb, target, body);
+  if (!result.is_ok()) {
+    std::cerr << "error: " << result.status().message() << "\n";
+    return std::nullopt;
+  }
+  JsonAnswer answer{result->status, std::move(result->body), {}};
+  answer.doc.Parse(answer.body.c_str());
+  const bool is_object = !answer.doc.HasParseError() && answer.doc.IsObject();
+  if (answer.status >= 300 || !is_object) {
+    const bool has_error = is_object && answer.doc.HasMember("error") && answer.doc["error"].IsString();
+    std::cerr << "error (HTTP " << answer.status << "): " << (has_error ? answer.doc["error"].GetString() : answer.body)
+              << "\n";
+    return std::nullopt;
+  }
+  return answer;
+}
+
+std::string json_string(const std::string& text) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+void exit_with(CLI::App* cmd, std::function<int()> body) {
+  cmd->callback([body = std::move(body)] {
+    if (int code = body(); code != 0) throw CLI::RuntimeError(code);
+  });
 }
 
 namespace {

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <rapidjson/document.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,5 +35,23 @@ std::unique_ptr<net::HttpClient> client_for(const NodeConnection& c);
 // A secret read from `file` ("-": standard input), its trailing newline dropped; nullopt after
 // printing what is wrong. `flag` names it in errors.
 std::optional<std::string> read_secret_file(const std::string& file, const char* flag);
+
+// A node's answer that is a JSON object, as it came and parsed.
+struct JsonAnswer {
+  unsigned status = 0;
+  std::string body;
+  rapidjson::Document doc;
+};
+
+// Sends one request and takes its answer; nullopt after printing what is wrong: the node could not
+// be reached, refused the request (its error message, with the HTTP status) or did not answer JSON.
+std::optional<JsonAnswer> request_json(net::HttpClient& client, boost::beast::http::verb verb, const std::string& target,
+                                       const std::string& body = "");
+
+// `text` as a JSON string, quoted and escaped.
+std::string json_string(const std::string& text);
+
+// Runs `body` as the command's callback: a non-zero code it returns is the process's exit code.
+void exit_with(CLI::App* cmd, std::function<int()> body);
 
 }  // namespace md::cli

@@ -1,14 +1,12 @@
 #include "cli/user_commands.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
-#include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "cli/node_client.h"
+#include "cli/table.h"
 #include "net/http_client.h"
 
 namespace md::cli {
@@ -25,16 +23,9 @@ struct UserOptions : NodeConnection {
   bool json = false;
 };
 
-std::string json_string(const std::string& text) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 // Prints the users an answer lists, a line each (or the JSON as it came, with --json).
 void print_users(const rapidjson::Document& doc) {
-  std::printf("%-24s %-9s %-44s %s\n", "USER", "PASSWORD", "GRANTS (prefix: permissions)", "TOKENS");
+  Table table({{"USER"}, {"PASSWORD"}, {"GRANTS (prefix: permissions)"}, {"TOKENS"}});
   for (const auto& u : doc["users"].GetArray()) {
     std::string grants, tokens;
     for (const auto& g : u["grants"].GetArray()) {
@@ -42,28 +33,20 @@ void print_users(const rapidjson::Document& doc) {
       grants += json_string(g["prefix"].GetString()) + ": " + g["permissions"].GetString();
     }
     for (const auto& t : u["tokens"].GetArray()) tokens += (tokens.empty() ? "" : ",") + std::string(t.GetString());
-    std::printf("%-24s %-9s %-44s %s\n", u["name"].GetString(), u["password"].GetBool() ? "set" : "-",
-                grants.empty() ? "-" : grants.c_str(), tokens.empty() ? "-" : tokens.c_str());
+    table.add_row({u["name"].GetString(), u["password"].GetBool() ? "set" : "-", grants.empty() ? "-" : grants,
+                   tokens.empty() ? "-" : tokens});
   }
+  table.print();
 }
 
 int run(const UserOptions& o, http::verb verb, const std::string& target, const std::string& body) {
   auto client = client_for(o);
   if (!client) return 2;
-  auto result = client->request(verb, target, body);
-  if (!result.is_ok()) {
-    std::cerr << "error: " << result.status().message() << "\n";
-    return 1;
-  }
-  rapidjson::Document doc;
-  doc.Parse(result->body.c_str());
-  if (result->status >= 300 || doc.HasParseError() || !doc.IsObject()) {
-    const bool has_error = !doc.HasParseError() && doc.IsObject() && doc.HasMember("error") && doc["error"].IsString();
-    std::cerr << "error (HTTP " << result->status << "): " << (has_error ? doc["error"].GetString() : result->body) << "\n";
-    return 1;
-  }
+  auto answer = request_json(*client, verb, target, body);
+  if (!answer) return 1;
+  const auto& doc = answer->doc;
   if (o.json) {
-    std::cout << result->body << "\n";
+    std::cout << answer->body << "\n";
   } else if (doc.HasMember("token")) {
     std::cout << doc["token"].GetString() << "\n";
     std::cerr << "token " << doc["id"].GetString() << " for " << doc["user"].GetString()
@@ -86,12 +69,6 @@ CLI::App* add(CLI::App* user, const char* name, const char* help, const std::sha
   return cmd;
 }
 
-void then_run(CLI::App* cmd, std::function<int()> body) {
-  cmd->callback([body = std::move(body)] {
-    if (int code = body(); code != 0) throw CLI::RuntimeError(code);
-  });
-}
-
 }  // namespace
 
 void add_user_commands(CLI::App& app) {
@@ -100,14 +77,14 @@ void add_user_commands(CLI::App& app) {
   auto o = std::make_shared<UserOptions>();
 
   auto* cmd = add(user, "list", "List the users with their grants and token ids", o, false);
-  then_run(cmd, [o] { return run(*o, http::verb::get, "/admin/users", ""); });
+  exit_with(cmd, [o] { return run(*o, http::verb::get, "/admin/users", ""); });
 
   for (auto [name, help] : {std::pair{"add", "Add a user with a password (no grants yet)"},
                             std::pair{"passwd", "Set a user's password"}}) {
     cmd = add(user, name, help, o);
     cmd->add_option("--new-password-file", o->new_password_file, "A file holding the new password (-: standard input)")
         ->required();
-    then_run(cmd, [o] {
+    exit_with(cmd, [o] {
       auto password = read_secret_file(o->new_password_file, "--new-password-file");
       if (!password) return 2;
       return run(*o, http::verb::put, user_path(*o), "{\"password\":" + json_string(*password) + "}");
@@ -115,13 +92,13 @@ void add_user_commands(CLI::App& app) {
   }
 
   cmd = add(user, "remove", "Remove a user: its password, tokens and grants stop working on every node", o);
-  then_run(cmd, [o] { return run(*o, http::verb::delete_, user_path(*o), ""); });
+  exit_with(cmd, [o] { return run(*o, http::verb::delete_, user_path(*o), ""); });
 
   cmd = add(user, "grant", "Allow a user operations on the keys under a prefix", o);
   cmd->add_option("--prefix", o->prefix, "Keys starting with this (\"\" or left out: every key)");
   cmd->add_option("--permissions", o->permissions, "read, write, delete, list, admin or all, separated by commas")
       ->required();
-  then_run(cmd, [o] {
+  exit_with(cmd, [o] {
     return run(*o, http::verb::put, user_path(*o) + "/grants",
                "{\"prefix\":" + json_string(o->prefix) + ",\"permissions\":" + json_string(o->permissions) + "}");
   });
@@ -129,7 +106,7 @@ void add_user_commands(CLI::App& app) {
   cmd = add(user, "revoke", "Take permissions on a prefix away from a user (all of them without --permissions)", o);
   cmd->add_option("--prefix", o->prefix, "The grant's prefix (\"\" or left out: every key)");
   cmd->add_option("--permissions", o->permissions, "Only these (read, write, delete, list, admin)");
-  then_run(cmd, [o] {
+  exit_with(cmd, [o] {
     std::string body = "{\"prefix\":" + json_string(o->prefix);
     if (!o->permissions.empty()) body += ",\"permissions\":" + json_string(o->permissions);
     return run(*o, http::verb::delete_, user_path(*o) + "/grants", body + "}");
@@ -137,7 +114,7 @@ void add_user_commands(CLI::App& app) {
 
   cmd = add(user, "token", "Make an API token for a user (printed once), or revoke one with --revoke ID", o);
   cmd->add_option("--revoke", o->revoke_token, "The id of the token to revoke (`user list` shows them)");
-  then_run(cmd, [o] {
+  exit_with(cmd, [o] {
     if (!o->revoke_token.empty()) {
       return run(*o, http::verb::delete_, user_path(*o) + "/tokens/" + net::url_encode_path_segment(o->revoke_token), "");
     }
