@@ -1,6 +1,7 @@
 // minidynamo: one binary for the node, the client verbs and the tools.
 #include <CLI/CLI.hpp>
 
+#include "cli/admin_commands.h"
 #include "cli/bench_command.h"
 #include "cli/check_command.h"
 #include "cli/client_commands.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   md::cli::add_node_command(app);
   md::cli::add_client_commands(app);
   md::cli::add_user_commands(app);
+  md::cli::add_admin_commands(app);
   md::cli::add_sim_command(app);
   md::cli::add_bench_command(app);
   md::cli::add_check_command(app);
