@@ -330,8 +330,8 @@ Check join_check(const rapidjson::Value& c, const std::string& address) {
   const bool changing = c["changing"].GetBool();
   if (state == "unknown") {
     return {address + " is not known to " + c["address"].GetString() +
-                ": a node asks to join by itself, started with `minidynamo node --join " + c["address"].GetString() +
-                "` (and its --port, or --advertise " + address + ")"};
+            " yet: a node asks to join by itself, so start it with `minidynamo node --join " + c["address"].GetString() +
+            "`"};
   }
   if (state == "announced") {
     return {address + " is announced: the claimant " + c["claimant"].GetString() + " admits it in its next ring version"};
@@ -523,9 +523,10 @@ int repair(const AdminOptions& o) {
     std::cout << answer->body << "\n";
   } else {
     const std::string which = o.partition ? "partition " + std::to_string(*o.partition) : "every partition it replicates";
-    std::printf("%lu anti-entropy exchanges queued on %s, for %s: each compares the partition's tree with "
-                "another replica's and sends what differs\n",
-                answer->doc["exchanges"].GetUint64(), o.node.c_str(), which.c_str());
+    const uint64_t exchanges = answer->doc["exchanges"].GetUint64();
+    std::printf("%lu anti-entropy %s queued on %s, for %s: each compares the partition's tree with another "
+                "replica's and sends what differs\n",
+                exchanges, exchanges == 1 ? "exchange" : "exchanges", o.node.c_str(), which.c_str());
   }
   return kOk;
 }
