@@ -104,7 +104,7 @@ class AdminTest(ClusterTest):
         c.join(fourth, via=b)
         joined = self.finished(waiting)
         self.assertEqual(joined[-1], f"{address(fourth)} serves (ring version 3)")
-        self.assertEqual(self.admin("join", address(fourth), port=b).stdout.strip(),
+        self.assertEqual(self.admin("join", address(fourth), port=a).stdout.strip(),  # a, whose view was awaited
                          f"{address(fourth)} serves (ring version 3)")
         moved = self.admin("transfers", port=a).stdout
         self.assertIn("no transfers under way: the owners are settled (ring version 3)", moved)
@@ -159,9 +159,9 @@ class AdminTest(ClusterTest):
         c.kill9(third)
         removed = self.admin("remove", address(third), "--wait", "--timeout-s", "25", port=b).stdout.splitlines()
         self.assertTrue(removed[-1].startswith(f"{address(third)} has departed"), removed)
-        serving = {n["address"] for n in self.admin_json("status", port=a)["nodes"] if n["role"] == "serving"}
+        serving = {n["address"] for n in self.admin_json("status", port=b)["nodes"] if n["role"] == "serving"}
         self.assertEqual(serving, {address(a), address(b)})
-        owned_by_b = next(o["owns"] for o in self.admin_json("ring", port=a)["owners"] if o["address"] == address(b))
+        owned_by_b = next(o["owns"] for o in self.admin_json("ring", port=b)["owners"] if o["address"] == address(b))
         self.assertGreater(len(owned_by_b), 0)
 
         # A replacement is asked for first, then started with --join; it takes exactly b's partitions.
@@ -175,6 +175,7 @@ class AdminTest(ClusterTest):
         self.assertEqual(c.procs.pop(b).wait(timeout=20), 0)
         owners = {o["address"]: o["owns"] for o in self.admin_json("ring", port=a)["owners"]}
         self.assertEqual(owners, {address(a): owners[address(a)], address(sixth): owned_by_b})
+        self.admin("join", address(sixth), "--wait", "--timeout-s", "25", port=sixth)  # it reads by the new ring too
         for i in range(60):
             self.assertEqual(request(sixth, "GET", f"/kv/admin{i}?R=2").json["value"], i)
 
