@@ -271,36 +271,69 @@ Target target_of(const ClusterState& state) {
 // data to each member that becomes one of its first n replicas, from one that was: the member it
 // replaces in the list if that one hands off itself (a join's giver, a leaver), else a replica
 // kept in both (a removed or replaced node may be dead).
-std::vector<Transfer> transfers_between(const ClusterState& state, const Ring& from, const Ring& to, uint32_t n) {
-  std::vector<Transfer> transfers;
-  auto removed = [&](MemberIndex m) {
-    auto it = state.departures.find(to.members()[m]);
-    return it != state.departures.end() && it->second.kind != DepartureKind::leave;
+// The members that may send partition p's data, best first: the ones that drop out of its list
+// and hand off themselves (a join's giver, a leaver), then those kept in both lists, then the
+// rest of the old list (a removed or replaced node may be dead). Among them, the first that is up.
+MemberIndex source_of(const ClusterState& state, std::span<const MemberIndex> before,
+                      std::span<const MemberIndex> after, const std::vector<bool>& up) {
+  auto in = [](std::span<const MemberIndex> list, MemberIndex m) { return std::find(list.begin(), list.end(), m) != list.end(); };
+  auto hands_off = [&](MemberIndex m) {
+    auto it = state.departures.find(state.members[m]);
+    return it == state.departures.end() || it->second.kind == DepartureKind::leave;
   };
+  std::vector<MemberIndex> candidates;
+  for (MemberIndex m : before) {
+    if (!in(after, m) && hands_off(m)) candidates.push_back(m);
+  }
+  for (MemberIndex m : before) {
+    if (in(after, m)) candidates.push_back(m);
+  }
+  for (MemberIndex m : before) {
+    if (!in(candidates, m)) candidates.push_back(m);
+  }
+  for (MemberIndex m : candidates) {
+    if (up.empty() || up[m]) return m;
+  }
+  return candidates.front();
+}
+
+// The transfers that moving from `from` to `to` needs, for keys on n replicas: every partition's
+// data to each member that becomes one of its first n replicas, from one that was (source_of).
+std::vector<Transfer> transfers_between(const ClusterState& state, const Ring& from, const Ring& to, uint32_t n,
+                                        const std::vector<bool>& up) {
+  std::vector<Transfer> transfers;
   const size_t n_from = std::min<size_t>(n, from.serving()), n_to = std::min<size_t>(n, to.serving());
   for (uint32_t p = 0; p < from.partitions(); ++p) {
     auto before = from.preference_list(p, n_from), after = to.preference_list(p, n_to);
-    auto in = [](std::span<const MemberIndex> list, MemberIndex m) {
-      return std::find(list.begin(), list.end(), m) != list.end();
-    };
-    std::optional<MemberIndex> source;
-    for (MemberIndex m : before) {
-      if (!in(after, m) && !removed(m)) source = m;
-    }
-    for (MemberIndex m : before) {
-      if (!source && in(after, m)) source = m;
-    }
-    if (!source) source = before[0];
+    const MemberIndex source = source_of(state, before, after, up);
     for (MemberIndex m : after) {
-      if (!in(before, m)) transfers.push_back(Transfer{p, *source, m, 0, {}, false});
+      if (std::find(before.begin(), before.end(), m) == before.end()) transfers.push_back(Transfer{p, source, m, 0, {}, false});
     }
   }
   return transfers;
 }
 
+// Gives each unfinished transfer whose source is down a source that is up, keeping its progress:
+// what came before its cursor has landed, and the new source goes on after it. True if any moved.
+bool resource_transfers(ClusterState& state, uint32_t n, const std::vector<bool>& up) {
+  if (up.empty() || state.next_owners.empty()) return false;
+  const Ring from = ring_of(state), to = *next_ring_of(state);
+  const size_t n_from = std::min<size_t>(n, from.serving()), n_to = std::min<size_t>(n, to.serving());
+  bool moved = false;
+  for (auto& t : state.transfers) {
+    if (t.done || up[t.from]) continue;
+    const MemberIndex source = source_of(state, from.preference_list(t.partition, n_from),
+                                         to.preference_list(t.partition, n_to), up);
+    if (source == t.from || source == t.to || !up[source]) continue;
+    t.from = source;
+    moved = true;
+  }
+  return moved;
+}
+
 }  // namespace
 
-bool advance_ring(ClusterState& state, uint32_t n) {
+bool advance_ring(ClusterState& state, uint32_t n, const std::vector<bool>& up) {
   // At the largest version there is no next one: adding one would wrap to 0, a state every node
   // refuses. Only a corrupt or hostile state gets there; its ring then stays as it is.
   if (state.ring_version == std::numeric_limits<uint64_t>::max()) return false;
@@ -318,7 +351,7 @@ bool advance_ring(ClusterState& state, uint32_t n) {
       Ring now = ring_of(state);
       state.next_owners = target.owners;
       Ring next = *next_ring_of(state);
-      state.transfers = transfers_between(state, now, next, n);
+      state.transfers = transfers_between(state, now, next, n, up);
       for (const auto& t : previous) record_transfer(state, t);
       if (state.transfers.empty()) {  // nothing to move: the new owners serve at once
         state.owners = std::move(state.next_owners);
@@ -329,25 +362,28 @@ bool advance_ring(ClusterState& state, uint32_t n) {
     state.owners = std::move(state.next_owners);
     state.next_owners.clear();
     state.transfers.clear();
-  } else if (target.zones != state.member_zones) {
+  } else if (!resource_transfers(state, n, up)) {
+    if (target.zones == state.member_zones) return false;
     state.member_zones = std::move(target.zones);
-  } else {
-    return false;
   }
   ++state.ring_version;
   return true;
 }
 
-bool ring_behind(const ClusterState& state, uint32_t n) {
+bool ring_behind(const ClusterState& state, uint32_t n, const std::vector<bool>& up) {
   ClusterState next = state;
-  return advance_ring(next, n);
+  return advance_ring(next, n, up);
 }
 
 Status check_departure(const ClusterState& state, const std::string& name, const Departure& departure) {
   if (std::find(state.members.begin(), state.members.end(), name) == state.members.end()) {
     return Status::invalid_argument(name + " is not a member of the cluster");
   }
-  if (auto it = state.departures.find(name); it != state.departures.end()) {
+  const auto m = static_cast<MemberIndex>(std::find(state.members.begin(), state.members.end(), name) - state.members.begin());
+  if (departed(state, m)) return Status::conflict(name + " has left the cluster already");
+  // A leave may become a remove or a replace (the leaver died before its transfers were done);
+  // merge keeps the larger kind, so every node ends with the same.
+  if (auto it = state.departures.find(name); it != state.departures.end() && it->second.kind >= departure.kind) {
     return Status::conflict(name + " is already departing (" + to_string(it->second.kind) + ")");
   }
   if (departure.kind == DepartureKind::replace) {

@@ -142,20 +142,24 @@ std::vector<std::string> joiners(const ClusterState& state);
 //    partitions), by claim (core/claim.h), with the transfers it needs (keeping the progress of
 //    those the last plan had too); a change that moves no data serves at once;
 //  - makes the planned owners serve once every transfer is done;
+//  - gives a transfer whose source is down another source that is up, among the partition's
+//    replicas, keeping its progress (the keys before its cursor have landed);
 //  - places by every zone announced.
-// Returns true if it made a version; false if there was none to make, and at the largest ring
-// version, which has no next one (only a corrupt state gets there). A departure that would leave
-// no member serving is not planned.
-bool advance_ring(ClusterState& state, uint32_t n);
+// `up[m]` says whether member m is up as the claimant sees it (empty: all are): sources are chosen
+// among members that are up. Returns true if it made a version; false if there was none to make,
+// and at the largest ring version, which has no next one (only a corrupt state gets there). A
+// departure that would leave no member serving is not planned.
+bool advance_ring(ClusterState& state, uint32_t n, const std::vector<bool>& up = {});
 // True if advance_ring has a version to make.
-bool ring_behind(const ClusterState& state, uint32_t n);
+bool ring_behind(const ClusterState& state, uint32_t n, const std::vector<bool>& up = {});
 
 // Records a transfer's progress (the source's), if it is more than the state holds; true if the
 // state changed. A transfer the state does not plan (any more) is ignored.
 bool record_transfer(ClusterState& state, const Transfer& progress);
 
-// Checks an admin's departure of member `name` against the state: a member that is not departing
-// already, a replacement that is not a member, and at least one member left serving.
+// Checks an admin's departure of member `name` against the state: a member that has not left and
+// is not departing already (save a leave turned into a remove or a replace: a leaver that died),
+// a replacement that is not a member, and at least one member left serving.
 Status check_departure(const ClusterState& state, const std::string& name, const Departure& departure);
 
 // The ring the state describes (members in state order), and the one it is heading for while a

@@ -36,7 +36,14 @@ Membership::Membership(Outbox& out, ClusterState state, MemberIndex self, std::s
 
 void Membership::on_tick(Outbox& out, const Peers& peers, uint64_t now_ms) {
   if (now_ms < next_gossip_ms_) return;
-  if (self_ == claimant(state_) && ring_behind(state_, n_)) changed(out);  // e.g. announced before a restart
+  // The claimant chooses transfer sources among the members it sees up.
+  up_ = peers.up_others();
+  if (up_.size() == state_.members.size()) {
+    up_[self_] = true;
+  } else {
+    up_.clear();  // a ring that grew since the peers did: sources as if all were up, until the next tick
+  }
+  if (self_ == claimant(state_) && ring_behind(state_, n_, up_)) changed(out);  // e.g. a source went down
   next_gossip_ms_ = now_ms + gossip_interval_ms_;
   std::vector<MemberIndex> candidates;
   for (MemberIndex m = 0; m < ring_.members().size(); ++m) {
@@ -104,7 +111,7 @@ Status Membership::change_user(Outbox& out, const std::string& name, User user) 
 
 Status Membership::request_departure(Outbox& out, const std::string& name, const Departure& departure) {
   if (auto allowed = check_departure(state_, name, departure); !allowed.is_ok()) return allowed;
-  state_.departures.emplace(name, departure);
+  state_.departures[name] = departure;
   changed(out);
   return Status::ok();
 }
@@ -129,7 +136,7 @@ void Membership::refused_duplicate_id(Outbox& out, const std::string& message, c
 }
 
 void Membership::changed(Outbox& out) {
-  if (self_ == claimant(state_)) advance_ring(state_, n_);
+  if (self_ == claimant(state_)) advance_ring(state_, n_, up_.size() == state_.members.size() ? up_ : std::vector<bool>{});
   out.push(SaveClusterState{state_});
   if (state_.ring_version == ring_version_) return;
   ring_version_ = state_.ring_version;

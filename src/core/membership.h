@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/cluster_state.h"
 #include "core/messages.h"
@@ -91,6 +92,7 @@ class Membership {
   Ring ring_;
   std::optional<Ring> next_ring_;
   uint32_t n_;
+  std::vector<bool> up_;  // per member, as of the last tick: who the claimant sees up (transfer sources)
   MemberIndex self_;
   std::string node_id_;
   std::string id_conflict_;

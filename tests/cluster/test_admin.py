@@ -122,7 +122,7 @@ class AdminTest(ClusterTest):
         self.assertEqual(c.procs.pop(fourth).wait(timeout=20), 0)
         self.assertEqual(self.role(a, fourth), "departed")
         again = self.admin("leave", address(fourth), port=a, code=1).stderr
-        self.assertIn(f"{address(fourth)} is already departing", again)
+        self.assertIn(f"{address(fourth)} has left the cluster already", again)
 
         # A leave whose source is frozen: its transfers stay under way, as transfers, status and
         # ring show, until the source runs again.

@@ -331,6 +331,8 @@ TEST(ClusterState, a_removed_node_is_rebuilt_from_the_surviving_replicas) {
   }
   state = settled(state);
   EXPECT_TRUE(departed(state, dead));
+  EXPECT_EQ(check_departure(state, state.members[dead], {DepartureKind::remove, {}}).code(), Code::conflict)
+      << "it has left already";
 }
 
 TEST(ClusterState, a_replacement_takes_exactly_the_old_nodes_partitions_once_it_has_announced_itself) {
@@ -348,6 +350,35 @@ TEST(ClusterState, a_replacement_takes_exactly_the_old_nodes_partitions_once_it_
   EXPECT_TRUE(departed(state, 1));
 }
 
+TEST(ClusterState, transfers_come_from_members_that_are_up_and_move_on_when_their_source_goes_down) {
+  auto state = founded(4, 64);
+  std::vector<bool> up{true, true, false, true};  // member 2 is down when a node joins
+  ASSERT_TRUE(*announce(state, "127.0.0.1:5100", "node_new"));
+  up.push_back(true);
+  ASSERT_TRUE(advance_ring(state, 3, up));
+  expect_sound(state);
+  for (const auto& t : state.transfers) EXPECT_NE(t.from, 2u) << "a source that is down would stall the join";
+  // Now member 1 goes down part-way: its transfers move to another replica, keeping their progress.
+  for (auto t : state.transfers) {
+    if (t.from != 1) continue;
+    t.keys = 4;
+    t.cursor = "k4";
+    ASSERT_TRUE(record_transfer(state, t));
+  }
+  up = {true, false, true, true, true};
+  const auto version = state.ring_version;
+  ASSERT_TRUE(advance_ring(state, 3, up));
+  EXPECT_EQ(state.ring_version, version + 1);
+  size_t resumed = 0;
+  for (const auto& t : state.transfers) {
+    EXPECT_NE(t.from, 1u);
+    resumed += t.keys == 4 && t.cursor == "k4";
+  }
+  EXPECT_GT(resumed, 0u) << "a moved transfer goes on after its cursor";
+  expect_sound(state);
+  EXPECT_FALSE(advance_ring(state, 3, up)) << "nothing more while the transfers run";
+}
+
 TEST(ClusterState, departures_are_checked) {
   auto state = founded(2, 64);
   EXPECT_EQ(check_departure(state, "10.9.9.9:1", {}).code(), Code::invalid_argument);  // not a member
@@ -355,6 +386,13 @@ TEST(ClusterState, departures_are_checked) {
             Code::invalid_argument);  // the replacement is a member already
   state.departures[state.members[0]] = {DepartureKind::leave, {}};
   EXPECT_EQ(check_departure(state, state.members[0], {}).code(), Code::conflict);  // departing already
+  // A leaver that died: its leave becomes a remove (or a replace), never the other way round.
+  EXPECT_TRUE(check_departure(state, state.members[0], {DepartureKind::remove, {}}).is_ok());
+  auto removed = state;
+  removed.departures[state.members[0]] = {DepartureKind::remove, {}};
+  EXPECT_EQ(check_departure(removed, state.members[0], {DepartureKind::leave, {}}).code(), Code::conflict);
+  EXPECT_EQ(merged(state, removed).departures.at(state.members[0]).kind, DepartureKind::remove);
+  EXPECT_EQ(merged(removed, state).departures.at(state.members[0]).kind, DepartureKind::remove);
   auto last = check_departure(state, state.members[1], {DepartureKind::remove, {}});
   EXPECT_EQ(last.code(), Code::invalid_argument);
   EXPECT_NE(last.message().find("last"), std::string::npos) << last.message();

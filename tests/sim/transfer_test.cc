@@ -126,8 +126,10 @@ TEST(Transfer, a_replacement_takes_exactly_the_old_nodes_partitions) {
   expect_on_final_owners(cluster, kKeys);
 }
 
-// Small batches, and each side of a transfer crashes while it is under way: the transfer resumes
-// after its cursor (as recorded in the cluster state) rather than from the start, and ends.
+// Small batches, and each side of a transfer crashes while it is under way: the transfer goes on
+// after its cursor (as recorded in the cluster state) rather than from the start, and ends. When
+// the source is down, the claimant hands its transfers to another replica, which goes on after the
+// same cursor; if the source comes back first, it does.
 TEST(Transfer, a_transfer_resumes_after_either_side_crashes) {
   ClusterOptions options = five_nodes(6);
   options.partitions = 8;
@@ -138,29 +140,35 @@ TEST(Transfer, a_transfer_resumes_after_either_side_crashes) {
   constexpr int kKeys = 600;
   for (int i = 0; i < kKeys; ++i) write_key(cluster, i, static_cast<size_t>(i) % 5);
   ASSERT_TRUE(cluster.request_departure(0, 4, {core::DepartureKind::leave, {}}).is_ok());
-  auto sending = [&]() -> const core::Transfer* {  // as the source, the leaver, recorded it
-    if (!cluster.is_up(4)) return nullptr;
-    for (const auto& t : cluster.node(4).cluster_state().transfers) {
-      if (!t.done && t.keys > 0) return &t;
+  // A transfer under way, as `node` knows its progress.
+  auto under_way = [&](size_t node) -> std::optional<core::Transfer> {
+    if (!cluster.is_up(node)) return std::nullopt;
+    for (const auto& t : cluster.node(node).cluster_state().transfers) {
+      if (!t.done && t.keys > 0) return t;
     }
-    return nullptr;
+    return std::nullopt;
   };
-  ASSERT_TRUE(run_until(cluster, [&] { return sending() != nullptr; }));
-  const size_t receiver = sending()->to;
+  ASSERT_TRUE(run_until(cluster, [&] { return under_way(4).has_value(); }));
+  const size_t receiver = under_way(4)->to;
   cluster.crash(receiver);
   cluster.run_for(1500);
   cluster.restart(receiver);
-  ASSERT_TRUE(run_until(cluster, [&] { return sending() != nullptr; }));
-  const core::Transfer kept = *sending();  // what the source recorded, and keeps across the crash
-  cluster.crash(4);  // the source: the leaver itself
-  cluster.run_for(1500);
-  std::optional<std::string> resumed_at;  // the first key the restarted source sends of that transfer
-  cluster.observe_sends([&](size_t from, core::MemberIndex to, const core::PeerMessage& message) {
+  // Once the claimant knows a transfer's progress (it plans from what it knows), the source dies.
+  const size_t claimant = core::claimant(cluster.node(0).cluster_state());
+  ASSERT_TRUE(run_until(cluster, [&] {
+    auto t = under_way(claimant);
+    return t && t->from == 4;
+  }));
+  const core::Transfer kept = *under_way(claimant);
+  std::optional<std::string> resumed_at;  // the first key sent of that partition to that receiver from now on
+  cluster.observe_sends([&](size_t, core::MemberIndex to, const core::PeerMessage& message) {
     const auto* batch = std::get_if<core::TransferBatch>(&message);
-    if (from == 4 && to == kept.to && batch && batch->partition == kept.partition && !resumed_at && !batch->keys.empty()) {
+    if (to == kept.to && batch && batch->partition == kept.partition && !resumed_at && !batch->keys.empty()) {
       resumed_at = batch->keys.front();
     }
   });
+  cluster.crash(4);  // the source: the leaver itself
+  cluster.run_for(1500);
   cluster.restart(4);
   ASSERT_TRUE(run_until(cluster, [&] { return !cluster.changing() && cluster.ring().departed(4); }));
   expect_on_final_owners(cluster, kKeys);
