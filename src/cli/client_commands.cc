@@ -152,17 +152,29 @@ int status(const ClientOptions& o) {
     std::printf("WARNING: %s also claims this node's id; this node versions no writes (docs/operations.md)\n",
                 doc["id_conflict"].GetString());
   }
-  // HINTS: writes this node keeps for that node, to hand off when it is reachable.
-  Table table({{"ADDRESS"}, {"NODE ID"}, {"ZONE"}, {"STATUS"}, {"PHI", true}, {"HINTS", true}}, "  ");
+  // HINTS: writes this node keeps for that node, to hand off when it is reachable. ROLE: serving,
+  // joining, leaving, removing, replacing or departed (`minidynamo admin status`).
+  Table table({{"ADDRESS"}, {"NODE ID"}, {"ZONE"}, {"STATUS"}, {"PHI", true}, {"HINTS", true}, {"ROLE"}}, "  ");
   for (const auto& n : doc["nodes"].GetArray()) {
     const std::string node_status = n["self"].GetBool() ? "self" : n["status"].GetString();
     char phi[32] = "-";
     if (node_status == "up" || node_status == "suspect") std::snprintf(phi, sizeof phi, "%.2f", n["phi"].GetDouble());
     table.add_row({n["address"].GetString(), n["node_id"].GetStringLength() ? n["node_id"].GetString() : "?",
                    n["zone"].IsString() ? n["zone"].GetString() : "-", node_status, phi,
-                   std::to_string(n["pending_hints"].GetUint64())});
+                   std::to_string(n["pending_hints"].GetUint64()), n["role"].GetString()});
   }
   table.print();
+  // The change of owners under way, if any: its transfers' progress (`minidynamo admin transfers`).
+  if (doc["changing"].GetBool()) {
+    size_t done = 0;
+    uint64_t keys = 0;
+    for (const auto& t : doc["transfers"].GetArray()) {
+      done += t["done"].GetBool();
+      keys += t["keys"].GetUint64();
+    }
+    std::printf("owners changing (ring version %lu): %zu of %zu partition transfers done, %lu keys moved\n",
+                doc["ring_version"].GetUint64(), done, static_cast<size_t>(doc["transfers"].Size()), keys);
+  }
   std::printf("tombstones: %lu held here, waiting to be reaped (new dots are numbered above %lu)\n",
               doc["tombstones"].GetUint64(), doc["dot_floor"].GetUint64());
   std::printf("counters:");

@@ -142,11 +142,10 @@ std::vector<std::string> joiners(const ClusterState& state);
 //    partitions), by claim (core/claim.h), with the transfers it needs (keeping the progress of
 //    those the last plan had too); a change that moves no data serves at once;
 //  - makes the planned owners serve once every transfer is done;
-//  - gives a transfer whose source is down another source that is up, among the partition's
-//    replicas, keeping its progress (the keys before its cursor have landed);
+//  - gives a transfer whose source is not reached another source among the partition's replicas
+//    that is, keeping its progress (the keys before its cursor have landed);
 //  - places by every zone announced.
-// `up[m]` says whether member m is up as the claimant sees it (empty: all are): sources are chosen
-// among members that are up. Returns true if it made a version; false if there was none to make,
+// `up[m]` says whether the claimant reaches member m (empty: all): sources are chosen among those. Returns true if it made a version; false if there was none to make,
 // and at the largest ring version, which has no next one (only a corrupt state gets there). A
 // departure that would leave no member serving is not planned.
 bool advance_ring(ClusterState& state, uint32_t n, const std::vector<bool>& up = {});

@@ -35,14 +35,14 @@ Membership::Membership(Outbox& out, ClusterState state, MemberIndex self, std::s
 }
 
 void Membership::on_tick(Outbox& out, const Peers& peers, uint64_t now_ms) {
-  if (now_ms < next_gossip_ms_) return;
-  // The claimant chooses transfer sources among the members it sees up.
-  up_ = peers.up_others();
-  if (up_.size() == state_.members.size()) {
-    up_[self_] = true;
-  } else {
-    up_.clear();  // a ring that grew since the peers did: sources as if all were up, until the next tick
+  // The claimant chooses transfer sources among the members it can reach: not those whose
+  // connection is down (a suspect one, connected but silent, is paused rather than gone: its
+  // transfers wait for it). Kept fresh every tick, for the plans that changes make meanwhile.
+  up_.clear();
+  if (peers.size() == state_.members.size()) {  // else the ring grew since the peers did: all count as up
+    for (MemberIndex m = 0; m < state_.members.size(); ++m) up_.push_back(m == self_ || peers.status(m) != PeerStatus::down);
   }
+  if (now_ms < next_gossip_ms_) return;
   if (self_ == claimant(state_) && ring_behind(state_, n_, up_)) changed(out);  // e.g. a source went down
   next_gossip_ms_ = now_ms + gossip_interval_ms_;
   std::vector<MemberIndex> candidates;

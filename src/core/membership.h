@@ -92,7 +92,7 @@ class Membership {
   Ring ring_;
   std::optional<Ring> next_ring_;
   uint32_t n_;
-  std::vector<bool> up_;  // per member, as of the last tick: who the claimant sees up (transfer sources)
+  std::vector<bool> up_;  // per member, as of the last tick: who the claimant can reach (transfer sources)
   MemberIndex self_;
   std::string node_id_;
   std::string id_conflict_;

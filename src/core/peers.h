@@ -28,6 +28,7 @@ class Peers {
   // The ring grew to `members`: the new ones start up (their connections are being made).
   void resize(size_t members);
 
+  size_t size() const { return reachable_.size(); }  // members known, this node included
   PeerStatus status(MemberIndex peer) const;
   bool up(MemberIndex peer) const { return status(peer) == PeerStatus::up; }
   // The failure detector's phi for `peer` at `now_ms` (0 for this node and before any heartbeat).

@@ -124,8 +124,8 @@ class AdminTest(ClusterTest):
         again = self.admin("leave", address(fourth), port=a, code=1).stderr
         self.assertIn(f"{address(fourth)} has left the cluster already", again)
 
-        # A leave whose source is frozen: its transfers stay under way, as transfers, status and
-        # ring show, until the source runs again.
+        # A leave whose source is frozen (suspect, still connected: the claimant leaves its transfers
+        # with it): they stay under way, as transfers, status and ring show, until it runs again.
         fifth = BASE + 5
         c.join(fifth, via=a)
         self.admin("join", address(fifth), "--wait", "--timeout-s", "25", port=a)
@@ -145,6 +145,9 @@ class AdminTest(ClusterTest):
             self.assertIn(f"0 of {under_way['total']} transfers done, 0 keys moved", table)
             status = self.admin("status", port=a).stdout
             self.assertIn("owners changing", status)
+            plain = self.run_cli("status", "--node", address(a), check_code=0).stdout  # minidynamo status too
+            self.assertIn(f"0 of {under_way['total']} partition transfers done, 0 keys moved", plain)
+            self.assertIn("leaving", next(line for line in plain.splitlines() if address(fifth) in line))
             self.assertEqual(rows(status, fifth)[0][1], "leaving", status)
             ring = self.admin("ring", port=a).stdout
             next_owners = ring[ring.index("next owners"):]

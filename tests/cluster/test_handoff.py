@@ -54,7 +54,8 @@ class Handoff(ClusterTest):
         holder = next(p for p in (a, b) if node_view(p, third)["pending_hints"] >= 1)
         table = self.run_cli("status", "--node", f"{HOST}:{holder}", check_code=0).stdout
         row = next(line for line in table.splitlines() if f":{third} " in line)
-        self.assertEqual(row.split()[2:], ["-", "down", "-", str(node_view(holder, third)["pending_hints"])], table)
+        self.assertEqual(row.split()[2:], ["-", "down", "-", str(node_view(holder, third)["pending_hints"]), "serving"],
+                         table)
         self.assertEqual(request(a, "PUT", "/kv/x", {"value": 1, "sloppy": "no"}).status, 400)
 
         c.start(third)
