@@ -148,6 +148,37 @@ TEST(HttpApi, over_tls_a_join_needs_a_client_certificate_the_ca_signed) {
   EXPECT_EQ(refused.content_type, "application/json");
 }
 
+TEST(HttpApi, membership_requests_are_parsed_and_bad_ones_refused_with_a_reason) {
+  auto admin = [](std::string path, std::string body = "") {
+    return parse_api_request(make(http::verb::post, std::move(path), std::move(body)), ApiLimits{});
+  };
+  auto leave = std::get<ClusterAdmin>(admin("/admin/leave"));  // no body: the node asked leaves
+  EXPECT_EQ(leave.action, ClusterAdmin::Action::leave);
+  EXPECT_EQ(leave.node, "");
+  auto replace = std::get<ClusterAdmin>(admin("/admin/replace", R"({"node": "10.0.0.3:5001", "replacement": "10.0.0.9:5001"})"));
+  EXPECT_EQ(replace.node, "10.0.0.3:5001");
+  EXPECT_EQ(replace.replacement, "10.0.0.9:5001");
+  EXPECT_EQ(replace.action, ClusterAdmin::Action::replace);
+  EXPECT_EQ(*std::get<ClusterAdmin>(admin("/admin/repair", R"({"partition": 12})")).partition, 12u);
+  EXPECT_FALSE(std::get<ClusterAdmin>(admin("/admin/repair")).partition.has_value());
+  auto refused = [&](std::string path, std::string body, std::string says) {
+    auto call = admin(path, body);
+    auto* answer = std::get_if<HttpResponse>(&call);
+    ASSERT_NE(answer, nullptr) << path << " " << body;
+    EXPECT_EQ(answer->status, 400u) << body;
+    EXPECT_NE(answer->body.find(says), std::string::npos) << answer->body;
+  };
+  refused("/admin/leave", "{not json", "JSON object");
+  refused("/admin/remove", "", "node is missing");
+  refused("/admin/remove", R"({"node": "nohost"})", "host:port");
+  refused("/admin/remove", R"({"node": 5})", "must be a string");
+  refused("/admin/replace", R"({"node": "10.0.0.3:5001"})", "replacement is missing");
+  refused("/admin/leave", R"({"nodes": "10.0.0.3:5001"})", "unknown field 'nodes'");
+  refused("/admin/repair", R"({"partition": -1})", "partition number");
+  auto get = parse_api_request(make(http::verb::get, "/admin/leave"), ApiLimits{});
+  EXPECT_EQ(std::get<HttpResponse>(get).status, 405u);
+}
+
 TEST(HttpApi, a_get_accepts_the_seeds_json_body) {
   auto call = parse_api_request(make(http::verb::get, "/kv/k", R"({"R": 2})"), ApiLimits{});
   ASSERT_EQ(std::get<core::ClientRequest>(call).r, 2);
