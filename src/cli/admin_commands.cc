@@ -114,24 +114,6 @@ std::string ranges(const std::vector<uint32_t>& partitions) {
   return out.empty() ? "-" : out;
 }
 
-// The transfers of the change under way, all of them or only those to one member.
-struct Tally {
-  size_t done = 0;
-  size_t total = 0;
-  uint64_t keys = 0;  // sent and acknowledged so far
-};
-
-Tally tally(const rapidjson::Value& cluster, const std::string& only_to = {}) {
-  Tally t;
-  for (const auto& transfer : cluster["transfers"].GetArray()) {
-    if (!only_to.empty() && only_to != transfer["to"].GetString()) continue;
-    ++t.total;
-    t.done += transfer["done"].GetBool();
-    t.keys += transfer["keys"].GetUint64();
-  }
-  return t;
-}
-
 std::string progress(const Tally& t) {
   return std::to_string(t.done) + " of " + std::to_string(t.total) + " transfers done, " + std::to_string(t.keys) +
          " keys moved";
@@ -532,6 +514,17 @@ int repair(const AdminOptions& o) {
 }
 
 }  // namespace
+
+Tally tally(const rapidjson::Value& cluster, const std::string& only_to) {
+  Tally t;
+  for (const auto& transfer : cluster["transfers"].GetArray()) {
+    if (!only_to.empty() && only_to != transfer["to"].GetString()) continue;
+    ++t.total;
+    t.done += transfer["done"].GetBool();
+    t.keys += transfer["keys"].GetUint64();
+  }
+  return t;
+}
 
 void add_admin_commands(CLI::App& app) {
   auto* admin = app.add_subcommand(

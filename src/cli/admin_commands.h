@@ -5,10 +5,24 @@
 // "Changing membership: minidynamo admin".
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <CLI/CLI.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <string>
 
 namespace md::cli {
 
 void add_admin_commands(CLI::App& app);
+
+// The transfers of the change of owners under way, as a node's GET /cluster lists them: all of
+// them, or only those to one member (`admin` and `status` print this).
+struct Tally {
+  size_t done = 0;
+  size_t total = 0;
+  uint64_t keys = 0;  // sent and acknowledged so far
+};
+Tally tally(const rapidjson::Value& cluster, const std::string& only_to = {});
 
 }  // namespace md::cli

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/admin_commands.h"
 #include "cli/node_client.h"
 #include "cli/table.h"
 #include "core/messages.h"
@@ -166,14 +167,9 @@ int status(const ClientOptions& o) {
   table.print();
   // The change of owners under way, if any: its transfers' progress (`minidynamo admin transfers`).
   if (doc["changing"].GetBool()) {
-    size_t done = 0;
-    uint64_t keys = 0;
-    for (const auto& t : doc["transfers"].GetArray()) {
-      done += t["done"].GetBool();
-      keys += t["keys"].GetUint64();
-    }
+    const Tally all = tally(doc);
     std::printf("owners changing (ring version %lu): %zu of %zu partition transfers done, %lu keys moved\n",
-                doc["ring_version"].GetUint64(), done, static_cast<size_t>(doc["transfers"].Size()), keys);
+                doc["ring_version"].GetUint64(), all.done, all.total, all.keys);
   }
   std::printf("tombstones: %lu held here, waiting to be reaped (new dots are numbered above %lu)\n",
               doc["tombstones"].GetUint64(), doc["dot_floor"].GetUint64());

@@ -200,20 +200,6 @@ std::vector<std::string> joiners(const ClusterState& state) {
   return out;
 }
 
-namespace {
-
-// The zones the ring should place by: each member's announced zone, or none if no member has one.
-std::vector<std::string> announced_member_zones(const ClusterState& state) {
-  std::vector<std::string> zones;
-  for (const auto& name : state.members) {
-    auto it = state.zones.find(name);
-    zones.push_back(it == state.zones.end() ? std::string() : it->second);
-  }
-  if (std::all_of(zones.begin(), zones.end(), [](const std::string& z) { return z.empty(); })) zones.clear();
-  return zones;
-}
-
-}  // namespace
 
 namespace {
 
@@ -260,10 +246,14 @@ Target target_of(const ClusterState& state) {
           std::find(target.members.begin(), target.members.end(), owners[p]) - target.members.begin());
     }
   }
-  ClusterState placed;  // the zones of the target's members
-  placed.members = target.members;
-  placed.zones = state.zones;
-  target.zones = announced_member_zones(placed);
+  // The zones to place by: each member's announced zone, or none if no member has one.
+  for (const auto& name : target.members) {
+    auto it = state.zones.find(name);
+    target.zones.push_back(it == state.zones.end() ? std::string() : it->second);
+  }
+  if (std::all_of(target.zones.begin(), target.zones.end(), [](const std::string& z) { return z.empty(); })) {
+    target.zones.clear();
+  }
   return target;
 }
 

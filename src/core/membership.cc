@@ -37,9 +37,10 @@ Membership::Membership(Outbox& out, ClusterState state, MemberIndex self, std::s
 void Membership::on_tick(Outbox& out, const Peers& peers, uint64_t now_ms) {
   // The claimant chooses transfer sources among the members it can reach: not those whose
   // connection is down (a suspect one, connected but silent, is paused rather than gone: its
-  // transfers wait for it). Kept fresh every tick, for the plans that changes make meanwhile.
+  // transfers wait for it). Kept fresh every tick, for the plans that changes make meanwhile; only
+  // the claimant plans. Until the peers know every member (the ring just grew), all count as up.
   up_.clear();
-  if (peers.size() == state_.members.size()) {  // else the ring grew since the peers did: all count as up
+  if (self_ == claimant(state_) && peers.size() == state_.members.size()) {
     for (MemberIndex m = 0; m < state_.members.size(); ++m) up_.push_back(m == self_ || peers.status(m) != PeerStatus::down);
   }
   if (now_ms < next_gossip_ms_) return;
