@@ -310,6 +310,16 @@ class GrpcNodeTest : public ::testing::Test {
     a_ = stub_for(static_cast<uint16_t>(base - 8000));
     b_ = stub_for(static_cast<uint16_t>(base + 1 - 8000));
     ASSERT_TRUE(await_ready(*a_) && await_ready(*b_)) << "the nodes did not start";
+    // Ready is each node on its own; a read with R=2 also needs the peer connection between them,
+    // which may come up after a refused first dial (busy CI hosts): wait until one is answered.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    for (auto* stub : {a_.get(), b_.get()}) {
+      v1::GetResponse read;
+      while (get(*stub, "peers-connected", &read).error_code() == grpc::StatusCode::UNAVAILABLE &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);  // a poll, as the harness's wait_until: the nodes show no event for it
+      }
+    }
   }
   void TearDown() override {
     nodes_.clear();
