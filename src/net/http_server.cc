@@ -1,16 +1,21 @@
 #include "net/http_server.h"
 
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/status.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
-#include <optional>
+#include <cstring>
+#include <unordered_set>
 
 #include "net/compression.h"
 #include "net/tcp_listen.h"
+#include "net/tls_stream.h"
 
 namespace md::net {
 
@@ -18,247 +23,415 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// One request, parsed in place from the connection's receive buffer: Beast's parser finds the
+// request line, the fields and the body's framing (length or chunks, and their limits); this keeps
+// only the fields the server and the handler read, straight into the request it builds, and the
+// body into the request's own string. No field container, no allocation per field.
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  RequestParser(uint32_t header_bytes_max, size_t body_bytes_max) {
+    header_limit(header_bytes_max);
+    body_limit(body_bytes_max);
+    eager(true);  // parse the body in the same pass as the header when it has arrived
+  }
+
+  HttpRequest request;
+  std::string target;  // as sent: decoded once the request is whole
+  std::string content_encoding, accept_encoding;
+  bool expect_continue = false;
+  unsigned version = 11;
+
+ private:
+  // A field sent twice counts by its first value, as Beast's field container reads it.
+  static void keep_first(std::string& into, bool& seen, beast::string_view value) {
+    if (seen) return;
+    seen = true;
+    into.assign(value.data(), value.size());
+  }
+
+  void on_request_impl(http::verb method, beast::string_view method_string, beast::string_view request_target,
+                       int http_version, beast::error_code&) override {
+    request.method = method;
+    request.method_string.assign(method_string.data(), method_string.size());
+    target.assign(request_target.data(), request_target.size());
+    version = static_cast<unsigned>(http_version);
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(http::field name, beast::string_view, beast::string_view value, beast::error_code&) override {
+    switch (name) {
+      case http::field::content_type: return keep_first(request.content_type, seen_.content_type, value);
+      case http::field::authorization: return keep_first(request.authorization, seen_.authorization, value);
+      case http::field::content_encoding: return keep_first(content_encoding, seen_.content_encoding, value);
+      case http::field::accept_encoding: return keep_first(accept_encoding, seen_.accept_encoding, value);
+      case http::field::expect:
+        if (!seen_.expect) expect_continue = beast::iequals(value, "100-continue");
+        seen_.expect = true;
+        return;
+      default: return;
+    }
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<uint64_t>& content_length, beast::error_code&) override {
+    if (content_length) request.body.reserve(*content_length);  // within the body limit: Beast checked it
+  }
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    request.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(uint64_t, beast::string_view body, beast::error_code&) override {
+    request.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  struct {
+    bool content_type = false, authorization = false, content_encoding = false, accept_encoding = false, expect = false;
+  } seen_;
+};
+
+// An error answer with the JSON error body.
+HttpResponse error(unsigned status, std::string_view message) {
+  return HttpResponse{status, json_error_body(message), "application/json", {}};
+}
+
+}  // namespace
 
 class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
  public:
+  class Connection;
+
   Impl(asio::io_context& io, HttpServerOptions options, HttpHandler handler)
-      : io_(io), acceptor_(io), options_(options), handler_(std::move(handler)) {}
+      : acceptor_(io), sweep_(io), options_(std::move(options)), handler_(std::move(handler)) {}
 
   Status listen(const tcp::endpoint& endpoint) {
     if (auto s = listen_on(acceptor_, endpoint, "HTTP"); !s.is_ok()) return s;
-    asio::co_spawn(io_, accept_loop(shared_from_this()), asio::detached);
+    accept();
+    arm_sweep();
     return Status::ok();
   }
 
   void stop() {
-    beast::error_code ignored;
+    boost::system::error_code ignored;
     acceptor_.close(ignored);
   }
+  // Closes every connection (the server is going away with its io_context).
+  void close_all();
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
   Counters counters_;
 
  private:
-  static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
-    while (self->acceptor_.is_open()) {
-      beast::error_code ec;
-      auto socket = co_await self->acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+  friend class Connection;
+  void accept();
+  void arm_sweep();
+
+  tcp::acceptor acceptor_;
+  asio::steady_timer sweep_;  // closes connections past their timeouts
+  HttpServerOptions options_;
+  HttpHandler handler_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+};
+
+// A connection: reads into one buffer, parses each request in place, hands it to the handler and
+// writes its answer (head and body in one gather write) before it parses the next one, so answers
+// go out in request order and a pipelined request waiting in the buffer costs no read. Reads and
+// writes never overlap. Its timeouts are checked by the server's sweep, not by a timer per read.
+class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls)
+      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)), in_(kReadBytes) {
+    boost::system::error_code ec;
+    if (auto peer = stream_.socket().remote_endpoint(ec); !ec) client_address_ = peer.address().to_string();
+    stream_.socket().set_option(tcp::no_delay(true), ec);  // an answer is written whole, in one call
+  }
+
+  void start() {
+    if (!stream_.is_tls()) return read();
+    partial_since_ = Clock::now();  // the sweep gives the handshake read_timeout_ms, as a half-sent request
+    stream_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
+      if (self->closed_) return;
       if (ec) {
-        if (ec == asio::error::operation_aborted) co_return;
-        spdlog::warn("HTTP accept failed: {}", ec.message());
-        continue;
-      }
-      if (self->counters_.connections_open >= self->options_.connections_max) continue;  // closes the socket
-      ++self->counters_.connections_accepted;
-      asio::co_spawn(self->io_, session(self, std::move(socket)), asio::detached);
-    }
-  }
-
-  // Writes `r`, its body compressed with `encoding` when that is not identity and the body is long
-  // enough (compress_responses: the caller chose the codec from the request's Accept-Encoding).
-  template <class Stream>
-  asio::awaitable<void> write(Stream& stream, unsigned version, bool keep_alive, HttpResponse r,
-                              Codec encoding = Codec::identity) {
-    http::response<http::string_body> response{static_cast<http::status>(r.status), version};
-    response.set(http::field::server, "minidynamo");
-    response.set(http::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) response.set(name, value);
-    if (options_.compress_responses) {
-      response.set(http::field::vary, "Accept-Encoding");
-      if (encoding != Codec::identity && r.body.size() >= options_.compression_min_bytes) {
-        r.body = compress(encoding, r.body);
-        const std::string_view name = codec_name(encoding);
-        response.set(http::field::content_encoding, beast::string_view(name.data(), name.size()));
-        ++counters_.compressed_responses;
-      }
-    }
-    response.keep_alive(keep_alive);
-    response.body() = std::move(r.body);
-    response.prepare_payload();
-    beast::error_code ec;  // a client that went away: nothing to do
-    co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
-  }
-
-  // An error answer with the JSON error body.
-  static HttpResponse error(unsigned status, std::string_view message) {
-    return HttpResponse{status, json_error_body(message), "application/json", {}};
-  }
-
-  // A connection, in clear text or (options_.tls) in TLS after a handshake bounded by read_timeout_ms.
-  static asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket) {
-    ++self->counters_.connections_open;
-    if (!self->options_.tls) {
-      beast::tcp_stream stream(std::move(socket));
-      co_await serve(self, stream, Security{});
-      beast::error_code ignored;
-      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    } else {
-      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *self->options_.tls());
-      beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(self->options_.read_timeout_ms));
-      beast::error_code ec;
-      co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        ++self->counters_.tls_handshakes_failed;
+        ++self->server_->counters_.tls_handshakes_failed;
         spdlog::debug("TLS handshake with a client failed: {}", ec.message());
-      } else {
-        co_await serve(self, stream, Security{true, peer_certificate_verified(stream.native_handle())});
-        beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(self->options_.read_timeout_ms));
-        co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+        return self->close();
       }
-    }
-    --self->counters_.connections_open;
+      self->peer_certificate_verified_ = peer_certificate_verified(self->stream_.native_handle());
+      self->partial_since_.reset();
+      self->last_activity_ = Clock::now();
+      self->read();
+    });
   }
 
-  // How a connection is secured, as its requests tell the handler.
-  struct Security {
-    bool tls = false;
-    bool peer_certificate_verified = false;
-  };
+  // The sweep: closes a connection past one of its timeouts. A request being handled has none.
+  void check(Clock::time_point now) {
+    if (closed_) return;
+    const auto& o = server_->options_;
+    auto over = [&](Clock::time_point since, uint32_t ms) { return now - since > std::chrono::milliseconds(ms); };
+    const bool idle = !in_flight_ && !writing_ && !partial_since_;
+    if ((partial_since_ && over(*partial_since_, o.read_timeout_ms)) ||
+        (writing_ && over(write_since_, o.idle_timeout_ms)) || (idle && over(last_activity_, o.idle_timeout_ms))) {
+      close();
+    }
+  }
 
-  // Reads requests and writes their answers, in order, until the connection ends.
-  template <class Stream>
-  static asio::awaitable<void> serve(std::shared_ptr<Impl> self, Stream& stream, Security security) {
-    beast::flat_buffer buffer;
-    const auto& o = self->options_;
-    auto& tcp_layer = beast::get_lowest_layer(stream);
-    beast::error_code peer_ec;
-    const auto peer = tcp_layer.socket().remote_endpoint(peer_ec);
-    const std::string client_address = peer_ec ? std::string() : peer.address().to_string();
-    while (true) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(o.header_bytes_max);
-      parser.body_limit(o.body_bytes_max);
-      tcp_layer.expires_after(std::chrono::milliseconds(o.idle_timeout_ms));
-      beast::error_code ec;
-      co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
-          ec == asio::error::eof || ec == asio::error::operation_aborted || ec == asio::ssl::error::stream_truncated) {
-        break;
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+    --server_->counters_.connections_open;
+    server_->connections_.erase(shared_from_this());
+  }
+
+ private:
+  void read() {
+    if (closed_ || closing_) return;
+    make_room();
+    stream_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              if (self->closed_) return;
+                              self->last_activity_ = Clock::now();
+                              // The client went away or closed its side: a request it cut short is dropped.
+                              if (ec) return self->close();
+                              self->in_end_ += n;
+                              self->process();
+                            });
+  }
+
+  // Room for a read after the unparsed bytes: moved to the front, the buffer doubled only when a
+  // request's header is longer than it (the header limit bounds it; a body is consumed as it comes).
+  void make_room() {
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    if (in_.size() - in_end_ >= kReadBytes / 4) return;
+    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+    if (in_.size() - in_end_ < kReadBytes / 4) in_.resize(in_.size() * 2);
+  }
+
+  // Parses what is buffered; starts the request once it is whole, or reads more.
+  void process() {
+    const auto& o = server_->options_;
+    while (in_begin_ < in_end_) {
+      if (!parser_) {
+        parser_.emplace(o.header_bytes_max, o.body_bytes_max);
+        partial_since_ = Clock::now();
       }
-      const unsigned version = parser.get().version() ? parser.get().version() : 11;
-      if (ec == http::error::body_limit) {  // Beast checks Content-Length against the limit with the headers
-        ++self->counters_.too_large;
-        co_await self->write(stream, version, false,
-                       error(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
-        break;
+      beast::error_code ec;
+      in_begin_ += parser_->put(asio::const_buffer(in_.data() + in_begin_, in_end_ - in_begin_), ec);
+      if (ec == http::error::need_more) break;
+      if (ec == http::error::body_limit) {  // from Content-Length with the header, or as chunks cross it
+        ++server_->counters_.too_large;
+        return refuse(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes");
       }
       if (ec) {
-        ++self->counters_.bad_requests;
-        co_await self->write(stream, 11, false, error(400, "malformed HTTP request: " + ec.message()));
-        break;
+        ++server_->counters_.bad_requests;
+        return refuse(400, "malformed HTTP request: " + ec.message());
       }
-      auto length = parser.content_length();
-      if (length && *length > o.body_bytes_max) {
-        ++self->counters_.too_large;
-        co_await self->write(stream, version, false,
-                       error(413, "the body is " + std::to_string(*length) + " bytes; the limit is " +
-                                      std::to_string(o.body_bytes_max)));
-        break;
+      if (parser_->is_done()) return dispatch();
+      if (parser_->expect_continue && !continue_sent_) {  // the client waits for this before the body
+        continue_sent_ = true;
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        return write(std::string(kContinue), {}, Then::read_on);
       }
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-        http::response<http::empty_body> go_on{http::status::continue_, version};
-        co_await http::async_write(stream, go_on, asio::redirect_error(asio::use_awaitable, ec));
-      }
-      tcp_layer.expires_after(std::chrono::milliseconds(o.read_timeout_ms));
-      beast::error_code body_ec;
-      if (!parser.is_done()) {  // a request without a body is complete after its headers
-        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, body_ec));
-      }
-      if (body_ec == http::error::body_limit) {
-        ++self->counters_.too_large;
-        co_await self->write(stream, version, false, error(413, "the body is over the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
-        break;
-      }
-      if (body_ec) {
-        if (body_ec != beast::error::timeout && body_ec != http::error::end_of_stream) {
-          ++self->counters_.bad_requests;
-          co_await self->write(stream, version, false, error(400, "malformed HTTP request: " + body_ec.message()));
-        }
-        break;
-      }
-      auto request = parser.release();
-      bool keep_alive = request.keep_alive();
-      const auto accept = request[http::field::accept_encoding];
-      const Codec encoding =
-          o.compress_responses ? choose_response_codec(std::string_view(accept.data(), accept.size())) : Codec::identity;
-      tcp_layer.expires_never();
-      ++self->counters_.requests;
-      ++self->counters_.requests_in_flight;
-      auto response = co_await self->dispatch(std::move(request), security, client_address);
-      co_await self->write(stream, version, keep_alive, std::move(response), encoding);
-      --self->counters_.requests_in_flight;
-      if (!keep_alive) break;
     }
+    read();
   }
 
-  // Builds the handler's request and waits for its (possibly later) answer.
-  asio::awaitable<HttpResponse> dispatch(http::request<http::string_body> raw, Security security,
-                                         std::string client_address) {
-    HttpRequest request;
-    request.over_tls = security.tls;
-    request.peer_certificate_verified = security.peer_certificate_verified;
-    request.method = raw.method();
-    request.method_string = std::string(raw.method_string());
-    request.content_type = std::string(raw[http::field::content_type]);
-    request.authorization = std::string(raw[http::field::authorization]);
-    request.client_address = std::move(client_address);
-    if (auto s = decode_target(std::string_view(raw.target().data(), raw.target().size()), request); !s.is_ok()) {
-      ++counters_.bad_requests;
-      co_return error(400, s.message());
+  // Answers a request that cannot be parsed on, then closes: what follows it cannot be framed.
+  void refuse(unsigned status, std::string_view message) {
+    const unsigned version = parser_ && parser_->is_header_done() ? parser_->version : 11;
+    parser_.reset();
+    partial_since_.reset();
+    closing_ = true;
+    respond(error(status, message), version, false, Codec::identity, Then::close);
+  }
+
+  // Builds the handler's request from the parsed one and hands it over; its answer comes now or later.
+  void dispatch() {
+    RequestParser& parsed = *parser_;
+    const unsigned version = parsed.version ? parsed.version : 11;
+    const bool keep_alive = parsed.keep_alive();
+    const auto& o = server_->options_;
+    const Codec encoding = o.compress_responses ? choose_response_codec(parsed.accept_encoding) : Codec::identity;
+    HttpRequest request = std::move(parsed.request);
+    request.over_tls = stream_.is_tls();
+    request.peer_certificate_verified = peer_certificate_verified_;
+    request.client_address = client_address_;
+    const Status target = decode_target(parsed.target, request);
+    const std::string coding = std::move(parsed.content_encoding);
+    parser_.reset();
+    partial_since_.reset();
+    continue_sent_ = false;
+    ++server_->counters_.requests;
+    ++server_->counters_.requests_in_flight;
+    in_flight_ = true;
+    const uint64_t id = ++request_id_;
+    auto answer = [this, version, keep_alive, encoding](HttpResponse r) {
+      respond(std::move(r), version, keep_alive, encoding, keep_alive ? Then::next_request : Then::close);
+    };
+    if (!target.is_ok()) {
+      ++server_->counters_.bad_requests;
+      return answer(error(400, target.message()));
     }
-    const std::string_view coding(raw[http::field::content_encoding].data(), raw[http::field::content_encoding].size());
     const std::optional<Codec> codec = parse_content_encoding(coding);
     if (!codec) {
-      ++counters_.bad_requests;
-      co_return error(415, "Content-Encoding '" + std::string(coding) + "' is not supported; send gzip, zstd or identity");
+      ++server_->counters_.bad_requests;
+      return answer(error(415, "Content-Encoding '" + coding + "' is not supported; send gzip, zstd or identity"));
     }
-    if (*codec == Codec::identity) {
-      request.body = std::move(raw.body());
-    } else {
-      auto inflated = decompress(*codec, raw.body(), options_.body_bytes_max);
+    if (*codec != Codec::identity) {
+      auto inflated = decompress(*codec, request.body, o.body_bytes_max);
       if (!inflated.is_ok()) {
         if (inflated.status().code() == Code::too_large) {
-          ++counters_.too_large;
-          co_return error(413, "the body inflates past the limit of " + std::to_string(options_.body_bytes_max) + " bytes");
+          ++server_->counters_.too_large;
+          return answer(error(413, "the body inflates past the limit of " + std::to_string(o.body_bytes_max) + " bytes"));
         }
-        ++counters_.bad_requests;
-        co_return error(400, "the body is not valid " + std::string(codec_name(*codec)) + " data: " + inflated.status().message());
+        ++server_->counters_.bad_requests;
+        return answer(error(400, "the body is not valid " + std::string(codec_name(*codec)) + " data: " +
+                                     inflated.status().message()));
       }
-      ++counters_.compressed_requests;
+      ++server_->counters_.compressed_requests;
       request.body = std::move(inflated).value();
     }
-
-    // The handler may answer at once or later; a timer that never fires is the wake-up call.
-    struct Pending {
-      explicit Pending(asio::io_context& io) : wake(io, asio::steady_timer::time_point::max()) {}
-      asio::steady_timer wake;
-      std::optional<HttpResponse> response;
-    };
-    auto pending = std::make_shared<Pending>(io_);
     try {
-      handler_(std::move(request), [pending](HttpResponse r) {
-        pending->response = std::move(r);
-        pending->wake.cancel();
+      server_->handler_(std::move(request), [self = shared_from_this(), id, answer](HttpResponse r) {
+        if (self->answered_ < id) answer(std::move(r));
       });
     } catch (const std::exception& e) {
       spdlog::error("HTTP handler failed: {}", e.what());
-      co_return error(500, std::string("internal error: ") + e.what());
+      if (answered_ < id) answer(error(500, std::string("internal error: ") + e.what()));
     }
-    beast::error_code ignored;  // cancelled is the point
-    if (!pending->response) co_await pending->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    if (!pending->response) co_return error(503, "the node is shutting down");
-    co_return std::move(*pending->response);
   }
 
-  asio::io_context& io_;
-  tcp::acceptor acceptor_;
-  HttpServerOptions options_;
-  HttpHandler handler_;
+  enum class Then { read_on, next_request, close };
+
+  // Writes an answer: the head made here and the body (compressed when the request accepts
+  // `encoding` and the body is long enough) in one gather write.
+  void respond(HttpResponse r, unsigned version, bool keep_alive, Codec encoding, Then then) {
+    answered_ = request_id_;
+    const auto& o = server_->options_;
+    std::string head;
+    head.reserve(160 + r.content_type.size());
+    head += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head += std::to_string(r.status);
+    head += ' ';
+    const auto reason = http::obsolete_reason(http::int_to_status(r.status));
+    head.append(reason.data(), reason.size());
+    head += "\r\nServer: minidynamo\r\nContent-Type: ";
+    head += r.content_type;
+    head += "\r\n";
+    for (const auto& [name, value] : r.headers) head += name + ": " + value + "\r\n";
+    if (o.compress_responses) {
+      head += "Vary: Accept-Encoding\r\n";
+      if (encoding != Codec::identity && r.body.size() >= o.compression_min_bytes) {
+        r.body = compress(encoding, r.body);
+        head += "Content-Encoding: ";
+        head += codec_name(encoding);
+        head += "\r\n";
+        ++server_->counters_.compressed_responses;
+      }
+    }
+    if (version == 10 && keep_alive) head += "Connection: keep-alive\r\n";
+    if (version != 10 && !keep_alive) head += "Connection: close\r\n";
+    head += "Content-Length: ";
+    head += std::to_string(r.body.size());
+    head += "\r\n\r\n";
+    write(std::move(head), std::move(r.body), then);
+  }
+
+  void write(std::string head, std::string body, Then then) {
+    writing_ = true;
+    write_since_ = Clock::now();
+    out_head_ = std::move(head);
+    out_body_ = std::move(body);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
+    asio::async_write(stream_, buffers, [self = shared_from_this(), then](boost::system::error_code ec, size_t) {
+      self->writing_ = false;
+      if (then != Then::read_on && self->in_flight_) {
+        self->in_flight_ = false;
+        --self->server_->counters_.requests_in_flight;
+      }
+      if (self->closed_) return;
+      if (ec) return self->close();
+      self->last_activity_ = Clock::now();
+      if (then == Then::close) return self->finish();
+      if (then == Then::read_on) return self->read();
+      self->process();  // a pipelined request may be buffered already
+    });
+  }
+
+  // Closes after the last answer: TLS says so first (close_notify), within the read timeout.
+  void finish() {
+    if (!stream_.is_tls()) return close();
+    closing_ = true;
+    partial_since_ = Clock::now();
+    stream_.async_shutdown([self = shared_from_this()](boost::system::error_code) { self->close(); });
+  }
+
+  static constexpr size_t kReadBytes = 16 << 10;
+
+  std::shared_ptr<Impl> server_;
+  PlainOrTlsStream stream_;
+  std::string client_address_;
+  bool peer_certificate_verified_ = false;
+  std::vector<char> in_;              // received bytes; unparsed from in_begin_ to in_end_
+  size_t in_begin_ = 0, in_end_ = 0;
+  std::optional<RequestParser> parser_;  // the request being received
+  bool continue_sent_ = false;           // 100 Continue, for the request being received
+  bool in_flight_ = false;               // handed to the handler, its answer not yet written whole
+  uint64_t request_id_ = 0, answered_ = 0;  // the last request handed over, the last one answered
+  std::string out_head_, out_body_;          // the answer being written
+  bool writing_ = false;
+  bool closing_ = false;  // read no more: the connection closes once its answer is written
+  bool closed_ = false;
+  Clock::time_point last_activity_ = Clock::now(), write_since_;
+  std::optional<Clock::time_point> partial_since_;  // a request (or the handshake) has been arriving since then
 };
 
+void HttpServer::Impl::accept() {
+  acceptor_.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+    if (!self->acceptor_.is_open()) return;
+    if (ec) {
+      spdlog::warn("HTTP accept failed: {}", ec.message());
+    } else if (self->counters_.connections_open < self->options_.connections_max) {
+      ++self->counters_.connections_accepted;
+      ++self->counters_.connections_open;
+      auto connection = std::make_shared<Connection>(self, std::move(socket), self->options_.tls ? self->options_.tls() : nullptr);
+      self->connections_.insert(connection);
+      connection->start();
+    }  // else the socket closes as it goes out of scope
+    self->accept();
+  });
+}
+
+void HttpServer::Impl::arm_sweep() {
+  const uint32_t shortest = std::min(options_.idle_timeout_ms, options_.read_timeout_ms);
+  sweep_.expires_after(std::chrono::milliseconds(std::clamp<uint32_t>(shortest / 4, 10, 1000)));
+  sweep_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    const auto now = Clock::now();
+    std::vector<std::shared_ptr<Connection>> all(self->connections_.begin(), self->connections_.end());
+    for (const auto& c : all) c->check(now);
+    self->arm_sweep();
+  });
+}
+
+void HttpServer::Impl::close_all() {
+  stop();
+  sweep_.cancel();
+  std::vector<std::shared_ptr<Connection>> all(connections_.begin(), connections_.end());
+  for (const auto& c : all) c->close();
+}
+
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler)
-    : impl_(std::make_shared<Impl>(io, options, std::move(handler))) {}
-HttpServer::~HttpServer() { impl_->stop(); }
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
+HttpServer::~HttpServer() { impl_->close_all(); }
 Status HttpServer::listen(const tcp::endpoint& endpoint) { return impl_->listen(endpoint); }
 uint16_t HttpServer::port() const { return impl_->port(); }
 void HttpServer::stop() { impl_->stop(); }

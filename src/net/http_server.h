@@ -1,4 +1,7 @@
-// An asynchronous HTTP/1.1 server (Boost.Beast) with keep-alive, for the client API.
+// An asynchronous HTTP/1.1 server with keep-alive and pipelining, for the client API. Requests are
+// parsed in place from each connection's receive buffer by Beast's parser, answers written head and
+// body in one gather write, and timeouts kept by one sweep for all connections (no timer per read):
+// docs/design.md, "A request's life".
 //
 // It knows nothing of keys: it parses requests, bounds them, hands each to the handler and writes
 // the handler's answer, in order per connection. It promises:
@@ -6,8 +9,12 @@
 //    `Expect: 100-continue` upload gets the 413 instead of the 100), and a chunked one when it
 //    crosses the limit; an acceptable 100-continue request gets `100 Continue`, then is read;
 //  - malformed HTTP or a bad %-escape gets 400, then the connection is closed;
+//  - requests on one connection are answered in their order; a pipelined request waiting in the
+//    buffer is parsed once the answer before it is written;
 //  - a silent keep-alive connection is closed after idle_timeout_ms, a request that does not arrive
-//    whole within read_timeout_ms likewise (slow clients cannot hold connections forever);
+//    whole within read_timeout_ms likewise, and an answer the client does not take within
+//    idle_timeout_ms (slow clients cannot hold connections forever); the sweep that checks them runs
+//    every quarter of the shorter timeout (10 ms to 1 s);
 //  - a body sent with `Content-Encoding: gzip|zstd` is inflated before the handler sees it, and the
 //    limit applies to the inflated body: one that inflates past body_bytes_max gets 413 (having
 //    allocated no more than that), malformed compressed data 400, any other coding 415;

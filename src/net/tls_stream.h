@@ -1,6 +1,7 @@
 // A connected TCP stream spoken in clear text or in TLS (net/tls.h), as one type: the peer
-// transport and the RESP server read and write it the same way whichever it is, so each has one
-// code path for both. What travels over it (frames, RESP) is the caller's; TLS wraps the bytes only.
+// transport and the HTTP and RESP servers read and write it the same way whichever it is, so each
+// has one code path for both. What travels over it (frames, HTTP, RESP) is the caller's; TLS wraps
+// the bytes only.
 //
 // It is an Asio AsyncReadStream and AsyncWriteStream (asio::async_read and async_write work on it).
 // A TLS stream must complete async_handshake before it is read or written; a clear-text one has
@@ -42,6 +43,19 @@ class PlainOrTlsStream {
   auto async_handshake(boost::asio::ssl::stream_base::handshake_type side, Token&& token) {
     assert(is_tls());
     return std::get<TlsStream>(stream_).async_handshake(side, std::forward<Token>(token));
+  }
+
+  // The TLS connection (only for a TLS stream), for what the handshake established.
+  SSL* native_handle() {
+    assert(is_tls());
+    return std::get<TlsStream>(stream_).native_handle();
+  }
+
+  // Sends TLS's close_notify and waits for the other side's; only for a TLS stream.
+  template <class Token>
+  auto async_shutdown(Token&& token) {
+    assert(is_tls());
+    return std::get<TlsStream>(stream_).async_shutdown(std::forward<Token>(token));
   }
 
   template <class Buffers, class Token>

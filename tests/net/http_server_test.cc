@@ -192,6 +192,54 @@ TEST(HttpServer, a_silent_connection_is_closed_after_the_idle_timeout) {
   EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
 }
 
+TEST(HttpServer, a_request_that_does_not_arrive_whole_within_the_read_timeout_is_closed) {
+  HttpServerOptions options;
+  options.read_timeout_ms = 100;
+  ServerFixture server(24009, options);
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 24009));
+  asio::write(s, asio::buffer(std::string("PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")));
+  char byte;
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(&byte, 1), ec);  // returns when the server closes: no answer to half a request
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_EQ(server.counters().requests, 0u);
+}
+
+TEST(HttpServer, pipelined_requests_are_answered_in_request_order_even_when_an_earlier_one_answers_later) {
+  ServerFixture server(24010);
+  // Three requests in one write; the second is answered from a timer, after the handler returned.
+  auto reply = raw_exchange(24010,
+                            "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+                            "PUT /later HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"
+                            "GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                            true);
+  const auto first = reply.find("GET /first []"), later = reply.find("PUT /later [] body"), third = reply.find("GET /third []");
+  ASSERT_NE(first, std::string::npos) << reply;
+  ASSERT_NE(later, std::string::npos) << reply;
+  ASSERT_NE(third, std::string::npos) << reply;
+  EXPECT_LT(first, later);
+  EXPECT_LT(later, third);
+  EXPECT_NE(reply.find("HTTP/1.1 202"), std::string::npos);
+  EXPECT_EQ(server.counters().requests, 3u);
+}
+
+TEST(HttpServer, an_http_1_0_request_is_answered_in_http_1_0_and_closed_unless_it_asks_for_keep_alive) {
+  ServerFixture server(24011);
+  auto closed = raw_exchange(24011, "GET /a HTTP/1.0\r\n\r\n", true);
+  EXPECT_EQ(closed.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << closed;
+  EXPECT_EQ(closed.find("keep-alive"), std::string::npos) << closed;
+  // Kept alive: a second request on the same connection is answered too.
+  auto kept = raw_exchange(24011,
+                           "GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                           "GET /c HTTP/1.0\r\n\r\n",
+                           true);
+  EXPECT_NE(kept.find("Connection: keep-alive"), std::string::npos) << kept;
+  EXPECT_NE(kept.find("GET /b []"), std::string::npos) << kept;
+  EXPECT_NE(kept.find("GET /c []"), std::string::npos) << kept;
+}
+
 TEST(HttpClient, a_closed_port_is_a_clear_unavailable_error) {
   HttpClient client("127.0.0.1", 24006, 1000);
   auto r = client.request(http::verb::get, "/health");
