@@ -3,7 +3,9 @@
 # redis-server measured by redis-benchmark, in one run, with the same client settings: 64
 # connections, 100-byte values, 10,000 keys. Prints our throughput as a ratio of Redis's SET/GET
 # average beside the p99s, and the CPU time one request costs the servers and the load generators
-# (the runs are CPU-bound: that cost is what decides the ratio). Everything it starts it stops,
+# (the runs are CPU-bound: that cost is what decides the ratio). Each workload runs on our own load
+# generator (`minidynamo bench`) and on wrk (rows "<workload>/wrk"), alternating, so that an
+# independent client checks ours. Everything it starts it stops,
 # also on failure or Ctrl-C.
 #
 #   bench/cluster_bench.sh                # 3 runs of each workload, 10 s each
@@ -69,8 +71,35 @@ redis_p99_median=$(printf '%s\n' "${redis_p99[@]}" | median)
     "$(printf '%s\n' "${redis_client_cpu[@]}" | median)"
 } | tee "$OUT/summary.txt"
 
+# wrk, an independent load generator, with the same connections spread over the three nodes (one
+# wrk process per node), the same value size and quorums: bench/wrk_mixed.lua. Its reads ask for the
+# keys the run of `minidynamo bench` before it wrote; its writes go to fresh keys without a context.
+# Sets wrk_ops (requests/s, the three summed), wrk_p99 (ms, the highest of the three) and wrk_requests.
+run_wrk() {
+  local read_percent=$1 prefix=$2 i=0 port connections files=()
+  for port in "${HTTP_PORTS[@]}"; do
+    connections=$(( CONNECTIONS / ${#HTTP_PORTS[@]} + (i < CONNECTIONS % ${#HTTP_PORTS[@]} ? 1 : 0) ))
+    KEYS=$KEYS VALUE_BYTES=$VALUE_BYTES READ_PERCENT=$read_percent PREFIX=$prefix N=3 R=2 W=2 \
+      wrk -t1 -c"$connections" -d"${DURATION}s" -s bench/wrk_mixed.lua "http://127.0.0.1:$port" > "$work/wrk$i.out" 2>&1 &
+    files+=("$work/wrk$i.out") i=$((i + 1))
+  done
+  wait_for_wrk
+  local lines; lines=$(grep -h WRK_JSON "${files[@]}")
+  [ "$(echo "$lines" | wc -l)" = "${#HTTP_PORTS[@]}" ] || { cat "${files[@]}" >&2; echo "wrk failed" >&2; exit 1; }
+  if echo "$lines" | grep -qv '"errors":0,'; then echo "wrk saw socket errors: $lines" >&2; fi
+  wrk_requests=$(echo "$lines" | sed -E 's/.*"requests":([0-9]+).*/\1/' | awk '{s+=$1} END {print s}')
+  wrk_ops=$(echo "$lines" | sed -E 's/.*"requests":([0-9]+),"seconds":([0-9.]+).*/\1 \2/' | awk '{s+=$1/$2} END {printf "%.1f", s}')
+  wrk_p99=$(echo "$lines" | sed -E 's/.*"p99_ms":([0-9.]+).*/\1/' | sort -g | tail -1)
+  local non_2xx; non_2xx=$(echo "$lines" | sed -E 's/.*"non_2xx":([0-9]+).*/\1/' | awk '{s+=$1} END {print s}')
+  [ "$non_2xx" = 0 ] || { echo "wrk got $non_2xx answers other than 2xx: $lines" >&2; exit 1; }
+}
+# Waits for the wrk processes just started (children of this shell, so `times` counts their CPU).
+wait_for_wrk() { local pid; for pid in $(jobs -p); do [[ " ${pids[*]} " == *" $pid "* ]] || wait "$pid"; done; }
+read_percent_of() { case $1 in read) echo 100;; write) echo 0;; mixed) echo 50;; read-heavy) echo 95;; esac; }
+
 for workload in $WORKLOADS; do
   tput=() p99=() server_cpu=() client_cpu=()
+  wtput=() wp99=() wserver_cpu=() wclient_cpu=()
   for run in $(seq 1 "$RUNS"); do
     count_children_ticks; server_before=$(ticks_of "${node_pids[@]}") client_before=$children_ticks
     json=$("$bin" bench --nodes "$nodes" --workload "$workload" --duration "$DURATION" --connections "$CONNECTIONS" \
@@ -82,11 +111,22 @@ for workload in $WORKLOADS; do
     [ "$workload" = write ] || requests=$((requests + KEYS))  # the preload wrote every key once
     server_cpu+=("$(per_op_us $(($(ticks_of "${node_pids[@]}") - server_before)) "$requests")")
     count_children_ticks; client_cpu+=("$(per_op_us $((children_ticks - client_before)) "$requests")")
+
+    count_children_ticks; server_before=$(ticks_of "${node_pids[@]}") client_before=$children_ticks
+    run_wrk "$(read_percent_of "$workload")" "b$run:"
+    wtput+=("$wrk_ops") wp99+=("$wrk_p99")
+    wserver_cpu+=("$(per_op_us $(($(ticks_of "${node_pids[@]}") - server_before)) "$wrk_requests")")
+    count_children_ticks; wclient_cpu+=("$(per_op_us $((children_ticks - client_before)) "$wrk_requests")")
   done
-  t=$(printf '%s\n' "${tput[@]}" | median)
-  printf '%-12s %14.0f %18s %8.2f %10s %10s %12s %12s\n' "$workload" "$t" "$(printf '%s\n' "${tput[@]}" | minmax)" \
-    "$(echo "$t $redis_median" | awk '{print $1/$2}')" "$(printf '%s\n' "${p99[@]}" | median)" "$redis_p99_median" \
-    "$(printf '%s\n' "${server_cpu[@]}" | median)" "$(printf '%s\n' "${client_cpu[@]}" | median)" | tee -a "$OUT/summary.txt"
+  row() {  # name, then the arrays' names: throughput, p99, server CPU, client CPU
+    local -n tp=$2 pp=$3 sc=$4 cc=$5
+    local t; t=$(printf '%s\n' "${tp[@]}" | median)
+    printf '%-12s %14.0f %18s %8.2f %10s %10s %12s %12s\n' "$1" "$t" "$(printf '%s\n' "${tp[@]}" | minmax)" \
+      "$(echo "$t $redis_median" | awk '{print $1/$2}')" "$(printf '%s\n' "${pp[@]}" | median)" "$redis_p99_median" \
+      "$(printf '%s\n' "${sc[@]}" | median)" "$(printf '%s\n' "${cc[@]}" | median)" | tee -a "$OUT/summary.txt"
+  }
+  row "$workload" tput p99 server_cpu client_cpu
+  row "$workload/wrk" wtput wp99 wserver_cpu wclient_cpu
 done
 
 echo

@@ -16,6 +16,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   redis-server redis-tools           # reference for the benchmarks; redis-cli and redis-benchmark on our RESP port
+  wrk                                # an independent HTTP load generator beside ours (bench/cluster_bench.sh)
   python3-redis                      # the RESP test: a Redis client we did not write
   libgrpc++-dev protobuf-compiler-grpc  # the gRPC front end (minidynamo.v1.KeyValue)
   python3-grpcio python3-grpc-tools  # the gRPC test: a Python client, its stubs generated from our proto
