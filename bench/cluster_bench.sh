@@ -24,7 +24,7 @@ OUT=${OUT:-bench/results}
 source bench/lib.sh
 bench_begin bench
 mkdir -p "$OUT"
-rm -f "$OUT"/*-run*.json "$OUT"/redis-run*.csv  # an earlier set's runs must not pass for this one's
+rm -f "$OUT"/*-run*.json "$OUT"/*-wrk-run*.txt "$OUT"/redis-run*.csv  # an earlier set's runs must not pass for this one's
 start_cluster --sync "$SYNC"
 node_pids=("${pids[@]}")
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
@@ -74,7 +74,8 @@ redis_p99_median=$(printf '%s\n' "${redis_p99[@]}" | median)
 # wrk, an independent load generator, with the same connections spread over the three nodes (one
 # wrk process per node), the same value size and quorums: bench/wrk_mixed.lua. Its reads ask for the
 # keys the run of `minidynamo bench` before it wrote; its writes go to fresh keys without a context.
-# Sets wrk_ops (requests/s, the three summed), wrk_p99 (ms, the highest of the three) and wrk_requests.
+# Sets wrk_ops (requests/s, the three summed), wrk_p99 (ms, the highest of the three) and wrk_requests;
+# wrk's output goes to the file named third.
 run_wrk() {
   local read_percent=$1 prefix=$2 i=0 port connections files=()
   for port in "${HTTP_PORTS[@]}"; do
@@ -84,6 +85,7 @@ run_wrk() {
     files+=("$work/wrk$i.out") i=$((i + 1))
   done
   wait_for_wrk
+  cat "${files[@]}" > "$3"
   local lines; lines=$(grep -h WRK_JSON "${files[@]}")
   [ "$(echo "$lines" | wc -l)" = "${#HTTP_PORTS[@]}" ] || { cat "${files[@]}" >&2; echo "wrk failed" >&2; exit 1; }
   if echo "$lines" | grep -qv '"errors":0,'; then echo "wrk saw socket errors: $lines" >&2; fi
@@ -113,7 +115,7 @@ for workload in $WORKLOADS; do
     count_children_ticks; client_cpu+=("$(per_op_us $((children_ticks - client_before)) "$requests")")
 
     count_children_ticks; server_before=$(ticks_of "${node_pids[@]}") client_before=$children_ticks
-    run_wrk "$(read_percent_of "$workload")" "b$run:"
+    run_wrk "$(read_percent_of "$workload")" "b$run:" "$OUT/$workload-wrk-run$run.txt"
     wtput+=("$wrk_ops") wp99+=("$wrk_p99")
     wserver_cpu+=("$(per_op_us $(($(ticks_of "${node_pids[@]}") - server_before)) "$wrk_requests")")
     count_children_ticks; wclient_cpu+=("$(per_op_us $((children_ticks - client_before)) "$wrk_requests")")

@@ -1,8 +1,6 @@
 #include "net/http_server.h"
 
 #include <boost/asio.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
 #include <spdlog/spdlog.h>
@@ -14,6 +12,7 @@
 #include <unordered_set>
 
 #include "net/compression.h"
+#include "net/http_request_parser.h"
 #include "net/tcp_listen.h"
 #include "net/tls_stream.h"
 
@@ -26,73 +25,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// One request, parsed in place from the connection's receive buffer: Beast's parser finds the
-// request line, the fields and the body's framing (length or chunks, and their limits); this keeps
-// only the fields the server and the handler read, straight into the request it builds, and the
-// body into the request's own string. No field container, no allocation per field.
-class RequestParser final : public http::basic_parser<true> {
- public:
-  RequestParser(uint32_t header_bytes_max, size_t body_bytes_max) {
-    header_limit(header_bytes_max);
-    body_limit(body_bytes_max);
-    eager(true);  // parse the body in the same pass as the header when it has arrived
-  }
-
-  HttpRequest request;
-  std::string target;  // as sent: decoded once the request is whole
-  std::string content_encoding, accept_encoding;
-  bool expect_continue = false;
-  unsigned version = 11;
-
- private:
-  // A field sent twice counts by its first value, as Beast's field container reads it.
-  static void keep_first(std::string& into, bool& seen, beast::string_view value) {
-    if (seen) return;
-    seen = true;
-    into.assign(value.data(), value.size());
-  }
-
-  void on_request_impl(http::verb method, beast::string_view method_string, beast::string_view request_target,
-                       int http_version, beast::error_code&) override {
-    request.method = method;
-    request.method_string.assign(method_string.data(), method_string.size());
-    target.assign(request_target.data(), request_target.size());
-    version = static_cast<unsigned>(http_version);
-  }
-  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
-  void on_field_impl(http::field name, beast::string_view, beast::string_view value, beast::error_code&) override {
-    switch (name) {
-      case http::field::content_type: return keep_first(request.content_type, seen_.content_type, value);
-      case http::field::authorization: return keep_first(request.authorization, seen_.authorization, value);
-      case http::field::content_encoding: return keep_first(content_encoding, seen_.content_encoding, value);
-      case http::field::accept_encoding: return keep_first(accept_encoding, seen_.accept_encoding, value);
-      case http::field::expect:
-        if (!seen_.expect) expect_continue = beast::iequals(value, "100-continue");
-        seen_.expect = true;
-        return;
-      default: return;
-    }
-  }
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<uint64_t>& content_length, beast::error_code&) override {
-    if (content_length) request.body.reserve(*content_length);  // within the body limit: Beast checked it
-  }
-  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    request.body.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_chunk_header_impl(uint64_t, beast::string_view, beast::error_code&) override {}
-  size_t on_chunk_body_impl(uint64_t, beast::string_view body, beast::error_code&) override {
-    request.body.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
-
-  struct {
-    bool content_type = false, authorization = false, content_encoding = false, accept_encoding = false, expect = false;
-  } seen_;
-};
 
 // An error answer with the JSON error body.
 HttpResponse error(unsigned status, std::string_view message) {
@@ -238,7 +170,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
       if (parser_->expect_continue && !continue_sent_) {  // the client waits for this before the body
         continue_sent_ = true;
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        return write(std::string(kContinue), {}, Then::read_on);
+        return write(std::string(kContinue), {}, Then::go_on);
       }
     }
     read();
@@ -309,7 +241,9 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     }
   }
 
-  enum class Then { read_on, next_request, close };
+  // After a write: the request being received goes on (a 100 Continue), or the next one starts, or
+  // the connection closes.
+  enum class Then { go_on, next_request, close };
 
   // Writes an answer: the head made here and the body (compressed when the request accepts
   // `encoding` and the body is long enough) in one gather write.
@@ -353,7 +287,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
     asio::async_write(stream_, buffers, [self = shared_from_this(), then](boost::system::error_code ec, size_t) {
       self->writing_ = false;
-      if (then != Then::read_on && self->in_flight_) {
+      if (then != Then::go_on && self->in_flight_) {
         self->in_flight_ = false;
         --self->server_->counters_.requests_in_flight;
       }
@@ -361,8 +295,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
       if (ec) return self->close();
       self->last_activity_ = Clock::now();
       if (then == Then::close) return self->finish();
-      if (then == Then::read_on) return self->read();
-      self->process();  // a pipelined request may be buffered already
+      self->process();  // what is buffered already: the body, or a pipelined request
     });
   }
 

@@ -160,6 +160,25 @@ TEST(HttpServer, an_acceptable_expect_100_continue_request_gets_continue_then_th
   EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
 }
 
+TEST(HttpServer, a_100_continue_request_whose_body_came_without_waiting_is_answered) {
+  ServerFixture server(24012);
+  // The body right behind the header, and half of it in a second write after the 100 (if any).
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 24012));
+  asio::write(s, asio::buffer(std::string("PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\nExpect: 100-continue\r\n\r\nfour")));
+  asio::write(s, asio::buffer(std::string("more")));
+  std::string reply;
+  char buf[4096];
+  while (reply.find("fourmore") == std::string::npos) {
+    boost::system::error_code ec;
+    const size_t n = s.read_some(asio::buffer(buf), ec);
+    ASSERT_FALSE(ec) << ec.message() << ": " << reply;
+    reply.append(buf, n);
+  }
+  EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos) << reply;
+}
+
 TEST(HttpServer, oversized_bodies_are_413_before_upload_and_bad_requests_are_400) {
   HttpServerOptions options;
   options.body_bytes_max = 100;
