@@ -9,9 +9,9 @@
 #include <array>
 #include <chrono>
 #include <cstring>
-#include <unordered_set>
 
 #include "net/compression.h"
+#include "net/connection_set.h"
 #include "net/http_request_parser.h"
 #include "net/tcp_listen.h"
 #include "net/tls_stream.h"
@@ -38,14 +38,9 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   class Connection;
 
   Impl(asio::io_context& io, HttpServerOptions options, HttpHandler handler)
-      : acceptor_(io), sweep_(io), options_(std::move(options)), handler_(std::move(handler)) {}
+      : acceptor_(io), connections_(io), options_(std::move(options)), handler_(std::move(handler)) {}
 
-  Status listen(const tcp::endpoint& endpoint) {
-    if (auto s = listen_on(acceptor_, endpoint, "HTTP"); !s.is_ok()) return s;
-    accept();
-    arm_sweep();
-    return Status::ok();
-  }
+  Status listen(const tcp::endpoint& endpoint);
 
   void stop() {
     boost::system::error_code ignored;
@@ -59,20 +54,17 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
 
  private:
   friend class Connection;
-  void accept();
-  void arm_sweep();
 
   tcp::acceptor acceptor_;
-  asio::steady_timer sweep_;  // closes connections past their timeouts
+  ConnectionSet<Connection> connections_;
   HttpServerOptions options_;
   HttpHandler handler_;
-  std::unordered_set<std::shared_ptr<Connection>> connections_;
 };
 
 // A connection: reads into one buffer, parses each request in place, hands it to the handler and
 // writes its answer (head and body in one gather write) before it parses the next one, so answers
 // go out in request order and a pipelined request waiting in the buffer costs no read. Reads and
-// writes never overlap. Its timeouts are checked by the server's sweep, not by a timer per read.
+// writes never overlap. Its timeouts are checked by the server's sweep (net/connection_set.h).
 class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls)
@@ -327,39 +319,19 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   std::optional<Clock::time_point> partial_since_;  // a request (or the handshake) has been arriving since then
 };
 
-void HttpServer::Impl::accept() {
-  acceptor_.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-    if (!self->acceptor_.is_open()) return;
-    if (ec) {
-      spdlog::warn("HTTP accept failed: {}", ec.message());
-    } else if (self->counters_.connections_open < self->options_.connections_max) {
-      ++self->counters_.connections_accepted;
-      ++self->counters_.connections_open;
-      auto connection = std::make_shared<Connection>(self, std::move(socket), self->options_.tls ? self->options_.tls() : nullptr);
-      self->connections_.insert(connection);
-      connection->start();
-    }  // else the socket closes as it goes out of scope
-    self->accept();
+Status HttpServer::Impl::listen(const tcp::endpoint& endpoint) {
+  if (auto s = listen_on(acceptor_, endpoint, "HTTP"); !s.is_ok()) return s;
+  auto self = shared_from_this();
+  connections_.accept(acceptor_, "HTTP", options_.connections_max, counters_, self, [self](tcp::socket socket) {
+    return std::make_shared<Connection>(self, std::move(socket), self->options_.tls ? self->options_.tls() : nullptr);
   });
-}
-
-void HttpServer::Impl::arm_sweep() {
-  const uint32_t shortest = std::min(options_.idle_timeout_ms, options_.read_timeout_ms);
-  sweep_.expires_after(std::chrono::milliseconds(std::clamp<uint32_t>(shortest / 4, 10, 1000)));
-  sweep_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec) return;
-    const auto now = Clock::now();
-    std::vector<std::shared_ptr<Connection>> all(self->connections_.begin(), self->connections_.end());
-    for (const auto& c : all) c->check(now);
-    self->arm_sweep();
-  });
+  connections_.sweep(std::min(options_.idle_timeout_ms, options_.read_timeout_ms), self);
+  return Status::ok();
 }
 
 void HttpServer::Impl::close_all() {
   stop();
-  sweep_.cancel();
-  std::vector<std::shared_ptr<Connection>> all(connections_.begin(), connections_.end());
-  for (const auto& c : all) c->close();
+  connections_.close_all();
 }
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler)

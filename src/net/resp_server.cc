@@ -10,9 +10,9 @@
 #include <deque>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "net/connection_set.h"
 #include "net/tcp_listen.h"
 #include "net/tls_stream.h"
 
@@ -29,7 +29,7 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, RespServerOptions options, SubmitFn submit, AuthenticateFn authenticate,
        resp::InfoFn info)
       : acceptor_(io),
-        sweep_(io),
+        connections_(io),
         options_(options),
         submit_(std::move(submit)),
         authenticate_(std::move(authenticate)),
@@ -42,13 +42,7 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
     };
   }
 
-  Status listen(const tcp::endpoint& endpoint) {
-    if (auto s = listen_on(acceptor_, endpoint, "RESP"); !s.is_ok()) return s;
-    port_ = acceptor_.local_endpoint().port();
-    accept();
-    arm_sweep();
-    return Status::ok();
-  }
+  Status listen(const tcp::endpoint& endpoint);
 
   void stop() {
     boost::system::error_code ignored;
@@ -62,11 +56,9 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
 
  private:
   friend class Connection;
-  void accept();
-  void arm_sweep();
 
   tcp::acceptor acceptor_;
-  asio::steady_timer sweep_;  // closes connections past their timeouts
+  ConnectionSet<Connection> connections_;
   RespServerOptions options_;
   SubmitFn submit_;
   AuthenticateFn authenticate_;
@@ -74,7 +66,6 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
   resp::InfoFn info_;  // node_info_ with this server's figures
   uint16_t port_ = 0;
   uint64_t next_client_id_ = 1;
-  std::unordered_set<std::shared_ptr<Connection>> connections_;
 };
 
 class RespServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
@@ -337,42 +328,22 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
   std::optional<Clock::time_point> partial_since_;  // a command has been arriving since then
 };
 
-void RespServer::Impl::accept() {
-  acceptor_.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-    if (!self->acceptor_.is_open()) return;
-    if (ec) {
-      spdlog::warn("RESP accept failed: {}", ec.message());
-    } else if (self->counters_.connections_open < self->options_.connections_max) {
-      ++self->counters_.connections_accepted;
-      ++self->counters_.connections_open;
-      auto connection = std::make_shared<Connection>(self, std::move(socket),
-                                                     self->options_.tls ? self->options_.tls() : nullptr,
-                                                     self->next_client_id_++);
-      self->connections_.insert(connection);
-      connection->start();
-    }  // else the socket closes as it goes out of scope
-    self->accept();
+Status RespServer::Impl::listen(const tcp::endpoint& endpoint) {
+  if (auto s = listen_on(acceptor_, endpoint, "RESP"); !s.is_ok()) return s;
+  port_ = acceptor_.local_endpoint().port();
+  auto self = shared_from_this();
+  connections_.accept(acceptor_, "RESP", options_.connections_max, counters_, self, [self](tcp::socket socket) {
+    return std::make_shared<Connection>(self, std::move(socket), self->options_.tls ? self->options_.tls() : nullptr,
+                                        self->next_client_id_++);
   });
-}
-
-void RespServer::Impl::arm_sweep() {
   const auto& o = options_;
-  const uint32_t shortest = std::min({o.idle_timeout_ms, o.read_timeout_ms, o.write_timeout_ms});
-  sweep_.expires_after(std::chrono::milliseconds(std::clamp<uint32_t>(shortest / 4, 10, 1000)));
-  sweep_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec) return;
-    const auto now = Clock::now();
-    std::vector<std::shared_ptr<Connection>> all(self->connections_.begin(), self->connections_.end());
-    for (const auto& c : all) c->check(now);
-    self->arm_sweep();
-  });
+  connections_.sweep(std::min({o.idle_timeout_ms, o.read_timeout_ms, o.write_timeout_ms}), self);
+  return Status::ok();
 }
 
 void RespServer::Impl::close_all() {
   stop();
-  sweep_.cancel();
-  std::vector<std::shared_ptr<Connection>> all(connections_.begin(), connections_.end());
-  for (const auto& c : all) c->close();
+  connections_.close_all();
 }
 
 RespServer::RespServer(asio::io_context& io, RespServerOptions options, SubmitFn submit, AuthenticateFn authenticate,
