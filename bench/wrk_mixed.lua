@@ -2,13 +2,15 @@
 -- client. Each request is a GET of one of KEYS preloaded keys (PREFIX0 .. PREFIX<KEYS-1>, as
 -- `minidynamo bench --key-prefix PREFIX` writes them) or a PUT of a fresh key (a write
 -- without a context, so no read comes first), with a VALUE_BYTES-byte value of letters;
--- READ_PERCENT of them GETs. Quorums from N, R, W. All from the environment:
+-- READ_PERCENT of them GETs. Quorums from N, R, W; AUTHORIZATION, if set, is sent as the
+-- Authorization header. All from the environment:
 --   KEYS=10000 VALUE_BYTES=100 READ_PERCENT=50 PREFIX=b1: N=3 R=2 W=2 wrk -s bench/wrk_mixed.lua ...
 local keys = tonumber(os.getenv("KEYS") or "10000")
 local value_bytes = tonumber(os.getenv("VALUE_BYTES") or "100")
 local read_percent = tonumber(os.getenv("READ_PERCENT") or "50")
 local prefix = os.getenv("PREFIX") or "b1:"
 local n, r, w = os.getenv("N") or "3", os.getenv("R") or "2", os.getenv("W") or "2"
+local authorization = os.getenv("AUTHORIZATION")  -- sent with every request when set (--security on)
 
 local counter = 0
 local thread_tag
@@ -35,12 +37,12 @@ end
 function request()
   if math.random(1, 100) <= read_percent then
     local key = prefix .. math.random(0, keys - 1)
-    return wrk.format("GET", "/kv/" .. key .. "?R=" .. r)
+    return wrk.format("GET", "/kv/" .. key .. "?R=" .. r, {["Authorization"] = authorization})
   end
   counter = counter + 1
   local key = prefix .. "fresh" .. thread_tag .. "-" .. counter
   local body = '{"value":"' .. value() .. '","N":' .. n .. ',"W":' .. w .. '}'
-  return wrk.format("PUT", "/kv/" .. key, {["Content-Type"] = "application/json"}, body)
+  return wrk.format("PUT", "/kv/" .. key, {["Content-Type"] = "application/json", ["Authorization"] = authorization}, body)
 end
 
 -- Answers other than 200 (a read of a key not found is 404) are counted by wrk as non-2xx; the
