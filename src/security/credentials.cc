@@ -2,7 +2,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -198,10 +199,29 @@ std::string token_id(std::string_view token) {
 
 std::string process_digest(std::string_view secret) {
   static const std::string key = random_hex(32);  // thread-safe: a static's initialisation is
+  // OpenSSL 3's one-shot HMAC() looks the algorithms up on every call, a few microseconds on every
+  // authenticated request; each thread keeps the HMAC it fetched once and only sets the key again.
+  struct Mac {
+    Mac() {
+      mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+      context = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+      char digest_name[] = "SHA256";
+      const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0), OSSL_PARAM_construct_end()};
+      if (context == nullptr || EVP_MAC_CTX_set_params(context, params) != 1) throw std::runtime_error("OpenSSL's HMAC is missing");
+    }
+    ~Mac() {
+      EVP_MAC_CTX_free(context);
+      EVP_MAC_free(mac);
+    }
+    EVP_MAC* mac = nullptr;
+    EVP_MAC_CTX* context = nullptr;
+  };
+  thread_local Mac hmac;
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(secret.data()),
-           secret.size(), digest.data(), &size) == nullptr) {
+  size_t size = 0;
+  if (EVP_MAC_init(hmac.context, reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr) != 1 ||
+      EVP_MAC_update(hmac.context, reinterpret_cast<const unsigned char*>(secret.data()), secret.size()) != 1 ||
+      EVP_MAC_final(hmac.context, digest.data(), &size, digest.size()) != 1) {
     throw std::runtime_error("OpenSSL's HMAC failed");
   }
   return hex(digest.data(), size);
