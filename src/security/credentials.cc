@@ -11,6 +11,7 @@
 #include <cctype>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -198,30 +199,25 @@ std::string token_id(std::string_view token) {
 }
 
 std::string process_digest(std::string_view secret) {
-  static const std::string key = random_hex(32);  // thread-safe: a static's initialisation is
+  static const std::string key = random_hex(32);  // drawn once per process (a static's initialisation is thread-safe)
   // OpenSSL 3's one-shot HMAC() looks the algorithms up on every call, a few microseconds on every
   // authenticated request; each thread keeps the HMAC it fetched once and only sets the key again.
   struct Mac {
     Mac() {
-      mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-      context = mac ? EVP_MAC_CTX_new(mac) : nullptr;
       char digest_name[] = "SHA256";
       const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0), OSSL_PARAM_construct_end()};
-      if (context == nullptr || EVP_MAC_CTX_set_params(context, params) != 1) throw std::runtime_error("OpenSSL's HMAC is missing");
+      if (!context || EVP_MAC_CTX_set_params(context.get(), params) != 1) throw std::runtime_error("OpenSSL's HMAC is missing");
     }
-    ~Mac() {
-      EVP_MAC_CTX_free(context);
-      EVP_MAC_free(mac);
-    }
-    EVP_MAC* mac = nullptr;
-    EVP_MAC_CTX* context = nullptr;
+    std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac{EVP_MAC_fetch(nullptr, "HMAC", nullptr), &EVP_MAC_free};
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> context{mac ? EVP_MAC_CTX_new(mac.get()) : nullptr,
+                                                                      &EVP_MAC_CTX_free};
   };
   thread_local Mac hmac;
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   size_t size = 0;
-  if (EVP_MAC_init(hmac.context, reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr) != 1 ||
-      EVP_MAC_update(hmac.context, reinterpret_cast<const unsigned char*>(secret.data()), secret.size()) != 1 ||
-      EVP_MAC_final(hmac.context, digest.data(), &size, digest.size()) != 1) {
+  if (EVP_MAC_init(hmac.context.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr) != 1 ||
+      EVP_MAC_update(hmac.context.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size()) != 1 ||
+      EVP_MAC_final(hmac.context.get(), digest.data(), &size, digest.size()) != 1) {
     throw std::runtime_error("OpenSSL's HMAC failed");
   }
   return hex(digest.data(), size);
