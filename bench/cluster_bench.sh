@@ -71,32 +71,6 @@ redis_p99_median=$(printf '%s\n' "${redis_p99[@]}" | median)
     "$(printf '%s\n' "${redis_client_cpu[@]}" | median)"
 } | tee "$OUT/summary.txt"
 
-# wrk, an independent load generator, with the same connections spread over the three nodes (one
-# wrk process per node), the same value size and quorums: bench/wrk_mixed.lua. Its reads ask for the
-# keys the run of `minidynamo bench` before it wrote; its writes go to fresh keys without a context.
-# Sets wrk_ops (requests/s, the three summed), wrk_p99 (ms, the highest of the three) and wrk_requests;
-# wrk's output goes to the file named third.
-run_wrk() {
-  local read_percent=$1 prefix=$2 i=0 port connections files=()
-  for port in "${HTTP_PORTS[@]}"; do
-    connections=$(( CONNECTIONS / ${#HTTP_PORTS[@]} + (i < CONNECTIONS % ${#HTTP_PORTS[@]} ? 1 : 0) ))
-    KEYS=$KEYS VALUE_BYTES=$VALUE_BYTES READ_PERCENT=$read_percent PREFIX=$prefix N=3 R=2 W=2 \
-      wrk -t1 -c"$connections" -d"${DURATION}s" -s bench/wrk_mixed.lua "http://127.0.0.1:$port" > "$work/wrk$i.out" 2>&1 &
-    files+=("$work/wrk$i.out") i=$((i + 1))
-  done
-  wait_for_wrk
-  cat "${files[@]}" > "$3"
-  local lines; lines=$(grep -h WRK_JSON "${files[@]}")
-  [ "$(echo "$lines" | wc -l)" = "${#HTTP_PORTS[@]}" ] || { cat "${files[@]}" >&2; echo "wrk failed" >&2; exit 1; }
-  if echo "$lines" | grep -qv '"errors":0,'; then echo "wrk saw socket errors: $lines" >&2; fi
-  wrk_requests=$(echo "$lines" | sed -E 's/.*"requests":([0-9]+).*/\1/' | awk '{s+=$1} END {print s}')
-  wrk_ops=$(echo "$lines" | sed -E 's/.*"requests":([0-9]+),"seconds":([0-9.]+).*/\1 \2/' | awk '{s+=$1/$2} END {printf "%.1f", s}')
-  wrk_p99=$(echo "$lines" | sed -E 's/.*"p99_ms":([0-9.]+).*/\1/' | sort -g | tail -1)
-  local non_2xx; non_2xx=$(echo "$lines" | sed -E 's/.*"non_2xx":([0-9]+).*/\1/' | awk '{s+=$1} END {print s}')
-  [ "$non_2xx" = 0 ] || { echo "wrk got $non_2xx answers other than 2xx: $lines" >&2; exit 1; }
-}
-# Waits for the wrk processes just started (children of this shell, so `times` counts their CPU).
-wait_for_wrk() { local pid; for pid in $(jobs -p); do [[ " ${pids[*]} " == *" $pid "* ]] || wait "$pid"; done; }
 read_percent_of() { case $1 in read) echo 100;; write) echo 0;; mixed) echo 50;; read-heavy) echo 95;; esac; }
 
 for workload in $WORKLOADS; do
@@ -107,9 +81,9 @@ for workload in $WORKLOADS; do
     json=$("$bin" bench --nodes "$nodes" --workload "$workload" --duration "$DURATION" --connections "$CONNECTIONS" \
       --value-bytes "$VALUE_BYTES" --keys "$KEYS" --n 3 --w 2 --r 2 --json --key-prefix "b$run:")
     echo "$json" > "$OUT/$workload-run$run.json"
-    tput+=("$(echo "$json" | sed -E 's/.*"ops_per_second":([0-9.]+).*/\1/')")
-    p99+=("$(echo "$json" | sed -E 's/.*"p99":([0-9.]+).*/\1/')")
-    requests=$(echo "$json" | sed -E 's/.*"operations":([0-9]+).*/\1/')
+    tput+=("$(echo "$json" | json_field ops_per_second)")
+    p99+=("$(echo "$json" | json_field p99)")
+    requests=$(echo "$json" | json_field operations)
     [ "$workload" = write ] || requests=$((requests + KEYS))  # the preload wrote every key once
     server_cpu+=("$(per_op_us $(($(ticks_of "${node_pids[@]}") - server_before)) "$requests")")
     count_children_ticks; client_cpu+=("$(per_op_us $((children_ticks - client_before)) "$requests")")

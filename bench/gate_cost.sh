@@ -43,7 +43,7 @@ run() {
   after=$(ticks_of "$pid")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   echo "$line" | grep -q '"errors":0,' || { echo "wrk saw socket errors: $line" >&2; exit 1; }
-  requests=$(echo "$line" | sed -E 's/.*"requests":([0-9]+).*/\1/')
+  requests=$(echo "$line" | json_field requests)
   awk -v r="$requests" -v d="$DURATION" -v t=$((after - before)) -v hz="$hz" 'BEGIN {printf "%.0f %.1f\n", r / d, t / hz * 1e6 / r}'
 }
 

@@ -32,12 +32,11 @@ node_pids=("${pids[@]}")
 # Microseconds of the nodes' CPU per request, from their ticks before a run, its JSON and the workload.
 cpu_per_op() {
   local requests
-  requests=$(echo "$2" | field operations)
+  requests=$(echo "$2" | json_field operations)
   [ "$3" = write ] || requests=$((requests + KEYS))  # the preload wrote every key once
   awk -v t="$(($(ticks_of "${node_pids[@]}") - $1))" -v n="$requests" -v hz="$(getconf CLK_TCK)" \
     'BEGIN {printf "%.0f", t / hz * 1e6 / n}'
 }
-field() { sed -E "s/.*\"$1\":([0-9.]+).*/\\1/"; }
 
 {
   echo "# grpc.sh $(date -u +%FT%TZ): RUNS=$RUNS DURATION=${DURATION}s, $IN_FLIGHT requests in flight (HTTP: $IN_FLIGHT connections; gRPC: $GRPC_CONNECTIONS channels), ${VALUE_BYTES}-byte values, $KEYS keys, N=3 W=2 R=2, --sync always"
@@ -52,14 +51,14 @@ for workload in $WORKLOADS; do
     json=$("$bin" bench --nodes "$nodes" --workload "$workload" --duration "$DURATION" --connections "$IN_FLIGHT" \
       --value-bytes "$VALUE_BYTES" --keys "$KEYS" --n 3 --w 2 --r 2 --json --key-prefix "h$run:")
     echo "$json" > "$OUT/http-$workload-run$run.json"
-    http+=("$(echo "$json" | field ops_per_second)") http_p99+=("$(echo "$json" | field p99)")
+    http+=("$(echo "$json" | json_field ops_per_second)") http_p99+=("$(echo "$json" | json_field p99)")
     http_cpu+=("$(cpu_per_op "$before" "$json" "$workload")")
     before=$(ticks_of "${node_pids[@]}")
     json=$(build/bin/grpc_bench --nodes "$grpc_nodes" --workload "$workload" --duration "$DURATION" \
       --connections "$GRPC_CONNECTIONS" --in-flight "$IN_FLIGHT" --value-bytes "$VALUE_BYTES" --keys "$KEYS" \
       --n 3 --w 2 --r 2 --key-prefix "g$run:")
     echo "$json" > "$OUT/grpc-$workload-run$run.json"
-    grpc+=("$(echo "$json" | field ops_per_second)") grpc_p99+=("$(echo "$json" | field p99)")
+    grpc+=("$(echo "$json" | json_field ops_per_second)") grpc_p99+=("$(echo "$json" | json_field p99)")
     grpc_cpu+=("$(cpu_per_op "$before" "$json" "$workload")")
   done
   h=$(printf '%s\n' "${http[@]}" | median) g=$(printf '%s\n' "${grpc[@]}" | median)

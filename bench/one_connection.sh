@@ -25,7 +25,7 @@ for run in $(seq 1 "$RUNS"); do
     line=$(KEYS=$KEYS VALUE_BYTES=$VALUE_BYTES PREFIX=o: READ_PERCENT=$([ $op = GET ] && echo 100 || echo 0) N=3 R=2 W=2 \
       wrk -t1 -c1 -d"${DURATION}s" -s bench/wrk_mixed.lua "http://127.0.0.1:${HTTP_PORTS[0]}" | grep WRK_JSON)
     echo "$line" | grep -q '"non_2xx":0,"errors":0' || { echo "wrk saw errors: $line" >&2; exit 1; }
-    printf '%-6s %-4s %10s %10s %10s\n' "$op" "$run" "$(echo "$line" | sed -E 's/.*"requests":([0-9]+).*/\1/')" \
-      "$(echo "$line" | sed -E 's/.*"p50_ms":([0-9.]+).*/\1/')" "$(echo "$line" | sed -E 's/.*"p99_ms":([0-9.]+).*/\1/')"
+    printf '%-6s %-4s %10s %10s %10s\n' "$op" "$run" "$(echo "$line" | json_field requests)" \
+      "$(echo "$line" | json_field p50_ms)" "$(echo "$line" | json_field p99_ms)"
   done
 done

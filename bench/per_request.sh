@@ -27,37 +27,33 @@ for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1 && br
 "$bin" bench --nodes "$nodes" --workload read --duration 5 --connections 16 --value-bytes "$VALUE_BYTES" --keys "$KEYS" \
   --key-prefix p: > /dev/null 2>&1 || true
 
-# The machine's busy CPU time (user, system, interrupts: /proc/stat, all cores) in ms, and perf
-# stat's counts, for the command that follows: "cpu_ms context_switches syscalls".
+# Runs the command that follows (in this shell) while perf stat counts the whole machine; sets
+# counts to "cpu_ms context_switches syscalls": busy CPU time (user, system, interrupts: /proc/stat,
+# all cores) and perf's counts.
 busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 counted() {
-  local before after
+  local before after perf_pid
+  perf stat -a -x, -e context-switches,raw_syscalls:sys_enter -o "$work/stat" -- sleep 3600 2> /dev/null &
+  perf_pid=$!
+  pids+=("$perf_pid")  # stopped with the rest if the load fails
+  sleep 0.3  # perf's counters are set up
   before=$(busy_ticks)
-  perf stat -a -x, -e context-switches,raw_syscalls:sys_enter -o "$work/stat" -- "$@" > "$work/load.out" 2>&1
+  "$@" > "$work/load.out" 2>&1
   after=$(busy_ticks)
-  awk -F, -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" '$3 == "context-switches" {x=$1} $3 == "raw_syscalls:sys_enter" {s=$1}
-    END {print t * 1000 / hz, x, s}' "$work/stat"
+  pkill -P "$perf_pid" sleep  # perf stat reports once its command ends
+  wait "$perf_pid" || true
+  counts=$(awk -F, -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" '$3 == "context-switches" {x=$1}
+    $3 == "raw_syscalls:sys_enter" {s=$1} END {print t * 1000 / hz, x, s}' "$work/stat")
 }
-wrk_all() {
-  local port i=0
-  for port in "${HTTP_PORTS[@]}"; do
-    KEYS=$KEYS VALUE_BYTES=$VALUE_BYTES READ_PERCENT=50 PREFIX=p: N=3 R=2 W=2 wrk -t1 -c$(( CONNECTIONS / 3 + (i < CONNECTIONS % 3 ? 1 : 0) )) \
-      -d"${DURATION}s" -s bench/wrk_mixed.lua "http://127.0.0.1:$port" &
-    i=$((i + 1))
-  done
-  wait
-}
-export -f wrk_all
-export KEYS VALUE_BYTES CONNECTIONS DURATION
-ports=${HTTP_PORTS[*]}
 
 printf '%-8s %10s %12s %12s %12s\n' run "ops" "cpu us/op" "ctxsw/op" "syscalls/op"
 for run in $(seq 1 "$RUNS"); do
-  read -r cpu ctx sys < <(counted bash -c "HTTP_PORTS=($ports); $(declare -f wrk_all); wrk_all")
-  ops=$(grep -h WRK_JSON "$work/load.out" | sed -E 's/.*"requests":([0-9]+).*/\1/' | awk '{s+=$1} END {print s}')
-  printf '%-8s %10s %12.1f %12.2f %12.2f\n' "ours$run" "$ops" "$(echo "$cpu $ops" | awk '{print $1*1000/$2}')" \
-    "$(echo "$ctx $ops" | awk '{print $1/$2}')" "$(echo "$sys $ops" | awk '{print $1/$2}')"
-  read -r cpu ctx sys < <(counted redis-benchmark -p "$REDIS_PORT" -c "$CONNECTIONS" -d "$VALUE_BYTES" -r "$KEYS" -n 400000 -t set,get -q)
+  counted run_wrk 50 p: "$work/wrk-run$run.txt"
+  read -r cpu ctx sys <<< "$counts"
+  printf '%-8s %10s %12.1f %12.2f %12.2f\n' "ours$run" "$wrk_requests" "$(echo "$cpu $wrk_requests" | awk '{print $1*1000/$2}')" \
+    "$(echo "$ctx $wrk_requests" | awk '{print $1/$2}')" "$(echo "$sys $wrk_requests" | awk '{print $1/$2}')"
+  counted redis-benchmark -p "$REDIS_PORT" -c "$CONNECTIONS" -d "$VALUE_BYTES" -r "$KEYS" -n 400000 -t set,get -q
+  read -r cpu ctx sys <<< "$counts"
   printf '%-8s %10s %12.1f %12.2f %12.2f\n' "redis$run" 800000 "$(echo "$cpu" | awk '{print $1*1000/800000}')" \
     "$(echo "$ctx" | awk '{print $1/800000}')" "$(echo "$sys" | awk '{print $1/800000}')"
 done
