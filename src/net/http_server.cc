@@ -252,7 +252,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     head += "\r\nServer: minidynamo\r\nContent-Type: ";
     head += r.content_type;
     head += "\r\n";
-    for (const auto& [name, value] : r.headers) head += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : r.headers) head.append(name).append(": ").append(value).append("\r\n");
     if (o.compress_responses) {
       head += "Vary: Accept-Encoding\r\n";
       if (encoding != Codec::identity && r.body.size() >= o.compression_min_bytes) {
