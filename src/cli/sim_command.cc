@@ -96,7 +96,7 @@ void add_sim_command(CLI::App& app) {
                 "Mutation test: hints are acknowledged but never kept, so never delivered (anti-entropy repairs what "
                 "they missed, so runs pass; tests/sim catches it with anti-entropy off)");
   cmd->add_flag("--buggy-actor-epochs", args->options.buggy_actor_epochs,
-                "Mutation test: a node that lost unsynced writes in a crash keeps its actor id and makes their dots again");
+                "Mutation test: a node keeps its actor id after a crash, and makes the dots of writes it had sent out again");
   cmd->add_flag("--buggy-reaping", args->options.buggy_reaping,
                 "Mutation test: a node removes a tombstone as soon as it stores it, asking no other member");
   cmd->add_flag("--buggy-dot-floor", args->options.buggy_dot_floor,

@@ -2,10 +2,9 @@
 
 namespace md::core {
 
-uint32_t next_epoch(const PreviousRun& previous, const Durability& durability) {
+uint32_t next_epoch(const PreviousRun& previous, bool state_survives_restarts) {
   if (!previous.epoch) return 0;
-  const bool may_have_lost_writes =
-      (previous.crashed && !durability.writes_synced) || !durability.state_survives_restarts;
+  const bool may_have_lost_writes = previous.crashed || !state_survives_restarts;
   return *previous.epoch + (may_have_lost_writes ? 1 : 0);
 }
 

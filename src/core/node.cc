@@ -290,7 +290,13 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
     reaper_.stored(op->partition, op->key, object, hash, now_ms);
   }
   switch (op->part) {
-    case Part::writes: writes_.on_storage_done(out_, view(), handoff_, done); break;
+    case Part::writes:
+      if (auto lost = writes_.on_storage_done(out_, view(), handoff_, done); lost && *lost > dot_floor_) {
+        // Replicas may hold that dot and this node does not: it must never make it again.
+        dot_floor_ = *lost;
+        out_.push(SaveDotFloor{dot_floor_});
+      }
+      break;
     case Part::reads: reads_.on_storage_done(out_, now_ms, std::move(done)); break;
     case Part::replica: served(done); break;
     case Part::handoff:
@@ -303,6 +309,10 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
       break;
     case Part::transfers: transfers_.on_storage_done(out_, done); break;
   }
+}
+
+void Node::on_storage_applied(RequestId op, std::string_view object) {
+  writes_.on_storage_applied(out_, view(), handoff_, op, object);
 }
 
 void Node::on_scan_done(uint64_t now_ms, ScanDone done) {

@@ -113,6 +113,10 @@ class Node {
   void on_client_request(uint64_t now_ms, RequestId client, ClientRequest request);
   void on_peer_message(uint64_t now_ms, MemberIndex from, PeerMessage message);
   void on_storage_done(uint64_t now_ms, StorageDone done);
+  // A coordinator's write (Part::writes) decided `object` and is being written and synced: the
+  // write goes to the replicas meanwhile (write_coordinator.h). Hosts whose writes complete at once
+  // do not call it.
+  void on_storage_applied(RequestId op, std::string_view object);
   void on_scan_done(uint64_t now_ms, ScanDone done);
   // A key found in the engine at start: rebuilds the anti-entropy trees and finds the tombstones
   // (before serving).

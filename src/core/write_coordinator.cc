@@ -46,41 +46,110 @@ void WriteCoordinator::start(Outbox& out, const NodeView& view, uint64_t now_ms,
       write.targets.push_back(*target);
     }
   }
-  local_writes_.emplace(out.storage(Part::writes, request.partition, std::move(request.key), std::move(request.update)),
-                        id);
+  auto [busy, idle] = busy_keys_.try_emplace(write.key);
+  if (!idle) {
+    write.update = std::move(request.update);
+    busy->second.push_back(id);
+    return;
+  }
+  store_locally(out, id, write, std::move(request.update));
 }
 
-void WriteCoordinator::on_storage_done(Outbox& out, const NodeView& view, HintedHandoff& handoff,
-                                       const StorageDone& done) {
-  auto local = local_writes_.find(done.op);
+void WriteCoordinator::store_locally(Outbox& out, RequestId id, const PendingWrite& write, CoordinatorWrite update) {
+  std::string actor = update.actor;
+  local_writes_.emplace(out.storage(Part::writes, write.partition, write.key, std::move(update)),
+                        LocalWrite{id, write.key, std::move(actor), 0});
+}
+
+// The key's local step is done: the next write waiting for it takes its step, numbered above any
+// dot that went out and was lost here.
+void WriteCoordinator::start_next(Outbox& out, const std::string& key) {
+  auto busy = busy_keys_.find(key);
+  assert(busy != busy_keys_.end());
+  while (!busy->second.empty()) {
+    const RequestId next = busy->second.front();
+    busy->second.pop_front();
+    auto it = writes_.find(next);
+    if (it == writes_.end()) continue;  // answered at its deadline before its turn: nothing of it was made
+    CoordinatorWrite update = std::move(*it->second.update);
+    it->second.update.reset();
+    update.dot_floor = std::max(update.dot_floor, lost_counter_);
+    return store_locally(out, next, it->second, std::move(update));
+  }
+  busy_keys_.erase(busy);
+}
+
+void WriteCoordinator::on_storage_applied(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId op,
+                                          std::string_view object) {
+  auto local = local_writes_.find(op);
   if (local == local_writes_.end()) return;
-  const RequestId id = local->second;
-  local_writes_.erase(local);
+  auto it = writes_.find(local->second.write);
+  if (it == writes_.end() || !it->second.object.empty()) return;  // answered at its deadline, or sent
+  auto decoded = decode_object(object);
+  assert(decoded.is_ok());  // the step just encoded it
+  local->second.sent_counter = decoded->context().get(local->second.actor);
+  send_out(out, view, handoff, it->first, it->second, std::string(object), decoded->context());
+  check(out, it->first);
+}
+
+std::optional<uint64_t> WriteCoordinator::on_storage_done(Outbox& out, const NodeView& view, HintedHandoff& handoff,
+                                                         const StorageDone& done) {
+  auto it = local_writes_.find(done.op);
+  if (it == local_writes_.end()) return std::nullopt;
+  const LocalWrite local = std::move(it->second);
+  local_writes_.erase(it);
+  auto lost = local_done(out, view, handoff, local, done);
+  if (lost) lost_counter_ = std::max(lost_counter_, *lost);
+  start_next(out, local.key);
+  return lost;
+}
+
+std::optional<uint64_t> WriteCoordinator::local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff,
+                                                     const LocalWrite& local, const StorageDone& done) {
+  const RequestId id = local.write;
+  const bool stored = done.status.is_ok() && done.object;
+  std::optional<uint64_t> lost;  // a dot out there that this node does not hold
+  if (!stored && local.sent_counter != 0) lost = local.sent_counter;
   auto it = writes_.find(id);
-  if (it == writes_.end()) return;  // answered at its deadline
+  if (it == writes_.end()) return lost;  // answered at its deadline
   auto& write = it->second;
-  if (!done.status.is_ok() || !done.object) {
+  if (!stored && write.object.empty()) {  // nothing went out: the write failed as a whole
     Origin origin = write.origin;
     writes_.erase(it);
-    return out.fail(origin, outcome_of(done.status), done.status.message());
+    out.fail(origin, outcome_of(done.status), done.status.message());
+    return lost;
   }
-  auto object = decode_object(*done.object);
-  assert(object.is_ok());  // we just encoded it
-  write.context_token = encode_context_token(object->context());
-  write.object = *done.object;
-  for (size_t i = 0; i < write.targets.size(); ++i) dispatch(out, view, handoff, id, write, i);
-  check(out, id);
+  if (write.object.empty()) {
+    auto object = decode_object(*done.object);
+    assert(object.is_ok());  // we just encoded it
+    send_out(out, view, handoff, id, write, *done.object, object->context());
+  }
+  // The own copy counts now; if it failed, the write went out and the others may still reach W.
+  auto own = std::find_if(write.targets.begin(), write.targets.end(), [&](const Target& t) {
+    return t.node == view.self && t.owner == view.self && t.slot == Slot::waiting;
+  });
+  if (own == write.targets.end()) {
+    check(out, id);
+  } else {
+    settle(out, view, handoff, id, write, *own, stored);
+  }
+  return lost;
 }
 
-// Sends the object to one target, or stores it here: the own replica is already stored, a hint
-// for another replica goes to this node's hint store.
+void WriteCoordinator::send_out(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id,
+                                PendingWrite& write, std::string object, const VersionVector& context) {
+  write.context_token = encode_context_token(context);
+  write.object = std::move(object);
+  for (size_t i = 0; i < write.targets.size(); ++i) dispatch(out, view, handoff, id, write, i);
+}
+
+// Sends the object to one target, or stores it here: the own replica is the local storage step's
+// (on_storage_done counts it), a hint for another replica goes to this node's hint store.
 void WriteCoordinator::dispatch(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id,
                                 PendingWrite& write, size_t target) {
   auto& t = write.targets[target];
-  if (t.slot != Slot::waiting) return;
-  if (t.node == view.self && t.owner == view.self) {
-    t.slot = Slot::replied;
-  } else if (t.node == t.owner) {
+  if (t.slot != Slot::waiting || (t.node == view.self && t.owner == view.self)) return;
+  if (t.node == t.owner) {
     out.send(t.node, ReplicaWrite{id, write.key, write.object, true});
   } else if (t.node == view.self) {
     if (!handoff.store(out, view, t.owner, write.key, write.object, HintAck{view.self, id})) t.slot = Slot::failed;
@@ -123,7 +192,14 @@ void WriteCoordinator::on_stored(Outbox& out, const NodeView& view, HintedHandof
   });
   if (target == write.targets.end()) return;
   assert((node != view.self || owner != view.self) && "the own replica is counted when the local store completes");
-  target->slot = ok ? Slot::replied : Slot::failed;
+  settle(out, view, handoff, id, write, *target, ok);
+}
+
+// `target` stored the write, or failed to: a failed replica gets a stand-in if none covers it yet.
+void WriteCoordinator::settle(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id,
+                              PendingWrite& write, Target& target, bool ok) {
+  target.slot = ok ? Slot::replied : Slot::failed;
+  const MemberIndex owner = target.owner;  // `target` may move when a stand-in joins
   bool covered = std::any_of(write.targets.begin(), write.targets.end(),
                              [&](const Target& t) { return t.owner == owner && t.slot != Slot::failed; });
   if (!covered) {
@@ -200,7 +276,8 @@ void WriteCoordinator::expire(Outbox& out, const NodeView& view, HintedHandoff& 
              write.w);
   }
   for (MemberIndex owner : write.owners) {
-    if (write.object.empty()) break;  // not stored here yet: nothing to keep (the store's completion finds no write)
+    if (write.object.empty()) break;  // not decided yet: nothing to keep (the store's completion finds no write)
+    if (owner == view.self) continue;  // its own copy failed: a hint here would be for itself (anti-entropy repairs it)
     bool on_its_way = std::any_of(write.targets.begin(), write.targets.end(), [&](const Target& t) {
       return t.owner == owner && (t.slot == Slot::replied || (t.slot == Slot::waiting && t.node == view.self));
     });

@@ -2,7 +2,13 @@
 // coordinator, a replica of the key, makes the write's dot and stores the object locally in one
 // atomic storage step (CoordinatorWrite), sends the resulting object to the other N-1 replicas,
 // and answers after W acknowledgements, its own included; or 503 when W can no longer be reached
-// or the deadline passes.
+// or the deadline passes. Where the step is fsynced, the object goes out as soon as the step has
+// decided it (on_storage_applied), so that the replicas write and sync it while this node does;
+// its own copy counts once it is stored. A dot may thus reach replicas that this node then fails
+// to store, or loses in a crash: on_storage_done names such a dot, so that the node never makes
+// it again, and a crash begins a new actor epoch (core/actor_epoch.h). So that no write of a key
+// is numbered before such a failure is known, a key's writes take their local storage step one
+// at a time: a write of a key whose step is in flight waits for it.
 //
 // A replica known to be down (or one that fails) gets a stand-in: for a sloppy write not yet
 // answered, the first healthy node of the key's ring walk beyond its N replicas, which keeps the
@@ -14,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,10 +59,18 @@ class WriteCoordinator {
   WriteCoordinator(const WriteCoordinator&) = delete;
   WriteCoordinator& operator=(const WriteCoordinator&) = delete;
 
-  // Stores the write here, then sends it on (on_storage_done).
+  // Stores the write here, and sends it on once its object is decided.
   void start(Outbox& out, const NodeView& view, uint64_t now_ms, const Origin& origin, WriteRequest request);
-  // The completion of the local storage step (Part::writes).
-  void on_storage_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, const StorageDone& done);
+  // The local storage step `op` decided the write's object (encoded) and is writing and syncing
+  // it: the object goes to the other targets now. Not every host reports this: without it, the
+  // object goes out with the step's completion.
+  void on_storage_applied(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId op,
+                          std::string_view object);
+  // The completion of the local storage step (Part::writes). Returns the counter of this node's
+  // dot in an object that went out to other nodes but was not stored here: the node must never
+  // make that dot again.
+  std::optional<uint64_t> on_storage_done(Outbox& out, const NodeView& view, HintedHandoff& handoff,
+                                          const StorageDone& done);
   // `node` stored the write (ok) for `owner` (node == owner: a replica; else a hint), or failed
   // to: a ReplicaWriteReply, a HintedWriteReply, or a hint of this node's (LocalHintAck).
   void on_stored(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, MemberIndex node,
@@ -85,19 +100,40 @@ class WriteCoordinator {
     bool sloppy = true;
     bool answered = false;
     uint64_t deadline_ms = 0;
-    std::string object;  // encoded, once stored locally; empty before
+    std::optional<CoordinatorWrite> update;  // while it waits for another write of its key
+    std::string object;  // encoded, once decided by the local storage step; empty before
     std::string context_token;
   };
 
+  // A local storage step in flight: the write it is for, and the actor and counter of the dot it
+  // made once its object went out (0 before).
+  struct LocalWrite {
+    RequestId write = 0;
+    std::string key;
+    std::string actor;
+    uint64_t sent_counter = 0;
+  };
+
+  void store_locally(Outbox& out, RequestId id, const PendingWrite& write, CoordinatorWrite update);
+  void start_next(Outbox& out, const std::string& key);
+  std::optional<uint64_t> local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, const LocalWrite& local,
+                                     const StorageDone& done);
+  void send_out(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, PendingWrite& write,
+                std::string object, const VersionVector& context);
   void dispatch(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, PendingWrite& write,
                 size_t target);
+  void settle(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, PendingWrite& write,
+              Target& target, bool ok);
   std::optional<Target> stand_in(const NodeView& view, const PendingWrite& write, MemberIndex owner) const;
   void check(Outbox& out, RequestId id);
   void expire(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id);
 
   WriteOptions options_;
   std::map<RequestId, PendingWrite> writes_;
-  std::map<RequestId, RequestId> local_writes_;  // storage op -> write
+  std::map<RequestId, LocalWrite> local_writes_;  // by storage op
+  // The keys with a local storage step in flight, each with the writes waiting for it, in order.
+  std::map<std::string, std::deque<RequestId>> busy_keys_;
+  uint64_t lost_counter_ = 0;  // the highest counter of a dot that went out and was not stored here
 };
 
 }  // namespace md::core

@@ -110,11 +110,13 @@ void EffectRunner::run() {
     notes->previous_hash.resize(updates.size());
     notes->dot_collision.resize(updates.size());
     if (committer_ != nullptr) {
-      committer_->submit(std::move(updates), [this, pending = std::move(pending), notes = std::move(notes)](
-                                                 std::vector<storage::UpdateResult> results) {
-        updates_done(pending, *notes, std::move(results));
-        run();
-      });
+      auto applied = applied_callback(pending);  // before `pending` moves into the completion
+      committer_->submit(std::move(updates), std::move(applied),
+                         [this, pending = std::move(pending), notes = std::move(notes)](
+                             std::vector<storage::UpdateResult> results) {
+                           updates_done(pending, *notes, std::move(results));
+                           run();
+                         });
     } else {
       updates_done(pending, *notes, engine_.update_all(updates));
     }
@@ -237,6 +239,24 @@ storage::Update EffectRunner::to_update(core::StorageOp op, const std::shared_pt
                            notes->dot_collision[index] = applied->dot_collision;
                            return std::move(applied->bytes);
                          }};
+}
+
+// A coordinator's write goes to the replicas once its object is decided, while the committer
+// writes and syncs it here; other updates wait for their completion.
+CommitQueue::Applied EffectRunner::applied_callback(const std::vector<PendingUpdate>& updates) {
+  std::vector<std::pair<size_t, PendingUpdate>> coordinated;  // with their index in the batch
+  for (size_t i = 0; i < updates.size(); ++i) {
+    if (updates[i].coordinator) coordinated.emplace_back(i, updates[i]);
+  }
+  if (coordinated.empty()) return nullptr;
+  return [this, coordinated = std::move(coordinated)](std::span<const storage::UpdateResult> results) {
+    for (const auto& [i, update] : coordinated) {
+      if (!results[i].status.is_ok()) continue;
+      host_.sent(update.partition, update.key, results[i].stored);
+      node_.on_storage_applied(update.op, results[i].stored);
+    }
+    run();
+  };
 }
 
 void EffectRunner::updates_done(const std::vector<PendingUpdate>& updates, const Notes& notes,

@@ -12,7 +12,9 @@
 //    to the node after the pass;
 //  - the pass's updates go to the engine as one batch: through the Committer when they must be
 //    fsynced (it batches them with whatever else queued during its last fsync, and completes them
-//    later), or inline otherwise.
+//    later), or inline otherwise. Through the Committer, a coordinator's write is also reported
+//    to the node once its object is decided (core::Node::on_storage_applied), so that the node
+//    sends it to the replicas while its own copy is written and synced.
 // Every completion feeds the node, whose new effects are carried out in turn, until none is left.
 #pragma once
 
@@ -54,15 +56,20 @@ class Host {
   virtual void stored(uint32_t /*partition*/, const std::string& /*key*/, bool /*coordinator*/,
                       const core::StorageDone& /*done*/) {}
   virtual void removed(uint32_t /*partition*/, const std::string& /*key*/, const std::string& /*previous*/) {}
+  // A coordinator's write of `key` went out as `object` before its own copy was stored
+  // (core::Node::on_storage_applied): its dot is made, though its own copy may yet fail.
+  virtual void sent(uint32_t /*partition*/, const std::string& /*key*/, const std::string& /*object*/) {}
 };
 
 // Runs batches of updates that must be fsynced, elsewhere and later: on the durable writer's
-// thread (runtime/durable_writer.h) or at a later virtual moment (the simulator). `done` runs on
-// the runner's thread, with one result per update, in order.
+// thread (runtime/durable_writer.h) or at a later virtual moment (the simulator). Both callbacks
+// run on the runner's thread, with one result per update, in order: `applied` (if given) once the
+// updates have decided their bytes (storage::Engine::prepare), while the batch is being written
+// and synced; `done` once it is.
 class Committer {
  public:
   virtual ~Committer() = default;
-  virtual void submit(std::vector<storage::Update> updates, CommitQueue::Done done) = 0;
+  virtual void submit(std::vector<storage::Update> updates, CommitQueue::Applied applied, CommitQueue::Done done) = 0;
 };
 
 // The storage step of an update: core::apply_update. Mutation tests give a broken one.
@@ -112,6 +119,7 @@ class EffectRunner {
   core::ScanDone scan(const core::ScanSegments& scan);
   core::ScanDone scan_keys(const core::ScanKeys& scan);
   storage::Update to_update(core::StorageOp op, const std::shared_ptr<Notes>& notes, size_t index);
+  CommitQueue::Applied applied_callback(const std::vector<PendingUpdate>& updates);
   void updates_done(const std::vector<PendingUpdate>& updates, const Notes& notes,
                     std::vector<storage::UpdateResult> results);
 

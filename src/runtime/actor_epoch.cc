@@ -11,7 +11,7 @@ namespace md::runtime {
 namespace fs = std::filesystem;
 
 Result<ActorEpoch> ActorEpoch::read(const std::string& data_dir, const std::string& node_id,
-                                    const core::Durability& durability) {
+                                    bool state_survives_restarts) {
   const fs::path epoch_file = fs::path(data_dir) / "EPOCH";
   const fs::path running = fs::path(data_dir) / "RUNNING";
   core::PreviousRun previous;
@@ -30,7 +30,7 @@ Result<ActorEpoch> ActorEpoch::read(const std::string& data_dir, const std::stri
   ActorEpoch e;
   e.data_dir_ = data_dir;
   e.crashed_ = previous.crashed;
-  e.epoch_ = core::next_epoch(previous, durability);
+  e.epoch_ = core::next_epoch(previous, state_survives_restarts);
   e.renewed_ = previous.epoch && e.epoch_ != *previous.epoch;
   e.actor_ = core::actor_id(node_id, e.epoch_);
   return e;

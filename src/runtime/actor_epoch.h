@@ -16,7 +16,7 @@ class ActorEpoch {
   // Reads the previous run's epoch kept in `data_dir` and whether it crashed (RUNNING left behind),
   // and chooses this run's epoch by core::next_epoch(). Writes nothing.
   static Result<ActorEpoch> read(const std::string& data_dir, const std::string& node_id,
-                                 const core::Durability& durability);
+                                 bool state_survives_restarts);
   // Keeps the epoch and the RUNNING marker (fsynced): call it once the node holds its ports.
   Status begin() const;
 

@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <memory>
+
 namespace md::runtime {
 
 DurableWriter::DurableWriter(storage::Engine& engine, boost::asio::io_context& completions,
@@ -23,12 +25,13 @@ DurableWriter::~DurableWriter() {
   thread_.join();
 }
 
-void DurableWriter::submit(std::vector<storage::Update> updates, node::CommitQueue::Done done) {
+void DurableWriter::submit(std::vector<storage::Update> updates, node::CommitQueue::Applied applied,
+                           node::CommitQueue::Done done) {
   if (updates.empty()) return;
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    queue_.submit(std::move(updates), std::move(done));
+    queue_.submit(std::move(updates), std::move(applied), std::move(done));
     wake = idle_;
   }
   // Only an idle thread needs waking: one that waits out its commit window takes the queue when
@@ -51,13 +54,20 @@ void DurableWriter::run() {
       batch = queue_.take();
     }
     const auto started = std::chrono::steady_clock::now();
-    auto results = engine_.update_all(batch.updates);
+    // The batch's callbacks run on the completions context, in the order they are posted; this
+    // thread only reads its updates, in prepare().
+    auto shared = std::make_shared<node::CommitQueue::Batch>(std::move(batch));
+    auto prepared = engine_.prepare(shared->updates);
+    if (shared->wants_applied()) {
+      boost::asio::post(completions_, [shared, results = prepared->results] { shared->applied(results); });
+    }
+    auto results = engine_.commit(std::move(prepared));
     if (metrics_) {
       metrics_->seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      metrics_->writes.observe(static_cast<double>(batch.updates.size()));
+      metrics_->writes.observe(static_cast<double>(shared->updates.size()));
     }
-    boost::asio::post(completions_, [batch = std::move(batch), results = std::move(results)]() mutable {
-      batch.complete(std::move(results));
+    boost::asio::post(completions_, [shared = std::move(shared), results = std::move(results)]() mutable {
+      shared->complete(std::move(results));
     });
   }
 }

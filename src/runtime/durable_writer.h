@@ -1,7 +1,8 @@
 // Runs a node's fsynced writes on one thread, in batches.
 //
 // Whatever the io thread submits while one batch is being written and synced goes into the next
-// batch: one engine write, one fsync, one hand-off to this thread and one back for the lot. This is
+// batch: one engine write, one fsync, one hand-off to this thread and one back for the lot (two
+// when a submitter asked to hear what its updates decided before their write and sync). This is
 // group commit without a pool: under load a batch holds every write that queued during the last
 // fsync, and an idle node's write goes out at once.
 //
@@ -43,8 +44,9 @@ class DurableWriter final : public node::Committer {
   DurableWriter(const DurableWriter&) = delete;
   DurableWriter& operator=(const DurableWriter&) = delete;
 
-  // `done` runs on the `completions` context.
-  void submit(std::vector<storage::Update> updates, node::CommitQueue::Done done) override;
+  // `applied` and `done` run on the `completions` context.
+  void submit(std::vector<storage::Update> updates, node::CommitQueue::Applied applied,
+              node::CommitQueue::Done done) override;
 
  private:
   void run();

@@ -479,7 +479,7 @@ Status Server::Impl::start() {
   }
   const uint64_t cluster_id = state->cluster_id;
   const core::ClusterState to_keep = *state;
-  auto epoch = ActorEpoch::read(config_.data_dir, node_id, core::Durability{synced, config_.engine == "rocksdb"});
+  auto epoch = ActorEpoch::read(config_.data_dir, node_id, config_.engine == "rocksdb");
   if (!epoch.is_ok()) return epoch.status();
   epoch_ = std::move(epoch).value();
   std::random_device entropy;  // a fresh request-id space for this incarnation (core/node.h)
@@ -556,7 +556,7 @@ Status Server::Impl::start() {
   running_marked_ = true;
   if (epoch_->renewed()) {
     spdlog::warn("{}: new writes are versioned as {} so that no version made before is made again",
-                 epoch_->previous_run_crashed() ? "the previous run did not stop cleanly and its unsynced writes may be lost"
+                 epoch_->previous_run_crashed() ? "the previous run did not stop cleanly and may have lost writes it had sent to replicas"
                                                 : "the memory engine kept nothing from the previous run",
                  epoch_->actor());
   }

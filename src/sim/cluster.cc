@@ -97,7 +97,11 @@ class Cluster::Host final : public node::Host {
     cluster_.disk_failures_.push_back(Crash{node_, cluster_.now_ms_});
   }
   void stored(uint32_t partition, const std::string& key, bool coordinator, const core::StorageDone& done) override {
-    cluster_.stored(node_, partition, key, coordinator, *done.object, !done.status.is_ok());
+    cluster_.stored(node_, partition, key, coordinator, *done.object,
+                    done.status.is_ok() ? Durable::yes : Durable::write_failed);
+  }
+  void sent(uint32_t partition, const std::string& key, const std::string& object) override {
+    cluster_.stored(node_, partition, key, true, object, Durable::sent);
   }
   void removed(uint32_t partition, const std::string& key, const std::string& previous) override {
     if (partition < cluster_.ring_.partitions()) {  // a reaped tombstone, not a delivered hint
@@ -114,13 +118,15 @@ class Cluster::Host final : public node::Host {
 };
 
 // Group commit in virtual time, as the durable writer does it on its thread: a batch starts when
-// the previous one is done, with everything that queued meanwhile, and completes one fsync later.
+// the previous one is done, with everything that queued meanwhile; its updates decide their bytes
+// as it starts, and it is written and synced one fsync later.
 class Cluster::Committer final : public node::Committer {
  public:
   Committer(Cluster& cluster, size_t node) : cluster_(cluster), node_(node) {}
 
-  void submit(std::vector<storage::Update> updates, node::CommitQueue::Done done) override {
-    queue_.submit(std::move(updates), std::move(done));
+  void submit(std::vector<storage::Update> updates, node::CommitQueue::Applied applied,
+              node::CommitQueue::Done done) override {
+    queue_.submit(std::move(updates), std::move(applied), std::move(done));
     if (cluster_.options_.buggy_early_ack) {
       // The mutation: completed at once, the fsync left to the OS's next write-back.
       auto batch = queue_.take();
@@ -134,7 +140,7 @@ class Cluster::Committer final : public node::Committer {
   void finish() {
     auto batch = std::move(batch_);
     busy_ = false;
-    batch.complete(cluster_.machines_[node_].disk->update_all(batch.updates));
+    batch.complete(cluster_.machines_[node_].disk->commit(std::move(prepared_)));
     if (!busy_ && !queue_.empty()) start();
   }
 
@@ -142,14 +148,17 @@ class Cluster::Committer final : public node::Committer {
   void start() {
     batch_ = queue_.take();
     busy_ = true;
+    prepared_ = cluster_.machines_[node_].disk->prepare(batch_.updates);
     const uint64_t fsync_ms = cluster_.rng_.between(1, cluster_.options_.fsync_ms_max);
     cluster_.push(cluster_.now_ms_ + fsync_ms + cluster_.slow_ms_[node_], node_, CommitDone{});
+    if (batch_.wants_applied()) batch_.applied(prepared_->results);
   }
 
   Cluster& cluster_;
   size_t node_;
   node::CommitQueue queue_;
   node::CommitQueue::Batch batch_;
+  std::unique_ptr<storage::PreparedBatch> prepared_;
   bool busy_ = false;
 };
 
@@ -374,7 +383,8 @@ size_t Cluster::holders(const std::string& key, const core::Dot& dot) const {
 }
 
 void Cluster::stored(size_t i, uint32_t partition, const std::string& key, bool coordinator, const std::string& object,
-                     bool unsynced) {
+                     Durable durable) {
+  const bool unsynced = durable != Durable::yes;
   if (coordinator) {
     // The new sibling carries the coordinator's newest dot.
     auto decoded = *core::decode_object(object);
@@ -382,9 +392,11 @@ void Cluster::stored(size_t i, uint32_t partition, const std::string& key, bool 
     core::Dot dot{actor, decoded.context().get(actor)};
     for (const auto& s : decoded.siblings()) {
       if (s.dot != dot) continue;
-      note("n" + std::to_string(i) + (unsynced ? " wrote, fsync failed, " : " stored ") + key + " (" + dot.node + "," +
+      static const char* verbs[] = {" stored ", " wrote, fsync failed, ", " sent before storing "};
+      note("n" + std::to_string(i) + verbs[static_cast<int>(durable)] + key + " (" + dot.node + "," +
            std::to_string(dot.counter) + ") " + (s.tombstone ? "tombstone" : s.value));
-      stored_writes_.push_back(StoredWrite{i, key, dot, s.context, s.tombstone, s.value, now_ms_, unsynced});
+      stored_writes_.push_back(
+          StoredWrite{i, key, dot, s.context, s.tombstone, s.value, now_ms_, unsynced, durable == Durable::sent});
     }
   }
   if (options_.buggy_reaping && !unsynced && partition < ring_.partitions() && core::deleted_object_counter(object)) {
@@ -493,11 +505,12 @@ void Cluster::crash(size_t node) {
 void Cluster::restart(size_t node) {
   assert(member_[node]);
   note("restart n" + std::to_string(node));
-  // As the runtime does (core/actor_epoch.h): a crash that may have lost unsynced writes makes the
-  // node version new writes under a new actor id, so that no dot is made twice. The mutation
-  // claims synced writes it does not have.
-  const core::Durability durability{options_.sync == DiskSync::always || options_.buggy_actor_epochs, true};
-  const uint32_t epoch = core::next_epoch(core::PreviousRun{machines_[node].kept.epoch, true}, durability);
+  // As the runtime does (core/actor_epoch.h): after a crash, which may have lost writes the node
+  // had sent out, it versions new writes under a new actor id, so that no dot is made twice. The
+  // mutation keeps the old one.
+  const std::optional<uint32_t> kept = machines_[node].kept.epoch;
+  const uint32_t epoch =
+      options_.buggy_actor_epochs ? kept.value_or(0) : core::next_epoch(core::PreviousRun{kept, true}, true);
   ++incarnation_[node];  // a new life: notices about the crashed one are stale
   start(node, epoch);
   up_[node] = true;

@@ -75,8 +75,13 @@ struct StoredWrite {
   uint64_t at_ms = 0;  // when the coordinator stored it
   // Its fsync failed: it was answered with an error, and its record may come back after a crash
   // of its coordinator, or not (sim_disk.h). It may overwrite others, but need not survive, and
-  // its dot may be made again if it never came back.
+  // its dot may be made again if it never came back. Also true of a write sent out before the
+  // coordinator stored it (`sent`).
   bool unsynced = false;
+  // Seen as it went out to the replicas, before the coordinator's own copy was stored
+  // (core/write_coordinator.h): it need not survive, but its dot is never made again. When the
+  // coordinator then stores it, it is seen again, with the same dot and contents.
+  bool sent = false;
 };
 
 // A tombstone a node removed (core/tombstone_reaper.h): what it deleted is gone from that node
@@ -217,8 +222,11 @@ class Cluster {
   void deliver(Event& e);
   void send(size_t from, core::MemberIndex to, const core::PeerMessage& message);
   void reply(size_t node, core::RequestId client, core::ClientResponse response);
+  // How far a write seen by stored() got: stored (synced), written with a failed fsync, or sent
+  // out before the coordinator stored it.
+  enum class Durable { yes, write_failed, sent };
   void stored(size_t node, uint32_t partition, const std::string& key, bool coordinator, const std::string& object,
-              bool unsynced);
+              Durable durable);
   void poll_joins();
   // `node` (re)started: every running node and it connect to each other, as their transports do.
   void connect(size_t node);

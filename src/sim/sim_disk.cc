@@ -25,38 +25,45 @@ std::optional<std::string> SimDisk::bytes(storage::Partition p, std::string_view
   return std::nullopt;
 }
 
-std::vector<storage::UpdateResult> SimDisk::update_all(std::span<const storage::Update> updates) {
-  return write(updates, sync_ == DiskSync::always);
+std::unique_ptr<storage::PreparedBatch> SimDisk::prepare(std::span<const storage::Update> updates) {
+  // No key locks: the simulator runs on one thread, and a node prepares one batch at a time.
+  return storage::prepare_batch(nullptr, updates, [this](const std::string& k) -> Result<std::optional<std::string>> {
+    if (auto it = unsynced_.find(k); it != unsynced_.end()) return it->second;
+    if (auto it = synced_.find(k); it != synced_.end()) return std::optional<std::string>(it->second);
+    return std::optional<std::string>();
+  });
+}
+
+std::vector<storage::UpdateResult> SimDisk::commit(std::unique_ptr<storage::PreparedBatch> batch) {
+  return write(storage::applied(std::move(batch)), sync_ == DiskSync::always);
 }
 
 std::vector<storage::UpdateResult> SimDisk::update_all_unsynced(std::span<const storage::Update> updates) {
-  return write(updates, false);
+  return write(storage::applied(prepare(updates)), false);
 }
 
-std::vector<storage::UpdateResult> SimDisk::write(std::span<const storage::Update> updates, bool sync) {
-  auto failed = [&](const Status& s) { return std::vector<storage::UpdateResult>(updates.size(), {s, {}}); };
+std::vector<storage::UpdateResult> SimDisk::write(std::unique_ptr<storage::AppliedBatch> batch, bool sync) {
+  auto& results = batch->results;
+  auto failed = [&](const Status& s) {  // nothing written
+    for (auto& r : results) {
+      if (r.status.is_ok()) r = {s, {}};
+    }
+    return std::move(results);
+  };
   if (faults_.full) return failed(Status::io_error("simulated disk: no space left on device"));
   if (auto s = fault(faults_.write_error, "write error"); !s.is_ok()) return failed(s);
-  std::vector<storage::UpdateResult> results;
-  auto writes = storage::apply_updates(updates, storage::storage_keys(updates),
-                                       [this](const std::string& k) -> Result<std::optional<std::string>> {
-                                         if (auto it = unsynced_.find(k); it != unsynced_.end()) return it->second;
-                                         if (auto it = synced_.find(k); it != synced_.end()) {
-                                           return std::optional<std::string>(it->second);
-                                         }
-                                         return std::optional<std::string>();
-                                       },
-                                       &results);
   if (sync) {
     if (auto s = fault(faults_.fsync_error, "fsync failed"); !s.is_ok()) {
-      for (auto& [k, v] : writes) limbo_[k] = std::move(v);
-      for (auto& r : results) r.status = s;  // `stored` stays: what may be on the platter
-      return results;
+      for (auto& [k, v] : batch->writes) limbo_[k] = std::move(v);
+      for (auto& r : results) {
+        if (r.status.is_ok()) r.status = s;  // `stored` stays: what may be on the platter
+      }
+      return std::move(results);
     }
   }
-  for (auto& [k, v] : writes) put(k, std::move(v));
+  for (auto& [k, v] : batch->writes) put(k, std::move(v));
   if (sync) write_back();  // a synced log makes everything written before it durable too
-  return results;
+  return std::move(results);
 }
 
 void SimDisk::put(const std::string& storage_key, std::optional<std::string> bytes) {

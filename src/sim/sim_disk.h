@@ -3,11 +3,12 @@
 // disks do when the seed says so.
 //
 // Like RocksDB under the runtime: with DiskSync::always a batch of updates is durable once
-// update_all() returns, and so is everything written before it (a synced log); removals are not
+// commit() returns, and so is everything written before it (a synced log); removals are not
 // synced on their own. With DiskSync::none nothing is durable until the OS writes back
 // (write_back(), the simulator's periodic flush). Faults:
 //  - a read or a scan fails (an I/O error);
-//  - a batch fails before anything is written (an I/O error), or because the disk is full;
+//  - a batch fails at its commit before anything is written (an I/O error), or because the disk
+//    is full;
 //  - a batch is written but its fsync fails: the batch fails and is not visible (RocksDB stops
 //    before its memtable), yet its log record may have reached the platter: after a crash it is
 //    there or not, by the seed, unless a later write of the key superseded it. Its results say
@@ -17,10 +18,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "sim/rng.h"
+#include "storage/batch.h"
 #include "storage/engine.h"
 
 namespace md::sim {
@@ -45,7 +48,8 @@ class SimDisk final : public storage::Engine {
   SimDisk(Rng& rng, DiskSync sync) : rng_(rng), sync_(sync) {}
 
   Status get(storage::Partition p, std::string_view key, std::string* value) override;
-  std::vector<storage::UpdateResult> update_all(std::span<const storage::Update> updates) override;
+  std::unique_ptr<storage::PreparedBatch> prepare(std::span<const storage::Update> updates) override;
+  std::vector<storage::UpdateResult> commit(std::unique_ptr<storage::PreparedBatch> batch) override;
   Status remove(storage::Partition p, std::string_view key) override;
   Status for_each(storage::Partition p, std::optional<std::string_view> after, const storage::Visitor& visit) override;
   Status sync() override;
@@ -70,7 +74,7 @@ class SimDisk final : public storage::Engine {
   void erase(storage::Partition p, std::string_view key);
 
  private:
-  std::vector<storage::UpdateResult> write(std::span<const storage::Update> updates, bool sync);
+  std::vector<storage::UpdateResult> write(std::unique_ptr<storage::AppliedBatch> batch, bool sync);
   Status fault(double p, const char* what);
   // Partition p as a read sees it: the synced data overlaid by what is not yet synced.
   std::map<std::string, std::string> view(storage::Partition p) const;

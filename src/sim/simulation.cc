@@ -300,12 +300,20 @@ class Simulation {
   void heal_everything() {
     cluster_->heal();
     cluster_->set_network(NetworkFaults{});
+    auto restart_all = [&] {
+      for (size_t i = 0; i < cluster_->size(); ++i) {
+        if (cluster_->is_member(i) && !cluster_->is_up(i)) cluster_->restart(i);
+      }
+    };
     for (size_t i = 0; i < cluster_->size(); ++i) {
       cluster_->set_slow(i, 0);
       cluster_->set_disk_faults(i, DiskFaults{});
-      if (cluster_->is_member(i) && !cluster_->is_up(i)) cluster_->restart(i);
     }
-    if (departure_at_ms_) depart();  // the fault phase ended first
+    restart_all();
+    if (departure_at_ms_) {  // the fault phase ended first
+      depart();
+      restart_all();  // a removed or replaced node went down for it: it comes back, as after the faults
+    }
     if (join_at_ms_) {
       cluster_->join(cluster_->size() - 1, 0);
       join_at_ms_.reset();

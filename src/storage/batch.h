@@ -1,8 +1,9 @@
-// What both engines share for update_all(): the per-key locks of a batch and the in-order
-// application of its updates.
+// What the engines share for prepare() and commit(): the per-key locks of a batch, the in-order
+// application of its updates, and the prepared batch that carries both to the write.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -35,5 +36,18 @@ using ReadFn = std::function<Result<std::optional<std::string>>(const std::strin
 std::vector<std::pair<std::string, std::string>> apply_updates(std::span<const Update> updates,
                                                                const std::vector<std::string>& keys,
                                                                const ReadFn& read, std::vector<UpdateResult>* results);
+
+// A prepared batch (engine.h): what it writes and, in an engine that other threads share, the
+// locks of its keys until it is committed or dropped.
+struct AppliedBatch final : PreparedBatch {
+  std::optional<BatchLock> lock;
+  std::vector<std::pair<std::string, std::string>> writes;  // (storage key, bytes), one per key
+};
+// Locks the updates' keys (unless `locks` is null: one thread does everything) and applies them.
+std::unique_ptr<AppliedBatch> prepare_batch(KeyLock* locks, std::span<const Update> updates, const ReadFn& read);
+// The engine's own batch back from commit(): it made it in prepare().
+inline std::unique_ptr<AppliedBatch> applied(std::unique_ptr<PreparedBatch> batch) {
+  return std::unique_ptr<AppliedBatch>(static_cast<AppliedBatch*>(batch.release()));
+}
 
 }  // namespace md::storage

@@ -14,6 +14,8 @@ Result<SyncPolicy> parse_sync_policy(std::string_view text) {
   return Status::invalid_argument("sync policy must be always, interval or none, got '" + std::string(text) + "'");
 }
 
+std::vector<UpdateResult> Engine::update_all(std::span<const Update> updates) { return commit(prepare(updates)); }
+
 Status Engine::update(Partition p, std::string_view key, UpdateFn fn, std::string* stored) {
   Update one{p, std::string(key), std::move(fn)};
   auto results = update_all(std::span<const Update>(&one, 1));
@@ -77,6 +79,14 @@ std::vector<std::pair<std::string, std::string>> apply_updates(std::span<const U
     }
   }
   return writes;
+}
+
+std::unique_ptr<AppliedBatch> prepare_batch(KeyLock* locks, std::span<const Update> updates, const ReadFn& read) {
+  auto batch = std::make_unique<AppliedBatch>();
+  auto keys = storage_keys(updates);
+  if (locks != nullptr) batch->lock.emplace(*locks, keys);
+  batch->writes = apply_updates(updates, keys, read, &batch->results);
+  return batch;
 }
 
 }  // namespace md::storage

@@ -78,6 +78,16 @@ struct EngineStats {
   uint64_t row_cache_misses = 0;  // reads that went to RocksDB
 };
 
+// A batch whose updates have decided their new bytes (Engine::prepare) and are not yet written
+// (Engine::commit). The engine keeps their keys locked in between, so no other update of them comes
+// between the decision and the write; dropping a prepared batch writes nothing and frees its keys.
+class PreparedBatch {
+ public:
+  virtual ~PreparedBatch() = default;
+  // One per update: ok with the bytes it decided (new, or unchanged), or its function's error.
+  std::vector<UpdateResult> results;
+};
+
 // Visits one key; returns false to stop the scan.
 using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
 
@@ -90,8 +100,15 @@ class Engine {
   // Applies the updates in order and writes what they changed as one atomic batch with one sync.
   // An update sees the result of earlier updates of its key in the same batch; concurrent batches
   // that share keys serialise. Returns one result per update; an ok result is durable per the
-  // sync policy.
-  virtual std::vector<UpdateResult> update_all(std::span<const Update> updates) = 0;
+  // sync policy. It is prepare() then commit().
+  std::vector<UpdateResult> update_all(std::span<const Update> updates);
+  // update_all() in two steps, so that a caller can act on what the updates decided while their
+  // write and its sync run (a coordinator sends its write on to the replicas meanwhile). Runs the
+  // updates' functions in order and locks their keys until commit() or the batch is dropped.
+  virtual std::unique_ptr<PreparedBatch> prepare(std::span<const Update> updates) = 0;
+  // Writes what `batch` changed as one atomic batch with one sync and frees its keys. Returns its
+  // results: the prepared ones, with the write's error on those that were ok if the write failed.
+  virtual std::vector<UpdateResult> commit(std::unique_ptr<PreparedBatch> batch) = 0;
   // One update: a batch of one. On ok, *stored holds the bytes now stored.
   Status update(Partition p, std::string_view key, UpdateFn fn, std::string* stored);
   // Removes a key; removing an absent key is ok. Not synced on its own (callers tolerate a crash

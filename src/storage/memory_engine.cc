@@ -19,19 +19,20 @@ class MemoryEngine final : public Engine {
     return Status::ok();
   }
 
-  std::vector<UpdateResult> update_all(std::span<const Update> updates) override {
-    auto keys = storage_keys(updates);
-    BatchLock guard(locks_, keys);
-    std::vector<UpdateResult> results;
-    auto writes = apply_updates(updates, keys, [this](const std::string& k) -> Result<std::optional<std::string>> {
+  std::unique_ptr<PreparedBatch> prepare(std::span<const Update> updates) override {
+    return prepare_batch(&locks_, updates, [this](const std::string& k) -> Result<std::optional<std::string>> {
       std::shared_lock lock(mutex_);
       auto it = data_.find(k);
       if (it == data_.end()) return std::optional<std::string>();
       return std::optional<std::string>(it->second);
-    }, &results);
+    });
+  }
+
+  std::vector<UpdateResult> commit(std::unique_ptr<PreparedBatch> prepared) override {
+    auto batch = applied(std::move(prepared));
     std::unique_lock lock(mutex_);
-    for (auto& [k, v] : writes) data_[std::move(k)] = std::move(v);
-    return results;
+    for (auto& [k, v] : batch->writes) data_[std::move(k)] = std::move(v);
+    return std::move(batch->results);
   }
 
   Status remove(Partition p, std::string_view key) override {

@@ -1,5 +1,5 @@
-// The default, durable engine: RocksDB. A batch of updates is Gets, then one WriteBatch under the
-// keys' stripe locks; with SyncPolicy::always the write asks for an fsynced WAL, so a whole batch
+// The default, durable engine: RocksDB. A batch of updates is Gets (prepare), then one WriteBatch
+// (commit), under the keys' stripe locks throughout; with SyncPolicy::always the write asks for an fsynced WAL, so a whole batch
 // costs one fsync, and RocksDB's write group lets concurrent batches share one too. Gets ask the
 // row cache first (storage/row_cache.h).
 #include <rocksdb/cache.h>
@@ -90,23 +90,25 @@ class RocksDbEngine final : public Engine {
     return Status::ok();
   }
 
-  std::vector<UpdateResult> update_all(std::span<const Update> updates) override {
-    auto keys = storage_keys(updates);
-    BatchLock guard(locks_, keys);
-    std::vector<UpdateResult> results;
-    auto writes = apply_updates(updates, keys, [this](const std::string& k) { return read(k); }, &results);
-    if (writes.empty()) return results;
-    rocksdb::WriteBatch batch;
-    for (const auto& [k, v] : writes) batch.Put(k, v);
-    if (auto s = db_->Write(write_options_, &batch); !s.ok()) {
+  std::unique_ptr<PreparedBatch> prepare(std::span<const Update> updates) override {
+    return prepare_batch(&locks_, updates, [this](const std::string& k) { return read(k); });
+  }
+
+  std::vector<UpdateResult> commit(std::unique_ptr<PreparedBatch> prepared) override {
+    auto batch = applied(std::move(prepared));
+    auto& results = batch->results;
+    if (batch->writes.empty()) return std::move(results);
+    rocksdb::WriteBatch write;
+    for (const auto& [k, v] : batch->writes) write.Put(k, v);
+    if (auto s = db_->Write(write_options_, &write); !s.ok()) {
       write_failed_ = true;
       for (auto& r : results) {
         if (r.status.is_ok()) r.status = to_status(s, "write");
       }
-      return results;
+      return std::move(results);
     }
-    for (const auto& [k, v] : writes) rows_.put(k, v);  // still under the keys' locks
-    return results;
+    for (const auto& [k, v] : batch->writes) rows_.put(k, v);  // still under the keys' locks
+    return std::move(results);
   }
 
   Status remove(Partition p, std::string_view key) override {

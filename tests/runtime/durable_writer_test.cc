@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -16,7 +17,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// An engine in memory that records when each batch was written and how many updates it held.
+// An engine in memory that records when each batch was written and how many updates it held,
+// and whose commits wait while held().
 class RecordingEngine final : public storage::Engine {
  public:
   struct Batch {
@@ -24,12 +26,14 @@ class RecordingEngine final : public storage::Engine {
     size_t updates;
   };
   Status get(storage::Partition p, std::string_view key, std::string* value) override { return inner_->get(p, key, value); }
-  std::vector<storage::UpdateResult> update_all(std::span<const storage::Update> updates) override {
-    {
-      std::lock_guard lock(mutex_);
-      batches_.push_back(Batch{Clock::now(), updates.size()});
-    }
-    return inner_->update_all(updates);
+  std::unique_ptr<storage::PreparedBatch> prepare(std::span<const storage::Update> updates) override {
+    return inner_->prepare(updates);
+  }
+  std::vector<storage::UpdateResult> commit(std::unique_ptr<storage::PreparedBatch> batch) override {
+    std::unique_lock lock(mutex_);
+    released_.wait(lock, [this] { return !held_; });
+    batches_.push_back(Batch{Clock::now(), batch->results.size()});
+    return inner_->commit(std::move(batch));
   }
   Status remove(storage::Partition p, std::string_view key) override { return inner_->remove(p, key); }
   Status for_each(storage::Partition p, std::optional<std::string_view> after, const storage::Visitor& visit) override {
@@ -40,10 +44,20 @@ class RecordingEngine final : public storage::Engine {
     std::lock_guard lock(mutex_);
     return batches_;
   }
+  // While held, commits wait (as a slow fsync would).
+  void hold(bool held) {
+    {
+      std::lock_guard lock(mutex_);
+      held_ = held;
+    }
+    released_.notify_all();
+  }
 
  private:
   std::unique_ptr<storage::Engine> inner_ = storage::make_memory_engine();
   std::mutex mutex_;
+  std::condition_variable released_;
+  bool held_ = false;
   std::vector<Batch> batches_;
 };
 
@@ -56,8 +70,8 @@ std::vector<storage::Update> one_update(std::string key) {
 class DurableWriterTest : public ::testing::Test {
  protected:
   // Submits one update of `key`; `done` counts the completions run on io_.
-  void submit(DurableWriter& writer, std::string key) {
-    writer.submit(one_update(std::move(key)), [this](std::vector<storage::UpdateResult> results) {
+  void submit(DurableWriter& writer, std::string key, node::CommitQueue::Applied applied = nullptr) {
+    writer.submit(one_update(std::move(key)), std::move(applied), [this](std::vector<storage::UpdateResult> results) {
       ASSERT_EQ(results.size(), 1u);
       EXPECT_TRUE(results[0].status.is_ok());
       ++done_;
@@ -100,6 +114,24 @@ TEST_F(DurableWriterTest, writes_that_arrive_within_the_window_share_its_batch) 
   ASSERT_EQ(batches.size(), 2u);
   EXPECT_EQ(batches[0].updates, 1u);
   EXPECT_EQ(batches[1].updates, 3u);
+}
+
+TEST_F(DurableWriterTest, what_the_updates_decided_is_reported_while_their_write_is_still_running) {
+  DurableWriter writer(engine_, io_, 0ms);
+  engine_.hold(true);
+  std::vector<std::string> decided;
+  submit(writer, "a", [&](std::span<const storage::UpdateResult> results) {
+    ASSERT_EQ(results.size(), 1u);
+    decided.push_back(results[0].stored);
+  });
+  auto guard = boost::asio::make_work_guard(io_);
+  while (decided.empty()) io_.run_one();  // the commit is held: only `applied` can arrive
+  EXPECT_EQ(decided, std::vector<std::string>{"v"});
+  EXPECT_EQ(done_, 0);
+  EXPECT_TRUE(engine_.batches().empty());
+  engine_.hold(false);
+  run_until_done(1);
+  EXPECT_EQ(engine_.batches().size(), 1u);
 }
 
 TEST_F(DurableWriterTest, stopping_writes_what_was_submitted_without_waiting_out_the_window) {
