@@ -333,9 +333,8 @@ struct ScanKeys {
 struct SaveClusterState {
   ClusterState state;
 };
-// The node's dot floor rose (DvvSet::update: it is about to remove reaped tombstones, or a write it
-// sent out failed to be stored here): keep it durably before carrying out the effects after this
-// one, and pass it back after a restart.
+// The node's dot floor rose (DvvSet::update; it is about to remove reaped tombstones): keep it
+// durably before carrying out the effects after this one, and pass it back after a restart.
 struct SaveDotFloor {
   uint64_t floor = 0;
 };

@@ -290,13 +290,7 @@ void Node::on_storage_done(uint64_t now_ms, StorageDone done) {
     reaper_.stored(op->partition, op->key, object, hash, now_ms);
   }
   switch (op->part) {
-    case Part::writes:
-      if (auto lost = writes_.on_storage_done(out_, view(), handoff_, done); lost && *lost > dot_floor_) {
-        // Replicas may hold that dot and this node does not: it must never make it again.
-        dot_floor_ = *lost;
-        out_.push(SaveDotFloor{dot_floor_});
-      }
-      break;
+    case Part::writes: writes_.on_storage_done(out_, view(), handoff_, done); break;
     case Part::reads: reads_.on_storage_done(out_, now_ms, std::move(done)); break;
     case Part::replica: served(done); break;
     case Part::handoff:

@@ -56,13 +56,12 @@ void WriteCoordinator::start(Outbox& out, const NodeView& view, uint64_t now_ms,
 }
 
 void WriteCoordinator::store_locally(Outbox& out, RequestId id, const PendingWrite& write, CoordinatorWrite update) {
-  std::string actor = update.actor;
   local_writes_.emplace(out.storage(Part::writes, write.partition, write.key, std::move(update)),
-                        LocalWrite{id, write.key, std::move(actor), 0});
+                        LocalWrite{id, write.partition, write.key, {}});
 }
 
-// The key's local step is done: the next write waiting for it takes its step, numbered above any
-// dot that went out and was lost here.
+// The key's local step is done (and its object, if it went out, is stored here): the next write
+// waiting for it takes its step.
 void WriteCoordinator::start_next(Outbox& out, const std::string& key) {
   auto busy = busy_keys_.find(key);
   assert(busy != busy_keys_.end());
@@ -73,7 +72,6 @@ void WriteCoordinator::start_next(Outbox& out, const std::string& key) {
     if (it == writes_.end()) continue;  // answered at its deadline before its turn: nothing of it was made
     CoordinatorWrite update = std::move(*it->second.update);
     it->second.update.reset();
-    update.dot_floor = std::max(update.dot_floor, lost_counter_);
     return store_locally(out, next, it->second, std::move(update));
   }
   busy_keys_.erase(busy);
@@ -87,37 +85,40 @@ void WriteCoordinator::on_storage_applied(Outbox& out, const NodeView& view, Hin
   if (it == writes_.end() || !it->second.object.empty()) return;  // answered at its deadline, or sent
   auto decoded = decode_object(object);
   assert(decoded.is_ok());  // the step just encoded it
-  local->second.sent_counter = decoded->context().get(local->second.actor);
+  local->second.sent = object;
   send_out(out, view, handoff, it->first, it->second, std::string(object), decoded->context());
   check(out, it->first);
 }
 
-std::optional<uint64_t> WriteCoordinator::on_storage_done(Outbox& out, const NodeView& view, HintedHandoff& handoff,
-                                                         const StorageDone& done) {
+void WriteCoordinator::on_storage_done(Outbox& out, const NodeView& view, HintedHandoff& handoff,
+                                       const StorageDone& done) {
   auto it = local_writes_.find(done.op);
-  if (it == local_writes_.end()) return std::nullopt;
-  const LocalWrite local = std::move(it->second);
+  if (it == local_writes_.end()) return;
+  LocalWrite local = std::move(it->second);
   local_writes_.erase(it);
-  auto lost = local_done(out, view, handoff, local, done);
-  if (lost) lost_counter_ = std::max(lost_counter_, *lost);
-  start_next(out, local.key);
-  return lost;
+  const bool stored = done.status.is_ok() && done.object;
+  if (local.write != 0) local_done(out, view, handoff, local, done);
+  if (!stored && !local.sent.empty()) {  // went out, not stored here: stored again first (on_tick)
+    restores_[local.key] = Restore{local.partition, std::move(local.sent), false};
+  } else if (!stored && local.write == 0) {
+    restores_.at(local.key).in_flight = false;  // a restore that failed: again at the next tick
+  } else {
+    restores_.erase(local.key);
+    start_next(out, local.key);
+  }
 }
 
-std::optional<uint64_t> WriteCoordinator::local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff,
-                                                     const LocalWrite& local, const StorageDone& done) {
+void WriteCoordinator::local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, const LocalWrite& local,
+                                  const StorageDone& done) {
   const RequestId id = local.write;
   const bool stored = done.status.is_ok() && done.object;
-  std::optional<uint64_t> lost;  // a dot out there that this node does not hold
-  if (!stored && local.sent_counter != 0) lost = local.sent_counter;
   auto it = writes_.find(id);
-  if (it == writes_.end()) return lost;  // answered at its deadline
+  if (it == writes_.end()) return;  // answered at its deadline
   auto& write = it->second;
   if (!stored && write.object.empty()) {  // nothing went out: the write failed as a whole
     Origin origin = write.origin;
     writes_.erase(it);
-    out.fail(origin, outcome_of(done.status), done.status.message());
-    return lost;
+    return out.fail(origin, outcome_of(done.status), done.status.message());
   }
   if (write.object.empty()) {
     auto object = decode_object(*done.object);
@@ -133,7 +134,6 @@ std::optional<uint64_t> WriteCoordinator::local_done(Outbox& out, const NodeView
   } else {
     settle(out, view, handoff, id, write, *own, stored);
   }
-  return lost;
 }
 
 void WriteCoordinator::send_out(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id,
@@ -256,6 +256,12 @@ void WriteCoordinator::on_peer_down(Outbox& out, const NodeView& view, HintedHan
 }
 
 void WriteCoordinator::on_tick(Outbox& out, const NodeView& view, HintedHandoff& handoff, uint64_t now_ms) {
+  for (auto& [key, restore] : restores_) {
+    if (restore.in_flight) continue;
+    restore.in_flight = true;
+    local_writes_.emplace(out.storage(Part::writes, restore.partition, key, MergeWrite{restore.object}),
+                          LocalWrite{0, restore.partition, key, {}});
+  }
   std::vector<RequestId> expired;
   for (const auto& [id, write] : writes_) {
     if (write.deadline_ms <= now_ms) expired.push_back(id);

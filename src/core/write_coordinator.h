@@ -5,10 +5,11 @@
 // or the deadline passes. Where the step is fsynced, the object goes out as soon as the step has
 // decided it (on_storage_applied), so that the replicas write and sync it while this node does;
 // its own copy counts once it is stored. A dot may thus reach replicas that this node then fails
-// to store, or loses in a crash: on_storage_done names such a dot, so that the node never makes
-// it again, and a crash begins a new actor epoch (core/actor_epoch.h). So that no write of a key
-// is numbered before such a failure is known, a key's writes take their local storage step one
-// at a time: a write of a key whose step is in flight waits for it.
+// to store, or loses in a crash. A crash begins a new actor epoch (core/actor_epoch.h). Within a
+// run, a key's writes take their local storage steps one at a time, and when a step fails after
+// its object went out, the object is stored here again (merged, retried every tick) before the
+// key's next write takes its step: the next dot is made from a copy that holds the one that went
+// out, never beside a gap (a counter skipped would claim the lost write as seen).
 //
 // A replica known to be down (or one that fails) gets a stand-in: for a sloppy write not yet
 // answered, the first healthy node of the key's ring walk beyond its N replicas, which keeps the
@@ -66,11 +67,8 @@ class WriteCoordinator {
   // object goes out with the step's completion.
   void on_storage_applied(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId op,
                           std::string_view object);
-  // The completion of the local storage step (Part::writes). Returns the counter of this node's
-  // dot in an object that went out to other nodes but was not stored here: the node must never
-  // make that dot again.
-  std::optional<uint64_t> on_storage_done(Outbox& out, const NodeView& view, HintedHandoff& handoff,
-                                          const StorageDone& done);
+  // The completion of a local storage step (Part::writes).
+  void on_storage_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, const StorageDone& done);
   // `node` stored the write (ok) for `owner` (node == owner: a replica; else a hint), or failed
   // to: a ReplicaWriteReply, a HintedWriteReply, or a hint of this node's (LocalHintAck).
   void on_stored(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, MemberIndex node,
@@ -105,19 +103,25 @@ class WriteCoordinator {
     std::string context_token;
   };
 
-  // A local storage step in flight: the write it is for, and the actor and counter of the dot it
-  // made once its object went out (0 before).
+  // A local storage step in flight: the write it is for (0: a restore), its key, and the object
+  // once it went out (empty before).
   struct LocalWrite {
     RequestId write = 0;
+    uint32_t partition = 0;
     std::string key;
-    std::string actor;
-    uint64_t sent_counter = 0;
+    std::string sent;
+  };
+  // An object that went out and failed to be stored here: stored again before the key's next write.
+  struct Restore {
+    uint32_t partition = 0;
+    std::string object;
+    bool in_flight = false;
   };
 
   void store_locally(Outbox& out, RequestId id, const PendingWrite& write, CoordinatorWrite update);
   void start_next(Outbox& out, const std::string& key);
-  std::optional<uint64_t> local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, const LocalWrite& local,
-                                     const StorageDone& done);
+  void local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, const LocalWrite& local,
+                  const StorageDone& done);
   void send_out(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, PendingWrite& write,
                 std::string object, const VersionVector& context);
   void dispatch(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, PendingWrite& write,
@@ -131,9 +135,10 @@ class WriteCoordinator {
   WriteOptions options_;
   std::map<RequestId, PendingWrite> writes_;
   std::map<RequestId, LocalWrite> local_writes_;  // by storage op
-  // The keys with a local storage step in flight, each with the writes waiting for it, in order.
+  // The keys with a local storage step in flight or a restore due, each with the writes waiting
+  // for it, in order.
   std::map<std::string, std::deque<RequestId>> busy_keys_;
-  uint64_t lost_counter_ = 0;  // the highest counter of a dot that went out and was not stored here
+  std::map<std::string, Restore> restores_;  // by key
 };
 
 }  // namespace md::core

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/context_token.h"
 #include "sim/cluster.h"
 
@@ -240,6 +242,41 @@ TEST(NodeSiblingLimit, a_write_over_the_limit_is_refused_and_keeps_the_siblings)
   EXPECT_EQ(read->siblings.size(), 3u);
   auto resolved = cluster.await(cluster.submit(0, put("hot", "\"merged\"", read->context_token)));
   EXPECT_EQ(resolved->outcome, Outcome::ok);
+}
+
+// A coordinator sends its write to the replicas while it syncs its own copy. If that copy then
+// fails, the write is stored here again before the key's next write through this node, so the
+// next version descends from it: no dot is made twice, and no counter is skipped (a gap would
+// claim the failed write as seen, and the replicas would drop it).
+TEST(NodeWrites, a_write_that_went_out_but_failed_here_is_stored_again_before_the_keys_next_write) {
+  sim::Cluster cluster{sim::ClusterOptions{}};
+  const std::string key = "k";
+  const size_t coordinator = cluster.ring().preference_list(cluster.ring().partition_of_key(key), 3)[0];
+  sim::DiskFaults full;
+  full.full = true;
+  cluster.set_disk_faults(coordinator, full);
+  auto first = cluster.await(cluster.submit(coordinator, put(key, "\"a\"")));
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->outcome, Outcome::ok) << first->message;
+  EXPECT_EQ(first->acknowledged, 2u);  // the two other replicas; its own copy failed
+  EXPECT_FALSE(cluster.stored(coordinator, key).has_value());
+  auto second = cluster.submit(coordinator, put(key, "\"b\""));  // blind: concurrent with "a"
+  cluster.run_for(100);  // the restore is retried every tick while the disk is full
+  EXPECT_FALSE(cluster.stored(coordinator, key).has_value());
+  cluster.set_disk_faults(coordinator, sim::DiskFaults{});
+  auto answer = cluster.await(second);
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_EQ(answer->outcome, Outcome::ok) << answer->message;
+  auto r = get(key);
+  r.r = 3;
+  auto read = cluster.await(cluster.submit((coordinator + 1) % 3, r));
+  ASSERT_TRUE(read.has_value());
+  ASSERT_EQ(read->outcome, Outcome::ok);
+  std::vector<std::string> values;
+  for (const auto& s : read->siblings) values.push_back(s.value);
+  std::sort(values.begin(), values.end());
+  EXPECT_EQ(values, (std::vector<std::string>{"\"a\"", "\"b\""}));
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(cluster.node(i).counters().dot_collisions, 0u) << "n" << i;
 }
 
 }  // namespace
