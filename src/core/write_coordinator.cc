@@ -97,7 +97,7 @@ void WriteCoordinator::on_storage_done(Outbox& out, const NodeView& view, Hinted
   LocalWrite local = std::move(it->second);
   local_writes_.erase(it);
   const bool stored = done.status.is_ok() && done.object;
-  if (local.write != 0) local_done(out, view, handoff, local, done);
+  if (local.write != 0) local_done(out, view, handoff, local.write, stored, done);
   if (!stored && !local.sent.empty()) {  // went out, not stored here: stored again first (on_tick)
     restores_[local.key] = Restore{local.partition, std::move(local.sent), false};
   } else if (!stored && local.write == 0) {
@@ -108,10 +108,8 @@ void WriteCoordinator::on_storage_done(Outbox& out, const NodeView& view, Hinted
   }
 }
 
-void WriteCoordinator::local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, const LocalWrite& local,
-                                  const StorageDone& done) {
-  const RequestId id = local.write;
-  const bool stored = done.status.is_ok() && done.object;
+void WriteCoordinator::local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id,
+                                  bool stored, const StorageDone& done) {
   auto it = writes_.find(id);
   if (it == writes_.end()) return;  // answered at its deadline
   auto& write = it->second;

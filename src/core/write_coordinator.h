@@ -120,7 +120,8 @@ class WriteCoordinator {
 
   void store_locally(Outbox& out, RequestId id, const PendingWrite& write, CoordinatorWrite update);
   void start_next(Outbox& out, const std::string& key);
-  void local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, const LocalWrite& local,
+  // Write `id`'s own copy is `stored`, or failed (`done` says why).
+  void local_done(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, bool stored,
                   const StorageDone& done);
   void send_out(Outbox& out, const NodeView& view, HintedHandoff& handoff, RequestId id, PendingWrite& write,
                 std::string object, const VersionVector& context);

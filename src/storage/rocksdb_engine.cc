@@ -1,7 +1,7 @@
 // The default, durable engine: RocksDB. A batch of updates is Gets (prepare), then one WriteBatch
-// (commit), under the keys' stripe locks throughout; with SyncPolicy::always the write asks for an fsynced WAL, so a whole batch
-// costs one fsync, and RocksDB's write group lets concurrent batches share one too. Gets ask the
-// row cache first (storage/row_cache.h).
+// (commit), under the keys' stripe locks throughout; with SyncPolicy::always the write asks for an
+// fsynced WAL, so a whole batch costs one fsync, and RocksDB's write group lets concurrent batches
+// share one too. Gets ask the row cache first (storage/row_cache.h).
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
