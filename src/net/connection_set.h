@@ -1,21 +1,29 @@
 // The open connections of a client-facing server (HTTP, RESP), and the two things every such server
 // does with them the same way: accepting them, up to a maximum, and closing those past a timeout.
-// One timer per server checks every connection (a sweep every quarter of the shortest timeout,
-// 10 ms to 1 s) instead of a timer per read or write, which a busy connection would re-arm on every
-// request.
+//
+// The acceptor runs on the server's io_context; the connections are spread over the contexts the
+// set is given (a node's I/O threads with --threads 2 or more, runtime/io_threads.h; else the
+// server's own): each accepted socket goes to the next context in turn, where the connection lives
+// for good. It never moves, so nothing about one connection is ever touched by two threads. One
+// timer per context checks that context's connections (a sweep every quarter of the shortest
+// timeout, 10 ms to 1 s) instead of a timer per read or write, which a busy connection would re-arm
+// on every request.
 //
 // A Connection has start() (begins serving), check(now) (closes it if it is past one of its
-// timeouts) and close() (which must call erase() with itself). Everything runs on the io_context's
-// thread.
+// timeouts) and close() (which must call erase() with itself); all three run on its context's
+// thread. The Counters' connections_accepted and connections_open are atomics: every thread counts.
 #pragma once
 
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <memory>
 #include <unordered_set>
@@ -28,17 +36,25 @@ class ConnectionSet {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit ConnectionSet(boost::asio::io_context& io) : sweep_(io) {}
+  // `contexts` is not empty.
+  explicit ConnectionSet(const std::vector<boost::asio::io_context*>& contexts) {
+    assert(!contexts.empty());
+    for (auto* io : contexts) shards_.push_back(std::make_unique<Shard>(*io));
+  }
 
-  // Accepts on `acceptor` until it closes. Each socket becomes a connection by `make(socket)`, is
-  // kept here and started, unless `connections_max` are open: then it is closed at once. `counters`
-  // (connections_accepted, connections_open) count them; `owner` (the server's state, which holds
-  // this set and the counters) is kept alive meanwhile.
+  // Accepts on `acceptor` until it closes. Each socket becomes a connection by `make(socket)` on
+  // the acceptor's thread, then is kept and started on its own context's thread, unless
+  // `connections_max` are open: then it is closed at once. `counters` (connections_accepted,
+  // connections_open) count them; `owner` (the server's state, which holds this set and the
+  // counters) is kept alive meanwhile.
   template <class Counters, class Make>
   void accept(boost::asio::ip::tcp::acceptor& acceptor, const char* protocol, size_t connections_max,
               Counters& counters, std::shared_ptr<void> owner, Make make) {
-    acceptor.async_accept([this, &acceptor, protocol, connections_max, &counters, owner = std::move(owner),
-                           make = std::move(make)](boost::system::error_code ec, boost::asio::ip::tcp::socket socket) mutable {
+    Shard& shard = *shards_[next_shard_];
+    next_shard_ = (next_shard_ + 1) % shards_.size();
+    acceptor.async_accept(shard.io, [this, &shard, &acceptor, protocol, connections_max, &counters,
+                                     owner = std::move(owner), make = std::move(make)](
+                                        boost::system::error_code ec, boost::asio::ip::tcp::socket socket) mutable {
       if (!acceptor.is_open()) return;
       if (ec) {
         spdlog::warn("{} accept failed: {}", protocol, ec.message());
@@ -46,38 +62,61 @@ class ConnectionSet {
         ++counters.connections_accepted;
         ++counters.connections_open;
         std::shared_ptr<Connection> connection = make(std::move(socket));
-        connections_.insert(connection);
-        connection->start();
+        boost::asio::post(shard.io, [&shard, connection, owner] {
+          shard.connections.insert(connection);
+          connection->start();
+        });
       }  // else the socket closes as it goes out of scope
       accept(acceptor, protocol, connections_max, counters, std::move(owner), std::move(make));
     });
   }
 
   // Checks every connection's timeouts from now on, often enough for the shortest one.
-  void sweep(uint32_t shortest_timeout_ms, std::shared_ptr<void> owner) {
-    sweep_.expires_after(std::chrono::milliseconds(std::clamp<uint32_t>(shortest_timeout_ms / 4, 10, 1000)));
-    sweep_.async_wait([this, shortest_timeout_ms, owner = std::move(owner)](boost::system::error_code ec) mutable {
-      if (ec) return;
-      const auto now = Clock::now();
-      for (const auto& c : snapshot()) c->check(now);
-      sweep(shortest_timeout_ms, std::move(owner));
-    });
+  void sweep(uint32_t shortest_timeout_ms, const std::shared_ptr<void>& owner) {
+    for (auto& shard : shards_) sweep(*shard, std::clamp<uint32_t>(shortest_timeout_ms / 4, 10, 1000), owner);
   }
 
-  void erase(const std::shared_ptr<Connection>& connection) { connections_.erase(connection); }
+  // On the thread of `connection`'s context.
+  void erase(const std::shared_ptr<Connection>& connection) {
+    for (auto& shard : shards_) {
+      if (shard->io.get_executor().running_in_this_thread()) shard->connections.erase(connection);
+    }
+  }
 
-  // Stops the sweep and closes every connection (the server is going away).
+  // Stops the sweeps and closes every connection (the server is going away). Only once no thread
+  // runs the contexts but the caller's.
   void close_all() {
-    sweep_.cancel();
-    for (const auto& c : snapshot()) c->close();
+    for (auto& shard : shards_) {
+      shard->sweep.cancel();
+      // A copy to walk: closing a connection erases it from the set.
+      const std::vector<std::shared_ptr<Connection>> open(shard->connections.begin(), shard->connections.end());
+      for (const auto& c : open) c->close();
+      shard->connections.clear();  // erase() finds no running shard from a thread that runs none
+    }
   }
 
  private:
-  // A copy to walk: closing a connection erases it from the set.
-  std::vector<std::shared_ptr<Connection>> snapshot() const { return {connections_.begin(), connections_.end()}; }
+  // One context's connections, touched only on its thread.
+  struct Shard {
+    explicit Shard(boost::asio::io_context& context) : io(context), sweep(context) {}
+    boost::asio::io_context& io;
+    boost::asio::steady_timer sweep;
+    std::unordered_set<std::shared_ptr<Connection>> connections;
+  };
 
-  boost::asio::steady_timer sweep_;
-  std::unordered_set<std::shared_ptr<Connection>> connections_;
+  void sweep(Shard& shard, uint32_t every_ms, std::shared_ptr<void> owner) {
+    shard.sweep.expires_after(std::chrono::milliseconds(every_ms));
+    shard.sweep.async_wait([this, &shard, every_ms, owner = std::move(owner)](boost::system::error_code ec) mutable {
+      if (ec) return;
+      const auto now = Clock::now();
+      const std::vector<std::shared_ptr<Connection>> open(shard.connections.begin(), shard.connections.end());
+      for (const auto& c : open) c->check(now);
+      sweep(shard, every_ms, std::move(owner));
+    });
+  }
+
+  std::vector<std::unique_ptr<Shard>> shards_;
+  size_t next_shard_ = 0;  // where the next accepted connection goes
 };
 
 }  // namespace md::net

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 
@@ -37,8 +38,12 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
  public:
   class Connection;
 
-  Impl(asio::io_context& io, HttpServerOptions options, HttpHandler handler)
-      : acceptor_(io), connections_(io), options_(std::move(options)), handler_(std::move(handler)) {}
+  Impl(asio::io_context& io, const std::vector<asio::io_context*>& contexts, HttpServerOptions options,
+       HttpHandler handler)
+      : acceptor_(io),
+        connections_(contexts.empty() ? std::vector{&io} : contexts),
+        options_(std::move(options)),
+        handler_(std::move(handler)) {}
 
   Status listen(const tcp::endpoint& endpoint);
 
@@ -50,7 +55,19 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
   void close_all();
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  Counters counters_;
+
+  // Counters, as every thread that serves connections counts them.
+  struct LiveCounters {
+    std::atomic<uint64_t> requests = 0, bad_requests = 0, too_large = 0, connections_accepted = 0,
+                          connections_open = 0, compressed_requests = 0, compressed_responses = 0,
+                          requests_in_flight = 0, tls_handshakes_failed = 0;
+    Counters snapshot() const {
+      return Counters{requests,           bad_requests,        too_large,          connections_accepted,
+                      connections_open,   compressed_requests, compressed_responses, requests_in_flight,
+                      tls_handshakes_failed};
+    }
+  };
+  LiveCounters counters_;
 
  private:
   friend class Connection;
@@ -224,8 +241,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
       request.body = std::move(inflated).value();
     }
     try {
+      // The answer may come on another thread (the node's): it is written on this connection's.
       server_->handler_(std::move(request), [self = shared_from_this(), id, answer](HttpResponse r) {
-        if (self->answered_ < id) answer(std::move(r));
+        asio::dispatch(self->stream_.socket().get_executor(), [self, id, answer, r = std::move(r)]() mutable {
+          if (self->answered_ < id) answer(std::move(r));
+        });
       });
     } catch (const std::exception& e) {
       spdlog::error("HTTP handler failed: {}", e.what());
@@ -334,12 +354,13 @@ void HttpServer::Impl::close_all() {
   connections_.close_all();
 }
 
-HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler)
-    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
+HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler,
+                       const std::vector<asio::io_context*>& connection_contexts)
+    : impl_(std::make_shared<Impl>(io, connection_contexts, std::move(options), std::move(handler))) {}
 HttpServer::~HttpServer() { impl_->close_all(); }
 Status HttpServer::listen(const tcp::endpoint& endpoint) { return impl_->listen(endpoint); }
 uint16_t HttpServer::port() const { return impl_->port(); }
 void HttpServer::stop() { impl_->stop(); }
-HttpServer::Counters HttpServer::counters() const { return impl_->counters_; }
+HttpServer::Counters HttpServer::counters() const { return impl_->counters_.snapshot(); }
 
 }  // namespace md::net

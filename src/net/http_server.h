@@ -45,8 +45,9 @@
 
 namespace md::net {
 
-// Call exactly once, on the io_context's thread, now or later.
+// Call exactly once, now or later, from any thread: the answer is written on its connection's.
 using Responder = std::function<void(HttpResponse)>;
+// Called on the thread of the request's connection.
 using HttpHandler = std::function<void(HttpRequest&&, Responder)>;
 
 struct HttpServerOptions {
@@ -71,15 +72,20 @@ class HttpServer {
     uint64_t tls_handshakes_failed = 0;
   };
 
-  HttpServer(boost::asio::io_context& io, HttpServerOptions options, HttpHandler handler);
-  ~HttpServer();
+  // Accepts on `io`'s thread and spreads the connections over `connection_contexts` (none: `io`), in
+  // turn (net/connection_set.h); each connection is served on its context's thread for good.
+  HttpServer(boost::asio::io_context& io, HttpServerOptions options, HttpHandler handler,
+             const std::vector<boost::asio::io_context*>& connection_contexts = {});
   // Binds and starts accepting. The error names the address when the port is taken.
   Status listen(const boost::asio::ip::tcp::endpoint& endpoint);
   uint16_t port() const;
-  // Stops accepting connections; the open ones go on until the io_context stops (a node drains
+  // Stops accepting connections; the open ones go on until the io_contexts stop (a node drains
   // them: requests_in_flight).
   void stop();
+  // A snapshot; any thread may take it.
   Counters counters() const;
+  // The server goes with its connections: destroy it only once no other thread runs its contexts.
+  ~HttpServer();
 
  private:
   class Impl;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -26,10 +27,10 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
  public:
   class Connection;
 
-  Impl(asio::io_context& io, RespServerOptions options, SubmitFn submit, AuthenticateFn authenticate,
-       resp::InfoFn info)
+  Impl(asio::io_context& io, const std::vector<asio::io_context*>& contexts, RespServerOptions options,
+       SubmitFn submit, AuthenticateFn authenticate, resp::InfoFn info)
       : acceptor_(io),
-        connections_(io),
+        connections_(contexts.empty() ? std::vector{&io} : contexts),
         options_(options),
         submit_(std::move(submit)),
         authenticate_(std::move(authenticate)),
@@ -52,7 +53,17 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
   void close_all();
 
   uint16_t port() const { return port_; }
-  Counters counters_;
+
+  // Counters, as every thread that serves connections counts them.
+  struct LiveCounters {
+    std::atomic<uint64_t> connections_accepted = 0, connections_open = 0, commands = 0, error_replies = 0,
+                          protocol_errors = 0, closed_timeout = 0, commands_in_flight = 0, tls_handshakes_failed = 0;
+    Counters snapshot() const {
+      return Counters{connections_accepted, connections_open, commands,           error_replies,
+                      protocol_errors,      closed_timeout,   commands_in_flight, tls_handshakes_failed};
+    }
+  };
+  LiveCounters counters_;
 
  private:
   friend class Connection;
@@ -237,11 +248,11 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     if (closed_) return complete(seq, {}, false);  // the client went away: start nothing more
     if (step.authenticate) {
       return server_->authenticate_(Caller{Protocol::resp, session_.address, std::move(*step.authenticate)},
-                                    [self = shared_from_this(), seq, then = std::move(step.then)](core::ClientResponse r) {
+                                    here([self = shared_from_this(), seq, then = std::move(step.then)](core::ClientResponse r) {
                                       std::vector<core::ClientResponse> answers;
                                       answers.push_back(std::move(r));
                                       self->run_step(seq, then(std::move(answers)));
-                                    });
+                                    }));
     }
     if (step.requests.empty()) return complete(seq, std::move(step.reply), step.close);
     struct Gather {
@@ -255,11 +266,18 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     gather->then = std::move(step.then);
     for (size_t i = 0; i < step.requests.size(); ++i) {
       server_->submit_(Caller{Protocol::resp, session_.address, session_.credentials}, std::move(step.requests[i]),
-                       [self = shared_from_this(), gather, i, seq](core::ClientResponse response) {
+                       here([self = shared_from_this(), gather, i, seq](core::ClientResponse response) {
                          gather->answers[i] = std::move(response);
                          if (--gather->remaining == 0) self->run_step(seq, gather->then(std::move(gather->answers)));
-                       });
+                       }));
     }
+  }
+
+  // An answer may come on another thread (the node's): `then` runs on this connection's.
+  ClientDone here(ClientDone then) {
+    return [executor = stream_.socket().get_executor(), then = std::move(then)](core::ClientResponse r) {
+      asio::dispatch(executor, [then, r = std::move(r)]() mutable { then(std::move(r)); });
+    };
   }
 
   void complete(uint64_t seq, std::string reply, bool close_after) {
@@ -347,12 +365,13 @@ void RespServer::Impl::close_all() {
 }
 
 RespServer::RespServer(asio::io_context& io, RespServerOptions options, SubmitFn submit, AuthenticateFn authenticate,
-                       resp::InfoFn info)
-    : impl_(std::make_shared<Impl>(io, options, std::move(submit), std::move(authenticate), std::move(info))) {}
+                       resp::InfoFn info, const std::vector<asio::io_context*>& connection_contexts)
+    : impl_(std::make_shared<Impl>(io, connection_contexts, options, std::move(submit), std::move(authenticate),
+                                   std::move(info))) {}
 RespServer::~RespServer() { impl_->close_all(); }
 Status RespServer::listen(const tcp::endpoint& endpoint) { return impl_->listen(endpoint); }
 uint16_t RespServer::port() const { return impl_->port(); }
 void RespServer::stop() { impl_->stop(); }
-RespServer::Counters RespServer::counters() const { return impl_->counters_; }
+RespServer::Counters RespServer::counters() const { return impl_->counters_.snapshot(); }
 
 }  // namespace md::net

@@ -1,4 +1,4 @@
-// The RESP front end: a Redis-protocol TCP server on the node's io_context, for redis-cli,
+// The RESP front end: a Redis-protocol TCP server on the node's threads, for redis-cli,
 // redis-benchmark and Redis client libraries (docs/api.md, "RESP"). Commands are
 // net/resp_commands.h's; key commands go to the core through the node's SubmitFn.
 //
@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "core/status.h"
 #include "net/client_call.h"
@@ -64,17 +65,22 @@ class RespServer {
     uint64_t tls_handshakes_failed = 0;
   };
 
-  // `submit` takes key requests (on this io_context's thread), `authenticate` checks AUTH's
-  // credentials, `info` answers INFO and HELLO.
+  // `submit` takes key requests, `authenticate` checks AUTH's credentials, `info` answers INFO and
+  // HELLO; all three are called on the thread of the command's connection, and `submit`'s and
+  // `authenticate`'s answers may come on any thread. The server accepts on `io`'s thread and
+  // spreads the connections over `connection_contexts` (none: `io`), in turn
+  // (net/connection_set.h); each connection is served on its context's thread for good.
   RespServer(boost::asio::io_context& io, RespServerOptions options, SubmitFn submit, AuthenticateFn authenticate,
-             resp::InfoFn info);
+             resp::InfoFn info, const std::vector<boost::asio::io_context*>& connection_contexts = {});
+  // The server goes with its connections: destroy it only once no other thread runs its contexts.
   ~RespServer();
   // Binds and starts accepting. The error names the address when the port is taken.
   Status listen(const boost::asio::ip::tcp::endpoint& endpoint);
   uint16_t port() const;
   // Stops accepting connections; open ones go on (commands on them are refused by a stopping
-  // node's submit) until the io_context stops.
+  // node's submit) until the io_contexts stop.
   void stop();
+  // A snapshot; any thread may take it.
   Counters counters() const;
 
  private:

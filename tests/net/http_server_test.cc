@@ -6,7 +6,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <deque>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "net/compression.h"
@@ -405,6 +408,59 @@ TEST(HttpServer, with_compression_off_responses_are_never_compressed) {
   // It still takes compressed requests: inflating costs the client nothing to ask.
   auto in = send_request(24504, http::verb::put, "/kv/a", compress(Codec::gzip, big), {{http::field::content_encoding, "gzip"}});
   EXPECT_EQ(in.body(), "PUT /kv/a [] " + big);
+}
+
+// --threads 3: the server accepts on the node's thread and serves its connections on two I/O
+// threads; each request is handled there and answered from the node's thread, as a node does.
+// Under TSan (scripts/sanitizers.sh) it also shows that an answer is written on its connection's
+// thread: the sweep, every 10 ms here, reads the connections' state there meanwhile.
+TEST(HttpServer, connections_on_io_threads_get_answers_made_on_the_node_thread) {
+  asio::io_context node_io;
+  std::deque<asio::io_context> connection_ios(2);
+  std::mutex mutex;
+  std::set<std::thread::id> handling_threads;
+  HttpServerOptions options;
+  options.read_timeout_ms = 40;  // the sweep runs every 10 ms; each request arrives in one write
+  auto server = std::make_unique<HttpServer>(
+      node_io, options,
+      [&](HttpRequest&& r, Responder respond) {
+        {
+          std::lock_guard lock(mutex);
+          handling_threads.insert(std::this_thread::get_id());
+        }
+        asio::post(node_io, [respond, path = r.path] { respond(HttpResponse{200, "node saw " + path, "text/plain", {}}); });
+      },
+      std::vector{&connection_ios[0], &connection_ios[1]});
+  ASSERT_TRUE(server->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 24191)).is_ok());
+  std::vector<std::thread> threads;
+  auto node_busy = asio::make_work_guard(node_io);
+  threads.emplace_back([&] { node_io.run(); });
+  const auto node_thread = threads.back().get_id();
+  for (auto& io : connection_ios) threads.emplace_back([&io, busy = asio::make_work_guard(io)] { io.run(); });
+
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int c = 0; c < 4; ++c) clients.push_back(std::make_unique<HttpClient>("127.0.0.1", 24191, 5000));
+  const int rounds = 50;
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t c = 0; c < clients.size(); ++c) {
+      const std::string path = "/c" + std::to_string(c) + "/" + std::to_string(round);
+      auto r = clients[c]->request(http::verb::get, path);
+      ASSERT_TRUE(r.is_ok()) << r.status().message();
+      EXPECT_EQ(r->body, "node saw " + path);
+    }
+  }
+  const auto counters = server->counters();
+  EXPECT_EQ(counters.connections_accepted, 4u);
+  EXPECT_EQ(counters.requests, 4u * rounds);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(handling_threads.size(), 2u);  // two connections on each I/O thread
+    EXPECT_FALSE(handling_threads.contains(node_thread));
+  }
+  node_io.stop();
+  for (auto& io : connection_ios) io.stop();
+  for (auto& t : threads) t.join();
+  server.reset();  // once no thread runs its contexts
 }
 
 }  // namespace

@@ -10,8 +10,10 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace md::net {
@@ -26,11 +28,13 @@ struct Held {
   ClientDone done;
 };
 
-// A server on its own io thread; the requests it submits are held until answer() is called.
+// A server on its own io thread (the node's); the requests it submits are held until answer() is
+// called. With `io_threads`, its connections are served on that many threads more (--threads).
 class Fixture {
  public:
-  explicit Fixture(RespServerOptions options = {})
-      : server_(
+  explicit Fixture(RespServerOptions options = {}, size_t io_threads = 0)
+      : connection_ios_(io_threads),
+        server_(
             io_, options,
             [this](const Caller& c, core::ClientRequest r, ClientDone done) { hold(c, std::move(r), std::move(done)); },
             // The node's gate, as far as this test needs it: one right token.
@@ -40,15 +44,27 @@ class Fixture {
               r.message = "wrong token";
               done(std::move(r));
             },
-            [] { return resp::NodeInfo{}; }) {
+            [] { return resp::NodeInfo{}; }, contexts(connection_ios_)) {
     auto s = server_.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     EXPECT_TRUE(s.is_ok()) << s.message();
     thread_ = std::thread([this] { io_.run(); });
+    for (auto& io : connection_ios_) {
+      connection_threads_.emplace_back([&io, busy = asio::make_work_guard(io)] { io.run(); });
+    }
   }
   ~Fixture() {
     io_.stop();
     thread_.join();
+    for (auto& io : connection_ios_) io.stop();
+    for (auto& t : connection_threads_) t.join();
   }
+
+  // The threads that submitted the requests held so far.
+  std::set<std::thread::id> submitting_threads() {
+    std::lock_guard lock(mu_);
+    return submitting_threads_;
+  }
+  std::thread::id node_thread() const { return thread_.get_id(); }
 
   // The keys of the requests held, in the order they were submitted, once there are `n` of them.
   std::vector<std::string> wait_held(size_t n) {
@@ -103,13 +119,22 @@ class Fixture {
   void hold(const Caller& c, core::ClientRequest r, ClientDone done) {
     std::lock_guard lock(mu_);
     held_.push_back(Held{c, std::move(r), std::move(done)});
+    submitting_threads_.insert(std::this_thread::get_id());
     cv_.notify_all();
+  }
+  static std::vector<asio::io_context*> contexts(std::deque<asio::io_context>& ios) {
+    std::vector<asio::io_context*> out;
+    for (auto& io : ios) out.push_back(&io);
+    return out;
   }
 
   asio::io_context io_;
   asio::io_context client_io_;
+  std::deque<asio::io_context> connection_ios_;  // before the server, which goes first
   RespServer server_;
   std::thread thread_;
+  std::vector<std::thread> connection_threads_;
+  std::set<std::thread::id> submitting_threads_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Held> held_;
@@ -198,6 +223,32 @@ TEST(RespServer, a_protocol_error_is_answered_after_the_replies_before_it_then_t
   EXPECT_EQ(read_to_end(s), "$1\r\nA\r\n-ERR Protocol error: expected '$', got ':'\r\n");
   EXPECT_EQ(f.counters().protocol_errors, 1u);
   EXPECT_EQ(f.wait_held(1).size(), 1u);  // nothing after the error ran
+}
+
+// --threads 3: connections are served on two I/O threads, which submit their commands; the node's
+// thread answers them (here in reverse), and each connection still gets its replies in order.
+// Under TSan (scripts/sanitizers.sh) it also shows that answers are handled on their connection's
+// thread: the sweep, every 10 ms here, reads the connections' state there meanwhile.
+TEST(RespServer, connections_on_io_threads_get_the_node_threads_answers_in_command_order) {
+  RespServerOptions options;
+  options.read_timeout_ms = 40;  // the sweep runs every 10 ms; each command arrives in one write
+  Fixture f(options, 2);
+  auto first = f.connect();
+  auto second = f.connect();
+  for (size_t round = 0; round < 30; ++round) {
+    asio::write(first, asio::buffer(get("a") + get("b")));
+    ASSERT_EQ(f.wait_held(4 * round + 2).size(), 4 * round + 2);
+    asio::write(second, asio::buffer(get("c") + get("d")));
+    const auto keys = f.wait_held(4 * round + 4);
+    ASSERT_EQ(keys.size(), 4 * round + 4);
+    for (size_t i = keys.size(); i-- > 4 * round;) f.answer(i, keys[i] + "!");
+    ASSERT_EQ(read_bytes(first, 16), "$2\r\na!\r\n$2\r\nb!\r\n");
+    ASSERT_EQ(read_bytes(second, 16), "$2\r\nc!\r\n$2\r\nd!\r\n");
+  }
+  const auto threads = f.submitting_threads();
+  EXPECT_EQ(threads.size(), 2u);  // one connection on each I/O thread
+  EXPECT_FALSE(threads.contains(f.node_thread()));
+  EXPECT_EQ(f.counters().connections_open, 2u);
 }
 
 }  // namespace
