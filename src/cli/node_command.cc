@@ -95,6 +95,12 @@ void add_node_command(CLI::App& app) {
                   "more writes (0: each batch at once)")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
+  cmd->add_option("--threads", config->threads,
+                  "Threads: the node's own runs the protocol, the peers and storage, and threads - 1 more serve "
+                  "the HTTP and RESP connections (1: the node's thread serves them too); default: the cores "
+                  "this process may use")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--n", config->core.defaults.n, "Default replicas N per key")->capture_default_str();
   cmd->add_option("--r", config->core.defaults.r, "Default read quorum R")->capture_default_str();
   cmd->add_option("--w", config->core.defaults.w, "Default write quorum W")->capture_default_str();

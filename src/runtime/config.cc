@@ -9,6 +9,8 @@
 #include <fstream>
 #include <random>
 
+#include <sched.h>
+
 namespace md::runtime {
 namespace {
 
@@ -28,6 +30,13 @@ Result<std::pair<std::string, uint16_t>> split_address(const std::string& addres
 }
 
 }  // namespace
+
+uint32_t default_threads() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0) return 1;  // taskset, cgroups' cpusets
+  return static_cast<uint32_t>(std::clamp(CPU_COUNT(&cpus), 1, 64));
+}
 
 std::string self_address(const NodeConfig& config) {
   return config.advertise.empty() ? config.host + ":" + std::to_string(config.port) : config.advertise;

@@ -14,6 +14,9 @@
 
 namespace md::runtime {
 
+// --threads' default: the cores this process may run on (1 if unknown).
+uint32_t default_threads();
+
 struct NodeConfig {
   std::string host = "127.0.0.1";            // what this node binds and is known by, unless the next two say otherwise
   std::string listen;                        // the IP (or a name resolved at start) to bind; default: host
@@ -37,6 +40,9 @@ struct NodeConfig {
   core::NodeOptions core;
   net::ApiLimits limits;
   uint32_t tick_ms = 5;                      // how often deadlines are checked
+  // --threads: the node's own thread, which runs the core, the peers and the storage step, and
+  // threads - 1 more that serve the HTTP and RESP connections (runtime/io_threads.h).
+  uint32_t threads = default_threads();
   // --compression auto: peer frames (to peers that decode them), HTTP responses (to clients that
   // accept them) and RocksDB blocks are compressed; off: none of them, and the node advertises no
   // codec (it still inflates what it is sent). Bodies and frames under compression_min_bytes are

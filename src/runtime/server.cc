@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -35,6 +36,7 @@
 #include "runtime/durable_writer.h"
 #include "runtime/embedded_files.h"
 #include "runtime/gate.h"
+#include "runtime/io_threads.h"
 #include "runtime/node_metrics.h"
 
 namespace md::runtime {
@@ -47,7 +49,10 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   explicit Impl(NodeConfig config) : config_(std::move(config)) {}
 
   Status start();
-  void run() { io_.run(); }
+  void run() {
+    io_.run();
+    io_threads_.stop();  // the node stopped: its connections on the other threads are served no more
+  }
   void reload_tls() {
     asio::post(io_, [this] {
       if (!tls_on(config_)) return spdlog::info("SIGHUP: no TLS files to read again (no --tls-cert)");
@@ -77,6 +82,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
     });
   }
   ~Impl() override {
+    io_threads_.stop();  // before the servers, whose connections they serve, go
     writer_.reset();  // writes what was submitted (its completions are not run: nothing waits)
     Status synced = engine_ ? engine_->sync() : Status::ok();
     // Into the table files: a restart replays no log, and the data dir shows what the data costs.
@@ -198,10 +204,13 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
               std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now());
   void run_request(net::Protocol protocol, core::ClientRequest request, net::ClientDone done,
                    std::chrono::steady_clock::time_point received);
-  // submit(), as the RESP and gRPC servers take it.
+  // submit(), as the RESP and gRPC servers take it: called on any thread, it runs on this one
+  // (RESP's connections are on the I/O threads with --threads 2 or more; gRPC posts here itself).
   net::SubmitFn gateway() {
     return [this](const net::Caller& caller, core::ClientRequest request, net::ClientDone done) {
-      submit(caller, std::move(request), std::move(done));
+      asio::dispatch(io_, [this, caller, request = std::move(request), done = std::move(done)]() mutable {
+        submit(caller, std::move(request), std::move(done));
+      });
     };
   }
   // The gate's verdict as a front end's answer (Outcome::ok when it let the caller through).
@@ -222,12 +231,19 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::string member_at(const std::string& address) const;
   void log_suspicions();
   Status start_resp(const asio::ip::address& listen_ip);
+  // INFO's and HELLO's figures, which RESP connections on other threads read: taken on this thread
+  // at the start and then every kRespInfoRefreshMs.
+  void refresh_resp_info();
+  static constexpr uint64_t kRespInfoRefreshMs = 1000;
+
   std::string info_page(net::InfoPage page) const;
   std::string metrics_page() const;
 
   NodeConfig config_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   NodeMetrics metrics_;  // before the writer, which records into it
+  // Before io_: a handler queued there may hold an HTTP connection of one of these threads' contexts.
+  IoThreads io_threads_{config_.threads - 1};
   asio::io_context io_{1};
   asio::steady_timer tick_{io_};
   std::unique_ptr<storage::Engine> engine_;
@@ -239,6 +255,9 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<Gate> gate_;  // every front end's requests pass it (--security on)
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::RespServer> resp_;  // nullptr with --resp-port 0
+  mutable std::mutex resp_info_mutex_;
+  net::resp::NodeInfo resp_info_;  // refresh_resp_info()
+  uint64_t resp_info_refreshed_ms_ = 0;
   // --tls-*: what each port serves with and this node connects with. load_tls() replaces them all
   // together (reload_tls), so later connections take the new files and open ones keep theirs.
   struct TlsContexts {
@@ -532,8 +551,16 @@ Status Server::Impl::start() {
   http_options.compress_responses = config_.compression;
   http_options.compression_min_bytes = config_.compression_min_bytes;
   if (tls_on(config_)) http_options.tls = [this] { return tls_.http; };
+  // With --threads 2 or more, client connections are served on the I/O threads, which hand each
+  // request to this one and get its answer back (runtime/io_threads.h).
   http_ = std::make_unique<net::HttpServer>(
-      io_, http_options, [this](net::HttpRequest&& r, net::Responder respond) { handle_http(std::move(r), std::move(respond)); });
+      io_, http_options,
+      [this](net::HttpRequest&& r, net::Responder respond) {
+        asio::dispatch(io_, [this, r = std::move(r), respond = std::move(respond)]() mutable {
+          handle_http(std::move(r), std::move(respond));
+        });
+      },
+      io_threads_.contexts());
   if (auto s = http_->listen(tcp::endpoint(*listen_ip, config_.port)); !s.is_ok()) return s;
   if (auto s = start_resp(*listen_ip); !s.is_ok()) return s;
   const uint16_t grpc_listen_port = *grpc_port(config_);
@@ -566,9 +593,9 @@ Status Server::Impl::start() {
   if (auto s = create_first_admin(*admin_password); !s.is_ok()) return s;
 
   arm_tick();
-  spdlog::info("node {} ({}) serving HTTP on {}:{}, RESP on {}, gRPC on {}, peers on port {}{}, {} nodes (ring "
-               "version {}), Q={}, engine {} in {}",
-               node_id, self_addr, listen_ip->to_string(), config_.port,
+  spdlog::info("node {} ({}) serving HTTP on {}:{} ({} threads), RESP on {}, gRPC on {}, peers on port {}{}, {} nodes "
+               "(ring version {}), Q={}, engine {} in {}",
+               node_id, self_addr, listen_ip->to_string(), config_.port, config_.threads,
                resp_ ? "port " + std::to_string(resp_->port()) : std::string("no port (off)"),
                grpc_ ? "port " + std::to_string(grpc_listen_port) : std::string("no port (off)"), peer_listen.port(),
                tls_on(config_) ? ", every port in TLS (mutual TLS between peers)" : "",
@@ -590,32 +617,45 @@ Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
   options.parser.command_bytes_max = 8 * options.parser.bulk_bytes_max;
   options.commands.key_bytes_max = config_.limits.key_bytes_max;
   options.commands.value_bytes_max = config_.limits.value_bytes_max;
+  refresh_resp_info();
+  // Commands come from connections on the I/O threads (--threads 2 or more): each is handed to this
+  // one, and its answer back.
   resp_ = std::make_unique<net::RespServer>(
-      io_, options,
-      gateway(),
+      io_, options, gateway(),
       [this](const net::Caller& caller, net::ClientDone done) {
-        if (!gate_->enforced()) {  // as Redis answers AUTH without a password set: the client's setup is wrong
-          core::ClientResponse off;
-          off.outcome = core::Outcome::bad_request;
-          off.message = "security is off (--security off): this node checks no credentials, so connect without AUTH";
-          return done(std::move(off));
-        }
-        gate_->authenticate(caller, [done = std::move(done)](Gate::Verdict verdict) { done(refusal(verdict)); });
+        asio::dispatch(io_, [this, caller, done = std::move(done)]() mutable {
+          if (!gate_->enforced()) {  // as Redis answers AUTH without a password set: the client's setup is wrong
+            core::ClientResponse off;
+            off.outcome = core::Outcome::bad_request;
+            off.message = "security is off (--security off): this node checks no credentials, so connect without AUTH";
+            return done(std::move(off));
+          }
+          gate_->authenticate(caller, [done = std::move(done)](Gate::Verdict verdict) { done(refusal(verdict)); });
+        });
       },
       [this] {
-        net::resp::NodeInfo info;
-        info.node_id = node_->node_id();
-        info.address = member(node_->self());
-        info.members = node_->ring().members().size();
-        info.keys_estimate = engine_->stats().keys_estimate;
-        const auto& defaults = config_.core.defaults;
-        info.n = std::min<uint32_t>(defaults.n, static_cast<uint32_t>(info.members));
-        info.r = std::min(defaults.r, info.n);
-        info.w = std::min(defaults.w, info.n);
+        std::lock_guard lock(resp_info_mutex_);
+        net::resp::NodeInfo info = resp_info_;
         info.uptime_s = now_ms() / 1000;
         return info;
-      });
+      },
+      io_threads_.contexts());
   return resp_->listen(tcp::endpoint(listen_ip, port));
+}
+
+void Server::Impl::refresh_resp_info() {
+  net::resp::NodeInfo info;
+  info.node_id = node_->node_id();
+  info.address = member(node_->self());
+  info.members = node_->ring().members().size();
+  info.keys_estimate = engine_->stats().keys_estimate;
+  const auto& defaults = config_.core.defaults;
+  info.n = std::min<uint32_t>(defaults.n, static_cast<uint32_t>(info.members));
+  info.r = std::min(defaults.r, info.n);
+  info.w = std::min(defaults.w, info.n);
+  resp_info_refreshed_ms_ = now_ms();
+  std::lock_guard lock(resp_info_mutex_);
+  resp_info_ = std::move(info);
 }
 
 void Server::Impl::arm_tick() {
@@ -623,6 +663,7 @@ void Server::Impl::arm_tick() {
   tick_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     runner_->tick();
+    if (resp_ && now_ms() >= resp_info_refreshed_ms_ + kRespInfoRefreshMs) refresh_resp_info();
     log_suspicions();
     leave_once_departed();
     // gRPC's calls end by the same deadline (GrpcServer::begin_shutdown), answered on this thread.

@@ -96,7 +96,7 @@ class BadInput(ClusterTest):
 class BadFlags(ClusterTest):
     """A node refuses flags it cannot honour before it starts (port 20190, never bound)."""
 
-    def test_negative_numbers_a_grace_shorter_than_a_request_and_a_huge_commit_window_are_refused_at_start(self):
+    def test_negative_numbers_a_short_grace_a_huge_commit_window_and_a_bad_thread_count_are_refused_at_start(self):
         data_dir = tempfile.mkdtemp(prefix="minidynamo-flags-")
         self.addCleanup(shutil.rmtree, data_dir, True)
         for flags, says in ((["--timeout-ms", "-1"], "must not be negative"),
@@ -104,7 +104,9 @@ class BadFlags(ClusterTest):
                             (["--tombstone-grace-ms", "-5"], "must not be negative"),
                             (["--tombstone-grace-ms", "100"], "must exceed --timeout-ms"),
                             (["--commit-window-us", "-5"], "not in range 0 to 100000"),
-                            (["--commit-window-us", "200000"], "not in range 0 to 100000")):
+                            (["--commit-window-us", "200000"], "not in range 0 to 100000"),
+                            (["--threads", "0"], "not in range 1 to 64"),
+                            (["--threads", "65"], "not in range 1 to 64")):
             r = self.run_cli("node", "--port", "20190", "--nodes", f"{HOST}:20190", "--data-dir", data_dir, *flags)
             self.assertNotEqual(r.returncode, 0, flags)
             self.assertIn(flags[0], r.stdout + r.stderr)

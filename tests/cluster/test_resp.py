@@ -2,6 +2,7 @@
 extensions, its interop with HTTP, and bad input on the RESP port, against real 3-node clusters.
 
 HTTP ports 20300-20349 (so RESP 10300-10349: harness.client_port_flags)."""
+import os
 import subprocess
 import sys
 import threading
@@ -238,3 +239,55 @@ class RespBadInput(ClusterTest):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class Threads(ClusterTest):
+    """--threads: the client connections served on the node's own thread (1), or on its I/O threads
+    (3: two of them), which hand every request to the node's thread and its answer back."""
+
+    def serve_concurrent_clients(self, cluster):
+        a, b, _ = cluster.ports
+        errors = []
+
+        def work(i):
+            try:
+                r = client(a)
+                for j in range(40):
+                    key = f"t{i}:{j}"
+                    r.set(key, f"v{j}")
+                    if r.get(key) != f"v{j}".encode():
+                        errors.append(f"{key}: RESP read back {r.get(key)!r}")
+                    h = request(b, "GET", f"/kv/{key}")
+                    if (h.status, h.json.get("value")) != (200, f"v{j}"):
+                        errors.append(f"{key}: HTTP read {h.status} {h.json}")
+            except Exception as e:  # noqa: BLE001 - every failure is reported below
+                errors.append(f"client {i}: {e!r}")
+
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        self.assertEqual(errors, [])
+        out, err = cli(a, "INFO")  # figures the node's thread gives the I/O threads
+        self.assertEqual(err, "")
+        self.assertIn("cluster_members:3", out)
+
+    def thread_names(self, cluster, port):
+        pid = cluster.procs[port].pid
+        names = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/comm") as f:
+                names.append(f.read().strip())
+        return sorted(n for n in names if n.startswith("md-io"))
+
+    def test_io_threads_serve_concurrent_resp_and_http_clients(self):
+        c = self.start_cluster(20340, extra_args=["--threads", "3"])
+        self.serve_concurrent_clients(c)
+        self.assertEqual(self.thread_names(c, c.ports[0]), ["md-io-1", "md-io-2"])
+        self.assertIn("(3 threads)", c.log(c.ports[0]))
+
+    def test_one_thread_serves_concurrent_resp_and_http_clients_itself(self):
+        c = self.start_cluster(20344, extra_args=["--threads", "1"])
+        self.serve_concurrent_clients(c)
+        self.assertEqual(self.thread_names(c, c.ports[0]), [])

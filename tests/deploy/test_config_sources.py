@@ -33,6 +33,7 @@ VALUES = {
     "sync": ("interval", "interval"),
     "sync-interval-ms": ("250", 250),
     "commit-window-us": ("2000", 2000),
+    "threads": ("4", 4),
     "n": ("5", 5),
     "r": ("3", 3),
     "w": ("4", 4),

@@ -1,0 +1,47 @@
+// The threads a node serves its client connections on (--threads K: K - 1 of them, beside the
+// node's own), each running an io_context of its own.
+//
+// The HTTP and RESP servers accept on the node's thread and spread their connections over these
+// (net/connection_set.h): a connection's reads, parsing, inflating, compressing and writes run on
+// its thread, and each request is handed to the node's thread, where the core, the peers and the
+// storage step run, one thread as ever; the answer is handed back (docs/design.md, "Threads"). So
+// the protocol stays single-threaded, as the simulator runs it, and the node's thread is left to
+// it. With --threads 1 there are none, and the node's thread serves the connections too.
+#pragma once
+
+#include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace md::runtime {
+
+class IoThreads {
+ public:
+  // Starts `count` threads; each runs until stop().
+  explicit IoThreads(unsigned count);
+  // stop()
+  ~IoThreads();
+  IoThreads(const IoThreads&) = delete;
+  IoThreads& operator=(const IoThreads&) = delete;
+
+  // The threads' contexts, in order. They outlive stop(): what is still queued on them is destroyed
+  // with this object.
+  std::vector<boost::asio::io_context*> contexts() const;
+  // Stops every context and joins the threads (what they had queued is not run). Idempotent.
+  void stop();
+
+ private:
+  struct Thread {
+    boost::asio::io_context io{1};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy = boost::asio::make_work_guard(io);
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Thread>> threads_;
+};
+
+}  // namespace md::runtime
