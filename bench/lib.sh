@@ -4,7 +4,10 @@
 #
 #   bench_begin NAME              # build; $bin, $work (/tmp/minidynamo-NAME.XXXXXX), pids=()
 #                                 # (MINIDYNAMO_BIN=path: measure that binary, build nothing)
-#   start_cluster [NODE FLAGS]    # nodes on HTTP_PORTS, data in $work; sets $nodes; waits for /health
+#   start_cluster [NODE FLAGS]    # nodes on HTTP_PORTS, data in $work; sets $nodes; waits for /health.
+#                                 # They share this host's cores, as nodes of one host would, so each
+#                                 # has --threads 1 (docs/operations.md); NODE_FLAGS="--threads 2"
+#                                 # (or any flags) replaces that
 #   ticks_of PID...               # CPU clock ticks (user + system) the processes used so far
 #   run_wrk READ_PERCENT PREFIX FILE  # wrk against every node (below); wrk_requests, wrk_ops, wrk_p99
 #   json_field NAME < LINES       # the number NAME of each one-line JSON (bench --json, WRK_JSON)
@@ -27,7 +30,8 @@ start_cluster() {
   nodes=$(printf '127.0.0.1:%s,' "${HTTP_PORTS[@]}"); nodes=${nodes%,}
   local port
   for port in "${HTTP_PORTS[@]}"; do
-    "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --log-level warn "$@" \
+    # shellcheck disable=SC2086  # NODE_FLAGS is a list of flags
+    "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --log-level warn ${NODE_FLAGS:---threads 1} "$@" \
       > "$work/node_$port.log" 2>&1 &
     pids+=($!)
   done
