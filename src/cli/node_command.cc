@@ -96,9 +96,10 @@ void add_node_command(CLI::App& app) {
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   cmd->add_option("--threads", config->threads,
-                  "Threads: the node's own runs the protocol, the peers and storage, and threads - 1 more serve "
-                  "the HTTP and RESP connections (1: the node's thread serves them too); default: the cores "
-                  "this process may use")
+                  "Threads: the node's own runs the protocol and the peers, threads - 1 more serve the HTTP and "
+                  "RESP connections, and then the commit thread takes every write (1: the node's thread serves "
+                  "the connections and writes what needs no fsync itself); default: the cores this process may "
+                  "use")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_option("--n", config->core.defaults.n, "Default replicas N per key")->capture_default_str();

@@ -1,4 +1,6 @@
-// Runs a node's fsynced writes on one thread, in batches.
+// Runs a node's fsynced writes on one thread (named md-commit), in batches; with I/O threads
+// (--threads 2 or more) its other writes too, with no commit window and no fsync (docs/design.md,
+// "Threads").
 //
 // Whatever the io thread submits while one batch is being written and synced goes into the next
 // batch: one engine write, one fsync, one hand-off to this thread and one back for the lot (two

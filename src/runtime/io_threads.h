@@ -4,9 +4,10 @@
 // The HTTP and RESP servers accept on the node's thread and spread their connections over these
 // (net/connection_set.h): a connection's reads, parsing, inflating, compressing and writes run on
 // its thread, and each request is handed to the node's thread, where the core, the peers and the
-// storage step run, one thread as ever; the answer is handed back (docs/design.md, "Threads"). So
-// the protocol stays single-threaded, as the simulator runs it, and the node's thread is left to
-// it. With --threads 1 there are none, and the node's thread serves the connections too.
+// storage reads run, one thread as ever (its writes go on to the durable writer's); the answer is
+// handed back (docs/design.md, "Threads"). So the protocol stays single-threaded, as the simulator
+// runs it, and the node's thread is left to it. With --threads 1 there are none, and the node's
+// thread serves the connections and writes what needs no fsync itself.
 #pragma once
 
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")

@@ -458,10 +458,14 @@ Status Server::Impl::start() {
   } else {
     return Status::invalid_argument("--engine must be rocksdb or memory, got " + config_.engine);
   }
-  const bool synced = config_.engine == "rocksdb" && config_.storage.sync == storage::SyncPolicy::always;
-  if (synced) {
-    writer_ = std::make_unique<DurableWriter>(*engine_, io_, std::chrono::microseconds(config_.commit_window_us),
-                                              &metrics_.commits());
+  // With --sync always, writes wait for their group commit on the writer's thread. With I/O threads
+  // (--threads 2 or more) the others go there too, without a commit window: the engine's write
+  // (RocksDB's WAL and memtable) then leaves the node's thread, which every request crosses.
+  const bool rocksdb = config_.engine == "rocksdb";
+  const bool synced = rocksdb && config_.storage.sync == storage::SyncPolicy::always;
+  if (synced || (rocksdb && config_.threads > 1)) {
+    writer_ = std::make_unique<DurableWriter>(
+        *engine_, io_, std::chrono::microseconds(synced ? config_.commit_window_us : 0), &metrics_.commits());
   }
 
   bool kept = false;

@@ -243,7 +243,8 @@ if __name__ == "__main__":
 
 class Threads(ClusterTest):
     """--threads: the client connections served on the node's own thread (1), or on its I/O threads
-    (3: two of them), which hand every request to the node's thread and its answer back."""
+    (3: two of them), which hand every request to the node's thread and its answer back; with I/O
+    threads, writes that wait for no fsync (--sync none) are written on the commit thread too."""
 
     def serve_concurrent_clients(self, cluster):
         a, b, _ = cluster.ports
@@ -282,12 +283,14 @@ class Threads(ClusterTest):
         return sorted(n for n in names if n.startswith("md-io"))
 
     def test_io_threads_serve_concurrent_resp_and_http_clients(self):
-        c = self.start_cluster(20340, extra_args=["--threads", "3"])
+        c = self.start_cluster(20340, extra_args=["--threads", "3", "--sync", "none"])
         self.serve_concurrent_clients(c)
         self.assertEqual(self.thread_names(c, c.ports[0]), ["md-io-1", "md-io-2"])
         self.assertIn("(3 threads)", c.log(c.ports[0]))
+        self.assertGreater(metric(c.ports[0], r"minidynamo_commit_writes_count"), 0)
 
     def test_one_thread_serves_concurrent_resp_and_http_clients_itself(self):
-        c = self.start_cluster(20344, extra_args=["--threads", "1"])
+        c = self.start_cluster(20344, extra_args=["--threads", "1", "--sync", "none"])
         self.serve_concurrent_clients(c)
         self.assertEqual(self.thread_names(c, c.ports[0]), [])
+        self.assertEqual(metric(c.ports[0], r"minidynamo_commit_writes_count"), 0)  # written inline
