@@ -6,8 +6,9 @@
 #    settings in the same run, for the ratio;
 #  - wrk over HTTP, 50/50, 64 connections (bench/wrk_mixed.lua: reads of 10,000 keys written
 #    first, writes of fresh keys).
-# Prints requests/s and, per thread of the node (the node's own, `minidynamo`, and its I/O threads,
-# `md-io-N`), the CPU it spent per request: what bounds the scaling is the node's thread.
+# Prints requests/s and, per thread of the node (its own, named after the binary, `minidynamo`; its
+# I/O threads, `md-io-N`; its commit thread, `md-commit`), the CPU it spent per request: the
+# busiest of the node's own and the commit thread bounds the scaling (bench/RESULTS.md, "Threads").
 #
 #   bench/threads.sh                   # 3 pairs; RUNS=, REQUESTS=, DURATION= to change
 set -euo pipefail
