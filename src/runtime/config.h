@@ -42,7 +42,7 @@ struct NodeConfig {
   uint32_t tick_ms = 5;                      // how often deadlines are checked
   // --threads: the node's own thread, which runs the core, the peers and the storage reads, and
   // threads - 1 more that serve the HTTP and RESP connections (runtime/io_threads.h); with more
-  // than one, every write goes to the durable writer's thread (durable_writer.h).
+  // than one, every RocksDB write goes to the durable writer's thread (durable_writer.h).
   uint32_t threads = default_threads();
   // --compression auto: peer frames (to peers that decode them), HTTP responses (to clients that
   // accept them) and RocksDB blocks are compressed; off: none of them, and the node advertises no
