@@ -4,9 +4,10 @@
 #
 #   bench_begin NAME              # build; $bin, $work (/tmp/minidynamo-NAME.XXXXXX), pids=()
 #                                 # (MINIDYNAMO_BIN=path: measure that binary, build nothing)
-#   start_cluster [NODE FLAGS]    # nodes on HTTP_PORTS, data in $work; sets $nodes; waits for /health.
-#                                 # They share this host's cores, as nodes of one host would, so each
-#                                 # has --threads 1 (docs/operations.md); NODE_FLAGS="--threads 2"
+#   start_cluster [NODE FLAGS]    # nodes on HTTP_PORTS, data in $work; sets $nodes; waits for /health;
+#                                 # each also gets $cluster_node_flags (below)
+#   cluster_node_flags            # what every node of a cluster on this host gets: they share its
+#                                 # cores, so --threads 1 (docs/operations.md); NODE_FLAGS="--threads 2"
 #                                 # (or any flags) replaces that
 #   ticks_of PID...               # CPU clock ticks (user + system) the processes used so far
 #   run_wrk READ_PERCENT PREFIX FILE  # wrk against every node (below); wrk_requests, wrk_ops, wrk_p99
@@ -17,6 +18,7 @@ bench_begin() {
   [ -n "${MINIDYNAMO_BIN:-}" ] || scripts/build.sh > /dev/null
   work=$(mktemp -d "/tmp/minidynamo-$1.XXXXXX")
   pids=()
+  cluster_node_flags=${NODE_FLAGS:---threads 1}
   trap bench_end EXIT INT TERM
 }
 
@@ -30,8 +32,8 @@ start_cluster() {
   nodes=$(printf '127.0.0.1:%s,' "${HTTP_PORTS[@]}"); nodes=${nodes%,}
   local port
   for port in "${HTTP_PORTS[@]}"; do
-    # shellcheck disable=SC2086  # NODE_FLAGS is a list of flags
-    "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --log-level warn ${NODE_FLAGS:---threads 1} "$@" \
+    # shellcheck disable=SC2086  # a list of flags
+    "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/node_$port" --log-level warn $cluster_node_flags "$@" \
       > "$work/node_$port.log" 2>&1 &
     pids+=($!)
   done

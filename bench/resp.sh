@@ -38,10 +38,9 @@ printf '%-7s %-9s %-4s %10s %10s %7s\n' sync pipeline op ours redis ratio
 for sync in $SYNCS; do
   cluster_pids=()
   for port in "${HTTP_PORTS[@]}"; do
-    # One thread each unless NODE_FLAGS says otherwise, as start_cluster (bench/lib.sh) does
-    # shellcheck disable=SC2086  # NODE_FLAGS is a list of flags
+    # shellcheck disable=SC2086  # a list of flags (bench/lib.sh)
     "$bin" node --port "$port" --nodes "$nodes" --data-dir "$work/$sync/node_$port" --log-level warn --sync "$sync" \
-      --resp-port $((port + 3)) --grpc-port 0 ${NODE_FLAGS:---threads 1} > "$work/node_$port-$sync.log" 2>&1 &
+      --resp-port $((port + 3)) --grpc-port 0 $cluster_node_flags > "$work/node_$port-$sync.log" 2>&1 &
     pids+=($!) cluster_pids+=($!)
   done
   for port in "${HTTP_PORTS[@]}"; do
