@@ -13,6 +13,7 @@ namespace {
 
 constexpr size_t kHeaderBytes = 24;  // u32 checksum | u32 length | u64 run | u64 seq
 constexpr size_t kFillChunk = 1 << 20;
+constexpr size_t kPageBytes = 4096;
 constexpr std::string_view kSegmentPrefix = "segment-";
 constexpr const char* kRunFile = "RUN";
 
@@ -32,6 +33,8 @@ uint64_t get_u64(const char* in) {
   for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
   return v;
 }
+
+size_t round_up(size_t n, size_t unit) { return (n + unit - 1) / unit * unit; }
 
 std::string segment_name(uint32_t index) {
   char name[32];
@@ -215,26 +218,33 @@ void CommitLog::stop_background() {
 }
 
 Result<uint64_t> CommitLog::append(std::string_view payload) {
-  std::string record(kHeaderBytes + payload.size(), '\0');
-  put_u32(record.data() + 4, static_cast<uint32_t>(payload.size()));
-  put_u64(record.data() + 8, run_);
-  std::memcpy(record.data() + kHeaderBytes, payload.data(), payload.size());
-
+  const size_t record_bytes = kHeaderBytes + payload.size();
   std::lock_guard lock(mutex_);
   if (!failed_.is_ok()) return failed_;
-  if (active_ && write_offset_ > 0 && write_offset_ + record.size() > options_.segment_bytes) {
+  if (active_ && write_offset_ > 0 && write_offset_ + record_bytes > options_.segment_bytes) {
     if (auto s = seal_active(); !s.is_ok()) return s;
   }
   if (!active_) {
     if (auto s = take_segment(); !s.is_ok()) return s;
   }
+  // Whole pages only: the bytes already in the last page (tail_), the record, zeros to the page's
+  // end. A write that covers part of a page the kernel no longer caches (a reused segment's) would
+  // first read that page from the disk; a whole page it simply replaces.
   const uint64_t seq = next_seq_;
-  put_u64(record.data() + 16, seq);
-  put_u32(record.data(), XXH32(record.data() + 4, record.size() - 4, 0));
-  if (auto s = active_->file->Write(write_offset_, record, rocksdb::IOOptions(), nullptr); !s.ok()) {
+  std::string pages(round_up(tail_.size() + record_bytes, kPageBytes), '\0');
+  std::memcpy(pages.data(), tail_.data(), tail_.size());
+  char* record = pages.data() + tail_.size();
+  put_u32(record + 4, static_cast<uint32_t>(payload.size()));
+  put_u64(record + 8, run_);
+  put_u64(record + 16, seq);
+  std::memcpy(record + kHeaderBytes, payload.data(), payload.size());
+  put_u32(record, XXH32(record + 4, record_bytes - 4, 0));
+  if (auto s = active_->file->Write(write_offset_ - tail_.size(), pages, rocksdb::IOOptions(), nullptr); !s.ok()) {
     return fail(io_status(s, "write " + active_->path));
   }
-  write_offset_ += record.size();
+  write_offset_ += record_bytes;
+  const size_t in_last_page = write_offset_ % kPageBytes;
+  tail_.assign(record + record_bytes - in_last_page, in_last_page);
   ++next_seq_;
   unapplied_.insert(seq);
   return seq;
@@ -295,6 +305,7 @@ Status CommitLog::take_segment() {
   active_ = free_.back();
   free_.pop_back();
   write_offset_ = 0;
+  tail_.clear();
   if (free_.empty()) background_wake_.notify_all();  // a spare to make
   return Status::ok();
 }

@@ -7,7 +7,7 @@
 // for good: an append overwrites blocks that already exist, and the fdatasync has no size to write.
 //
 // A record is `u32 xxh32 | u32 length | u64 run | u64 seq | payload`, the checksum over everything
-// after it. `run` is new each time the log opens (kept in the file RUN, written before the first
+// after it, and a write is whole 4 KiB pages (the last one's earlier records again, zeros after). `run` is new each time the log opens (kept in the file RUN, written before the first
 // append); `seq` counts the run's records from 0. A segment holds one run's records in order from
 // its start, followed by whatever it held before (zeros, or older records): reading stops at the
 // first record whose checksum fails or that does not continue the run and sequence, so neither a
@@ -115,6 +115,7 @@ class CommitLog {
   std::shared_ptr<Segment> active_;                 // being appended to; null until the first append
   uint32_t next_index_ = 1;                         // of the next segment file made
   uint64_t write_offset_ = 0;                       // in active_
+  std::string tail_;  // active_'s bytes from the start of the page that holds write_offset_ up to it
   uint64_t next_seq_ = 0;
   uint64_t durable_through_ = 0;  // every record below this is durable (a count, not a seq)
   std::set<uint64_t> unapplied_;  // appended, not yet applied to the table store
