@@ -27,8 +27,8 @@ namespace md::storage {
 using Partition = uint32_t;  // < 65536
 
 enum class SyncPolicy {
-  always,    // an acknowledged write is in the fsynced commit log; concurrent writers share fsyncs (group commit)
-  interval,  // the commit log is fsynced every sync_interval_ms; a crash may lose that much
+  always,    // an acknowledged write is in the fsynced WAL; concurrent writers share fsyncs (group commit)
+  interval,  // the WAL is fsynced every sync_interval_ms; a crash may lose that much
   none,      // left to the OS: survives a process crash, not a power loss
 };
 Result<SyncPolicy> parse_sync_policy(std::string_view text);
@@ -44,7 +44,6 @@ struct Options {
   uint64_t block_cache_bytes = 64ull << 20;   // RocksDB: cache of uncompressed blocks
   uint64_t row_cache_bytes = 32ull << 20;     // RocksDB: latest bytes of recently used keys (row_cache.h)
   uint64_t write_buffer_bytes = 32ull << 20;  // RocksDB: memtable size before a flush
-  uint64_t log_segment_bytes = 32ull << 20;   // RocksDB: size of a commit log segment (commit_log.h)
   BlockCompression compression = BlockCompression::lz4_zstd_bottom;  // RocksDB: --compression auto; off: none
   // Tests only: the file system RocksDB reads and writes through, e.g. one that loses unsynced
   // bytes in a simulated power cut (tests/storage/fault_injection_fs.h). Null: the real one.

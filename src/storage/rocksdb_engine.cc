@@ -1,8 +1,7 @@
-// The default, durable engine: RocksDB behind a write-ahead log of our own (storage/commit_log.h;
-// RocksDB's WAL is off). A batch of updates is Gets (prepare), then one WriteBatch (commit), under
-// the keys' stripe locks throughout: the batch goes into the commit log as one record, which with
-// SyncPolicy::always is fsynced before RocksDB applies it, so a whole batch costs one fsync and
-// concurrent batches share one. Gets ask the row cache first (storage/row_cache.h).
+// The default, durable engine: RocksDB. A batch of updates is Gets (prepare), then one WriteBatch
+// (commit), under the keys' stripe locks throughout; with SyncPolicy::always the write asks for an
+// fsynced WAL, so a whole batch costs one fsync, and RocksDB's write group lets concurrent batches
+// share one too. Gets ask the row cache first (storage/row_cache.h).
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -19,7 +18,6 @@
 #include <thread>
 
 #include "storage/batch.h"
-#include "storage/commit_log.h"
 #include "storage/engine.h"
 #include "storage/row_cache.h"
 
@@ -34,29 +32,18 @@ struct CompactionCounter final : rocksdb::EventListener {
   std::atomic<uint64_t> completed{0};
 };
 
-// Keeps the commit log's rule: nothing reaches a table file before its log record is durable, so
-// that a replay after a crash never puts a key back to an older value (commit_log.h). Runs on
-// RocksDB's flush threads; a failed sync fails the log, and with it every later write.
-struct LogSyncBeforeFlush final : rocksdb::EventListener {
-  void OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo&) override {
-    if (auto* current = log.load()) (void)current->sync_all();
-  }
-  std::atomic<CommitLog*> log{nullptr};  // null while the log opens: nothing of its run exists yet
-};
-
 class RocksDbEngine final : public Engine {
  public:
-  RocksDbEngine(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db, std::unique_ptr<CommitLog> log,
-                std::string path, const Options& options, std::shared_ptr<CompactionCounter> compactions)
+  RocksDbEngine(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db, std::string path,
+                const Options& options, std::shared_ptr<CompactionCounter> compactions)
       : env_(std::move(env)),
         db_(std::move(db)),
-        log_(std::move(log)),
         path_(std::move(path)),
         options_(options),
         locks_(options.lock_stripes),
         rows_(options.row_cache_bytes),
         compactions_(std::move(compactions)) {
-    write_options_.disableWAL = true;  // the commit log is the WAL
+    write_options_.sync = options.sync == SyncPolicy::always;
     if (options.sync == SyncPolicy::interval) syncer_ = std::thread([this] { sync_periodically(); });
   }
 
@@ -69,12 +56,8 @@ class RocksDbEngine final : public Engine {
       stop_cv_.notify_all();
       syncer_.join();
     }
-    log_->stop_background();  // its flushes must end before the database closes
     (void)sync();  // the owner syncs first and reports a failure; this is only a last try
-    // With everything in table files (a clean stop flushed already; this is cheap then), the next
-    // open has no log to replay.
-    const bool flushed = flush().is_ok();
-    if (db_->Close().ok() && flushed) (void)log_->mark_flushed();
+    db_->Close();
   }
 
   EngineStats stats() const override {
@@ -117,9 +100,10 @@ class RocksDbEngine final : public Engine {
     if (batch->writes.empty()) return std::move(results);
     rocksdb::WriteBatch write;
     for (const auto& [k, v] : batch->writes) write.Put(k, v);
-    if (auto s = write_logged(write, options_.sync == SyncPolicy::always); !s.is_ok()) {
+    if (auto s = db_->Write(write_options_, &write); !s.ok()) {
+      write_failed_ = true;
       for (auto& r : results) {
-        if (r.status.is_ok()) r.status = s;
+        if (r.status.is_ok()) r.status = to_status(s, "write");
       }
       return std::move(results);
     }
@@ -132,11 +116,10 @@ class RocksDbEngine final : public Engine {
     // are rare (delivered hints, reaped tombstones): waiting out a batch's fsync now and then is fine.
     std::vector<std::string> keys{storage_key(p, key)};
     BatchLock guard(locks_, keys);
-    rocksdb::WriteBatch write;
-    write.Delete(keys[0]);
-    auto s = write_logged(write, false);
+    auto s = db_->Delete(rocksdb::WriteOptions(), keys[0]);
+    if (!s.ok()) write_failed_ = true;
     rows_.erase(keys[0]);  // also on failure: the engine's state is then unknown
-    return s;
+    return to_status(s, "delete");
   }
 
   Status for_each(Partition p, std::optional<std::string_view> after, const Visitor& visit) override {
@@ -165,7 +148,9 @@ class RocksDbEngine final : public Engine {
 
   Status sync() override {
     if (write_failed_) return Status::io_error("rocksdb in " + path_ + " failed a write before: nothing more is synced");
-    return log_->sync_all();
+    auto s = db_->SyncWAL();
+    if (!s.ok()) write_failed_ = true;
+    return to_status(s, "sync");
   }
 
   Status flush() override {
@@ -177,21 +162,6 @@ class RocksDbEngine final : public Engine {
   Status to_status(const rocksdb::Status& s, const char* what) const {
     if (s.ok()) return Status::ok();
     return Status::io_error(std::string("rocksdb ") + what + " in " + path_ + ": " + s.ToString());
-  }
-
-  // Writes `write` into the commit log (fsynced when `sync`), then into RocksDB. A batch whose
-  // record failed is not applied: RocksDB never holds what the log may not.
-  Status write_logged(rocksdb::WriteBatch& write, bool sync) {
-    auto seq = log_->append(write.Data());
-    if (!seq.is_ok()) return seq.status();
-    Status status = sync ? log_->sync(*seq) : Status::ok();
-    if (status.is_ok()) {
-      auto s = db_->Write(write_options_, &write);
-      if (!s.ok()) write_failed_ = true;
-      status = to_status(s, "write");
-    }
-    log_->applied(*seq);
-    return status;
   }
 
   // The key's bytes (nullopt when absent): from the row cache, else from RocksDB, kept in the cache.
@@ -219,7 +189,6 @@ class RocksDbEngine final : public Engine {
 
   std::unique_ptr<rocksdb::Env> env_;  // null for the default env; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
-  std::unique_ptr<CommitLog> log_;  // outlives db_'s close: the flush at close syncs it
   std::string path_;
   Options options_;
   KeyLock locks_;
@@ -229,7 +198,8 @@ class RocksDbEngine final : public Engine {
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
-  // After a failed write RocksDB refuses every write: from then on sync() and flush() only report it.
+  // After a failed write or sync RocksDB refuses every write, and syncing its WAL again trips an
+  // assertion (Debian builds RocksDB with assertions on): from then on sync() only reports it.
   std::atomic<bool> write_failed_{false};
   std::atomic<uint64_t> row_hits_{0}, row_misses_{0};
   std::shared_ptr<CompactionCounter> compactions_;
@@ -271,33 +241,10 @@ Result<std::unique_ptr<Engine>> open_rocksdb_engine(const std::string& path, con
   }
   auto compactions = std::make_shared<CompactionCounter>();
   db_options.listeners.push_back(compactions);
-  auto log_sync = std::make_shared<LogSyncBeforeFlush>();
-  db_options.listeners.push_back(log_sync);
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, path, &raw);
   if (!s.ok()) return Status::io_error("cannot open rocksdb in " + path + ": " + s.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
-
-  // The commit log's last run back into RocksDB (whose own WAL, from before the commit log or
-  // written by nothing since, RocksDB has replayed itself), then everything into table files.
-  rocksdb::WriteOptions unlogged;
-  unlogged.disableWAL = true;
-  auto replay = [&](std::string_view payload) {
-    rocksdb::WriteBatch batch{std::string(payload)};
-    auto written = db->Write(unlogged, &batch);
-    return written.ok() ? Status::ok() : Status::corruption("commit log of " + path + ": a record RocksDB refused: " + written.ToString());
-  };
-  auto flush_tables = [db = db.get(), path] {
-    rocksdb::FlushOptions flush;
-    flush.allow_write_stall = true;
-    auto flushed = db->Flush(flush);
-    return flushed.ok() ? Status::ok() : Status::io_error("rocksdb flush in " + path + ": " + flushed.ToString());
-  };
-  CommitLogOptions log_options{path + "/commit-log", options.log_segment_bytes, options.file_system};
-  auto log = CommitLog::open(log_options, replay, flush_tables);
-  if (!log.is_ok()) return log.status();
-  log_sync->log = log->get();
-  return std::unique_ptr<Engine>(std::make_unique<RocksDbEngine>(std::move(env), std::move(db), std::move(*log), path,
+  return std::unique_ptr<Engine>(std::make_unique<RocksDbEngine>(std::move(env), std::unique_ptr<rocksdb::DB>(raw), path,
                                                                  options, std::move(compactions)));
 }
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 namespace md::storage {
 namespace {
@@ -86,53 +85,6 @@ class TrackedFile final : public rocksdb::FSWritableFileOwnerWrapper {
   std::string path_;
 };
 
-// A file written in place: reports what each write replaced, and what each sync made durable.
-class TrackedRandomRWFile final : public rocksdb::FSRandomRWFileOwnerWrapper {
- public:
-  TrackedRandomRWFile(FaultInjectionFs& fs, std::string path, std::unique_ptr<rocksdb::FSRandomRWFile> file)
-      : FSRandomRWFileOwnerWrapper(std::move(file)), fs_(fs), path_(std::move(path)) {}
-
-  IOStatus Write(uint64_t offset, const rocksdb::Slice& data, const IOOptions& options, IODebugContext* dbg) override {
-    if (auto s = fs_.check_power(); !s.ok()) return s;
-    const uint64_t size = fs_.written(path_);
-    std::string old_bytes;
-    if (offset < size) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), size - offset));
-      std::string scratch(n, '\0');
-      rocksdb::Slice read;
-      if (auto s = target()->Read(offset, n, options, &read, scratch.data(), dbg); !s.ok()) return s;
-      old_bytes.assign(read.data(), read.size());
-    }
-    auto s = target()->Write(offset, data, options, dbg);
-    if (s.ok()) fs_.written_in_place(path_, offset, std::move(old_bytes), offset + data.size());
-    return s;
-  }
-  IOStatus Flush(const IOOptions& options, IODebugContext* dbg) override {
-    if (auto s = fs_.check_power(); !s.ok()) return s;
-    return target()->Flush(options, dbg);
-  }
-  IOStatus Sync(const IOOptions& options, IODebugContext* dbg) override {
-    return sync([&] { return target()->Sync(options, dbg); });
-  }
-  IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
-    return sync([&] { return target()->Fsync(options, dbg); });
-  }
-
- private:
-  template <typename Sync>
-  IOStatus sync(Sync do_sync) {
-    if (auto s = fs_.check_power(); !s.ok()) return s;
-    const uint64_t before = fs_.written(path_);
-    const size_t in_place = fs_.writes_in_place(path_);
-    auto s = do_sync();
-    if (!s.ok()) return s;
-    return fs_.synced(path_, before, in_place);
-  }
-
-  FaultInjectionFs& fs_;
-  std::string path_;
-};
-
 // A directory: its sync makes the entries created in it durable.
 class TrackedDirectory final : public rocksdb::FSDirectoryWrapper {
  public:
@@ -158,8 +110,7 @@ class TrackedDirectory final : public rocksdb::FSDirectoryWrapper {
 
 }  // namespace
 
-FaultInjectionFs::FaultInjectionFs(uint64_t seed, std::shared_ptr<rocksdb::FileSystem> real)
-    : FileSystemWrapper(real), rng_(seed) {}
+FaultInjectionFs::FaultInjectionFs(std::shared_ptr<rocksdb::FileSystem> real) : FileSystemWrapper(real) {}
 
 FaultInjectionFs::Loss FaultInjectionFs::lose_unsynced() {
   // On the disk itself: RocksDB's file system cannot truncate by name.
@@ -170,22 +121,7 @@ FaultInjectionFs::Loss FaultInjectionFs::lose_unsynced() {
     if (std::filesystem::remove(path, error)) ++loss.files_removed;
     files_.erase(path);
   }
-  constexpr uint64_t kSector = 512;
-  for (auto& [path, state] : files_) {
-    // Newest first, so that a sector written twice ends with the bytes it had before both.
-    for (auto it = state.unsynced_in_place.rbegin(); it != state.unsynced_in_place.rend(); ++it) {
-      std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
-      for (uint64_t at = 0; file && at < it->old_bytes.size();) {
-        const uint64_t sector_end = (it->offset + at) / kSector * kSector + kSector;
-        const uint64_t n = std::min<uint64_t>(sector_end - (it->offset + at), it->old_bytes.size() - at);
-        if (rng_() % 2 == 0) {
-          file.seekp(static_cast<std::streamoff>(it->offset + at));
-          file.write(it->old_bytes.data() + at, static_cast<std::streamsize>(n));
-          ++loss.sectors_reverted;
-        }
-        at += n;
-      }
-    }
+  for (const auto& [path, state] : files_) {
     auto size = std::filesystem::file_size(path, error);
     if (error || size <= state.synced) continue;
     std::filesystem::resize_file(path, state.synced, error);
@@ -219,7 +155,7 @@ void FaultInjectionFs::reopened(const std::string& path, uint64_t size, bool cre
   std::lock_guard lock(mutex_);
   // A file this layer already tracks keeps its synced length; one from before it is all durable.
   if (files_.contains(path)) return;
-  files_[path] = FileState{size, size, {}};
+  files_[path] = FileState{size, size};
   if (created) unsynced_entries_.insert(path);
 }
 
@@ -236,27 +172,12 @@ void FaultInjectionFs::truncated(const std::string& path, uint64_t size) {
   it->second.synced = std::min(it->second.synced, size);
 }
 
-void FaultInjectionFs::written_in_place(const std::string& path, uint64_t offset, std::string old_bytes, uint64_t end) {
-  std::lock_guard lock(mutex_);
-  auto& state = files_[path];
-  state.written = std::max(state.written, end);
-  if (!old_bytes.empty()) state.unsynced_in_place.push_back(Overwrite{offset, std::move(old_bytes)});
-}
-
-IOStatus FaultInjectionFs::synced(const std::string& path, uint64_t written, size_t in_place) {
+IOStatus FaultInjectionFs::synced(const std::string& path, uint64_t written) {
   std::lock_guard lock(mutex_);
   if (power_off_) return IOStatus::IOError("FaultInjectionFs: the power went off during a sync");
   auto& state = files_[path];
   state.synced = std::max(state.synced, std::min(written, state.written));
-  auto& overwrites = state.unsynced_in_place;
-  overwrites.erase(overwrites.begin(), overwrites.begin() + static_cast<std::ptrdiff_t>(std::min(in_place, overwrites.size())));
   return IOStatus::OK();
-}
-
-size_t FaultInjectionFs::writes_in_place(const std::string& path) const {
-  std::lock_guard lock(mutex_);
-  auto it = files_.find(path);
-  return it == files_.end() ? 0 : it->second.unsynced_in_place.size();
 }
 
 IOStatus FaultInjectionFs::directory_synced(const std::string& directory) {
@@ -304,18 +225,9 @@ IOStatus FaultInjectionFs::ReuseWritableFile(const std::string&, const std::stri
   return IOStatus::NotSupported("FaultInjectionFs does not model recycled WALs");
 }
 
-IOStatus FaultInjectionFs::NewRandomRWFile(const std::string& path, const FileOptions& options,
-                                           std::unique_ptr<rocksdb::FSRandomRWFile>* file, IODebugContext* dbg) {
-  if (auto s = check_power(); !s.ok()) return s;
-  auto name = normal(path);
-  uint64_t size = 0;
-  bool existed = target()->GetFileSize(path, IOOptions(), &size, dbg).ok();
-  std::unique_ptr<rocksdb::FSRandomRWFile> real;
-  auto s = target()->NewRandomRWFile(path, options, &real, dbg);
-  if (!s.ok()) return s;
-  reopened(name, size, !existed);
-  *file = std::make_unique<TrackedRandomRWFile>(*this, name, std::move(real));
-  return s;
+IOStatus FaultInjectionFs::NewRandomRWFile(const std::string&, const FileOptions&,
+                                           std::unique_ptr<rocksdb::FSRandomRWFile>*, IODebugContext*) {
+  return IOStatus::NotSupported("FaultInjectionFs does not model files written in place");
 }
 
 IOStatus FaultInjectionFs::NewDirectory(const std::string& path, const IOOptions& options,

@@ -3,18 +3,15 @@
 // byte written survives it, synced or not.)
 //
 // It passes every call to the real (local) file system and remembers, per file written through
-// it, how many bytes were synced (Sync or Fsync; RangeSync promises nothing), what each unsynced
-// write in place (a file opened with NewRandomRWFile, as the commit log's segments are) overwrote,
-// and which files were created since their directory was last synced. The power goes off after a
-// given number of changes to the disk: from then on every write, sync, creation, rename and
-// removal fails. Once the database is closed, lose_unsynced() leaves on disk what would be there
-// after the restart: every file cut to its synced length, the files whose directory entry was
-// never synced gone, and each unsynced write in place torn: of its 512-byte sectors, a random
-// half keep their new bytes and the others get their old ones back.
+// it, how many bytes were synced (Sync or Fsync; RangeSync promises nothing), and which files were
+// created since their directory was last synced. The power goes off after a given number of
+// changes to the disk: from then on every write, sync, creation, rename and removal fails. Once
+// the database is closed, lose_unsynced() leaves on disk what would be there after the restart:
+// every file cut to its synced length, and the files whose directory entry was never synced gone.
 //
 // Not modelled: a rename or removal is durable at once (RocksDB renames only while opening, and
-// syncs the directory right after; so does the commit log); an appended tail is lost whole, never
-// torn in the middle; direct I/O and recycled WALs are refused.
+// syncs the directory right after); bytes are lost only from a file's unsynced tail, never torn
+// in the middle; direct I/O, files written in place and recycled WALs are refused.
 #pragma once
 
 #include <rocksdb/file_system.h>
@@ -23,18 +20,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <set>
 #include <string>
-#include <vector>
 
 namespace md::storage {
 
 class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
  public:
-  // `seed` decides which sectors of the unsynced writes in place survive a cut.
-  explicit FaultInjectionFs(uint64_t seed = 0,
-                            std::shared_ptr<rocksdb::FileSystem> real = rocksdb::FileSystem::Default());
+  explicit FaultInjectionFs(std::shared_ptr<rocksdb::FileSystem> real = rocksdb::FileSystem::Default());
 
   const char* Name() const override { return "FaultInjectionFs"; }
 
@@ -42,7 +35,6 @@ class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
   struct Loss {
     uint64_t bytes = 0;          // unsynced tails cut off
     uint64_t files_removed = 0;  // created without a directory sync
-    uint64_t sectors_reverted = 0;  // of unsynced writes in place, the sectors that got their old bytes back
   };
 
   // The power goes off at the `operations`th change from now (a write, a sync, a creation...):
@@ -82,24 +74,15 @@ class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus check_power();
   void appended(const std::string& path, uint64_t bytes);
   void truncated(const std::string& path, uint64_t size);
-  // A write in place at `offset` that replaced `old_bytes` and ends at `end`.
-  void written_in_place(const std::string& path, uint64_t offset, std::string old_bytes, uint64_t end);
-  // `written` and `in_place` are what the file held and how many writes in place it had when its
-  // sync began: all of that is durable now.
-  rocksdb::IOStatus synced(const std::string& path, uint64_t written, size_t in_place = 0);
+  // `written` is what the file held when its sync began: all of it is durable now.
+  rocksdb::IOStatus synced(const std::string& path, uint64_t written);
   rocksdb::IOStatus directory_synced(const std::string& directory);
   uint64_t written(const std::string& path) const;
-  size_t writes_in_place(const std::string& path) const;
 
  private:
-  struct Overwrite {
-    uint64_t offset = 0;
-    std::string old_bytes;
-  };
   struct FileState {
     uint64_t written = 0;
     uint64_t synced = 0;
-    std::vector<Overwrite> unsynced_in_place;  // in the order written
   };
   // Starts tracking a file just opened for writing from its start (its old bytes are gone).
   void emptied(const std::string& path, bool created);
@@ -107,7 +90,6 @@ class FaultInjectionFs final : public rocksdb::FileSystemWrapper {
   void reopened(const std::string& path, uint64_t size, bool created);
 
   mutable std::mutex mutex_;
-  std::mt19937_64 rng_;
   bool power_off_ = false;
   uint64_t operations_left_ = 0;  // until the power goes off; 0: no cut planned
   std::map<std::string, FileState> files_;  // written through this layer, by path
