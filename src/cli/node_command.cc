@@ -91,8 +91,9 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--sync-interval-ms", config->storage.sync_interval_ms, "WAL fsync period for --sync interval")
       ->capture_default_str();
   cmd->add_option("--commit-window-us", config->commit_window_us,
-                  "With --sync always: a node starts at most one fsync per window, so under load each covers "
-                  "more writes (0: each batch at once)")
+                  "With --sync always: after a batch of more than one write, the next fsync starts no sooner "
+                  "than one window later, so under load each covers more writes; after a batch of one write, "
+                  "at once (0: each batch at once)")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   cmd->add_option("--threads", config->threads,

@@ -36,7 +36,7 @@ struct NodeConfig {
   bool nodes_given = false;                  // membership that disagrees with them is refused
   std::string engine = "rocksdb";            // or "memory" (nothing survives a restart)
   storage::Options storage;
-  uint32_t commit_window_us = 1000;          // with --sync always: at most one fsync per window (durable_writer.h)
+  uint32_t commit_window_us = 2000;          // with --sync always: the wait after a batch of several writes (durable_writer.h)
   core::NodeOptions core;
   net::ApiLimits limits;
   uint32_t tick_ms = 5;                      // how often deadlines are checked

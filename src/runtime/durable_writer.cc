@@ -52,8 +52,10 @@ void DurableWriter::run() {
       idle_ = false;
       if (queue_.empty()) return;  // stopping, and nothing left to write
       wake_.wait_until(lock, window_ends, [this] { return stopping_; });  // what arrives meanwhile joins
-      window_ends = std::chrono::steady_clock::now() + commit_window_;
       batch = queue_.take();
+      // A batch of one write holds back nothing after it: its writes come one at a time.
+      const auto now = std::chrono::steady_clock::now();
+      window_ends = batch.updates.size() > 1 ? now + commit_window_ : now;
     }
     const auto started = std::chrono::steady_clock::now();
     // The batch's callbacks run on the completions context, in the order they are posted; this

@@ -8,10 +8,11 @@
 // group commit without a pool: under load a batch holds every write that queued during the last
 // fsync, and an idle node's write goes out at once.
 //
-// A batch starts no sooner than one commit window after the previous one started. An fsync costs
-// a lot of CPU besides its wait (the I/O submissions, the file-size update, the wake-ups), so under
-// load fewer, larger batches leave more CPU to the requests; an idle node's write, long after the
-// last batch, still goes out at once.
+// A batch starts no sooner than one commit window after the previous one started, if that one held
+// more than one write. An fsync costs a lot of CPU besides its wait (the I/O submissions, the
+// file-size update, the wake-ups), so under load fewer, larger batches leave more CPU to the
+// requests. After a batch of one write the next starts at once: writes that come one at a time (a
+// client that waits for each answer, an idle node) would only pay the window in their latency.
 #pragma once
 
 #include <chrono>

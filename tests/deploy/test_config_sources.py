@@ -32,7 +32,7 @@ VALUES = {
     "engine": ("memory", "memory"),
     "sync": ("interval", "interval"),
     "sync-interval-ms": ("250", 250),
-    "commit-window-us": ("2000", 2000),
+    "commit-window-us": ("3000", 3000),
     "threads": ("4", 4),
     "n": ("5", 5),
     "r": ("3", 3),

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <initializer_list>
 #include <mutex>
 #include <thread>
 
@@ -72,20 +73,29 @@ class RecordingEngine final : public storage::Engine {
   int commits_ = 0;
 };
 
-std::vector<storage::Update> one_update(std::string key) {
-  return {storage::Update{0, std::move(key), [](std::optional<std::string_view>) -> Result<std::optional<std::string>> {
-                            return std::optional<std::string>("v");
-                          }}};
+std::vector<storage::Update> updates_of(std::initializer_list<std::string> keys) {
+  std::vector<storage::Update> updates;
+  for (const auto& key : keys) {
+    updates.push_back(storage::Update{0, key, [](std::optional<std::string_view>) -> Result<std::optional<std::string>> {
+                                        return std::optional<std::string>("v");
+                                      }});
+  }
+  return updates;
 }
 
 class DurableWriterTest : public ::testing::Test {
  protected:
-  // Submits one update of `key`; `done` counts the completions run on io_.
+  // Submits one update of `key`; `done` counts the updates completed on io_.
   void submit(DurableWriter& writer, std::string key, node::CommitQueue::Applied applied = nullptr) {
-    writer.submit(one_update(std::move(key)), std::move(applied), [this](std::vector<storage::UpdateResult> results) {
-      ASSERT_EQ(results.size(), 1u);
-      EXPECT_TRUE(results[0].status.is_ok());
-      ++done_;
+    submit_together(writer, {std::move(key)}, std::move(applied));
+  }
+  // Submits an update of each key in one submission: they go into one batch.
+  void submit_together(DurableWriter& writer, std::initializer_list<std::string> keys,
+                       node::CommitQueue::Applied applied = nullptr) {
+    writer.submit(updates_of(keys), std::move(applied), [this, n = keys.size()](std::vector<storage::UpdateResult> results) {
+      ASSERT_EQ(results.size(), n);
+      for (const auto& r : results) EXPECT_TRUE(r.status.is_ok());
+      done_ += static_cast<int>(n);
     });
   }
   // Runs completions until `count` updates are done.
@@ -101,10 +111,10 @@ class DurableWriterTest : public ::testing::Test {
 
 TEST_F(DurableWriterTest, a_batch_starts_no_sooner_than_one_commit_window_after_the_last) {
   DurableWriter writer(engine_, io_, 300ms);
-  submit(writer, "a");
-  run_until_done(1);
-  submit(writer, "b");
+  submit_together(writer, {"a1", "a2"});
   run_until_done(2);
+  submit(writer, "b");
+  run_until_done(3);
   auto batches = engine_.batches();
   ASSERT_EQ(batches.size(), 2u);
   // The engine sees each batch a few microseconds after the writer started its window; without
@@ -114,19 +124,32 @@ TEST_F(DurableWriterTest, a_batch_starts_no_sooner_than_one_commit_window_after_
 
 TEST_F(DurableWriterTest, writes_that_arrive_within_the_window_share_its_batch) {
   DurableWriter writer(engine_, io_, 1s);
-  submit(writer, "a");
-  run_until_done(1);
+  submit_together(writer, {"a1", "a2"});
+  run_until_done(2);
   // Writes arriving 20 ms apart (the load pattern under test, not a wait for anything): without
   // the window, the writer would have taken b alone long before c came.
   for (const char* key : {"b", "c", "d"}) {
     submit(writer, key);
     std::this_thread::sleep_for(20ms);
   }
-  run_until_done(4);
+  run_until_done(5);
   auto batches = engine_.batches();
   ASSERT_EQ(batches.size(), 2u);
-  EXPECT_EQ(batches[0].updates, 1u);
+  EXPECT_EQ(batches[0].updates, 2u);
   EXPECT_EQ(batches[1].updates, 3u);
+}
+
+// Writes that come one at a time (a client waiting for each answer) gain nothing from the window:
+// after a batch of one write the next starts at once.
+TEST_F(DurableWriterTest, after_a_batch_of_one_write_the_next_starts_at_once) {
+  DurableWriter writer(engine_, io_, 2s);
+  submit(writer, "a");
+  run_until_done(1);
+  submit(writer, "b");
+  run_until_done(2);
+  auto batches = engine_.batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_LT(batches[1].at - batches[0].at, 1s);  // with the window after "a": 2 s
 }
 
 TEST_F(DurableWriterTest, what_the_updates_decided_is_reported_while_their_write_is_still_running) {
