@@ -172,8 +172,8 @@ TEST_F(DurableWriterTest, what_the_updates_decided_is_reported_while_their_write
 
 TEST_F(DurableWriterTest, stopping_writes_what_was_submitted_without_waiting_out_the_window) {
   auto writer = std::make_unique<DurableWriter>(engine_, io_, 1h);
-  submit(*writer, "a");
-  run_until_done(1);
+  submit_together(*writer, {"a1", "a2"});  // two writes: the window holds the next batch
+  run_until_done(2);
   submit(*writer, "b");
   writer.reset();  // would hang for an hour if the window held the last batch
   ASSERT_EQ(engine_.batches().size(), 2u);
