@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -35,16 +36,19 @@ constexpr Partition kPartitions = 256;
 std::string key_of(uint32_t i) { return "key" + std::to_string(i); }
 std::string value_of(uint32_t i, size_t padding) { return "value-" + std::to_string(i) + std::string(padding, 'x'); }
 
-// One run: 4 threads write keys 0, 1, 2, ... until the power goes off at the `cut_after`th change
-// to the disk after the engine opened (in the middle of a WAL write, a sync, a flush...); then the
-// engine is dropped (its disk refuses everything by now) and the unsynced data is lost.
+// One run: `writers` threads make writes 0, 1, 2, ... (`write(engine, i)`) until the power goes off
+// at the `cut_after`th change to the disk after the engine opened (in the middle of a WAL write, a
+// sync, a flush...); then the engine is dropped (its disk refuses everything by now) and the
+// unsynced data is lost.
 struct PowerCut {
   std::vector<uint32_t> acknowledged;
   FaultInjectionFs::Loss loss;
   std::string error_before_cut;  // a write that failed while the power was on
 };
+using Write = std::function<Status(Engine& engine, uint32_t i)>;
 
-PowerCut write_until_power_cut(const std::string& path, Options options, uint64_t cut_after, size_t padding) {
+PowerCut write_until_power_cut(const std::string& path, Options options, uint64_t cut_after, int writers,
+                               const Write& write) {
   auto disk = std::make_shared<FaultInjectionFs>();
   options.file_system = disk;
   PowerCut cut;
@@ -56,16 +60,12 @@ PowerCut write_until_power_cut(const std::string& path, Options options, uint64_
   disk->cut_power_after(cut_after);
   std::atomic<uint32_t> next{0};
   std::mutex mutex;
-  std::vector<std::thread> writers;
-  for (int t = 0; t < 4; ++t) {
-    writers.emplace_back([&] {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < writers; ++t) {
+    threads.emplace_back([&] {
       while (true) {
         uint32_t i = next++;
-        std::string stored;
-        auto set = [&](std::optional<std::string_view>) -> Result<std::optional<std::string>> {
-          return std::optional<std::string>(value_of(i, padding));
-        };
-        auto s = (*engine)->update(i % kPartitions, key_of(i), set, &stored);
+        auto s = write(**engine, i);
         std::lock_guard lock(mutex);
         if (!s.is_ok()) {
           if (s.message().find("the power") == std::string::npos && cut.error_before_cut.empty()) {
@@ -77,10 +77,21 @@ PowerCut write_until_power_cut(const std::string& path, Options options, uint64_
       }
     });
   }
-  for (auto& w : writers) w.join();
+  for (auto& t : threads) t.join();
   *engine = nullptr;  // closing fails on the dead disk: nothing more reaches it
   cut.loss = disk->lose_unsynced();
   return cut;
+}
+
+// Write i: key i, in partition i % kPartitions, with value_of(i, padding).
+Write numbered_write(size_t padding) {
+  return [padding](Engine& engine, uint32_t i) {
+    std::string stored;
+    auto set = [&](std::optional<std::string_view>) -> Result<std::optional<std::string>> {
+      return std::optional<std::string>(value_of(i, padding));
+    };
+    return engine.update(i % kPartitions, key_of(i), set, &stored);
+  };
 }
 
 // The acknowledged writes missing (or wrong) after the restart.
@@ -134,7 +145,7 @@ TEST(StorageCrash, every_acknowledged_write_survives_a_power_cut_with_sync_alway
     auto dir = fresh_dir("always-" + std::to_string(round));
     Options options;
     options.write_buffer_bytes = 64 << 10;  // small memtables: flushes and new WALs happen during the run
-    auto cut = write_until_power_cut(dir.string(), options, cut_after, padding);
+    auto cut = write_until_power_cut(dir.string(), options, cut_after, 4, numbered_write(padding));
     ASSERT_EQ(cut.error_before_cut, "");
     ASSERT_FALSE(cut.acknowledged.empty());
     lost_in_cuts.bytes += cut.loss.bytes;
@@ -166,7 +177,7 @@ TEST(StorageCrash, an_engine_that_skips_the_fsync_is_caught) {
   auto dir = fresh_dir("none");
   Options options;
   options.sync = SyncPolicy::none;
-  auto cut = write_until_power_cut(dir.string(), options, cut_after, padding);
+  auto cut = write_until_power_cut(dir.string(), options, cut_after, 4, numbered_write(padding));
   ASSERT_EQ(cut.error_before_cut, "");
   ASSERT_FALSE(cut.acknowledged.empty());
   EXPECT_GT(cut.loss.bytes + cut.loss.files_removed, 0u);
@@ -196,26 +207,19 @@ TEST(StorageCrash, with_sync_none_a_power_cut_keeps_the_writes_up_to_some_point)
     const uint64_t cut_after = rng() % 3000 + 100;
     SCOPED_TRACE("round " + std::to_string(round) + ": the power goes off at change " + std::to_string(cut_after));
     auto dir = fresh_dir("prefix-" + std::to_string(round));
-    auto disk = std::make_shared<FaultInjectionFs>();
     Options options;
     options.sync = SyncPolicy::none;
     options.write_buffer_bytes = 64 << 10;
-    options.file_system = disk;
-    std::vector<uint32_t> key_of_write;
-    {
-      auto engine = open_rocksdb_engine(dir.string(), options);
-      ASSERT_TRUE(engine.is_ok()) << engine.status().message();
-      disk->cut_power_after(cut_after);
-      for (uint32_t i = 0;; ++i) {
-        key_of_write.push_back(static_cast<uint32_t>(rng() % kKeys));
-        std::string stored;
-        auto set = [&](std::optional<std::string_view>) -> Result<std::optional<std::string>> {
-          return std::optional<std::string>(std::to_string(i) + std::string(200, 'v'));
-        };
-        if (!(*engine)->update(0, key_of(key_of_write.back()), set, &stored).is_ok()) break;
-      }
-    }
-    disk->lose_unsynced();
+    std::vector<uint32_t> key_of_write;  // one writer: write i is the ith
+    auto cut = write_until_power_cut(dir.string(), options, cut_after, 1, [&](Engine& engine, uint32_t i) {
+      key_of_write.push_back(static_cast<uint32_t>(rng() % kKeys));
+      std::string stored;
+      auto set = [&](std::optional<std::string_view>) -> Result<std::optional<std::string>> {
+        return std::optional<std::string>(std::to_string(i) + std::string(200, 'v'));
+      };
+      return engine.update(0, key_of(key_of_write.back()), set, &stored);
+    });
+    ASSERT_EQ(cut.error_before_cut, "");
 
     auto engine = open_rocksdb_engine(dir.string(), Options{});
     ASSERT_TRUE(engine.is_ok()) << engine.status().message();
