@@ -2,7 +2,7 @@
 # CI's sanitizer stage (called by scripts/test.sh): builds only the tests it runs, then
 #  - the unit and storage tests under ASan + UBSan (build-asan/), and
 #  - the tests that race threads on purpose under TSan (build-tsan/): the durable writer, the
-#    storage engines with their row cache, the per-key locks, and the HTTP and RESP servers with
+#    lock-free hand-off between threads (net/mailbox.h), the storage engines with their row cache, the per-key locks, and the HTTP and RESP servers with
 #    their connections on I/O threads (--threads).
 # Any report fails the test that caused it. The whole suite: BUILD_TYPE=asan|tsan scripts/test.sh.
 set -euo pipefail
@@ -25,6 +25,6 @@ asan_tests=(core_test net_test resp_test frame_test peer_codec_test storage_test
 BUILD_TYPE=asan BUILD_TARGETS="${asan_tests[*]}" scripts/build.sh
 run build-asan "${asan_tests[@]}"
 
-tsan_tests=(storage_test durable_writer_test metrics_test http_server_test resp_server_test)
+tsan_tests=(storage_test durable_writer_test mailbox_test metrics_test http_server_test resp_server_test)
 BUILD_TYPE=tsan BUILD_TARGETS="${tsan_tests[*]}" scripts/build.sh
 run build-tsan "${tsan_tests[@]}"

@@ -2,7 +2,6 @@
 
 #include "net/grpc_server.h"
 
-#include <boost/asio/post.hpp>
 #include <grpc/grpc_security.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
@@ -14,6 +13,7 @@
 
 #include "minidynamo/v1/kv.grpc.pb.h"
 #include "net/grpc_api.h"
+#include "net/mailbox.h"
 
 namespace md::net {
 namespace {
@@ -88,12 +88,12 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
  public:
   enum State : uint8_t { kCore, kWriting, kFinished };
   static std::shared_ptr<ListCall> start(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls,
-                                         asio::io_context& io, const SubmitFn& submit, core::ClientRequest first) {
+                                         Mailbox& io, const SubmitFn& submit, core::ClientRequest first) {
     auto call = std::make_shared<ListCall>(context, calls, io, submit, caller_of(*context), std::move(first));
     call->self_ = call;
     return call;
   }
-  ListCall(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls, asio::io_context& io,
+  ListCall(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls, Mailbox& io,
            const SubmitFn& submit, Caller caller, core::ClientRequest first)
       : context_(context),
         calls_(calls),
@@ -106,7 +106,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
 
   // Asks the core for the page at request_.cursor (posted to the io thread).
   void next_page() {
-    asio::post(io_, [call = self_] {
+    io_.post([call = self_] {
       if (call->state_.load() == kFinished) return;  // cancelled while queued
       call->submit_(call->caller_, call->request_, [call](core::ClientResponse answer) { call->on_page(std::move(answer)); });
     });
@@ -154,7 +154,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
 
   grpc::CallbackServerContext* context_;
   std::atomic<uint32_t>& calls_;
-  asio::io_context& io_;
+  Mailbox& io_;  // the io thread's
   const SubmitFn& submit_;
   const Caller caller_;
   core::ClientRequest request_;  // the next page's
@@ -169,7 +169,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
 class GrpcServer::Service final : public v1::KeyValue::CallbackService {
  public:
   Service(asio::io_context& io, GrpcServerOptions options, SubmitFn submit, HealthFn health, RefusedFn refused)
-      : io_(io), options_(std::move(options)), submit_(std::move(submit)), health_(std::move(health)),
+      : io_(Mailbox::of(io)), options_(std::move(options)), submit_(std::move(submit)), health_(std::move(health)),
         refused_(std::move(refused)) {}
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
@@ -202,7 +202,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
   grpc::ServerUnaryReactor* Health(grpc::CallbackServerContext* context, const v1::HealthRequest*,
                                    v1::HealthResponse* response) override {
     auto call = UnaryCall::start(context, calls_);
-    asio::post(io_, [this, call, response] {
+    io_.post([this, call, response] {
       if (!call->claim()) return;
       GrpcHealth health = health_();
       response->set_ready(health.ready);
@@ -218,7 +218,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
 
  private:
   void refuse(core::Op op) {
-    asio::post(io_, [this, op] { refused_(op); });
+    io_.post([this, op] { refused_(op); });
   }
 
   // Get, Put and Delete: the request goes to the core on the io thread, its answer finishes the call.
@@ -232,7 +232,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
       call->Finish({grpc::StatusCode::INVALID_ARGUMENT, request.status().message()});
       return call.get();
     }
-    asio::post(io_, [this, call, response, caller = caller_of(*context), r = std::move(request).value()]() mutable {
+    io_.post([this, call, response, caller = caller_of(*context), r = std::move(request).value()]() mutable {
       if (call->finished()) return;  // cancelled while queued: the core need not work on it
       submit_(caller, std::move(r), [call, response](core::ClientResponse answer) {
         if (!call->claim()) return;  // the client's deadline or a cancel finished it: the answer is dropped
@@ -247,7 +247,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
     return call.get();
   }
 
-  asio::io_context& io_;
+  Mailbox& io_;  // the io thread's
   GrpcServerOptions options_;
   SubmitFn submit_;
   HealthFn health_;

@@ -3,8 +3,8 @@
 //
 // Threads. gRPC runs the handlers on its own threads; the node is single-threaded on its
 // io_context. Each request is translated on gRPC's thread (net/grpc_api.h), posted to the
-// io_context and submitted there; its answer finishes the call from the io thread. No lock is
-// taken on the way beyond gRPC's own.
+// io_context's mailbox (net/mailbox.h) and submitted there; its answer finishes the call from the
+// io thread. No lock is taken on the way beyond gRPC's own.
 //
 // Every call is finished exactly once, by whichever comes first: the node's answer, or gRPC's
 // cancellation (the client's deadline passed: DEADLINE_EXCEEDED; the client cancelled; the server

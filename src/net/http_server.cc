@@ -85,7 +85,8 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
 class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls)
-      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)), in_(kReadBytes) {
+      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)),
+        mailbox_(Mailbox::of(stream_.socket().get_executor())), in_(kReadBytes) {
     boost::system::error_code ec;
     if (auto peer = stream_.socket().remote_endpoint(ec); !ec) client_address_ = peer.address().to_string();
     stream_.socket().set_option(tcp::no_delay(true), ec);  // an answer is written whole, in one call
@@ -243,7 +244,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     try {
       // The answer may come on another thread (the node's): it is written on this connection's.
       server_->handler_(std::move(request), [self = shared_from_this(), id, answer](HttpResponse r) {
-        asio::dispatch(self->stream_.socket().get_executor(), [self, id, answer, r = std::move(r)]() mutable {
+        self->mailbox_.dispatch([self, id, answer, r = std::move(r)]() mutable {
           if (self->answered_ < id) answer(std::move(r));
         });
       });
@@ -323,6 +324,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   std::shared_ptr<Impl> server_;
   PlainOrTlsStream stream_;
+  Mailbox& mailbox_;  // its context's: answers made on other threads come back through it
   std::string client_address_;
   bool peer_certificate_verified_ = false;
   std::vector<char> in_;              // received bytes; unparsed from in_begin_ to in_end_
@@ -342,8 +344,10 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 Status HttpServer::Impl::listen(const tcp::endpoint& endpoint) {
   if (auto s = listen_on(acceptor_, endpoint, "HTTP"); !s.is_ok()) return s;
   auto self = shared_from_this();
-  connections_.accept(acceptor_, "HTTP", options_.connections_max, counters_, self, [self](tcp::socket socket) {
-    return std::make_shared<Connection>(self, std::move(socket), self->options_.tls ? self->options_.tls() : nullptr);
+  connections_.accept(acceptor_, "HTTP", options_.connections_max, counters_, self, [self] {
+    return [self, tls = self->options_.tls ? self->options_.tls() : nullptr](tcp::socket socket) {
+      return std::make_shared<Connection>(self, std::move(socket), tls);
+    };
   });
   connections_.sweep(std::min(options_.idle_timeout_ms, options_.read_timeout_ms), self);
   return Status::ok();

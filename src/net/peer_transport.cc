@@ -11,6 +11,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cassert>
@@ -22,6 +23,7 @@
 
 #include "net/frame.h"
 #include "net/log_limiter.h"
+#include "net/mailbox.h"
 #include "net/tls_stream.h"
 
 namespace md::net {
@@ -153,6 +155,7 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   Impl(asio::io_context& io, NodeIndex self, uint64_t fingerprint, std::vector<PeerAddress> peers, Handler& handler,
        PeerTransportOptions options)
       : io_(io),
+        mailbox_(Mailbox::of(io)),
         self_(self),
         fingerprint_(fingerprint),
         peers_(std::move(peers)),
@@ -213,6 +216,8 @@ class PeerTransport::Impl : public std::enable_shared_from_this<PeerTransport::I
   }
 
   asio::io_context& io_;
+  Mailbox& mailbox_;                  // io_'s: names resolved on resolving_ come back through it
+  asio::thread_pool resolving_{1};  // getaddrinfo blocks; io_ has no lock for Asio's own resolver thread
   const NodeIndex self_;
   const uint64_t fingerprint_;
   std::vector<PeerAddress> peers_;
@@ -527,23 +532,44 @@ milliseconds PeerTransport::Impl::next_backoff(Link& link) {
 }
 
 awaitable<error_code> PeerTransport::Impl::connect(NodeIndex peer, std::shared_ptr<OutConn> conn) {
-  // The name is resolved at every attempt, within the connect timeout.
-  auto resolver = std::make_shared<tcp::resolver>(io_);
+  // The name is resolved at every attempt, within the connect timeout, on the resolving thread;
+  // its answer comes back through the mailbox and wakes this coroutine by cancelling `resolved.done`.
+  struct Resolved {
+    explicit Resolved(asio::io_context& io) : done(io, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer done;
+    bool ready = false;
+    error_code ec;
+    tcp::resolver::results_type endpoints;
+  };
+  auto resolved = std::make_shared<Resolved>(io_);
   asio::steady_timer timer(io_);
   timer.expires_after(milliseconds(opt_.connect_timeout_ms));
-  timer.async_wait([conn, resolver](const error_code& ec) {
+  timer.async_wait([conn, resolved](const error_code& ec) {
     if (ec) return;
     conn->connect_timed_out = true;
-    resolver->cancel();
+    resolved->done.cancel();  // a late answer finds nobody waiting
     error_code ignored;
     conn->stream.socket().close(ignored);
   });
   // Named locals, no temporaries with destructors inside the co_await expressions: g++ 12 may
   // destroy those twice (a shared_ptr captured there was freed under a live connection).
   error_code ec;
-  const std::string host = peers_[peer].host;
-  const std::string port = std::to_string(peers_[peer].port);
-  auto endpoints = co_await resolver->async_resolve(host, port, asio::redirect_error(asio::use_awaitable, ec));
+  asio::post(resolving_, [resolved, host = peers_[peer].host, port = std::to_string(peers_[peer].port),
+                          &mailbox = mailbox_, executor = resolving_.get_executor()] {
+    tcp::resolver resolver(executor);
+    error_code resolve_ec;
+    auto endpoints = resolver.resolve(host, port, resolve_ec);
+    mailbox.post([resolved, resolve_ec, endpoints] {
+      resolved->ready = true;
+      resolved->ec = resolve_ec;
+      resolved->endpoints = endpoints;
+      resolved->done.cancel();
+    });
+  });
+  error_code woken;
+  co_await resolved->done.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+  ec = resolved->ready ? resolved->ec : asio::error::operation_aborted;
+  const tcp::resolver::results_type endpoints = resolved->endpoints;
   if (!ec) {
     // Each of the name's addresses in turn, unless the timeout closed the socket meanwhile.
     OutConn* attempt = conn.get();

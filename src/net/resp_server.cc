@@ -82,7 +82,8 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
 class RespServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls, uint64_t id)
-      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)), parser_(server_->options_.parser) {
+      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)),
+        mailbox_(Mailbox::of(stream_.socket().get_executor())), parser_(server_->options_.parser) {
     session_.id = id;
     boost::system::error_code ec;
     auto peer = stream_.socket().remote_endpoint(ec);
@@ -275,8 +276,8 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   // An answer may come on another thread (the node's): `then` runs on this connection's.
   ClientDone here(ClientDone then) {
-    return [executor = stream_.socket().get_executor(), then = std::move(then)](core::ClientResponse r) {
-      asio::dispatch(executor, [then, r = std::move(r)]() mutable { then(std::move(r)); });
+    return [&mailbox = mailbox_, then = std::move(then)](core::ClientResponse r) {
+      mailbox.dispatch([then, r = std::move(r)]() mutable { then(std::move(r)); });
     };
   }
 
@@ -326,6 +327,7 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   std::shared_ptr<Impl> server_;
   PlainOrTlsStream stream_;
+  Mailbox& mailbox_;  // its context's: answers made on other threads come back through it
   resp::CommandParser parser_;
   resp::Session session_;
   std::array<char, 16 << 10> chunk_{};
@@ -350,9 +352,10 @@ Status RespServer::Impl::listen(const tcp::endpoint& endpoint) {
   if (auto s = listen_on(acceptor_, endpoint, "RESP"); !s.is_ok()) return s;
   port_ = acceptor_.local_endpoint().port();
   auto self = shared_from_this();
-  connections_.accept(acceptor_, "RESP", options_.connections_max, counters_, self, [self](tcp::socket socket) {
-    return std::make_shared<Connection>(self, std::move(socket), self->options_.tls ? self->options_.tls() : nullptr,
-                                        self->next_client_id_++);
+  connections_.accept(acceptor_, "RESP", options_.connections_max, counters_, self, [self] {
+    return [self, tls = self->options_.tls ? self->options_.tls() : nullptr, id = self->next_client_id_++](tcp::socket socket) {
+      return std::make_shared<Connection>(self, std::move(socket), tls, id);
+    };
   });
   const auto& o = options_;
   connections_.sweep(std::min({o.idle_timeout_ms, o.read_timeout_ms, o.write_timeout_ms}), self);

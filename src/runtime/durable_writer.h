@@ -8,6 +8,10 @@
 // group commit without a pool: under load a batch holds every write that queued during the last
 // fsync, and an idle node's write goes out at once.
 //
+// The hand-offs take no lock: submissions come through a lock-free queue (net/handoff.h) whose
+// eventfd the thread polls, and the outcomes go back through the completions context's mailbox
+// (net/mailbox.h).
+//
 // A batch starts no sooner than one commit window after the previous one started, if that one held
 // more than one write. An fsync costs a lot of CPU besides its wait (the I/O submissions, the
 // file-size update, the wake-ups), so under load fewer, larger batches leave more CPU to the
@@ -15,15 +19,16 @@
 // client that waits for each answer, an idle node) would only pay the window in their latency.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
-#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 
+#include "net/handoff.h"
+#include "net/mailbox.h"
 #include "node/commit_queue.h"
 #include "node/effect_runner.h"
 #include "runtime/metrics.h"
@@ -52,17 +57,23 @@ class DurableWriter final : public node::Committer {
               node::CommitQueue::Done done) override;
 
  private:
+  struct Submission {
+    std::vector<storage::Update> updates;
+    node::CommitQueue::Applied applied;
+    node::CommitQueue::Done done;
+  };
   void run();
+  // Writes and syncs one batch and hands its outcomes back.
+  void commit(node::CommitQueue::Batch batch);
+  // Until the queue signals (a submission, or the stop), or until `deadline` if there is one.
+  void wait(std::optional<std::chrono::steady_clock::time_point> deadline);
 
   storage::Engine& engine_;
-  boost::asio::io_context& completions_;
+  net::Mailbox& completions_;
   const std::chrono::microseconds commit_window_;
   CommitMetrics* metrics_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  node::CommitQueue queue_;
-  bool idle_ = false;  // waiting for work, not for the end of a commit window
-  bool stopping_ = false;
+  net::Handoff<Submission> submitted_;
+  std::atomic<bool> stopping_ = false;
   std::thread thread_;  // last: starts after everything it uses exists
 };
 

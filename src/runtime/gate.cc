@@ -10,7 +10,7 @@ namespace asio = boost::asio;
 
 Gate::Gate(asio::io_context& io, bool enforced, std::function<const core::Users&()> users,
            std::function<uint64_t()> now_ms, security::FailureLimits limits)
-    : io_(io), enforced_(enforced), users_(std::move(users)), now_ms_(std::move(now_ms)), limiter_(limits) {
+    : mailbox_(net::Mailbox::of(io)), enforced_(enforced), users_(std::move(users)), now_ms_(std::move(now_ms)), limiter_(limits) {
   if (enforced_) unknown_user_hash_ = security::hash_password("no such user");
 }
 
@@ -72,7 +72,7 @@ void Gate::authenticate(const net::Caller& caller, Then then) {
   const bool exists = user != nullptr && !user->password_hash.empty();
   asio::post(hashing_, [this, caller, hash, exists, then = std::move(then)] {
     const bool right = security::verify_password(caller.credentials.secret, hash) && exists;
-    asio::post(io_, [this, caller, hash, right, then] { password_checked(caller, hash, right, then); });
+    mailbox_.post([this, caller, hash, right, then] { password_checked(caller, hash, right, then); });
   });
 }
 

@@ -29,6 +29,7 @@
 #include "core/messages.h"
 #include "core/users.h"
 #include "net/client_call.h"
+#include "net/mailbox.h"
 #include "security/failure_limiter.h"
 
 namespace md::runtime {
@@ -71,7 +72,7 @@ class Gate {
   void refuse_credentials(const net::Caller& caller, const Then& then);
   void password_checked(const net::Caller& caller, const std::string& hash, bool right, const Then& then);
 
-  boost::asio::io_context& io_;
+  net::Mailbox& mailbox_;  // the io thread's: scrypt's verdicts come back through it
   const bool enforced_;
   std::function<const core::Users&()> users_;
   std::function<uint64_t()> now_ms_;

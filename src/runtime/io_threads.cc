@@ -27,8 +27,7 @@ std::vector<boost::asio::io_context*> IoThreads::contexts() const {
 
 void IoThreads::stop() {
   for (auto& t : threads_) {
-    t->busy.reset();
-    t->io.stop();
+    if (t->thread.joinable()) t->mailbox.post([io = &t->io] { io->stop(); });
   }
   for (auto& t : threads_) {
     if (t->thread.joinable()) t->thread.join();

@@ -27,6 +27,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/log_limiter.h"
+#include "net/mailbox.h"
 #include "net/peer_codec.h"
 #include "net/peer_transport.h"
 #include "net/resp_server.h"
@@ -54,7 +55,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
     io_threads_.stop();  // the node stopped: its connections on the other threads are served no more
   }
   void reload_tls() {
-    asio::post(io_, [this] {
+    mailbox_.post([this] {
       if (!tls_on(config_)) return spdlog::info("SIGHUP: no TLS files to read again (no --tls-cert)");
       // Checked (key, certificate and CA together) by load_tls before gRPC reads them too.
       Status loaded = load_tls();
@@ -70,7 +71,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   // A graceful stop: no new connections or requests; those in flight are answered (each ends by
   // its deadline), then the peer connections close, which tells the peers at once.
   void stop() {
-    asio::post(io_, [this] {
+    mailbox_.post([this] {
       if (stopping_) return;
       stopping_ = true;
       stop_deadline_ms_ = now_ms() + config_.core.request_timeout_ms + config_.core.read_repair_window_ms;
@@ -208,7 +209,7 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   // (RESP's connections are on the I/O threads with --threads 2 or more; gRPC posts here itself).
   net::SubmitFn gateway() {
     return [this](const net::Caller& caller, core::ClientRequest request, net::ClientDone done) {
-      asio::dispatch(io_, [this, caller, request = std::move(request), done = std::move(done)]() mutable {
+      mailbox_.dispatch([this, caller, request = std::move(request), done = std::move(done)]() mutable {
         submit(caller, std::move(request), std::move(done));
       });
     };
@@ -244,7 +245,10 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   NodeMetrics metrics_;  // before the writer, which records into it
   // Before io_: a handler queued there may hold an HTTP connection of one of these threads' contexts.
   IoThreads io_threads_{config_.threads - 1};
-  asio::io_context io_{1};
+  // Its locking off: no other thread touches it, they post to its mailbox (net/mailbox.h), made
+  // here before it runs.
+  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  net::Mailbox& mailbox_ = net::Mailbox::of(io_);
   asio::steady_timer tick_{io_};
   std::unique_ptr<storage::Engine> engine_;
   std::unique_ptr<DurableWriter> writer_;  // fsynced writes (--sync always); others run inline
@@ -560,7 +564,7 @@ Status Server::Impl::start() {
   http_ = std::make_unique<net::HttpServer>(
       io_, http_options,
       [this](net::HttpRequest&& r, net::Responder respond) {
-        asio::dispatch(io_, [this, r = std::move(r), respond = std::move(respond)]() mutable {
+        mailbox_.dispatch([this, r = std::move(r), respond = std::move(respond)]() mutable {
           handle_http(std::move(r), std::move(respond));
         });
       },
@@ -627,7 +631,7 @@ Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
   resp_ = std::make_unique<net::RespServer>(
       io_, options, gateway(),
       [this](const net::Caller& caller, net::ClientDone done) {
-        asio::dispatch(io_, [this, caller, done = std::move(done)]() mutable {
+        mailbox_.dispatch([this, caller, done = std::move(done)]() mutable {
           if (!gate_->enforced()) {  // as Redis answers AUTH without a password set: the client's setup is wrong
             core::ClientResponse off;
             off.outcome = core::Outcome::bad_request;

@@ -67,7 +67,7 @@ class GrpcServerTest : public ::testing::Test {
   }
   void TearDown() override {
     stop_server();
-    guard_.reset();
+    io_.stop();  // the server's mailbox (net/mailbox.h) keeps it running until then
     thread_.join();
   }
   void stop_server() {
@@ -94,7 +94,6 @@ class GrpcServerTest : public ::testing::Test {
   }
 
   asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
   std::vector<std::pair<core::ClientRequest, ClientDone>> held_;  // on the io thread only
   std::promise<void> submitted_;
   int refused_ = 0;

@@ -14,6 +14,7 @@
 
 #include "net/compression.h"
 #include "net/http_client.h"
+#include "net/mailbox.h"
 
 namespace md::net {
 namespace {
@@ -413,10 +414,13 @@ TEST(HttpServer, with_compression_off_responses_are_never_compressed) {
 // --threads 3: the server accepts on the node's thread and serves its connections on two I/O
 // threads; each request is handled there and answered from the node's thread, as a node does.
 // Under TSan (scripts/sanitizers.sh) it also shows that an answer is written on its connection's
-// thread: the sweep, every 10 ms here, reads the connections' state there meanwhile.
+// thread (the sweep, every 10 ms here, reads the connections' state there meanwhile), and, since
+// every context runs with Asio's locking off as a node's do, that no thread but its own touches one.
 TEST(HttpServer, connections_on_io_threads_get_answers_made_on_the_node_thread) {
-  asio::io_context node_io;
-  std::deque<asio::io_context> connection_ios(2);
+  asio::io_context node_io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  Mailbox& node_mailbox = Mailbox::of(node_io);  // before its thread runs it
+  std::deque<asio::io_context> connection_ios;
+  for (int i = 0; i < 2; ++i) connection_ios.emplace_back(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE);
   std::mutex mutex;
   std::set<std::thread::id> handling_threads;
   HttpServerOptions options;
@@ -428,15 +432,14 @@ TEST(HttpServer, connections_on_io_threads_get_answers_made_on_the_node_thread) 
           std::lock_guard lock(mutex);
           handling_threads.insert(std::this_thread::get_id());
         }
-        asio::post(node_io, [respond, path = r.path] { respond(HttpResponse{200, "node saw " + path, "text/plain", {}}); });
+        node_mailbox.post([respond, path = r.path] { respond(HttpResponse{200, "node saw " + path, "text/plain", {}}); });
       },
       std::vector{&connection_ios[0], &connection_ios[1]});
   ASSERT_TRUE(server->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 24191)).is_ok());
-  std::vector<std::thread> threads;
-  auto node_busy = asio::make_work_guard(node_io);
+  std::vector<std::thread> threads;  // each context's mailbox (made by now) keeps it running
   threads.emplace_back([&] { node_io.run(); });
   const auto node_thread = threads.back().get_id();
-  for (auto& io : connection_ios) threads.emplace_back([&io, busy = asio::make_work_guard(io)] { io.run(); });
+  for (auto& io : connection_ios) threads.emplace_back([&io] { io.run(); });
 
   std::vector<std::unique_ptr<HttpClient>> clients;
   for (int c = 0; c < 4; ++c) clients.push_back(std::make_unique<HttpClient>("127.0.0.1", 24191, 5000));
@@ -449,16 +452,31 @@ TEST(HttpServer, connections_on_io_threads_get_answers_made_on_the_node_thread) 
       EXPECT_EQ(r->body, "node saw " + path);
     }
   }
+  // Connections that come and go, from two client threads at once: each is accepted on the node's
+  // thread, moves to its I/O thread as a bare descriptor, and is closed there.
+  const int short_lived = 40;
+  std::vector<std::thread> churn;
+  for (int t = 0; t < 2; ++t) {
+    churn.emplace_back([t] {
+      for (int i = 0; i < short_lived / 2; ++i) {
+        HttpClient client("127.0.0.1", 24191, 5000);
+        const std::string path = "/short/" + std::to_string(t) + "/" + std::to_string(i);
+        auto r = client.request(http::verb::get, path);
+        EXPECT_TRUE(r.is_ok() && r->body == "node saw " + path) << path;
+      }
+    });
+  }
+  for (auto& t : churn) t.join();
   const auto counters = server->counters();
-  EXPECT_EQ(counters.connections_accepted, 4u);
-  EXPECT_EQ(counters.requests, 4u * rounds);
+  EXPECT_EQ(counters.connections_accepted, 4u + short_lived);
+  EXPECT_EQ(counters.requests, 4u * rounds + short_lived);
   {
     std::lock_guard lock(mutex);
-    EXPECT_EQ(handling_threads.size(), 2u);  // two connections on each I/O thread
+    EXPECT_EQ(handling_threads.size(), 2u);  // the connections take turns on the two I/O threads
     EXPECT_FALSE(handling_threads.contains(node_thread));
   }
-  node_io.stop();
-  for (auto& io : connection_ios) io.stop();
+  node_mailbox.post([&] { node_io.stop(); });
+  for (auto& io : connection_ios) Mailbox::of(io).post([&io] { io.stop(); });
   for (auto& t : threads) t.join();
   server.reset();  // once no thread runs its contexts
 }

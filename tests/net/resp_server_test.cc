@@ -16,6 +16,8 @@
 #include <set>
 #include <thread>
 
+#include "net/mailbox.h"
+
 namespace md::net {
 namespace {
 
@@ -33,7 +35,7 @@ struct Held {
 class Fixture {
  public:
   explicit Fixture(RespServerOptions options = {}, size_t io_threads = 0)
-      : connection_ios_(io_threads),
+      : connection_ios_(unsafe_contexts(io_threads)),
         server_(
             io_, options,
             [this](const Caller& c, core::ClientRequest r, ClientDone done) { hold(c, std::move(r), std::move(done)); },
@@ -48,14 +50,13 @@ class Fixture {
     auto s = server_.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     EXPECT_TRUE(s.is_ok()) << s.message();
     thread_ = std::thread([this] { io_.run(); });
-    for (auto& io : connection_ios_) {
-      connection_threads_.emplace_back([&io, busy = asio::make_work_guard(io)] { io.run(); });
-    }
+    // Each context's mailbox (made by now) keeps it running.
+    for (auto& io : connection_ios_) connection_threads_.emplace_back([&io] { io.run(); });
   }
   ~Fixture() {
-    io_.stop();
+    mailbox_.post([this] { io_.stop(); });
     thread_.join();
-    for (auto& io : connection_ios_) io.stop();
+    for (auto& io : connection_ios_) Mailbox::of(io).post([&io] { io.stop(); });
     for (auto& t : connection_threads_) t.join();
   }
 
@@ -81,7 +82,7 @@ class Fixture {
   }
   // Answers held request `index` with a value, or with not_found when `value` is empty.
   void answer(size_t index, const std::string& value) {
-    asio::post(io_, [this, index, value] {
+    mailbox_.post([this, index, value] {
       core::ClientResponse r;
       if (value.empty()) {
         r.outcome = core::Outcome::not_found;
@@ -98,7 +99,7 @@ class Fixture {
   }
   RespServer::Counters counters() {
     std::promise<RespServer::Counters> p;
-    asio::post(io_, [&] { p.set_value(server_.counters()); });
+    mailbox_.post([&] { p.set_value(server_.counters()); });
     return p.get_future().get();
   }
   // Waits until the server has read `n` commands.
@@ -122,13 +123,20 @@ class Fixture {
     submitting_threads_.insert(std::this_thread::get_id());
     cv_.notify_all();
   }
+  // As a node's: Asio's locking off, so under TSan a touch from another thread shows.
+  static std::deque<asio::io_context> unsafe_contexts(size_t n) {
+    std::deque<asio::io_context> ios;
+    for (size_t i = 0; i < n; ++i) ios.emplace_back(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE);
+    return ios;
+  }
   static std::vector<asio::io_context*> contexts(std::deque<asio::io_context>& ios) {
     std::vector<asio::io_context*> out;
     for (auto& io : ios) out.push_back(&io);
     return out;
   }
 
-  asio::io_context io_;
+  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};  // the node's, as a node's: locking off
+  Mailbox& mailbox_ = Mailbox::of(io_);                      // how the test's thread reaches it
   asio::io_context client_io_;
   std::deque<asio::io_context> connection_ios_;  // before the server, which goes first
   RespServer server_;
