@@ -88,16 +88,16 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
  public:
   enum State : uint8_t { kCore, kWriting, kFinished };
   static std::shared_ptr<ListCall> start(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls,
-                                         Mailbox& io, const SubmitFn& submit, core::ClientRequest first) {
-    auto call = std::make_shared<ListCall>(context, calls, io, submit, caller_of(*context), std::move(first));
+                                         Mailbox& mailbox, const SubmitFn& submit, core::ClientRequest first) {
+    auto call = std::make_shared<ListCall>(context, calls, mailbox, submit, caller_of(*context), std::move(first));
     call->self_ = call;
     return call;
   }
-  ListCall(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls, Mailbox& io,
+  ListCall(grpc::CallbackServerContext* context, std::atomic<uint32_t>& calls, Mailbox& mailbox,
            const SubmitFn& submit, Caller caller, core::ClientRequest first)
       : context_(context),
         calls_(calls),
-        io_(io),
+        mailbox_(mailbox),
         submit_(submit),
         caller_(std::move(caller)),
         request_(std::move(first)) {
@@ -106,7 +106,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
 
   // Asks the core for the page at request_.cursor (posted to the io thread).
   void next_page() {
-    io_.post([call = self_] {
+    mailbox_.post([call = self_] {
       if (call->state_.load() == kFinished) return;  // cancelled while queued
       call->submit_(call->caller_, call->request_, [call](core::ClientResponse answer) { call->on_page(std::move(answer)); });
     });
@@ -154,7 +154,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
 
   grpc::CallbackServerContext* context_;
   std::atomic<uint32_t>& calls_;
-  Mailbox& io_;  // the io thread's
+  Mailbox& mailbox_;  // the io thread's
   const SubmitFn& submit_;
   const Caller caller_;
   core::ClientRequest request_;  // the next page's
@@ -169,7 +169,7 @@ class ListCall final : public grpc::ServerWriteReactor<v1::ListResponse> {
 class GrpcServer::Service final : public v1::KeyValue::CallbackService {
  public:
   Service(asio::io_context& io, GrpcServerOptions options, SubmitFn submit, HealthFn health, RefusedFn refused)
-      : io_(Mailbox::of(io)), options_(std::move(options)), submit_(std::move(submit)), health_(std::move(health)),
+      : mailbox_(Mailbox::of(io)), options_(std::move(options)), submit_(std::move(submit)), health_(std::move(health)),
         refused_(std::move(refused)) {}
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
@@ -190,11 +190,11 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
     auto first = client_request(*request, options_.limits);
     if (!first.is_ok()) {
       refuse(core::Op::list);
-      auto call = ListCall::start(context, calls_, io_, submit_, core::ClientRequest{});
+      auto call = ListCall::start(context, calls_, mailbox_, submit_, core::ClientRequest{});
       call->refuse({grpc::StatusCode::INVALID_ARGUMENT, first.status().message()});
       return call.get();
     }
-    auto call = ListCall::start(context, calls_, io_, submit_, std::move(first).value());
+    auto call = ListCall::start(context, calls_, mailbox_, submit_, std::move(first).value());
     call->next_page();
     return call.get();
   }
@@ -202,7 +202,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
   grpc::ServerUnaryReactor* Health(grpc::CallbackServerContext* context, const v1::HealthRequest*,
                                    v1::HealthResponse* response) override {
     auto call = UnaryCall::start(context, calls_);
-    io_.post([this, call, response] {
+    mailbox_.post([this, call, response] {
       if (!call->claim()) return;
       GrpcHealth health = health_();
       response->set_ready(health.ready);
@@ -218,7 +218,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
 
  private:
   void refuse(core::Op op) {
-    io_.post([this, op] { refused_(op); });
+    mailbox_.post([this, op] { refused_(op); });
   }
 
   // Get, Put and Delete: the request goes to the core on the io thread, its answer finishes the call.
@@ -232,7 +232,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
       call->Finish({grpc::StatusCode::INVALID_ARGUMENT, request.status().message()});
       return call.get();
     }
-    io_.post([this, call, response, caller = caller_of(*context), r = std::move(request).value()]() mutable {
+    mailbox_.post([this, call, response, caller = caller_of(*context), r = std::move(request).value()]() mutable {
       if (call->finished()) return;  // cancelled while queued: the core need not work on it
       submit_(caller, std::move(r), [call, response](core::ClientResponse answer) {
         if (!call->claim()) return;  // the client's deadline or a cancel finished it: the answer is dropped
@@ -247,7 +247,7 @@ class GrpcServer::Service final : public v1::KeyValue::CallbackService {
     return call.get();
   }
 
-  Mailbox& io_;  // the io thread's
+  Mailbox& mailbox_;  // the io thread's
   GrpcServerOptions options_;
   SubmitFn submit_;
   HealthFn health_;

@@ -243,7 +243,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     }
     try {
       // The answer may come on another thread (the node's): it is written on this connection's.
-      server_->handler_(std::move(request), [self = shared_from_this(), id, answer](HttpResponse r) {
+      server_->handler_(std::move(request), [self = mailbox_.released_here(shared_from_this()), id, answer](HttpResponse r) {
         self->mailbox_.dispatch([self, id, answer, r = std::move(r)]() mutable {
           if (self->answered_ < id) answer(std::move(r));
         });

@@ -10,8 +10,9 @@
 // it is stopped.
 //
 // A context whose locking is off (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE, as a node's are) must never be
-// touched by another thread: create its mailbox before the context runs, and let every other thread
-// reach it only through post().
+// touched by another thread: create its mailbox before the context runs, let every other thread
+// reach it only through post(), and hand other threads references to its objects only through
+// released_here().
 #pragma once
 
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
@@ -21,6 +22,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <functional>
+#include <memory>
 
 #include "net/handoff.h"
 
@@ -45,6 +47,17 @@ class Mailbox final : public boost::asio::execution_context::service {
     post(std::move(task));
   }
   boost::asio::io_context& context() const { return io_; }
+
+  // A reference to `object` (one of this thread's, holding its sockets or timers) for other threads
+  // to hold: wherever its last copy goes, `object` itself is let go on this thread. With Asio's
+  // locking off, an I/O object must never be destroyed on a thread whose context it is not of.
+  template <class T>
+  std::shared_ptr<T> released_here(std::shared_ptr<T> object) {
+    T* raw = object.get();
+    return std::shared_ptr<T>(raw, [this, object = std::move(object)](T*) mutable {
+      dispatch([last = std::move(object)] {});
+    });
+  }
 
   // For Asio's service registry.
   static inline boost::asio::execution_context::id id;

@@ -554,12 +554,13 @@ awaitable<error_code> PeerTransport::Impl::connect(NodeIndex peer, std::shared_p
   // Named locals, no temporaries with destructors inside the co_await expressions: g++ 12 may
   // destroy those twice (a shared_ptr captured there was freed under a live connection).
   error_code ec;
+  // `resolved` (a timer of io_) moves on with the answer, so this thread never lets it go.
   asio::post(resolving_, [resolved, host = peers_[peer].host, port = std::to_string(peers_[peer].port),
-                          &mailbox = mailbox_, executor = resolving_.get_executor()] {
+                          &mailbox = mailbox_, executor = resolving_.get_executor()]() mutable {
     tcp::resolver resolver(executor);
     error_code resolve_ec;
     auto endpoints = resolver.resolve(host, port, resolve_ec);
-    mailbox.post([resolved, resolve_ec, endpoints] {
+    mailbox.post([resolved = std::move(resolved), resolve_ec, endpoints] {
       resolved->ready = true;
       resolved->ec = resolve_ec;
       resolved->endpoints = endpoints;

@@ -249,7 +249,7 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     if (closed_) return complete(seq, {}, false);  // the client went away: start nothing more
     if (step.authenticate) {
       return server_->authenticate_(Caller{Protocol::resp, session_.address, std::move(*step.authenticate)},
-                                    here([self = shared_from_this(), seq, then = std::move(step.then)](core::ClientResponse r) {
+                                    here([self = mailbox_.released_here(shared_from_this()), seq, then = std::move(step.then)](core::ClientResponse r) {
                                       std::vector<core::ClientResponse> answers;
                                       answers.push_back(std::move(r));
                                       self->run_step(seq, then(std::move(answers)));
@@ -267,14 +267,15 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     gather->then = std::move(step.then);
     for (size_t i = 0; i < step.requests.size(); ++i) {
       server_->submit_(Caller{Protocol::resp, session_.address, session_.credentials}, std::move(step.requests[i]),
-                       here([self = shared_from_this(), gather, i, seq](core::ClientResponse response) {
+                       here([self = mailbox_.released_here(shared_from_this()), gather, i, seq](core::ClientResponse response) {
                          gather->answers[i] = std::move(response);
                          if (--gather->remaining == 0) self->run_step(seq, gather->then(std::move(gather->answers)));
                        }));
     }
   }
 
-  // An answer may come on another thread (the node's): `then` runs on this connection's.
+  // An answer may come on another thread (the node's): `then` runs on this connection's. (It holds
+  // this connection only through mailbox_.released_here(), so the node's thread never lets it go.)
   ClientDone here(ClientDone then) {
     return [&mailbox = mailbox_, then = std::move(then)](core::ClientResponse r) {
       mailbox.dispatch([then, r = std::move(r)]() mutable { then(std::move(r)); });

@@ -70,9 +70,10 @@ void Gate::authenticate(const net::Caller& caller, Then then) {
     return then({core::Outcome::ok, {}, caller.credentials.user, 0});
   }
   const bool exists = user != nullptr && !user->password_hash.empty();
-  asio::post(hashing_, [this, caller, hash, exists, then = std::move(then)] {
+  // `then` moves on with the verdict: it may hold a connection, which only the io thread may let go.
+  asio::post(hashing_, [this, caller, hash, exists, then = std::move(then)]() mutable {
     const bool right = security::verify_password(caller.credentials.secret, hash) && exists;
-    mailbox_.post([this, caller, hash, right, then] { password_checked(caller, hash, right, then); });
+    mailbox_.post([this, caller, hash, right, then = std::move(then)] { password_checked(caller, hash, right, then); });
   });
 }
 

@@ -1,6 +1,6 @@
 // The lock-free hand-off between threads (net/handoff.h) and the io_context's mailbox on it
-// (net/mailbox.h): nothing lost, each producer's order kept, a busy consumer not woken, and a
-// flood that does not starve the context's timers. Run under TSan too (scripts/sanitizers.sh).
+// (net/mailbox.h): nothing lost, each producer's order kept, a busy consumer not woken, a flood
+// that does not starve the context's timers, and objects let go on their own thread. Run under TSan too (scripts/sanitizers.sh).
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -132,6 +133,29 @@ TEST(Mailbox, a_flood_of_posts_leaves_the_context_time_for_its_timers) {
   io.run();  // without rounds, the flood would keep the timer from ever running: the test would hang
   EXPECT_TRUE(fired);
   EXPECT_GT(runs, 64u);  // more than one round ran before it
+}
+
+// Another thread holds a connection, say, of the context's thread: when it lets go of the last
+// reference, the object goes on the context's thread, never on its own.
+TEST(Mailbox, an_object_released_here_is_let_go_on_the_mailboxs_thread_wherever_its_last_reference_goes) {
+  struct Tracked {
+    explicit Tracked(std::promise<std::thread::id>* on) : destroyed_on(on) {}
+    ~Tracked() { destroyed_on->set_value(std::this_thread::get_id()); }
+    std::promise<std::thread::id>* destroyed_on;
+  };
+  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  Mailbox& mailbox = Mailbox::of(io);
+  std::thread consumer([&] { io.run(); });
+  std::promise<std::thread::id> destroyed_on;
+  std::shared_ptr<Tracked> remote = mailbox.released_here(std::make_shared<Tracked>(&destroyed_on));
+  std::thread other([held = std::move(remote)]() mutable { held.reset(); });  // the last reference goes here
+  const std::thread::id other_id = other.get_id();
+  other.join();
+  const std::thread::id id = destroyed_on.get_future().get();
+  EXPECT_EQ(id, consumer.get_id());
+  EXPECT_NE(id, other_id);
+  mailbox.post([&] { io.stop(); });
+  consumer.join();
 }
 
 }  // namespace
