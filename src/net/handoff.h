@@ -1,13 +1,13 @@
 // A queue that hands things from any thread to one consumer thread without a lock (--threads,
-// docs/design.md "Threads"): a push is one atomic exchange and one atomic store, plus one write to
-// an eventfd when the consumer has to be told.
+// docs/design.md "Threads"): a push is two atomic exchanges and one atomic store, plus one write
+// to an eventfd when the consumer has to be told.
 //
 // The consumer holds a "signal" while it works: pushes meanwhile only queue, and a busy consumer
 // costs its producers no system call. When the consumer has taken what there was, rearm() gives the
 // signal back; the first push after that writes fd(), which the consumer waits on (in its
 // io_context, net/mailbox.h, or in poll(), runtime/durable_writer.h).
 //
-// The queue is Dmitry Vyukov's intrusive multi-producer, single-consumer list: producers swap
+// The queue is Dmitry Vyukov's multi-producer, single-consumer list: producers swap
 // themselves in at the head, the consumer walks from the tail. A push that has swapped but not yet
 // linked its node hides what comes after it for that instant; its own signal step comes after the
 // link, so nothing is left unseen once every push has returned.
