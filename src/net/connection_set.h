@@ -49,7 +49,7 @@ class ConnectionSet {
   // `connections_max` are open: then each new socket is closed at once. For each socket,
   // `make()` runs on the acceptor's thread (to read what only that thread may, a TLS context say)
   // and returns a builder, which the connection's own thread calls with the socket, now of its
-  // context, to make the connection that it keeps and starts. `counters` (connections_accepted,
+  // context, and that context's mailbox, to make the connection that it keeps and starts. `counters` (connections_accepted,
   // connections_open) count them; `owner` (the server's state, which holds this set and the
   // counters) is kept alive meanwhile.
   template <class Counters, class Make>
@@ -68,7 +68,7 @@ class ConnectionSet {
         next_shard_ = (next_shard_ + 1) % shards_.size();
         auto build = make();
         if (&shard.io == &boost::asio::query(acceptor.get_executor(), boost::asio::execution::context)) {
-          keep(shard, build(std::move(socket)));
+          keep(shard, build(std::move(socket), shard.mailbox));
         } else {
           // The socket moves to its context as a bare descriptor, registered with that context's
           // reactor there, by its own thread.
@@ -83,7 +83,7 @@ class ConnectionSet {
               --counters.connections_open;
               return spdlog::warn("a connection's socket could not move to its thread: {}", assigned.message());
             }
-            keep(shard, build(std::move(mine)));
+            keep(shard, build(std::move(mine), shard.mailbox));
           });
         }
       }  // else the socket closes as it goes out of scope

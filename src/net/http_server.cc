@@ -84,9 +84,8 @@ class HttpServer::Impl : public std::enable_shared_from_this<Impl> {
 // writes never overlap. Its timeouts are checked by the server's sweep (net/connection_set.h).
 class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls)
-      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)),
-        mailbox_(Mailbox::of(stream_.socket().get_executor())), in_(kReadBytes) {
+  Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls, Mailbox& mailbox)
+      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)), mailbox_(mailbox), in_(kReadBytes) {
     boost::system::error_code ec;
     if (auto peer = stream_.socket().remote_endpoint(ec); !ec) client_address_ = peer.address().to_string();
     stream_.socket().set_option(tcp::no_delay(true), ec);  // an answer is written whole, in one call
@@ -345,8 +344,8 @@ Status HttpServer::Impl::listen(const tcp::endpoint& endpoint) {
   if (auto s = listen_on(acceptor_, endpoint, "HTTP"); !s.is_ok()) return s;
   auto self = shared_from_this();
   connections_.accept(acceptor_, "HTTP", options_.connections_max, counters_, self, [self] {
-    return [self, tls = self->options_.tls ? self->options_.tls() : nullptr](tcp::socket socket) {
-      return std::make_shared<Connection>(self, std::move(socket), tls);
+    return [self, tls = self->options_.tls ? self->options_.tls() : nullptr](tcp::socket socket, Mailbox& mailbox) {
+      return std::make_shared<Connection>(self, std::move(socket), tls, mailbox);
     };
   });
   connections_.sweep(std::min(options_.idle_timeout_ms, options_.read_timeout_ms), self);

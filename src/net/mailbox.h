@@ -17,7 +17,6 @@
 
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
@@ -34,10 +33,6 @@ class Mailbox final : public boost::asio::execution_context::service {
 
   // The context's mailbox, made on first use.
   static Mailbox& of(boost::asio::io_context& io) { return boost::asio::use_service<Mailbox>(io); }
-  // The mailbox of the io_context an I/O object (a socket, say) belongs to.
-  static Mailbox& of(const boost::asio::any_io_executor& executor) {
-    return of(static_cast<boost::asio::io_context&>(boost::asio::query(executor, boost::asio::execution::context)));
-  }
 
   // Any thread: `task` runs on the context's thread.
   void post(Task task) { queue_.push(std::move(task)); }
@@ -46,7 +41,6 @@ class Mailbox final : public boost::asio::execution_context::service {
     if (io_.get_executor().running_in_this_thread()) return task();
     post(std::move(task));
   }
-  boost::asio::io_context& context() const { return io_; }
 
   // A reference to `object` (one of this thread's, holding its sockets or timers) for other threads
   // to hold: wherever its last copy goes, `object` itself is let go on this thread. With Asio's

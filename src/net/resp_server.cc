@@ -81,9 +81,10 @@ class RespServer::Impl : public std::enable_shared_from_this<Impl> {
 
 class RespServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls, uint64_t id)
-      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)),
-        mailbox_(Mailbox::of(stream_.socket().get_executor())), parser_(server_->options_.parser) {
+  Connection(std::shared_ptr<Impl> server, tcp::socket socket, std::shared_ptr<TlsContext> tls, uint64_t id,
+             Mailbox& mailbox)
+      : server_(std::move(server)), stream_(std::move(socket), std::move(tls)), mailbox_(mailbox),
+        parser_(server_->options_.parser) {
     session_.id = id;
     boost::system::error_code ec;
     auto peer = stream_.socket().remote_endpoint(ec);
@@ -354,8 +355,9 @@ Status RespServer::Impl::listen(const tcp::endpoint& endpoint) {
   port_ = acceptor_.local_endpoint().port();
   auto self = shared_from_this();
   connections_.accept(acceptor_, "RESP", options_.connections_max, counters_, self, [self] {
-    return [self, tls = self->options_.tls ? self->options_.tls() : nullptr, id = self->next_client_id_++](tcp::socket socket) {
-      return std::make_shared<Connection>(self, std::move(socket), tls, id);
+    return [self, tls = self->options_.tls ? self->options_.tls() : nullptr, id = self->next_client_id_++](
+               tcp::socket socket, Mailbox& mailbox) {
+      return std::make_shared<Connection>(self, std::move(socket), tls, id, mailbox);
     };
   });
   const auto& o = options_;
