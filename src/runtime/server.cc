@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -15,7 +16,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -232,8 +232,8 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::string member_at(const std::string& address) const;
   void log_suspicions();
   Status start_resp(const asio::ip::address& listen_ip);
-  // INFO's and HELLO's figures, which RESP connections on other threads read: taken on this thread
-  // at the start and then every kRespInfoRefreshMs.
+  // INFO's and HELLO's figures that change, which RESP connections on other threads read: taken on
+  // this thread at the start and then every kRespInfoRefreshMs.
   void refresh_resp_info();
   static constexpr uint64_t kRespInfoRefreshMs = 1000;
 
@@ -259,8 +259,8 @@ class Server::Impl final : public net::PeerTransport::Handler, public node::Host
   std::unique_ptr<Gate> gate_;  // every front end's requests pass it (--security on)
   std::unique_ptr<net::HttpServer> http_;
   std::unique_ptr<net::RespServer> resp_;  // nullptr with --resp-port 0
-  mutable std::mutex resp_info_mutex_;
-  net::resp::NodeInfo resp_info_;  // refresh_resp_info()
+  // refresh_resp_info(): each figure on its own, so that a connection's thread reads them without a lock.
+  std::atomic<uint64_t> resp_members_ = 0, resp_keys_estimate_ = 0;
   uint64_t resp_info_refreshed_ms_ = 0;
   // --tls-*: what each port serves with and this node connects with. load_tls() replaces them all
   // together (reload_tls), so later connections take the new files and open ones keep theirs.
@@ -641,9 +641,16 @@ Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
           gate_->authenticate(caller, [done = std::move(done)](Gate::Verdict verdict) { done(refusal(verdict)); });
         });
       },
-      [this] {
-        std::lock_guard lock(resp_info_mutex_);
-        net::resp::NodeInfo info = resp_info_;
+      [this, node_id = node_->node_id(), address = member(node_->self())] {
+        net::resp::NodeInfo info;
+        info.node_id = node_id;
+        info.address = address;
+        info.members = resp_members_.load(std::memory_order_relaxed);
+        info.keys_estimate = resp_keys_estimate_.load(std::memory_order_relaxed);
+        const auto& defaults = config_.core.defaults;
+        info.n = std::min<uint32_t>(defaults.n, static_cast<uint32_t>(info.members));
+        info.r = std::min(defaults.r, info.n);
+        info.w = std::min(defaults.w, info.n);
         info.uptime_s = now_ms() / 1000;
         return info;
       },
@@ -652,18 +659,9 @@ Status Server::Impl::start_resp(const asio::ip::address& listen_ip) {
 }
 
 void Server::Impl::refresh_resp_info() {
-  net::resp::NodeInfo info;
-  info.node_id = node_->node_id();
-  info.address = member(node_->self());
-  info.members = node_->ring().members().size();
-  info.keys_estimate = engine_->stats().keys_estimate;
-  const auto& defaults = config_.core.defaults;
-  info.n = std::min<uint32_t>(defaults.n, static_cast<uint32_t>(info.members));
-  info.r = std::min(defaults.r, info.n);
-  info.w = std::min(defaults.w, info.n);
+  resp_members_.store(node_->ring().members().size(), std::memory_order_relaxed);
+  resp_keys_estimate_.store(engine_->stats().keys_estimate, std::memory_order_relaxed);
   resp_info_refreshed_ms_ = now_ms();
-  std::lock_guard lock(resp_info_mutex_);
-  resp_info_ = std::move(info);
 }
 
 void Server::Impl::arm_tick() {
