@@ -9,6 +9,8 @@
 # Prints requests/s and, per thread of the node (its own, named after the binary, `minidynamo`; its
 # I/O threads, `md-io-N`; its commit thread, `md-commit`), the CPU it spent per request: the
 # busiest of the node's own and the commit thread bounds the scaling (bench/RESULTS.md, "Threads").
+# Each run also prints what a request costs redis-server itself on this host, without pipelining
+# (redis-benchmark, 64 connections, SET then GET): the reference for a single node's CPU per request.
 #
 #   bench/threads.sh                   # 3 pairs; RUNS=, REQUESTS=, DURATION= to change
 set -euo pipefail
@@ -40,7 +42,8 @@ rps_of() { tr '\r' '\n' | grep -i "requests per second" | tail -1 | sed -E 's/.*
 resp_load() { redis-benchmark -p "$1" -t "$2" -c 64 -d 100 -r 10000 -n "$REQUESTS" -P 16 -q 2>/dev/null | rps_of; }
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no > "$work/redis.log" 2>&1 &
-pids+=($!)
+redis_pid=$!
+pids+=("$redis_pid")
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping > /dev/null 2>&1 && break; sleep 0.1; done
 
 run() {
@@ -72,8 +75,19 @@ run() {
   rm -rf "$data"
 }
 
+# redis-server's CPU per request, SET and GET without pipelining.
+redis_cost() {
+  local before after
+  before=$(awk '{print $14 + $15}' "/proc/$redis_pid/stat")
+  redis-benchmark -p "$REDIS_PORT" -t set,get -c 64 -d 100 -r 10000 -n "$REQUESTS" -q > /dev/null 2>&1
+  after=$(awk '{print $14 + $15}' "/proc/$redis_pid/stat")
+  printf '%-4s redis-server, SET and GET without pipelining: cpu us/request %.1f\n' "$i" \
+    "$(awk -v t=$((after - before)) -v hz="$hz" -v r=$((2 * REQUESTS)) 'BEGIN {print t / hz * 1e6 / r}')"
+}
+
 echo "host: $(nproc) cores; everything (node, load generator, redis-server) shares them"
 for i in $(seq 1 "$RUNS"); do
   run 1
   run 2
+  redis_cost
 done
