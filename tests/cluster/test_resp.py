@@ -128,24 +128,33 @@ class RespClients(ClusterTest):
         self.assertEqual(request(self.a, "GET", "/kv/cart").json["value"], "milk,eggs")
 
     def test_plain_sets_through_two_coordinators_at_once_still_become_siblings(self):
-        keys = [f"race:{i}" for i in range(300)]
+        # Two clients SET the same keys through two nodes at once. Whether any two SETs of a key
+        # overlap is up to the scheduler (on a loaded host one pipeline can finish before the other
+        # starts), so a round without overlap is tried again with new keys; a merge that dropped
+        # concurrent SETs would give no siblings in any round.
+        for attempt in range(3):
+            keys = [f"race{attempt}:{i}" for i in range(300)]
+            start = threading.Barrier(2)
 
-        def write(port, value):
-            pipe = client(port).pipeline(transaction=False)
+            def write(port, value):
+                pipe = client(port).pipeline(transaction=False)
+                for k in keys:
+                    pipe.set(k, value)
+                start.wait(timeout=30)
+                pipe.execute()
+
+            threads = [threading.Thread(target=write, args=(p, v)) for p, v in ((self.a, "a"), (self.b, "b"))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            pipe = client(self.a).pipeline(transaction=False)
             for k in keys:
-                pipe.set(k, value)
-            pipe.execute()
-
-        threads = [threading.Thread(target=write, args=(p, v)) for p, v in ((self.a, "a"), (self.b, "b"))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        pipe = client(self.a).pipeline(transaction=False)
-        for k in keys:
-            pipe.execute_command("DGET", k, "R", "3")
-        counts = [len(reply[3]) for reply in pipe.execute()]
-        self.assertTrue(all(1 <= n <= 2 for n in counts), counts)
+                pipe.execute_command("DGET", k, "R", "3")
+            counts = [len(reply[3]) for reply in pipe.execute()]
+            self.assertTrue(all(1 <= n <= 2 for n in counts), counts)
+            if counts.count(2) > 0:
+                break
         self.assertGreater(counts.count(2), 0, "no SET through one node was concurrent with one through the other")
 
     def test_quorum_sets_the_connections_n_r_w_and_the_core_checks_them(self):
