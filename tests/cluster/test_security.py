@@ -217,7 +217,7 @@ class SecurityTest(TlsClusterTest):
         (a,) = c.ports
         admin = basic("admin", ADMIN_PASSWORD)
         # A burst of 10 wrong guesses is checked; then one a second, the rest answered 429 unchecked.
-        refused = 0  # answered 401: checked and wrong
+        refused = 0  # answered 401: wrong credentials, checked or malformed
 
         def attempt(headers):
             nonlocal refused
