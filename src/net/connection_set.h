@@ -49,9 +49,9 @@ class ConnectionSet {
   // `connections_max` are open: then each new socket is closed at once. For each socket,
   // `make()` runs on the acceptor's thread (to read what only that thread may, a TLS context say)
   // and returns a builder, which the connection's own thread calls with the socket, now of its
-  // context, and that context's mailbox, to make the connection that it keeps and starts. `counters` (connections_accepted,
-  // connections_open) count them; `owner` (the server's state, which holds this set and the
-  // counters) is kept alive meanwhile.
+  // context, and that context's mailbox, to make the connection that it keeps and starts.
+  // `counters` (connections_accepted, connections_open) count them; `owner` (the server's state,
+  // which holds this set and the counters) is kept alive meanwhile.
   template <class Counters, class Make>
   void accept(boost::asio::ip::tcp::acceptor& acceptor, const char* protocol, size_t connections_max,
               Counters& counters, std::shared_ptr<void> owner, Make make) {

@@ -242,7 +242,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     }
     try {
       // The answer may come on another thread (the node's): it is written on this connection's.
-      server_->handler_(std::move(request), [self = mailbox_.released_here(shared_from_this()), id, answer](HttpResponse r) {
+      auto self = mailbox_.released_here(shared_from_this());  // the node's thread never lets it go
+      server_->handler_(std::move(request), [self, id, answer](HttpResponse r) {
         self->mailbox_.dispatch([self, id, answer, r = std::move(r)]() mutable {
           if (self->answered_ < id) answer(std::move(r));
         });

@@ -248,15 +248,17 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
   // Submits a step's requests; when the last answer arrives, runs what follows.
   void run_step(uint64_t seq, resp::Step step) {
     if (closed_) return complete(seq, {}, false);  // the client went away: start nothing more
+    if (!step.authenticate && step.requests.empty()) return complete(seq, std::move(step.reply), step.close);
+    // What the node's thread holds of this connection while it works (here(), below).
+    auto self = mailbox_.released_here(shared_from_this());
     if (step.authenticate) {
       return server_->authenticate_(Caller{Protocol::resp, session_.address, std::move(*step.authenticate)},
-                                    here([self = mailbox_.released_here(shared_from_this()), seq, then = std::move(step.then)](core::ClientResponse r) {
+                                    here([self, seq, then = std::move(step.then)](core::ClientResponse r) {
                                       std::vector<core::ClientResponse> answers;
                                       answers.push_back(std::move(r));
                                       self->run_step(seq, then(std::move(answers)));
                                     }));
     }
-    if (step.requests.empty()) return complete(seq, std::move(step.reply), step.close);
     struct Gather {
       std::vector<core::ClientResponse> answers;
       size_t remaining = 0;
@@ -268,7 +270,7 @@ class RespServer::Impl::Connection : public std::enable_shared_from_this<Connect
     gather->then = std::move(step.then);
     for (size_t i = 0; i < step.requests.size(); ++i) {
       server_->submit_(Caller{Protocol::resp, session_.address, session_.credentials}, std::move(step.requests[i]),
-                       here([self = mailbox_.released_here(shared_from_this()), gather, i, seq](core::ClientResponse response) {
+                       here([self, gather, i, seq](core::ClientResponse response) {
                          gather->answers[i] = std::move(response);
                          if (--gather->remaining == 0) self->run_step(seq, gather->then(std::move(gather->answers)));
                        }));

@@ -1,6 +1,7 @@
 // The lock-free hand-off between threads (net/handoff.h) and the io_context's mailbox on it
 // (net/mailbox.h): nothing lost, each producer's order kept, a busy consumer not woken, a flood
-// that does not starve the context's timers, and objects let go on their own thread. Run under TSan too (scripts/sanitizers.sh).
+// that does not starve the context's timers, and objects let go on their own thread. Run under
+// TSan too (scripts/sanitizers.sh).
 #include <utility>  // before Asio: g++ 12 with Boost 1.74 (docs/design.md, "The runtime")
 
 #include <gtest/gtest.h>
